@@ -1,0 +1,31 @@
+# The README's two commands:  make lab  (set up, open the notebooks)  and  make test.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install lab test bench clean-venv
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -r requirements.txt
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lab: install
+	$(BIN)/jupyter lab notebooks/
+
+# Unit tests, then every notebook executed top to bottom by nbval (cells marked
+# NBVAL_CHECK_OUTPUT must print what is stored in the notebook).
+test: install
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(BIN)/python -m pytest -q tests notebooks \
+		--nbval-lax --nbval-sanitize-with .ci/nbval_sanitize.cfg --nbval-cell-timeout=300
+
+bench: install
+	$(BIN)/animegan-edu bench --size 512 --repeat 5 --json
+
+clean-venv:
+	rm -rf $(VENV)

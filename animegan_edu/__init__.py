@@ -1,0 +1,21 @@
+"""animegan-edu: learn GAN style transfer by rebuilding AnimeGANv2 (photos to anime).
+
+Modules, each named after a concept of the article and the paper:
+
+* :mod:`animegan_edu.models` - generator, discriminators, the article's ResNet generator
+* :mod:`animegan_edu.weights` - registry of pretrained weights, download, verification, loading
+* :mod:`animegan_edu.losses` - adversarial, content, style, colour and total-variation losses
+* :mod:`animegan_edu.data` - images, edge-smoothed style data, datasets, the demo training set
+* :mod:`animegan_edu.train` - the two-phase trainer (init, then adversarial)
+* :mod:`animegan_edu.face` - face2paint: detect, align, stylise, paste back
+* :mod:`animegan_edu.grading` - Shinkai colour grading and glow
+* :mod:`animegan_edu.quantize` - INT8, compiled fp32 and ONNX Runtime CPU inference
+* :mod:`animegan_edu.tf_checkpoint` - read original TensorFlow checkpoints without TensorFlow
+* :mod:`animegan_edu.widgets` - the JupyterLab studio
+* :mod:`animegan_edu.cli` - the ``animegan-edu`` command
+
+Tensor conventions: NCHW; generator tensors are RGB in ``[-1, 1]``; images handed to or
+from a user are RGB in ``[0, 1]`` (or ``uint8`` PIL images).
+"""
+
+__version__ = "0.1.0"
