@@ -635,7 +635,9 @@ def write_bundle(
 
     The layout follows TF's V2 format (sorted table, header entry, masked CRC-32Cs), so
     :class:`TFCheckpoint` (and TF itself) can read it. Numeric numpy arrays or torch
-    tensors only. Used by the tests to make intact and damaged checkpoints.
+    tensors only. With the default ``block_size`` (TF's own, 256 KiB) the files are byte
+    for byte what TensorFlow writes for the same tensors. Used by the tests to make intact
+    and damaged checkpoints.
 
     Returns:
         ``(index_path, data_path)``.
