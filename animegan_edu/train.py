@@ -1,0 +1,448 @@
+"""The two-phase AnimeGANv2 trainer: init (reconstruction), then adversarial.
+
+Introduced in ``notebooks/04_training.ipynb``. Command line:
+``animegan-edu train --config configs/demo.yaml [--resume] [--steps N]``.
+Under ``torchrun --nproc_per_node K`` the same command trains with
+DistributedDataParallel (gloo on CPU, nccl on GPUs).
+
+* Init phase: the generator learns to reproduce its input (content loss only), which
+  gives the adversarial phase a generator that already keeps the content.
+* Adversarial phase: LSGAN against a patch discriminator that sees real anime (real),
+  generated images, greyscale anime and edge-smoothed anime (all fake), plus content,
+  gram-style, colour and total-variation losses (:mod:`animegan_edu.losses`).
+
+Batches are a pure function of the step (:meth:`animegan_edu.data.AnimeDataset.batch`)
+and a checkpoint holds every state that changes, so resuming continues exactly as an
+uninterrupted run would.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import yaml
+from torch import nn
+
+from . import losses as L
+from .data import AnimeDataset, read_image
+from .models import Discriminator, Generator
+
+__all__ = ["TrainConfig", "Trainer", "load_config", "train", "register_cli"]
+
+
+class ConfigError(Exception):
+    """A training config cannot be used; the message names the file and the key."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything a training run depends on (a YAML file sets any subset of these)."""
+
+    name: str = "run"
+    data_root: str = "data/demo"
+    style: str = "Demo"
+    out_dir: str = "runs/demo"
+    seed: int = 0
+    threads: int = 0  # 0: leave torch's default
+    max_side: int = 512  # images are shrunk to this on load
+    remove_colour_offset: bool = True
+    # init phase: reconstruction
+    init_steps: int = 500
+    init_lr: float = 2e-4
+    init_loss: str = "vgg"  # "vgg" (original: VGG19 content loss) or "l1" (pixels + chroma)
+    # adversarial phase
+    adv_steps: int = 5000
+    g_lr: float = 2e-5
+    d_lr: float = 4e-5
+    lr_decay_to: float = 1.0  # cosine decay of both lrs to this fraction over the adversarial phase
+    betas: tuple[float, float] = (0.5, 0.999)
+    crop: int = 256
+    batch_size: int = 12
+    # optional last stretch of the adversarial phase at another crop size
+    final_steps: int = 0
+    final_crop: int = 256
+    final_batch_size: int = 4
+    # losses
+    style_preset: str | None = "hayao"  # one of losses.STYLE_PRESETS, or None to use the fields below
+    g_adv: float = 300.0
+    d_adv: float = 300.0
+    content: float = 1.5
+    style_weight: float = 2.5
+    colour: float = 15.0
+    tv: float = 1.0
+    guide: float = 0.0  # paired L1 to <style>/paired (demo recipe only)
+    guide_colour: float = 0.0
+    d_loss_weights: tuple[float, float, float, float] | None = None  # None: the preset's d_terms
+    # discriminator
+    d_channels: int = 64
+    d_layers: int = 3
+    spectral_norm: bool = True
+    # bookkeeping
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    sample_images: tuple[str, ...] = ("astronaut", "coffee", "chelsea")
+    sample_size: int = 256
+
+    @property
+    def total_steps(self) -> int:
+        return self.init_steps + self.adv_steps
+
+    def loss_weights(self) -> L.LossWeights:
+        if self.style_preset:
+            key = self.style_preset.lower()
+            if key not in L.STYLE_PRESETS:
+                raise ConfigError(f"style_preset {self.style_preset!r} unknown; use one of {sorted(L.STYLE_PRESETS)} or null")
+            base = L.STYLE_PRESETS[key]
+            extra = {"g_adv": self.g_adv, "d_adv": self.d_adv, "guide": self.guide, "guide_colour": self.guide_colour}
+            if self.d_loss_weights is not None:
+                extra["d_terms"] = tuple(self.d_loss_weights)
+            return L.LossWeights(**{**base.as_dict(), **extra})
+        return L.LossWeights(
+            g_adv=self.g_adv, d_adv=self.d_adv, content=self.content, style=self.style_weight,
+            colour=self.colour, tv=self.tv, guide=self.guide, guide_colour=self.guide_colour,
+            d_terms=tuple(self.d_loss_weights or (1.0, 1.0, 1.0, 1.0)),
+        )  # fmt: skip
+
+
+def load_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
+    """Read a YAML config; unknown keys are an error that names them."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found (see configs/ for examples)") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    known = {f.name: f for f in fields(TrainConfig)}
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    for key in ("betas", "d_loss_weights", "sample_images"):
+        if key in raw and raw[key] is not None:
+            raw[key] = tuple(raw[key])
+    return TrainConfig(**raw)
+
+
+def _sample_batch(cfg: TrainConfig) -> torch.Tensor:
+    """Fixed photos for the sample grid, ``(K, 3, S, S)`` in ``[-1, 1]`` (centre crops)."""
+    from skimage import data as skdata
+
+    out = []
+    for name in cfg.sample_images:
+        arr = getattr(skdata, name)()
+        t = torch.from_numpy(arr[..., :3].copy()).permute(2, 0, 1).float()[None] / 255
+        s = cfg.sample_size / min(t.shape[-2:])
+        t = nn.functional.interpolate(t, scale_factor=s, mode="area") if s < 1 else t
+        h, w = t.shape[-2:]
+        top, left = (h - cfg.sample_size) // 2, (w - cfg.sample_size) // 2
+        out.append(t[0, :, top : top + cfg.sample_size, left : left + cfg.sample_size])
+    return torch.stack(out) * 2 - 1
+
+
+@dataclass
+class History:
+    """Loss history: one dict per logged step (``step``, ``phase``, and each loss)."""
+
+    rows: list[dict[str, float]] = field(default_factory=list)
+
+    def series(self, key: str) -> tuple[list[int], list[float]]:
+        pts = [(int(r["step"]), r[key]) for r in self.rows if key in r]
+        return [p[0] for p in pts], [p[1] for p in pts]
+
+
+class Trainer:
+    """Runs a :class:`TrainConfig`; ``callback(trainer, row)`` is called after every step.
+
+    Attributes a notebook can use: ``generator``, ``discriminator``, ``history``,
+    ``step`` (completed steps), ``samples`` (the last sample grid tensor).
+    """
+
+    def __init__(self, cfg: TrainConfig, dataset: AnimeDataset | None = None) -> None:
+        self.cfg = cfg
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.distributed = dist.is_available() and int(os.environ.get("WORLD_SIZE", "1")) > 1
+        if self.distributed and not dist.is_initialized():
+            dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        self.rank = dist.get_rank() if self.distributed else 0
+        self.world = dist.get_world_size() if self.distributed else 1
+        self.device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
+        self.weights = cfg.loss_weights()
+        self.dataset = dataset or AnimeDataset(
+            cfg.data_root, cfg.style, max_side=cfg.max_side, paired=cfg.guide > 0 or cfg.guide_colour > 0,
+            remove_colour_offset=cfg.remove_colour_offset,
+        )  # fmt: skip
+        torch.manual_seed(cfg.seed)  # same initial weights on every rank
+        self.generator = Generator().to(self.device)
+        self.discriminator = Discriminator(3, cfg.d_channels, cfg.d_layers, cfg.spectral_norm).to(self.device)
+        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=cfg.init_lr, betas=cfg.betas)
+        self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.d_lr, betas=cfg.betas)
+        self.g_model: nn.Module = self.generator
+        self.d_model: nn.Module = self.discriminator
+        if self.distributed:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            self.g_model = DDP(self.generator)
+            self.d_model = DDP(self.discriminator)
+        self.step = 0
+        self.history = History()
+        self.samples: torch.Tensor | None = None
+        self._vgg: L.VGG19Features | None = None
+
+    # ---------------------------------------------------------------- helpers
+    @property
+    def vgg(self) -> L.VGG19Features:
+        if self._vgg is None:
+            self._vgg = L.vgg19_features().to(self.device)
+        return self._vgg
+
+    def phase(self, step: int | None = None) -> str:
+        return "init" if (self.step if step is None else step) < self.cfg.init_steps else "adversarial"
+
+    def _lrs(self, step: int) -> tuple[float, float]:
+        cfg = self.cfg
+        if step < cfg.init_steps:
+            return cfg.init_lr, cfg.d_lr
+        t = (step - cfg.init_steps) / max(1, cfg.adv_steps)
+        scale = cfg.lr_decay_to + (1 - cfg.lr_decay_to) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+        return cfg.g_lr * scale, cfg.d_lr * scale
+
+    def _crop(self, step: int) -> tuple[int, int]:
+        cfg = self.cfg
+        if cfg.final_steps and step >= cfg.total_steps - cfg.final_steps:
+            return cfg.final_crop, cfg.final_batch_size
+        return cfg.crop, cfg.batch_size
+
+    # ---------------------------------------------------------------- one step
+    def train_step(self) -> dict[str, float]:
+        """One optimisation step (phase chosen by ``self.step``); returns the losses."""
+        cfg, w = self.cfg, self.weights
+        step = self.step
+        g_lr, d_lr = self._lrs(step)
+        for group in self.g_opt.param_groups:
+            group["lr"] = g_lr
+        for group in self.d_opt.param_groups:
+            group["lr"] = d_lr
+        crop, bs = self._crop(step)
+        b = self.dataset.batch(step, bs, crop, seed=cfg.seed, rank=self.rank)
+        photo = b.photo.to(self.device)
+        row: dict[str, float] = {"step": step, "phase": 0.0 if self.phase(step) == "init" else 1.0}
+        self.generator.train()
+
+        if self.phase(step) == "init":
+            fake = self.g_model(photo)
+            if cfg.init_loss == "vgg":
+                loss = w.content * L.content_loss(self.vgg(fake), self.vgg(photo))
+            elif cfg.init_loss == "l1":
+                loss = (fake - photo).abs().mean() + 2 * (L.yuv(fake)[:, 1:] - L.yuv(photo)[:, 1:]).abs().mean()
+            else:
+                raise ConfigError(f"init_loss must be 'vgg' or 'l1', got {cfg.init_loss!r}")
+            self.g_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            self.g_opt.step()
+            row["init"] = loss.item()
+            return row
+
+        use_adv = w.g_adv > 0 or w.d_adv > 0
+        fake = self.g_model(photo)
+        if use_adv and w.d_adv > 0:
+            style, gray, smooth = (t.to(self.device) for t in (b.style, b.style_gray, b.smooth))
+            d_loss = w.d_adv * L.lsgan_d_loss(
+                self.d_model(style), self.d_model(fake.detach()), self.d_model(gray), self.d_model(smooth), w.d_terms
+            )
+            self.d_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            self.d_opt.step()
+            row["d"] = d_loss.item()
+
+        g_loss = torch.zeros((), device=self.device)
+        if use_adv and w.g_adv > 0:
+            adv = L.lsgan_g_loss(self.d_model(fake))
+            row["g_adv"] = adv.item()
+            g_loss = g_loss + w.g_adv * adv
+        if w.content > 0 or w.style > 0:
+            f_fake, f_photo = self.vgg(fake), self.vgg(photo)
+            if w.content > 0:
+                c = L.content_loss(f_fake, f_photo)
+                row["content"] = c.item()
+                g_loss = g_loss + w.content * c
+            if w.style > 0:
+                s = L.style_loss(f_fake, self.vgg(b.style_gray.to(self.device)))
+                row["style"] = s.item()
+                g_loss = g_loss + w.style * s
+        if w.colour > 0:
+            c = L.colour_loss(fake, photo)
+            row["colour"] = c.item()
+            g_loss = g_loss + w.colour * c
+        if w.tv > 0:
+            t = L.total_variation_loss(fake)
+            row["tv"] = t.item()
+            g_loss = g_loss + w.tv * t
+        if b.target is not None and (w.guide > 0 or w.guide_colour > 0):
+            target = b.target.to(self.device)
+            gl = (fake - target).abs().mean()
+            gc = (L.yuv(fake)[:, 1:] - L.yuv(target)[:, 1:]).abs().mean()
+            row["guide"] = gl.item()
+            g_loss = g_loss + w.guide * gl + w.guide_colour * gc
+        self.g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.g_opt.step()
+        row["g"] = g_loss.item()
+        return row
+
+    # ---------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume (tensors and plain values: loads with weights_only=True)."""
+        return {
+            "config": json.loads(json.dumps(asdict(self.cfg))),
+            "step": self.step,
+            "generator": self.generator.state_dict(),
+            "discriminator": self.discriminator.state_dict(),
+            "g_opt": self.g_opt.state_dict(),
+            "d_opt": self.d_opt.state_dict(),
+            "history": self.history.rows,
+            "rng": torch.get_rng_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.step = int(state["step"])
+        self.generator.load_state_dict(state["generator"])
+        self.discriminator.load_state_dict(state["discriminator"])
+        self.g_opt.load_state_dict(state["g_opt"])
+        self.d_opt.load_state_dict(state["d_opt"])
+        self.history.rows = list(state["history"])
+        torch.set_rng_state(state["rng"])
+
+    def save_checkpoint(self, path: str | os.PathLike | None = None) -> Path:
+        """Write ``checkpoint.pt`` atomically (temp file, then rename). Rank 0 only."""
+        path = Path(path or Path(self.cfg.out_dir) / "checkpoint.pt")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".partial")
+        torch.save(self.state_dict(), tmp)
+        os.replace(tmp, path)
+        return path
+
+    def load_checkpoint(self, path: str | os.PathLike | None = None) -> bool:
+        path = Path(path or Path(self.cfg.out_dir) / "checkpoint.pt")
+        if not path.exists():
+            return False
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+        except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same advice
+            raise ConfigError(f"{path}: unreadable checkpoint ({type(exc).__name__}); delete it to start over") from None
+        self.load_state_dict(state)
+        return True
+
+    def export_generator(self, path: str | os.PathLike) -> Path:
+        """Save the generator as a safetensors state dict (atomic)."""
+        from safetensors.torch import save_file
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".partial")
+        sd = {k: v.detach().cpu().contiguous() for k, v in self.generator.state_dict().items()}
+        save_file(sd, str(tmp), metadata={"format": "pt", "arch": "animegan_edu.models.Generator", "steps": str(self.step), "config": self.cfg.name})
+        os.replace(tmp, path)
+        return path
+
+    @torch.no_grad()
+    def sample_grid(self) -> torch.Tensor:
+        """Photos (top row) and the generator's outputs (bottom row), ``(3, 2S, K*S)`` in [0, 1]."""
+        x = _sample_batch(self.cfg).to(self.device)
+        self.generator.eval()
+        y = self.generator(x)
+        self.generator.train()
+        top = torch.cat(list(x), dim=-1)
+        bottom = torch.cat(list(y), dim=-1)
+        return ((torch.cat([top, bottom], dim=-2) + 1) / 2).clamp(0, 1).cpu()
+
+    # ---------------------------------------------------------------- loop
+    def fit(
+        self,
+        steps: int | None = None,
+        callback: Callable[[Trainer, dict[str, float]], None] | None = None,
+        progress: bool = True,
+    ) -> History:
+        """Train until ``steps`` steps are done in total (default: the config's total)."""
+        from tqdm.auto import tqdm
+
+        cfg = self.cfg
+        end = min(cfg.total_steps, steps if steps is not None else cfg.total_steps)
+        bar = tqdm(total=end, initial=self.step, desc=cfg.name, disable=not progress or self.rank != 0)
+        out = Path(cfg.out_dir)
+        while self.step < end:
+            t0 = time.perf_counter()
+            row = self.train_step()
+            row["seconds"] = time.perf_counter() - t0
+            self.step += 1
+            self.history.rows.append(row)
+            bar.update(1)
+            bar.set_postfix({k: f"{v:.3g}" for k, v in row.items() if k in ("init", "g", "d", "guide")})
+            if callback:
+                callback(self, row)
+            if self.rank == 0 and cfg.sample_every and self.step % cfg.sample_every == 0:
+                self.samples = self.sample_grid()
+                _save_grid(self.samples, out / "samples" / f"step{self.step:06d}.png")
+            if self.rank == 0 and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
+                self.save_checkpoint()
+                (out / "history.json").write_text(json.dumps(self.history.rows))
+        bar.close()
+        return self.history
+
+
+def _save_grid(grid: torch.Tensor, path: Path) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arr = (grid * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+    tmp = path.with_name(path.name + ".partial")
+    Image.fromarray(arr).save(tmp, format="PNG")
+    os.replace(tmp, path)
+
+
+def train(cfg: TrainConfig, resume: bool = True, steps: int | None = None, export: str | None = None) -> Trainer:
+    """Build a :class:`Trainer`, resume from ``out_dir/checkpoint.pt`` if asked, train, save."""
+    trainer = Trainer(cfg)
+    if resume and trainer.load_checkpoint():
+        print(f"resumed {cfg.out_dir}/checkpoint.pt at step {trainer.step}")
+    t0 = time.perf_counter()
+    trainer.fit(steps)
+    if trainer.rank == 0:
+        trainer.save_checkpoint()
+        out = Path(cfg.out_dir)
+        (out / "history.json").write_text(json.dumps(trainer.history.rows))
+        path = trainer.export_generator(export or out / "generator.safetensors")
+        print(f"wrote {path} after {trainer.step} steps ({time.perf_counter() - t0:.0f} s this session)")
+    if trainer.distributed:
+        dist.barrier()
+    return trainer
+
+
+def register_cli(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``animegan-edu train`` to the command line."""
+    p = subparsers.add_parser("train", help="train a generator from a YAML config (init then adversarial phase)")
+    p.add_argument("--config", required=True, help="YAML file, e.g. configs/demo.yaml")
+    p.add_argument("--steps", type=int, default=None, help="stop after this many steps in total (default: the config's)")
+    p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint in out_dir")
+    p.add_argument("--out-dir", default=None, help="override the config's out_dir")
+    p.add_argument("--export", default=None, help="where to write the final generator (.safetensors)")
+    p.set_defaults(func=_cli_train)
+
+
+def _cli_train(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config, out_dir=args.out_dir)
+    train(cfg, resume=not args.no_resume, steps=args.steps, export=args.export)
+    return 0
