@@ -86,7 +86,7 @@ def template_points(size: int = 512) -> torch.Tensor:
 
     Example:
         >>> template_points(512)[:2].tolist()
-        [[191.625, 232.5], [319.375, 232.5]]
+        [[191.625, 232.505], [319.375, 232.505]]
     """
     if size < 16:
         raise ValueError(f"crop size must be >= 16 pixels, got {size}")

@@ -294,9 +294,11 @@ def sigmoid_contrast(image: torch.Tensor, contrast: Scalar, pivot: float = 0.5) 
     k = _per_image(_as_tensor(contrast, image), image)
     # Below k ~ 1e-3 the normalised sigmoid is numerically a line; avoid 0/0.
     k_safe = torch.where(k.abs() < 1e-4, torch.full_like(k, 1e-4), k)
-    lo = torch.sigmoid(-k_safe * pivot)
-    hi = torch.sigmoid(k_safe * (1.0 - pivot))
-    out = (torch.sigmoid(k_safe * (image - pivot)) - lo) / (hi - lo)
+    # s(z) = (1 + tanh(z / 2)) / 2, so the constant halves cancel; in tanh form no two nearly
+    # equal numbers are subtracted, which keeps small slopes exact in float32.
+    lo = torch.tanh(-0.5 * k_safe * pivot)
+    hi = torch.tanh(0.5 * k_safe * (1.0 - pivot))
+    out = (torch.tanh(0.5 * k_safe * (image - pivot)) - lo) / (hi - lo)
     return out.clamp(0.0, 1.0)
 
 
