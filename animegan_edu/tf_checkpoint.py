@@ -774,6 +774,7 @@ def _find_scope(names: list[str]) -> str:
 def convert_generator(
     tensors: Mapping[str, np.ndarray],
     where: str = "checkpoint",
+    available: list[str] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Turn the TF generator variables of ``tensors`` into a :class:`~animegan_edu.models.Generator` state dict.
 
@@ -785,6 +786,8 @@ def convert_generator(
     Args:
         tensors: ``name -> array`` (a :class:`TFCheckpoint` or a dict).
         where: the file name used in error messages.
+        available: every variable name of the checkpoint, for error messages (default:
+            the keys of ``tensors``).
 
     Returns:
         an ordered state dict with exactly the keys of ``Generator().state_dict()``.
@@ -795,7 +798,7 @@ def convert_generator(
     """
     from .models import Generator
 
-    names = list(tensors.keys())
+    names = list(tensors.keys()) if available is None else list(available)
     scope = _find_scope(names)
     mapping = tf_variable_map(scope)
     missing = [n for n in mapping if n not in tensors]
@@ -803,9 +806,10 @@ def convert_generator(
         shown = ", ".join(m[len(scope) + 1 :] for m in missing[:6])
         more = f" and {len(missing) - 6} more" if len(missing) > 6 else ""
         if len(missing) == len(mapping):
+            others = ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
             raise TFCheckpointError(
-                f"{where}: no AnimeGANv2 generator variables found under {scope}/ "
-                f"({len(names)} other variables); is this a generator checkpoint?"
+                f"{where}: no AnimeGANv2 generator variables under {scope}/ "
+                f"(the checkpoint holds {len(names)} other: {others or 'nothing'}); is this a generator checkpoint?"
             )
         raise TFCheckpointError(
             f"{where}: {len(missing)} of the {len(mapping)} generator variables are missing under {scope}/: {shown}{more}"
@@ -841,7 +845,7 @@ def convert_checkpoint(path: str | os.PathLike, out: str | os.PathLike | None = 
     ckpt = TFCheckpoint(path)
     wanted = set(tf_variable_map(_find_scope(list(ckpt))))
     tensors = {name: ckpt.read(name) for name in ckpt if name in wanted}  # absent ones: reported below
-    state = convert_generator(tensors, where=str(ckpt.index_path))
+    state = convert_generator(tensors, where=str(ckpt.index_path), available=list(ckpt))
     if out is not None:
         save_state_dict_safetensors(state, out, metadata={"source": f"TF checkpoint {ckpt.prefix.name}"})
     return state

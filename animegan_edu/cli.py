@@ -1,0 +1,309 @@
+"""The ``animegan-edu`` command line.
+
+Subcommands defined here:
+
+* ``animegan-edu stylize IMAGE... -o OUT [--weights NAME|PATH] [--size N]``
+* ``animegan-edu weights list | download NAME | verify FILE | convert-tf DIR -o FILE``
+
+Other modules add their own: for each of ``train``, ``data`` and ``quantize``, if
+``animegan_edu.<module>`` exists and defines ``register_cli(subparsers)``, it is called
+(each subcommand sets ``func`` with ``parser.set_defaults(func=...)``; ``func(args)``
+returns an exit status or ``None`` for 0).
+
+Every error a user can cause ends as one line on stderr, ``animegan-edu: error: ...``,
+and exit status 2; ``ANIMEGAN_EDU_DEBUG=1`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from . import __version__
+from .imageio import (
+    ImageLoadError,
+    ImageSaveError,
+    from_generator_range,
+    load_image,
+    pil_to_tensor01,
+    resize_longest,
+    save_png_atomic,
+    to_generator_range,
+)
+
+PROG = "animegan-edu"
+DEBUG_ENV = "ANIMEGAN_EDU_DEBUG"
+PLUGIN_MODULES = ("train", "data", "quantize")
+
+
+def _debug() -> bool:
+    return os.environ.get(DEBUG_ENV, "").lower() in ("1", "true", "yes")
+
+
+def _err(msg: str) -> None:
+    print(f"{PROG}: error: {msg}", file=sys.stderr)
+
+
+class CLIError(Exception):
+    """A usage problem detected by a subcommand; printed as one line, exit status 2."""
+
+
+# --------------------------------------------------------------------------------------
+# stylize
+# --------------------------------------------------------------------------------------
+def _add_stylize_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "stylize",
+        help="turn photos into anime-style PNGs",
+        description=(
+            "Stylise images with an AnimeGANv2 generator. Each image is converted to RGB, turned upright "
+            "(EXIF orientation), resized so its longest side is --size pixels (both sides rounded to a "
+            "multiple of 4), passed through the generator and written as PNG. Bad inputs are reported one "
+            "per line and skipped; the exit status is 2 if any failed."
+        ),
+    )
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="input image files")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="OUT",
+        help="a folder (created if needed; one OUT/<name>.png per input), or a file ending in .png for a single input",
+    )
+    p.add_argument(
+        "--weights", default=None, metavar="NAME|PATH",
+        help="registry name (see `animegan-edu weights list`), .pt/.safetensors file or TF checkpoint folder; "
+        "default: a cached face_paint_512_v2 or paprika, else the bundled demo",
+    )
+    p.add_argument("--size", type=int, default=512, metavar="N", help="longest side in pixels (default 512)")
+    p.add_argument(
+        "--upsample", choices=("align_corners", "half_pixel", "tf1"), default=None,
+        help="decoder resize convention (default: the one the weights were made for)",
+    )
+    _add_stylize_options(p)
+    p.set_defaults(func=cmd_stylize)
+
+
+def _add_stylize_options(p: argparse.ArgumentParser) -> None:
+    """Extension point: options that change how each image is processed.
+
+    The face (``--face``), grading (``--grade``, ``--glow``, ``--strength``) and INT8
+    (``--int8``) options are added here by their modules' owners; they are read in
+    :func:`_prepare_model` and :func:`_stylize_one`.
+    """
+
+
+def _prepare_model(args: argparse.Namespace) -> torch.nn.Module:
+    """Load the generator once for all images (extension point: ``--int8`` swaps the model here)."""
+    from .weights import load_generator
+
+    return load_generator(args.weights, upsample=args.upsample)
+
+
+def _stylize_one(img01: torch.Tensor, model: torch.nn.Module, args: argparse.Namespace) -> torch.Tensor:
+    """Stylise one image: ``(3, H, W)`` in ``[0, 1]`` -> ``(3, H, W)`` in ``[0, 1]``.
+
+    Extension point: face handling, grading and glow wrap or follow the generator call here.
+    """
+    with torch.inference_mode():
+        out = model(to_generator_range(img01).unsqueeze(0))
+    return from_generator_range(out[0])
+
+
+def _output_paths(inputs: list[Path], output: Path) -> list[Path]:
+    if output.suffix.lower() == ".png" and not output.is_dir():
+        if len(inputs) > 1:
+            raise CLIError(f"-o {output}: with {len(inputs)} inputs, -o must be a folder, not a .png file")
+        return [output]
+    seen: dict[str, int] = {}
+    paths = []
+    for src in inputs:
+        stem = src.stem or "image"
+        n = seen.get(stem, 0)
+        seen[stem] = n + 1
+        paths.append(output / (f"{stem}.png" if n == 0 else f"{stem}-{n + 1}.png"))
+    return paths
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    if args.size < 4:
+        raise CLIError(f"--size must be at least 4, got {args.size}")
+    inputs = [Path(p) for p in args.images]
+    output = Path(args.output)
+    targets = _output_paths(inputs, output)
+    try:
+        targets[0].parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CLIError(f"-o {output}: cannot create folder {targets[0].parent} ({exc.strerror or exc})") from None
+    model = _prepare_model(args)
+    failed = 0
+    for src, dest in zip(inputs, targets):
+        try:
+            img = resize_longest(load_image(src), args.size)
+            result = _stylize_one(pil_to_tensor01(img), model, args)
+            save_png_atomic(result, dest)
+        except (ImageLoadError, ImageSaveError) as exc:
+            failed += 1
+            _err(f"{exc} (skipped)")
+            continue
+        except Exception as exc:  # one bad image must not stop the others
+            if _debug():
+                raise
+            failed += 1
+            _err(f"{src}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (skipped)")
+            continue
+        print(f"{src} -> {dest}")
+    if failed:
+        _err(f"{failed} of {len(inputs)} images failed")
+        return 2
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# weights
+# --------------------------------------------------------------------------------------
+def _add_weights_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("weights", help="list, download, verify and convert generator weights")
+    wsub = p.add_subparsers(dest="weights_command", metavar="{list,download,verify,convert-tf}")
+    wsub.required = True
+
+    pl = wsub.add_parser("list", help="registry entries, where they come from, whether they are cached")
+    pl.add_argument("-v", "--verbose", action="store_true", help="licence, training data, hash, source of each")
+    pl.set_defaults(func=cmd_weights_list)
+
+    pd = wsub.add_parser("download", help="download (and for TF entries convert) weights into the cache")
+    pd.add_argument("name", metavar="NAME")
+    pd.add_argument("--force", action="store_true", help="download again even if a good copy is cached")
+    pd.add_argument("--no-progress", action="store_true", help="no progress bar")
+    pd.add_argument("--base-url", default=None, help="a mirror folder URL holding the files under their upstream names")
+    pd.set_defaults(func=cmd_weights_download)
+
+    pv = wsub.add_parser("verify", help="check a weights file: hashes, registry match, loadable generator")
+    pv.add_argument("file", metavar="FILE", help="a .pt/.safetensors file, or a registry name (checks the cached copy)")
+    pv.set_defaults(func=cmd_weights_verify)
+
+    pc = wsub.add_parser("convert-tf", help="convert an original TF AnimeGANv2 generator checkpoint to safetensors")
+    pc.add_argument("dir", metavar="DIR", help="checkpoint folder, prefix or .index file")
+    pc.add_argument("-o", "--output", required=True, metavar="FILE", help="output .safetensors file")
+    pc.set_defaults(func=cmd_weights_convert_tf)
+
+
+def cmd_weights_list(args: argparse.Namespace) -> int:
+    from .weights import AnimeGANv2Weights, cached_path, describe
+
+    if args.verbose:
+        print("\n\n".join(describe(w) for w in AnimeGANv2Weights))
+        return 0
+    print(f"{'name':<18} {'kind':<9} {'cached':<7} what")
+    for w in AnimeGANv2Weights:
+        print(f"{w.key:<18} {w.value.kind:<9} {'yes' if cached_path(w) else 'no':<7} {w.meta['doc']}")
+    return 0
+
+
+def cmd_weights_download(args: argparse.Namespace) -> int:
+    from .weights import download
+
+    path = download(args.name, progress=not args.no_progress, force=args.force, base_url=args.base_url)
+    print(path)
+    return 0
+
+
+def cmd_weights_verify(args: argparse.Namespace) -> int:
+    from . import weights as W
+
+    target = Path(args.file)
+    if not target.exists() and not W._looks_like_path(args.file):
+        entry = W.get_weights(args.file)
+        path = W.cached_path(entry)
+        if path is None:
+            raise W.WeightsNotAvailableError(f"{entry.key} is not cached: {W._how_to_get(entry)}")
+        W._check_recorded_hash(entry, path)
+        target = path
+    report = W.verify_file(target)
+    print(f"{report['path']}: OK, an AnimeGANv2 generator ({report['format']}, {report['num_params']:,} parameters, {report['size']:,} bytes)")
+    print(f"  sha256   {report['sha256']}")
+    print(f"  git-sha1 {report['git_sha1']}")
+    if report["matches"]:
+        print(f"  matches the recorded hash of registry entry '{report['matches']}'")
+    else:
+        print("  matches no recorded registry hash (your own or a modified file)")
+    return 0
+
+
+def cmd_weights_convert_tf(args: argparse.Namespace) -> int:
+    from .tf_checkpoint import convert_checkpoint, save_state_dict_safetensors
+    from .weights import check_generator_state_dict, sha256_file
+
+    out = Path(args.output)
+    if out.suffix != ".safetensors":
+        raise CLIError(f"-o {out}: the output must end in .safetensors")
+    state = convert_checkpoint(args.dir)
+    check_generator_state_dict(state, str(args.dir))
+    save_state_dict_safetensors(state, out, metadata={"source": f"TF checkpoint {Path(args.dir).name}"})
+    print(f"{out}: {len(state)} tensors, sha256 {sha256_file(out)}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# Parser and entry point
+# --------------------------------------------------------------------------------------
+def _register_plugins(sub: argparse._SubParsersAction) -> None:
+    for name in PLUGIN_MODULES:
+        full = f"animegan_edu.{name}"
+        if importlib.util.find_spec(full) is None:
+            continue  # the module does not exist (yet): nothing to register
+        try:
+            module = importlib.import_module(full)
+        except Exception as exc:  # a broken module must not break `stylize`
+            if _debug():
+                raise
+            print(f"{PROG}: warning: subcommands of {full} unavailable ({type(exc).__name__}: {exc})", file=sys.stderr)
+            continue
+        register = getattr(module, "register_cli", None)
+        if callable(register):
+            register(sub)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full ``animegan-edu`` parser, with the subcommands of other modules registered."""
+    parser = argparse.ArgumentParser(prog=PROG, description="AnimeGANv2 teaching toolkit: photos to anime.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    _add_stylize_parser(sub)
+    _add_weights_parser(sub)
+    _register_plugins(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 2 error, 130 interrupted)."""
+    from .tf_checkpoint import TFCheckpointError
+    from .weights import WeightsError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        status = args.func(args)
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except (CLIError, WeightsError, TFCheckpointError, ImageLoadError, ImageSaveError, OSError, ValueError) as exc:
+        if _debug():
+            raise
+        _err(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        return 2
+    except Exception as exc:
+        if _debug():
+            raise
+        _err(f"unexpected {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 to see the traceback)")
+        return 2
+    return 0 if status is None else int(status)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
