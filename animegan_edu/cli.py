@@ -182,8 +182,8 @@ def _output_paths(inputs: list[Path], output: Path) -> list[Path]:
 
 
 def cmd_stylize(args: argparse.Namespace) -> int:
-    if args.size < 4:
-        raise CLIError(f"--size must be at least 4, got {args.size}")
+    if args.size < 8:
+        raise CLIError(f"--size must be at least 8, got {args.size}")
     inputs = [Path(p) for p in args.images]
     output = Path(args.output)
     targets = _output_paths(inputs, output)

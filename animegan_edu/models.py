@@ -7,7 +7,8 @@ Conventions used everywhere in :mod:`animegan_edu`:
 
 * generator inputs and outputs are RGB tensors of shape ``(N, 3, H, W)`` with values in
   ``[-1, 1]`` (``x = 2 * image - 1`` for an image in ``[0, 1]``);
-* any ``H, W >= 4`` works, odd sizes included: the decoder resizes back to the exact
+* any ``H, W >= 8`` works, odd sizes included (smaller inputs leave feature maps too
+  small for the reflection padding): the decoder resizes back to the exact
   sizes of the encoder's feature maps.
 
 The file reads top to bottom: building blocks, the generator, the article's ResNet
@@ -210,6 +211,8 @@ class Generator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"Generator expects (N, 3, H, W) RGB in [-1, 1], got shape {tuple(x.shape)}")
+        if min(x.shape[-2:]) < 8:
+            raise ValueError(f"Generator needs H, W >= 8 (reflection padding at 1/4 resolution), got {tuple(x.shape[-2:])}")
         full = x.shape[-2:]
         out = self.block_a(x)
         half = out.shape[-2:]
@@ -413,14 +416,16 @@ def receptive_field(model: nn.Module, size: int = 256, in_ch: int = 3) -> torch.
     non-zero extent is the theoretical receptive field of the convolutions. Computed in
     float64 on a copy of the model whose weights are made positive (so contributions
     cannot cancel) and whose normalisation layers are removed (their statistics would
-    otherwise tie every output to every input), at a constant input of 0.5.
+    otherwise tie every output to every input) and whose output ``tanh`` is removed (it
+    saturates with such weights), at a constant input of 0.5.
     """
     import copy
 
     m = copy.deepcopy(model).double().eval()
     for parent in list(m.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, (nn.GroupNorm, nn.InstanceNorm2d, nn.BatchNorm2d)):
+            # norms would tie every output to every input; a saturated tanh has zero gradient
+            if isinstance(child, (nn.GroupNorm, nn.InstanceNorm2d, nn.BatchNorm2d, nn.Tanh, nn.Sigmoid)):
                 setattr(parent, name, nn.Identity())
     with torch.no_grad():
         for p in m.parameters():

@@ -155,7 +155,7 @@ _TF_HASH_NOTE = (
     "the converted file's SHA-256 is recorded in the cache on first conversion"
 )
 _TF_LICENCE = "AnimeGANv2 (TachibanaYoshino): free for non-commercial use such as research and teaching"
-_COMMON = {"num_params": N_PARAMETERS, "min_size": (4, 4), "input": "RGB in [-1, 1], (N, 3, H, W)"}
+_COMMON = {"num_params": N_PARAMETERS, "min_size": (8, 8), "input": "RGB in [-1, 1], (N, 3, H, W)"}
 
 
 def _pt(name: str, sha1: str, doc: str, data: str, licence: str) -> Weights:
