@@ -1,0 +1,445 @@
+"""Weights registry, downloads from a local HTTP server (127.0.0.1 only), safe loading."""
+
+from __future__ import annotations
+
+import http.server
+import re
+import shutil
+import socket
+import threading
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import torch
+
+from animegan_edu import weights as W
+from animegan_edu.models import Generator, count_parameters
+
+
+# -- fixtures ------------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """A private cache, no mirror/offline settings from outside, and no way to reach the internet."""
+    monkeypatch.setenv(W.ENV_HOME, str(tmp_path / "home"))
+    monkeypatch.delenv(W.ENV_MIRROR, raising=False)
+    monkeypatch.delenv(W.ENV_OFFLINE, raising=False)
+    real = urllib.request.urlopen
+
+    def local_only(url, *args, **kwargs):
+        host = urllib.parse.urlparse(url if isinstance(url, str) else url.full_url).hostname
+        assert host == "127.0.0.1", f"a test tried to reach {url}"
+        return real(url, *args, **kwargs)
+
+    monkeypatch.setattr(urllib.request, "urlopen", local_only)
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep test output clean
+        pass
+
+    def do_GET(self):  # noqa: N802
+        if self.path.startswith("/liar/"):  # announces the full length, sends half, hangs up
+            data = (Path(self.directory) / self.path[len("/liar/") :]).read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        super().do_GET()
+
+
+@pytest.fixture
+def server(tmp_path):
+    root = tmp_path / "srv"
+    root.mkdir()
+
+    def handler(*args, **kwargs):
+        return _Handler(*args, directory=str(root), **kwargs)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}", root
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def good_state():
+    torch.manual_seed(5)
+    return {k: torch.randn_like(v) for k, v in Generator().state_dict().items()}
+
+
+def _save(state, path: Path) -> Path:
+    torch.save(state, path)
+    return path
+
+
+def _tampered(src: Path, dst: Path) -> Path:
+    data = bytearray(src.read_bytes())
+    data[len(data) // 2] ^= 0x55
+    dst.write_bytes(bytes(data))
+    return dst
+
+
+def _record(monkeypatch, entry: W.AnimeGANv2Weights, path: Path) -> None:
+    """Pretend the registry recorded ``path``'s git-blob SHA-1 for ``entry`` (we cannot ship the real files)."""
+    monkeypatch.setitem(entry.meta, "hash", ("git-sha1", W.git_blob_sha1(path)))
+
+
+def _no_leftovers(home: Path) -> None:
+    assert not list(home.rglob("*.partial")), "a .partial file was left behind"
+
+
+# -- registry schema -----------------------------------------------------------------------
+def test_registry_schema():
+    names = {w.key for w in W.AnimeGANv2Weights}
+    assert names == {"face_paint_512_v2", "face_paint_512_v1", "celeba_distill", "paprika", "shinkai", "hayao", "paprika_tf", "demo"}
+    n = count_parameters(Generator())
+    for w in W.AnimeGANv2Weights:
+        m = w.meta
+        for key in ("doc", "licence", "training_data", "num_params", "file_size_mb", "hash", "upsample", "min_size"):
+            assert key in m, (w, key)
+        assert m["num_params"] == n
+        assert m["upsample"] in ("align_corners", "tf1")
+        if w.value.kind == "pytorch":
+            algo, digest = m["hash"]
+            assert algo == "git-sha1" and re.fullmatch(r"[0-9a-f]{40}", digest)
+            assert w.url.startswith("https://github.com/bryandlee/animegan2-pytorch/")
+            assert w.url.endswith(f"/{w.key}.pt")
+        elif w.value.kind == "tf":
+            assert m["hash"] is None and "unverified upstream" in m["hash_note"]  # honest: no fake hash
+            assert len(w.value.files) == 2 and all(f.url.startswith("https://github.com/TachibanaYoshino/AnimeGANv2/") for f in w.value.files)
+            assert w.value.files[0].filename.endswith(".ckpt.index")
+            assert w.value.files[1].filename.endswith(".ckpt.data-00000-of-00001")
+            assert m["upsample"] == "tf1"
+    assert W.AnimeGANv2Weights.FACE_PAINT_512_V2.meta["hash"][1] == "d75102f8f201ddaf8dbe6b913b1a97585b55f838"
+
+
+@pytest.mark.parametrize("name", ["paprika", "PAPRIKA", "Face_Paint_512_V2", "face-paint-512-v1", "shinkai", "demo", "paprika_tf"])
+def test_names_case_insensitive(name):
+    assert W.get_weights(name).key == name.lower().replace("-", "_")
+
+
+def test_unknown_name_lists_the_known_ones():
+    with pytest.raises(W.UnknownWeightsError, match="use one of face_paint_512_v2, .*shinkai"):
+        W.load_generator("miyazaki")
+
+
+def test_git_blob_sha1_matches_git(tmp_path):
+    p = tmp_path / "hello.txt"
+    p.write_bytes(b"hello\n")
+    assert W.git_blob_sha1(p) == "ce013625030ba8dba906f756967f9e9ca394464a"  # `git hash-object`
+
+
+def test_cache_dir_from_environment(tmp_path, monkeypatch):
+    assert W.cache_dir() == tmp_path / "home"
+    monkeypatch.delenv(W.ENV_HOME)
+    assert W.cache_dir() == Path("~/.cache/animegan-edu").expanduser()
+
+
+def test_describe_mentions_licence_and_hash():
+    text = W.describe("face_paint_512_v2")
+    assert "licence" in text and "d75102f8" in text and "cached: no" in text
+    assert "unverified upstream" in W.describe("shinkai")
+
+
+# -- downloads -------------------------------------------------------------------------------
+def test_download_good_file(server, tmp_path, monkeypatch, good_state, capsys):
+    url, root = server
+    src = _save(good_state, root / "paprika.pt")
+    _record(monkeypatch, W.AnimeGANv2Weights.PAPRIKA, src)
+    path = W.download("paprika", base_url=url, progress=True)
+    assert path == tmp_path / "home" / "weights" / "paprika.pt"
+    assert path.read_bytes() == src.read_bytes()
+    _no_leftovers(tmp_path / "home")
+    assert W.is_cached("paprika")
+    g = W.load_generator("paprika", download=False)
+    assert not g.training and g.upsample == "align_corners"
+    for k, v in g.state_dict().items():
+        assert torch.equal(v, good_state[k])
+    # a second call finds the verified cached copy and does not download again
+    src.unlink()
+    assert W.download("paprika", base_url=url) == path
+
+
+def test_download_uses_mirror_environment_variable(server, tmp_path, monkeypatch, good_state):
+    url, root = server
+    src = _save(good_state, root / "celeba_distill.pt")
+    _record(monkeypatch, W.AnimeGANv2Weights.CELEBA_DISTILL, src)
+    monkeypatch.setenv(W.ENV_MIRROR, url + "/")
+    g = W.load_generator("celeba_distill", progress=False)  # not cached: downloads by itself
+    assert torch.equal(g.state_dict()["out_layer.0.weight"], good_state["out_layer.0.weight"])
+
+
+def test_download_tampered_file_is_refused(server, tmp_path, monkeypatch, good_state):
+    url, root = server
+    good = _save(good_state, tmp_path / "good.pt")
+    _tampered(good, root / "paprika.pt")
+    _record(monkeypatch, W.AnimeGANv2Weights.PAPRIKA, good)
+    with pytest.raises(W.IntegrityError, match=r"does not match its recorded git-sha1.*nothing was saved") as info:
+        W.download("paprika", base_url=url, progress=False)
+    assert "\n" not in str(info.value)
+    assert not W.is_cached("paprika")
+    _no_leftovers(tmp_path / "home")
+
+
+def test_download_truncated_copy_is_refused(server, tmp_path, monkeypatch, good_state):
+    url, root = server
+    good = _save(good_state, tmp_path / "good.pt")
+    (root / "paprika.pt").write_bytes(good.read_bytes()[:100_000])
+    _record(monkeypatch, W.AnimeGANv2Weights.PAPRIKA, good)
+    with pytest.raises(W.IntegrityError):
+        W.download("paprika", base_url=url, progress=False)
+    assert not W.is_cached("paprika")
+    _no_leftovers(tmp_path / "home")
+
+
+def test_download_interrupted_connection(server, tmp_path, monkeypatch, good_state):
+    url, root = server
+    good = _save(good_state, root / "paprika.pt")
+    _record(monkeypatch, W.AnimeGANv2Weights.PAPRIKA, good)
+    with pytest.raises(W.DownloadError, match="interrupted|truncated"):
+        W.download("paprika", base_url=url + "/liar", progress=False)
+    assert not W.is_cached("paprika")
+    _no_leftovers(tmp_path / "home")
+
+
+def test_download_http_404(server, tmp_path):
+    url, _ = server
+    with pytest.raises(W.DownloadError, match="HTTP 404"):
+        W.download("face_paint_512_v1", base_url=url, progress=False)
+    _no_leftovers(tmp_path / "home")
+
+
+def test_offline_says_how_to_get_it(monkeypatch):
+    monkeypatch.setenv(W.ENV_OFFLINE, "1")
+    with pytest.raises(W.WeightsNotAvailableError) as info:
+        W.load_generator("face_paint_512_v2")
+    msg = str(info.value)
+    assert "\n" not in msg
+    assert "animegan-edu weights download face_paint_512_v2" in msg
+    assert "https://github.com/bryandlee/animegan2-pytorch/raw/main/weights/face_paint_512_v2.pt" in msg
+    assert str(W.cache_dir() / "weights" / "face_paint_512_v2.pt") in msg
+
+
+def test_unreachable_server_says_how_to_get_it():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens there now
+    with pytest.raises(W.WeightsNotAvailableError, match=r"offline or unreachable.*weights download paprika"):
+        W.download("paprika", base_url=f"http://127.0.0.1:{port}", progress=False)
+
+
+def test_no_download_flag():
+    with pytest.raises(W.WeightsNotAvailableError, match="paprika is not cached"):
+        W.load_generator("paprika", download=False)
+
+
+def test_tampered_cached_file_is_detected_and_redownloaded(server, tmp_path, monkeypatch, good_state):
+    url, root = server
+    src = _save(good_state, root / "paprika.pt")
+    _record(monkeypatch, W.AnimeGANv2Weights.PAPRIKA, src)
+    path = W.download("paprika", base_url=url, progress=False)
+    _tampered(src, path)
+    with pytest.raises(W.IntegrityError, match=r"tampered or corrupted.*download paprika --force"):
+        W.load_generator("paprika")
+    assert W.download("paprika", base_url=url, progress=False) == path  # repaired
+    assert path.read_bytes() == src.read_bytes()
+
+
+def test_pickle_that_runs_code_is_refused(server, tmp_path, monkeypatch):
+    url, root = server
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    evil = root / "paprika.pt"
+    torch.save({"block_a.0.1.weight": Evil()}, evil)
+    _record(monkeypatch, W.AnimeGANv2Weights.PAPRIKA, evil)  # even a hash-valid file must not run code
+    path = W.download("paprika", base_url=url, progress=False)
+    with pytest.raises(W.UnsafeFileError, match="refused"):
+        W.load_generator("paprika")
+    with pytest.raises(W.UnsafeFileError):
+        W.load_generator(path)
+    assert not marker.exists()
+
+
+# -- TF entries ------------------------------------------------------------------------------
+def _serve_tf_fixture(shared_dir, root: Path, stem: str = "Shinkai-53.ckpt") -> None:
+    src = shared_dir("testdata/tf_generator_random")
+    shutil.copyfile(src / "Random-0.ckpt.index", root / f"{stem}.index")
+    shutil.copyfile(src / "Random-0.ckpt.data-00000-of-00001", root / f"{stem}.data-00000-of-00001")
+
+
+def test_tf_entry_downloads_and_converts(server, shared_dir, tmp_path):
+    url, root = server
+    _serve_tf_fixture(shared_dir, root)
+    path = W.download("shinkai", base_url=url, progress=False)
+    assert path == tmp_path / "home" / "weights" / "shinkai.safetensors"
+    sidecar = path.with_name("shinkai.safetensors.sha256")
+    assert sidecar.read_text().split()[0] == W.sha256_file(path)
+    ref = torch.load(shared_dir("reference/parity/generator_random_seed0.pt"), weights_only=True)
+    g = W.load_generator("shinkai")
+    assert g.upsample == "tf1"  # the TF originals resize the TF1 way
+    for k, v in g.state_dict().items():
+        assert torch.equal(v, ref[k]), k
+    assert W.load_generator("Shinkai", upsample="align_corners").upsample == "align_corners"
+    assert W.verify_file(path)["matches"] == "shinkai"
+    _no_leftovers(tmp_path / "home")
+    # the converted file is checked against its recorded SHA-256 on every load
+    data = bytearray(path.read_bytes())
+    data[-5] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(W.IntegrityError, match="recorded"):
+        W.load_generator("shinkai")
+
+
+def test_tf_entry_truncated_data_is_refused(server, shared_dir, tmp_path):
+    url, root = server
+    _serve_tf_fixture(shared_dir, root, "Hayao-64.ckpt")
+    data = root / "Hayao-64.ckpt.data-00000-of-00001"
+    data.write_bytes(data.read_bytes()[:-1000])
+    with pytest.raises(W.CorruptFileError, match="truncated"):
+        W.download("hayao", base_url=url, progress=False)
+    assert not W.is_cached("hayao")
+    assert not (tmp_path / "home" / "tf" / "generator_Hayao_weight" / "Hayao-64.ckpt.data-00000-of-00001").exists()
+    _no_leftovers(tmp_path / "home")
+
+
+def test_tf_entry_offline_message(monkeypatch):
+    monkeypatch.setenv(W.ENV_OFFLINE, "1")
+    with pytest.raises(W.WeightsNotAvailableError, match=r"paprika_tf is not cached.*Paprika-54.ckpt.index.*convert-tf"):
+        W.load_generator("paprika_tf")
+
+
+def test_load_generator_from_tf_folder(shared_dir):
+    g = W.load_generator(shared_dir("testdata/tf_generator_random"))
+    assert g.upsample == "tf1"
+
+
+# -- local files ------------------------------------------------------------------------------
+def test_load_local_pt_and_safetensors(tmp_path, good_state):
+    from safetensors.torch import save_file
+
+    pt = _save(good_state, tmp_path / "g.pt")
+    st = tmp_path / "g.safetensors"
+    save_file(good_state, str(st))
+    for p in (pt, str(pt), st):
+        g = W.load_generator(p)
+        assert torch.equal(g.state_dict()["block_c.1.layers.1.1.bias"], good_state["block_c.1.layers.1.1.bias"])
+    # nested training checkpoints and DataParallel prefixes are understood
+    _save({"generator": {f"module.{k}": v for k, v in good_state.items()}, "step": 3}, tmp_path / "ckpt.pt")
+    assert isinstance(W.load_generator(tmp_path / "ckpt.pt"), Generator)
+
+
+def test_truncated_files(tmp_path, good_state):
+    from safetensors.torch import save_file
+
+    pt = _save(good_state, tmp_path / "g.pt")
+    (tmp_path / "t.pt").write_bytes(pt.read_bytes()[:5000])
+    with pytest.raises(W.CorruptFileError, match=r"t.pt: truncated or corrupt PyTorch file") as info:
+        W.load_generator(tmp_path / "t.pt")
+    assert "\n" not in str(info.value)
+    save_file(good_state, str(tmp_path / "g.safetensors"))
+    (tmp_path / "t.safetensors").write_bytes((tmp_path / "g.safetensors").read_bytes()[:5000])
+    with pytest.raises(W.CorruptFileError, match="truncated or corrupt safetensors"):
+        W.load_generator(tmp_path / "t.safetensors")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    with pytest.raises(W.CorruptFileError, match="empty"):
+        W.load_generator(tmp_path / "empty.pt")
+    (tmp_path / "notes.txt").write_text("not weights")
+    with pytest.raises(W.CorruptFileError, match="not a PyTorch"):
+        W.load_generator(tmp_path / "notes.txt")
+
+
+def test_wrong_architecture_names_the_keys(tmp_path, good_state):
+    bad = dict(good_state)
+    del bad["out_layer.0.weight"]
+    bad["head.weight"] = torch.zeros(3)
+    _save(bad, tmp_path / "bad.pt")
+    with pytest.raises(W.ArchitectureError, match=r"missing 1 keys: out_layer.0.weight; unexpected 1 keys: head.weight"):
+        W.load_generator(tmp_path / "bad.pt")
+    from animegan_edu.models import ResnetGenerator
+
+    _save(ResnetGenerator().state_dict(), tmp_path / "resnet.pt")
+    with pytest.raises(W.ArchitectureError, match=r"not an AnimeGANv2 generator state dict \(missing 77 keys"):
+        W.load_generator(tmp_path / "resnet.pt")
+    shapes = dict(good_state)
+    shapes["block_a.0.1.weight"] = torch.zeros(32, 3, 3, 3)
+    _save(shapes, tmp_path / "shape.pt")
+    with pytest.raises(W.ArchitectureError, match=r"shapes differ: block_a.0.1.weight \(32, 3, 3, 3\) \(needs \(32, 3, 7, 7\)\)"):
+        W.load_generator(tmp_path / "shape.pt")
+    nan = dict(good_state)
+    nan["block_b.0.2.bias"] = torch.full((128,), float("nan"))
+    _save(nan, tmp_path / "nan.pt")
+    with pytest.raises(W.CorruptFileError, match="NaN"):
+        W.load_generator(tmp_path / "nan.pt")
+
+
+def test_missing_local_file():
+    with pytest.raises(W.CorruptFileError, match="no such file"):
+        W.load_generator("weights/nothing_here.pt")
+
+
+def test_verify_file_matches_registry(tmp_path, monkeypatch, good_state):
+    p = _save(good_state, tmp_path / "x.pt")
+    report = W.verify_file(p)
+    assert report["matches"] is None and report["num_params"] == 2_143_552
+    _record(monkeypatch, W.AnimeGANv2Weights.FACE_PAINT_512_V1, p)
+    assert W.verify_file(p)["matches"] == "face_paint_512_v1"
+
+
+# -- default resolution and the bundled demo ----------------------------------------------------
+def test_resolve_default_order(tmp_path, monkeypatch, good_state):
+    from safetensors.torch import save_file
+
+    repo_weights = tmp_path / "repo_weights"
+    repo_weights.mkdir()
+    monkeypatch.setattr(W, "REPO_WEIGHTS_DIR", repo_weights)
+    with pytest.raises(W.WeightsNotAvailableError, match="no generator weights available"):
+        W.resolve_default()
+    save_file(good_state, str(repo_weights / "demo.safetensors"))
+    (repo_weights / "demo.safetensors.sha256").write_text(W.sha256_file(repo_weights / "demo.safetensors") + "  demo.safetensors\n")
+    assert W.resolve_default() == "demo"
+    assert isinstance(W.load_generator(), Generator)
+    cache = W.cache_dir() / "weights"
+    cache.mkdir(parents=True)
+    _save(good_state, cache / "paprika.pt")
+    assert W.resolve_default() == "paprika"
+    _save(good_state, cache / "face_paint_512_v2.pt")
+    assert W.resolve_default() == "face_paint_512_v2"
+
+
+def test_demo_hash_mismatch_is_refused(tmp_path, monkeypatch, good_state):
+    from safetensors.torch import save_file
+
+    monkeypatch.setattr(W, "REPO_WEIGHTS_DIR", tmp_path)
+    save_file(good_state, str(tmp_path / "demo.safetensors"))
+    (tmp_path / "demo.safetensors.sha256").write_text("0" * 64 + "  demo.safetensors\n")
+    with pytest.raises(W.IntegrityError, match="restore it from git"):
+        W.load_generator("demo")
+
+
+def test_bundled_demo_matches_its_recorded_hash():
+    """When the repository ships weights/demo.safetensors, its recorded SHA-256 must match it."""
+    path = W.REPO_WEIGHTS_DIR / "demo.safetensors"
+    if not path.exists():
+        pytest.skip("weights/demo.safetensors is not in this checkout yet")
+    recorded = W.recorded_hash(W.AnimeGANv2Weights.DEMO)
+    assert recorded is not None, "weights/demo.safetensors.sha256 is missing"
+    assert recorded == ("sha256", W.sha256_file(path))
+    assert W.verify_file(path)["matches"] == "demo"
+    assert isinstance(W.load_generator("demo"), Generator)
+
+
+def test_builder_torchvision_style():
+    g = W.animeganv2_generator()
+    assert count_parameters(g) == 2_143_552 and g.upsample == "align_corners"
