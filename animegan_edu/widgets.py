@@ -1,0 +1,556 @@
+"""The JupyterLab studio: upload or pick a photo, tune the look, compare, download.
+
+Introduced in ``notebooks/08_studio.ipynb``.
+
+The article's web UI (drag-and-drop upload, a progress bar, a before/after slider, an
+example gallery) rebuilt with ipywidgets, so it runs inside JupyterLab with no server and
+no custom extension:
+
+* :class:`Studio` - the interface;
+* :func:`render` - the work behind it, usable without any widget (and tested that way):
+  resize, stylise (optionally with :func:`animegan_edu.face.face2paint`), blend by style
+  strength, grade and glow (:mod:`animegan_edu.grading`);
+* :func:`compare_image` / :func:`before_after_figure` - the split view, as an array for the
+  live widget and as a static matplotlib figure, which is what a notebook executed
+  headless (or read on a static page) shows.
+
+Images are RGB float tensors ``(1, 3, H, W)`` in ``[0, 1]`` or PIL images; the generator
+maps ``[-1, 1]`` to ``[-1, 1]``.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional, Union
+
+import numpy as np
+import torch
+import torch.nn as nn
+from PIL import Image, ImageOps
+
+from .face import face2paint
+from .grading import PRESETS, GradeParams, blend_strength, color_grade, get_preset
+from .imageio import from_generator_range, pil_to_tensor01, resize_longest, tensor01_to_pil, to_generator_range
+
+__all__ = [
+    "RANDOM",
+    "StudioSettings",
+    "RenderResult",
+    "sample_images",
+    "load_model",
+    "weight_choices",
+    "grade_params",
+    "stylise_raw",
+    "finish",
+    "render",
+    "compare_image",
+    "before_after_figure",
+    "png_bytes",
+    "download_link_html",
+    "decode_upload",
+    "Studio",
+]
+
+#: Name of the fixed-seed, untrained generator used when no weights are available.
+RANDOM = "random"
+
+ImageLike = Union[Image.Image, torch.Tensor]
+Progress = Callable[[int, int, str], None]
+
+
+# --------------------------------------------------------------------------- models and samples
+
+
+def sample_images(names: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "rocket")) -> dict[str, Image.Image]:
+    """The example gallery: public-domain photos shipped inside scikit-image's wheel.
+
+    Example:
+        >>> sample_images(("coffee",))["coffee"].size
+        (600, 400)
+    """
+    from skimage import data
+
+    out = {}
+    for n in names:
+        arr = getattr(data, n)()
+        if arr.ndim == 2:
+            arr = np.stack([arr] * 3, axis=-1)
+        out[n] = Image.fromarray(np.ascontiguousarray(arr[..., :3]), "RGB")
+    return out
+
+
+_MODELS: dict[Optional[str], tuple[nn.Module, str]] = {}
+
+
+def load_model(name: Optional[str] = None, seed: int = 0) -> tuple[nn.Module, str]:
+    """A generator and a one-line note saying which weights it carries.
+
+    ``name=None`` uses :func:`animegan_edu.weights.load_generator`'s default (a cached public
+    weight, else the bundled ``weights/demo.safetensors``). When none exists yet, or for
+    ``name="random"``, it returns an untrained generator initialised with ``seed`` and the
+    note says so: its pictures show the pipeline, not a style. Models are cached.
+
+    Raises:
+        animegan_edu.weights.WeightsError: a named weight that cannot be loaded offline.
+    """
+    key = f"{RANDOM}:{seed}" if name == RANDOM else name
+    if key in _MODELS:
+        return _MODELS[key]
+    from . import weights as W
+    from .models import Generator
+
+    if name != RANDOM:
+        try:
+            resolved = name if name is not None else W.resolve_default()
+            model = W.load_generator(resolved, download=False, progress=False)
+            result = (model.eval(), f"weights: {resolved}")
+            _MODELS[key] = result
+            return result
+        except W.WeightsNotAvailableError as exc:
+            if name is not None:
+                raise
+            why = str(exc).splitlines()[0]
+            note = f"no trained weights available ({why}); using an UNTRAINED generator (seed {seed}): results show the pipeline, not a style"
+    else:
+        note = f"weights: none, an untrained generator (seed {seed})"
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    model = Generator().eval()
+    torch.random.set_rng_state(state)
+    _MODELS[key] = (model, note)
+    return model, note
+
+
+def weight_choices() -> list[tuple[str, Optional[str]]]:
+    """Dropdown options ``(label, value)``: the default, every registry entry usable offline, random."""
+    from . import weights as W
+
+    options: list[tuple[str, Optional[str]]] = []
+    try:
+        options.append((f"default ({W.resolve_default()})", None))
+    except W.WeightsError:
+        pass
+    for entry in W.AnimeGANv2Weights:
+        try:
+            if W.is_cached(entry):
+                options.append((entry.key, entry.key))
+        except W.WeightsError:
+            continue
+    options.append(("random (untrained, seed 0)", RANDOM))
+    return options
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+@dataclass(frozen=True)
+class StudioSettings:
+    """Everything the studio's controls set.
+
+    Attributes:
+        size: longest side of the working image in pixels (rounded to a multiple of 4).
+        face: use face2paint (align and stylise faces separately).
+        strength: style strength in [0, 1].
+        grade: preset name (see :data:`animegan_edu.grading.PRESETS`).
+        grade_amount: how much of the preset, 0 (neutral) to 1 (full).
+        glow: glow amount; ``None`` keeps the preset's (scaled by ``grade_amount``).
+    """
+
+    size: int = 512
+    face: bool = False
+    strength: float = 1.0
+    grade: str = "shinkai"
+    grade_amount: float = 1.0
+    glow: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if self.size < 16:
+            raise ValueError(f"size must be >= 16 pixels, got {self.size}")
+        if not 0.0 <= self.strength <= 1.0:
+            raise ValueError(f"strength must be in [0, 1], got {self.strength}")
+        if self.grade not in PRESETS:
+            raise ValueError(f"unknown grade {self.grade!r}; choose one of {sorted(PRESETS)}")
+        if self.grade_amount < 0 or (self.glow is not None and self.glow < 0):
+            raise ValueError("grade_amount and glow must be >= 0")
+
+
+@dataclass
+class RenderResult:
+    """``photo`` and ``result``: ``(1, 3, H, W)`` in [0, 1]; ``raw``: the stylised image before strength and grade."""
+
+    photo: torch.Tensor
+    raw: torch.Tensor
+    result: torch.Tensor
+    message: str
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+def grade_params(settings: StudioSettings) -> GradeParams:
+    """The :class:`~animegan_edu.grading.GradeParams` that ``settings`` describe."""
+    p = get_preset(settings.grade).scaled(settings.grade_amount)
+    return p if settings.glow is None else p.replace(glow=float(settings.glow))
+
+
+def _as_photo(image: ImageLike, size: int) -> torch.Tensor:
+    if isinstance(image, torch.Tensor):
+        image = tensor01_to_pil(image)
+    if not isinstance(image, Image.Image):
+        raise TypeError(f"image must be a PIL image or a (3, H, W) tensor in [0, 1], got {type(image).__name__}")
+    return pil_to_tensor01(resize_longest(image.convert("RGB"), size)).unsqueeze(0)
+
+
+def stylise_raw(
+    photo: torch.Tensor, model: Callable[[torch.Tensor], torch.Tensor], face: bool = False, progress: Optional[Progress] = None
+) -> tuple[torch.Tensor, str]:
+    """The slow part: the generator (or face2paint) on ``photo`` ``(1, 3, H, W)`` in [0, 1].
+
+    Returns ``(stylised (1, 3, H, W) in [0, 1], message)``.
+    """
+    if face:
+        res = face2paint(photo, model, progress=progress)
+        return res.image, res.report.message
+    if progress is not None:
+        progress(0, 1, "stylising")
+    with torch.inference_mode():
+        out = from_generator_range(model(to_generator_range(photo)))
+    if progress is not None:
+        progress(1, 1, "stylised")
+    return out.clone(), "stylised the whole image"
+
+
+def finish(photo: torch.Tensor, raw: torch.Tensor, settings: StudioSettings) -> torch.Tensor:
+    """The fast part: style strength, then grade and glow. ``(1, 3, H, W)`` in [0, 1]."""
+    return color_grade(blend_strength(photo, raw, settings.strength), grade_params(settings))
+
+
+def render(
+    image: ImageLike,
+    model: Callable[[torch.Tensor], torch.Tensor],
+    settings: StudioSettings = StudioSettings(),
+    progress: Optional[Progress] = None,
+) -> RenderResult:
+    """Photo in, finished picture out: resize, stylise (faces optional), strength, grade, glow.
+
+    Args:
+        image: a PIL image or a ``(3, H, W)`` / ``(1, 3, H, W)`` tensor in [0, 1].
+        model: generator, ``(N, 3, h, w)`` in [-1, 1] to the same.
+        settings: the studio's controls.
+        progress: called as ``progress(done, total, message)``.
+
+    Returns:
+        a :class:`RenderResult`.
+
+    Example:
+        >>> r = render(Image.new("RGB", (40, 30), "gray"), lambda t: -t, StudioSettings(size=32, grade="neutral"))
+        >>> tuple(r.result.shape), round(float(r.result.mean()), 3)
+        ((1, 3, 24, 32), 0.498)
+    """
+    t0 = time.perf_counter()
+    photo = _as_photo(image, settings.size)
+    raw, msg = stylise_raw(photo, model, settings.face, progress)
+    result = finish(photo, raw, settings)
+    return RenderResult(photo, raw, result, msg, time.perf_counter() - t0)
+
+
+# --------------------------------------------------------------------------- views
+
+
+def _hwc_uint8(image: Union[ImageLike, np.ndarray]) -> np.ndarray:
+    if isinstance(image, np.ndarray):
+        if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"expected an (H, W, 3) uint8 array, got {image.shape} {image.dtype}")
+        return image
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"))
+    return np.asarray(tensor01_to_pil(image))
+
+
+def compare_image(before: ImageLike, after: ImageLike, split: float = 0.5, line: int = 2) -> np.ndarray:
+    """Before/after in one picture: ``before`` left of ``split`` (a fraction of the width), ``after`` right.
+
+    Args:
+        before, after: same-size PIL images or ``(3, H, W)`` / ``(1, 3, H, W)`` tensors in [0, 1].
+        split: where the divider sits, 0 (all after) to 1 (all before).
+        line: divider width in pixels (white).
+
+    Returns:
+        ``(H, W, 3)`` ``uint8`` array.
+
+    Example:
+        >>> a, b = Image.new("RGB", (10, 4), "black"), Image.new("RGB", (10, 4), "white")
+        >>> compare_image(a, b, 0.3, line=0)[0, :, 0].tolist()
+        [0, 0, 0, 255, 255, 255, 255, 255, 255, 255]
+    """
+    a, b = _hwc_uint8(before), _hwc_uint8(after)
+    if a.shape != b.shape:
+        raise ValueError(f"before and after must have the same size, got {a.shape[:2]} and {b.shape[:2]}")
+    if not 0.0 <= split <= 1.0:
+        raise ValueError(f"split must be in [0, 1], got {split}")
+    w = a.shape[1]
+    x = int(round(split * w))
+    out = b.copy()
+    out[:, :x] = a[:, :x]
+    if line > 0 and 0 < x < w:
+        out[:, max(0, x - line // 2) : min(w, x + (line + 1) // 2)] = 255
+    return out
+
+
+def before_after_figure(before: ImageLike, after: ImageLike, title: str = "", split: float = 0.5, width: float = 9.0):
+    """A static matplotlib figure: before, after, and the split view, side by side."""
+    import matplotlib.pyplot as plt
+
+    a, b = _hwc_uint8(before), _hwc_uint8(after)
+    h, w = a.shape[:2]
+    fig, axes = plt.subplots(1, 3, figsize=(width, width / 3 * h / w + 0.5), dpi=72)
+    for ax, img, name in zip(axes, (a, b, compare_image(a, b, split)), ("before", "after", f"split at {split:.0%}")):
+        ax.imshow(img)
+        ax.set_title(name, fontsize=9)
+        ax.axis("off")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def png_bytes(image: ImageLike) -> bytes:
+    """Encode as PNG bytes."""
+    buf = io.BytesIO()
+    (image if isinstance(image, Image.Image) else tensor01_to_pil(image)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def download_link_html(image: ImageLike, filename: str = "animegan.png") -> str:
+    """An HTML anchor that downloads ``image`` as a PNG (a ``data:`` URI: no server needed)."""
+    b64 = base64.b64encode(png_bytes(image)).decode("ascii")
+    safe = "".join(c for c in filename if c.isalnum() or c in "._-") or "animegan.png"
+    return (
+        f'<a download="{safe}" href="data:image/png;base64,{b64}" '
+        f'style="padding:4px 10px;border:1px solid #c77;border-radius:4px;background:#fde8ee;color:#733;'
+        f'text-decoration:none">Download {safe}</a>'
+    )
+
+
+def decode_upload(name: str, content: bytes) -> Image.Image:
+    """Turn an uploaded file into an upright RGB PIL image.
+
+    Raises:
+        ValueError: one line naming the file when it is not a readable image.
+    """
+    try:
+        img = Image.open(io.BytesIO(bytes(content)))
+        img.load()
+        return ImageOps.exif_transpose(img).convert("RGB")
+    except Exception as exc:  # PIL raises many types for bad files
+        raise ValueError(f"{name}: not a readable image ({type(exc).__name__}); upload a PNG or JPEG photo") from None
+
+
+# --------------------------------------------------------------------------- the studio
+
+
+class Studio:
+    """The interactive studio (ipywidgets). Display it as the last line of a cell: ``Studio()``.
+
+    Controls: upload (drag a file onto the button, or click it), an example gallery,
+    weights, size, style strength, grade preset and amount, glow, face toggle; a progress
+    bar; a before/after view whose divider follows a slider; a download link.
+
+    The generator runs only when the photo, weights, size or face toggle change; strength,
+    grade and glow are applied to the cached stylised image at once.
+
+    With ``snapshot=True`` (the default) displaying the studio also draws a static
+    matplotlib before/after figure of the current result, which is what a notebook run
+    headless, or read without a kernel, shows.
+
+    Args:
+        model: a generator to use instead of the weights dropdown's choice.
+        settings: initial :class:`StudioSettings`.
+        samples: gallery images (default :func:`sample_images`).
+        start: name of the gallery image to render first (``None``: the first one).
+        snapshot: also draw the static figure when displayed.
+    """
+
+    def __init__(
+        self,
+        model: Optional[nn.Module] = None,
+        settings: StudioSettings = StudioSettings(size=384),
+        samples: Optional[dict[str, Image.Image]] = None,
+        start: Optional[str] = None,
+        snapshot: bool = True,
+    ) -> None:
+        import ipywidgets as W
+
+        self._fixed_model = model
+        self.samples = sample_images() if samples is None else dict(samples)
+        self.snapshot = snapshot
+        self.photo_name = start or next(iter(self.samples))
+        self.photo: Image.Image = self.samples[self.photo_name]
+        self.last: Optional[RenderResult] = None
+        self._raw_key: Optional[tuple] = None
+        self._busy = False
+
+        lay = W.Layout(width="330px")
+        style = {"description_width": "95px"}
+        self.upload = W.FileUpload(accept="image/*", multiple=False, description="Upload photo", layout=W.Layout(width="330px"))
+        if model is None:
+            choices = weight_choices()
+            self.weights = W.Dropdown(options=choices, value=choices[0][1], description="Weights", layout=lay, style=style)
+        else:
+            self.weights = W.Dropdown(options=[("given model", "given")], value="given", description="Weights", layout=lay, style=style, disabled=True)
+        self.size = W.IntSlider(value=settings.size, min=128, max=1024, step=64, description="Size (px)", layout=lay, style=style, continuous_update=False)
+        self.strength = W.FloatSlider(value=settings.strength, min=0, max=1, step=0.05, description="Style strength", layout=lay, style=style, continuous_update=False)
+        self.grade = W.Dropdown(options=sorted(PRESETS), value=settings.grade, description="Grade", layout=lay, style=style)
+        self.grade_amount = W.FloatSlider(value=settings.grade_amount, min=0, max=1.5, step=0.05, description="Grade amount", layout=lay, style=style, continuous_update=False)
+        glow0 = grade_params(settings).glow if settings.glow is None else settings.glow
+        self.glow = W.FloatSlider(value=glow0, min=0, max=1.5, step=0.05, description="Glow", layout=lay, style=style, continuous_update=False)
+        self.face = W.Checkbox(value=settings.face, description="Align faces (face2paint)", indent=False)
+        self.run_button = W.Button(description="Stylise", button_style="danger", icon="magic", layout=W.Layout(width="330px"))
+        self.progress = W.IntProgress(value=0, min=0, max=1, description="", layout=W.Layout(width="330px"))
+        self.status = W.HTML(value="")
+        self.view = W.Image(format="png", layout=W.Layout(max_width="640px"))
+        self.split = W.FloatSlider(value=0.5, min=0, max=1, step=0.01, description="before | after", readout=False, layout=W.Layout(width="640px"), style={"description_width": "90px"})
+        self.download = W.HTML(value="")
+        self.gallery = self._build_gallery(W)
+
+        self.upload.observe(self._on_upload, names="value")
+        self.run_button.on_click(lambda _b: self.update(force=True))
+        for wdg in (self.weights, self.size, self.face):
+            wdg.observe(lambda _c: self.update(), names="value")
+        for wdg in (self.strength, self.grade_amount, self.glow):
+            wdg.observe(lambda _c: self.refresh_finish(), names="value")
+        self.grade.observe(self._on_grade, names="value")
+        self.split.observe(lambda _c: self._show_view(), names="value")
+
+        controls = W.VBox(
+            [W.HTML("<b>Photo</b>"), self.upload, self.gallery, W.HTML("<b>Model</b>"), self.weights, self.size, self.face,
+             W.HTML("<b>Look</b>"), self.strength, self.grade, self.grade_amount, self.glow, self.run_button, self.progress, self.status],
+            layout=W.Layout(width="350px"),
+        )
+        self.ui = W.HBox([controls, W.VBox([self.view, self.split, self.download])])
+        self.update()
+
+    # -- building blocks ------------------------------------------------------------------
+    def _build_gallery(self, W):
+        items = []
+        for name, img in self.samples.items():
+            thumb = img.copy()
+            thumb.thumbnail((72, 72))
+            button = W.Button(description=name, layout=W.Layout(width="76px"))
+            button.on_click(lambda _b, n=name: self.choose_sample(n))
+            items.append(W.VBox([W.Image(value=png_bytes(thumb), format="png", layout=W.Layout(width="72px")), button]))
+        return W.HBox(items)
+
+    def settings(self) -> StudioSettings:
+        """The :class:`StudioSettings` the controls show now."""
+        return StudioSettings(
+            size=int(self.size.value), face=bool(self.face.value), strength=float(self.strength.value),
+            grade=str(self.grade.value), grade_amount=float(self.grade_amount.value), glow=float(self.glow.value),
+        )
+
+    def model(self) -> tuple[nn.Module, str]:
+        if self._fixed_model is not None:
+            return self._fixed_model, "weights: the model given to Studio()"
+        return load_model(self.weights.value)
+
+    # -- events -------------------------------------------------------------------------------
+    def choose_sample(self, name: str) -> None:
+        """Pick a gallery photo and render it."""
+        self.photo_name, self.photo = name, self.samples[name]
+        self.update()
+
+    def _on_upload(self, change) -> None:
+        files = change["new"]
+        if not files:
+            return
+        f = files[0]
+        try:
+            self.photo = decode_upload(f["name"], f["content"])
+        except ValueError as exc:
+            self.status.value = f"<span style='color:#b00'>{exc}</span>"
+            return
+        self.photo_name = f["name"]
+        self.update()
+
+    def _on_grade(self, _change) -> None:
+        self.glow.value = float(get_preset(self.grade.value).scaled(self.grade_amount.value).glow)
+        self.refresh_finish()
+
+    def _progress(self, done: int, total: int, msg: str) -> None:
+        self.progress.max = max(1, total)
+        self.progress.value = min(done, total)
+        self.status.value = f"{msg} ..."
+
+    # -- work -----------------------------------------------------------------------------------
+    def update(self, force: bool = False) -> Optional[RenderResult]:
+        """Re-run the generator if the photo/weights/size/face changed (or ``force``), then finish."""
+        if self._busy:
+            return self.last
+        s = self.settings()
+        key = (id(self.photo), self.weights.value, s.size, s.face)
+        if not force and key == self._raw_key and self.last is not None:
+            return self.refresh_finish()
+        self._busy = True
+        self.run_button.disabled = True
+        try:
+            model, note = self.model()
+            self.progress.value = 0
+            self.last = render(self.photo, model, s, self._progress)
+            self.last.notes.append(note)
+            self._raw_key = key
+        except Exception as exc:  # keep the studio alive; say what went wrong in one line
+            self.status.value = f"<span style='color:#b00'>{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}</span>"
+            return None
+        finally:
+            self._busy = False
+            self.run_button.disabled = False
+        self._after_render()
+        return self.last
+
+    def refresh_finish(self) -> Optional[RenderResult]:
+        """Apply strength, grade and glow to the cached stylised image (instant)."""
+        if self.last is None or self._busy:
+            return self.last
+        self.last.result = finish(self.last.photo, self.last.raw, self.settings())
+        self._after_render()
+        return self.last
+
+    def _after_render(self) -> None:
+        r = self.last
+        assert r is not None
+        self.progress.value = self.progress.max
+        h, w = r.photo.shape[-2:]
+        self.status.value = (
+            f"<b>{self.photo_name}</b>, {w}x{h} px, {r.seconds:.1f} s<br>{r.message}<br><i>{'; '.join(r.notes)}</i>"
+        )
+        self._show_view()
+        self.download.value = download_link_html(r.result, f"{self.photo_name.rsplit('.', 1)[0]}-anime.png")
+
+    def _show_view(self) -> None:
+        if self.last is not None:
+            self.view.value = png_bytes(Image.fromarray(compare_image(self.last.photo, self.last.result, float(self.split.value))))
+
+    # -- display ----------------------------------------------------------------------------------
+    def figure(self):
+        """The static before/after figure of the current result (matplotlib)."""
+        if self.last is None:
+            raise RuntimeError("nothing rendered yet")
+        note = "; ".join(self.last.notes)
+        return before_after_figure(self.last.photo, self.last.result, f"{self.photo_name}: {self.last.message}\n{note}", float(self.split.value))
+
+    def show(self) -> None:
+        """Display the interface, and the static figure when ``snapshot`` is on."""
+        from IPython.display import display
+
+        display(self.ui)
+        if self.snapshot and self.last is not None:
+            import matplotlib.pyplot as plt
+
+            fig = self.figure()
+            display(fig)
+            plt.close(fig)
+
+    def _ipython_display_(self) -> None:
+        self.show()
