@@ -1,0 +1,208 @@
+"""The animegan-edu command line: stylize (good and bad inputs), weights subcommands."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from animegan_edu import cli
+from animegan_edu import weights as W
+from animegan_edu.imageio import load_image, resize_longest
+from animegan_edu.models import Generator
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path, monkeypatch):
+    monkeypatch.setenv(W.ENV_HOME, str(tmp_path / "home"))
+    monkeypatch.setenv(W.ENV_OFFLINE, "1")  # no test reaches the network
+    monkeypatch.delenv(W.ENV_MIRROR, raising=False)
+
+
+@pytest.fixture
+def weights_file(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "g.pt"
+    torch.save(Generator().state_dict(), path)
+    return path
+
+
+def _photo(path, size=(40, 24), color=(200, 80, 30)):
+    rng = np.random.default_rng(0)
+    arr = (rng.random((size[1], size[0], 3)) * 60 + np.array(color) * 0.7).clip(0, 255).astype(np.uint8)
+    Image.fromarray(arr).save(path)
+    return path
+
+
+def _exif_rotated_jpeg(path):
+    """A 40x24 landscape JPEG whose EXIF says: rotate 90 degrees (orientation 6) -> upright 24x40."""
+    img = Image.new("RGB", (40, 24), (0, 0, 255))
+    img.paste((255, 0, 0), (0, 0, 20, 24))  # left half red
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    img.save(path, exif=exif.tobytes())
+    return path
+
+
+def _run(args, capsys):
+    code = cli.main([str(a) for a in args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_stylize_single_file_to_png(tmp_path, weights_file, capsys):
+    src = _photo(tmp_path / "in.jpg", (60, 30))
+    out = tmp_path / "result.png"
+    code, stdout, err = _run(["stylize", src, "-o", out, "--weights", weights_file, "--size", 32], capsys)
+    assert code == 0, err
+    img = Image.open(out)
+    assert img.format == "PNG" and img.mode == "RGB"
+    assert img.size == (32, 16)  # longest side 32, aspect 2:1 kept
+    assert "result.png" in stdout
+
+
+def test_stylize_matches_library_call(tmp_path, weights_file, capsys):
+    """The CLI output equals generator(2x-1) on the resized image, rounded to uint8."""
+    src = _photo(tmp_path / "in.png", (48, 32))
+    out = tmp_path / "o.png"
+    assert _run(["stylize", src, "-o", out, "--weights", weights_file, "--size", 24], capsys)[0] == 0
+    g = W.load_generator(weights_file)
+    img = resize_longest(load_image(src), 24)
+    x = torch.from_numpy(np.array(img)).permute(2, 0, 1).float()[None] / 255 * 2 - 1
+    with torch.no_grad():
+        y = ((g(x)[0] + 1) / 2).clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).numpy()
+    assert np.array_equal(np.asarray(Image.open(out)), y)
+
+
+def test_stylize_honours_exif_orientation(tmp_path, weights_file, capsys):
+    src = _exif_rotated_jpeg(tmp_path / "rot.jpg")
+    assert Image.open(src).size == (40, 24)  # stored sideways
+    upright = load_image(src)
+    assert upright.size == (24, 40)
+    # orientation 6: the stored left (red) half ends up on top
+    top, bottom = np.asarray(upright)[5, 12], np.asarray(upright)[35, 12]
+    assert top[0] > 200 and top[2] < 60 and bottom[2] > 200 and bottom[0] < 60
+    code, _, err = _run(["stylize", src, "-o", tmp_path / "out", "--weights", weights_file, "--size", 40], capsys)
+    assert code == 0, err
+    assert Image.open(tmp_path / "out" / "rot.png").size == (24, 40)
+
+
+def test_stylize_converts_grey_and_rgba(tmp_path, weights_file, capsys):
+    Image.new("L", (20, 20), 128).save(tmp_path / "grey.png")
+    Image.new("RGBA", (20, 20), (10, 20, 30, 0)).save(tmp_path / "alpha.png")
+    Image.new("P", (20, 20)).save(tmp_path / "pal.gif")
+    code, _, err = _run(
+        ["stylize", tmp_path / "grey.png", tmp_path / "alpha.png", tmp_path / "pal.gif", "-o", tmp_path / "out", "--weights", weights_file, "--size", 16],
+        capsys,
+    )
+    assert code == 0, err
+    for name in ("grey", "alpha", "pal"):
+        assert Image.open(tmp_path / "out" / f"{name}.png").mode == "RGB"
+
+
+def test_stylize_bad_inputs_are_skipped(tmp_path, weights_file, capsys):
+    good1 = _photo(tmp_path / "a.png")
+    good2 = _photo(tmp_path / "b.jpg")
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image")
+    corrupt = tmp_path / "broken.jpg"
+    full = (tmp_path / "full.jpg")
+    _photo(full, (200, 120))
+    corrupt.write_bytes(full.read_bytes()[:400])
+    missing = tmp_path / "missing.png"
+    out = tmp_path / "out"
+    code, stdout, err = _run(
+        ["stylize", good1, text, corrupt, missing, good2, "-o", out, "--weights", weights_file, "--size", 16], capsys
+    )
+    assert code == 2
+    assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]  # no partial outputs, no temp files
+    lines = err.strip().splitlines()
+    assert "Traceback" not in err
+    assert len(lines) == 4  # one line per bad input, then the summary
+    assert "notes.png: not an image" in lines[0]
+    assert "broken.jpg: corrupt or truncated" in lines[1]
+    assert "missing.png: no such file" in lines[2]
+    assert "3 of 5 images failed" in lines[3]
+    assert all(line.startswith("animegan-edu: error: ") for line in lines)
+
+
+def test_stylize_same_stem_does_not_overwrite(tmp_path, weights_file, capsys):
+    (tmp_path / "x").mkdir()
+    a = _photo(tmp_path / "pic.png")
+    b = _photo(tmp_path / "x" / "pic.jpg", color=(10, 200, 10))
+    code, _, err = _run(["stylize", a, b, "-o", tmp_path / "out", "--weights", weights_file, "--size", 16], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["pic-2.png", "pic.png"]
+
+
+def test_stylize_several_inputs_need_a_folder(tmp_path, weights_file, capsys):
+    a, b = _photo(tmp_path / "a.png"), _photo(tmp_path / "b.png")
+    code, _, err = _run(["stylize", a, b, "-o", tmp_path / "one.png", "--weights", weights_file], capsys)
+    assert code == 2 and "-o must be a folder" in err and err.count("\n") == 1
+
+
+def test_stylize_bad_weights_one_line(tmp_path, capsys):
+    a = _photo(tmp_path / "a.png")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"PK\x03\x04garbage")
+    for weights, needle in ((bad, "truncated or corrupt"), ("shinkai", "shinkai is not cached"), ("nonsense", "unknown weights")):
+        code, _, err = _run(["stylize", a, "-o", tmp_path / "o", "--weights", weights], capsys)
+        assert code == 2 and needle in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+
+
+def test_stylize_too_small_size(tmp_path, weights_file, capsys):
+    code, _, err = _run(["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "o", "--size", "4", "--weights", weights_file], capsys)
+    assert code == 2 and "--size must be at least 8" in err
+
+
+def test_weights_list_and_verify(tmp_path, weights_file, capsys):
+    code, out, _ = _run(["weights", "list"], capsys)
+    assert code == 0 and "face_paint_512_v2" in out and "shinkai" in out and "demo" in out
+    code, out, _ = _run(["weights", "list", "-v"], capsys)
+    assert code == 0 and "licence" in out
+    code, out, _ = _run(["weights", "verify", weights_file], capsys)
+    assert code == 0 and "OK" in out and W.sha256_file(weights_file) in out
+    (tmp_path / "trunc.pt").write_bytes(weights_file.read_bytes()[:1000])
+    code, _, err = _run(["weights", "verify", tmp_path / "trunc.pt"], capsys)
+    assert code == 2 and "truncated" in err and err.count("\n") == 1
+
+
+def test_weights_download_offline(capsys):
+    code, _, err = _run(["weights", "download", "paprika"], capsys)
+    assert code == 2 and "animegan-edu weights download paprika" in err and err.count("\n") == 1
+
+
+def test_weights_convert_tf(tmp_path, shared_dir, capsys):
+    src = shared_dir("testdata/tf_generator_random")
+    out = tmp_path / "shinkai_local.safetensors"
+    code, stdout, err = _run(["weights", "convert-tf", src, "-o", out], capsys)
+    assert code == 0, err
+    ref = torch.load(shared_dir("reference/parity/generator_random_seed0.pt"), weights_only=True)
+    g = W.load_generator(out)
+    assert all(torch.equal(v, ref[k]) for k, v in g.state_dict().items())
+    assert W.sha256_file(out) in stdout
+    code, _, err = _run(["weights", "convert-tf", shared_dir("testdata/tf_bundle_minimal"), "-o", tmp_path / "x.safetensors"], capsys)
+    assert code == 2 and "no AnimeGANv2 generator variables" in err
+    assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_console_script_runs(tmp_path):
+    """The installed entry point works as a process (exit status, one-line error)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "animegan_edu.cli", "stylize", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o"), "--weights", "nonsense"],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip().startswith("animegan-edu: error: unknown weights")
+    assert proc.stderr.count("\n") == 1
+
+
+def test_plugin_subcommands_registered():
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert {"stylize", "weights"} <= set(sub.choices)
