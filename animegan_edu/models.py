@@ -409,27 +409,48 @@ def count_macs(model: nn.Module, size: int | tuple[int, int], in_ch: int = 3) ->
     return total
 
 
+def _single_channel_twin(conv: nn.Module, in_ch: int) -> nn.Module:
+    """A one-output-channel copy of ``conv`` (same kernel, stride, padding) with uniform positive weights."""
+    cin = in_ch if conv.in_channels == in_ch else 1
+    k = conv.kernel_size[0] * conv.kernel_size[1]
+    if isinstance(conv, nn.ConvTranspose2d):
+        twin: nn.Module = nn.ConvTranspose2d(
+            cin, 1, conv.kernel_size, stride=conv.stride, padding=conv.padding,
+            output_padding=conv.output_padding, dilation=conv.dilation, bias=False,
+        )
+    else:
+        twin = nn.Conv2d(
+            cin, 1, conv.kernel_size, stride=conv.stride, padding=conv.padding,
+            dilation=conv.dilation, padding_mode=conv.padding_mode, bias=False,
+        )
+    with torch.no_grad():
+        twin.weight.fill_(1.0 / (k * cin))
+    return twin.double()
+
+
 def receptive_field(model: nn.Module, size: int = 256, in_ch: int = 3) -> torch.Tensor:
     """Where the centre output pixel looks: ``|d out[centre] / d input|`` summed over channels.
 
     Returns an ``(H, W)`` map (``size x size``) normalised to a maximum of 1; its
-    non-zero extent is the theoretical receptive field of the convolutions. Computed in
-    float64 on a copy of the model whose weights are made positive (so contributions
-    cannot cancel) and whose normalisation layers are removed (their statistics would
-    otherwise tie every output to every input) and whose output ``tanh`` is removed (it
-    saturates with such weights), at a constant input of 0.5.
+    non-zero extent is the theoretical receptive field of the convolutions. Channels do
+    not change *where* a pixel looks, so it is computed cheaply, in float64, on a
+    single-channel twin of the model: every convolution keeps its kernel size, stride and
+    padding but gets one output channel and uniform positive weights (contributions cannot
+    cancel); normalisation layers (whose statistics would tie every output to every input)
+    and output ``tanh``/``sigmoid`` (saturation) are removed. The input is a constant 0.5.
+    The map is therefore the receptive field of a uniform-weight network: its support is
+    exact, its shading shows how many paths reach each input pixel.
     """
     import copy
 
-    m = copy.deepcopy(model).double().eval()
+    m = copy.deepcopy(model).eval()
     for parent in list(m.modules()):
         for name, child in list(parent.named_children()):
-            # norms would tie every output to every input; a saturated tanh has zero gradient
             if isinstance(child, (nn.GroupNorm, nn.InstanceNorm2d, nn.BatchNorm2d, nn.Tanh, nn.Sigmoid)):
                 setattr(parent, name, nn.Identity())
-    with torch.no_grad():
-        for p in m.parameters():
-            p.copy_(p.abs() + 1e-3)
+            elif isinstance(child, (nn.Conv2d, nn.ConvTranspose2d)):
+                setattr(parent, name, _single_channel_twin(child, in_ch))
+    m = m.double()
     x = torch.full((1, in_ch, size, size), 0.5, dtype=torch.float64, requires_grad=True)
     out = m(x)
     if isinstance(out, (list, tuple)):
