@@ -74,6 +74,7 @@ __all__ = [
     "check_generator_state_dict",
     "verify_file",
     "load_generator",
+    "load_generator_or_random",
     "animeganv2_generator",
     "resolve_default",
     "describe",
@@ -812,6 +813,34 @@ def load_generator(
     model = Generator(upsample=mode)
     model.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
     return model.eval().to(device)
+
+
+def load_generator_or_random(
+    name_or_path: str | os.PathLike | AnimeGANv2Weights | None = None,
+    *,
+    seed: int = 0,
+    upsample: UpsampleMode | None = None,
+    device: str | torch.device = "cpu",
+) -> tuple[Generator, str]:
+    """:func:`load_generator` for notebooks: never fails, says what it used.
+
+    Tries ``load_generator(name_or_path, download=False)``; when no weights are available
+    offline, returns a randomly initialised generator (``torch.manual_seed(seed)``) so a
+    notebook still runs top to bottom.
+
+    Returns:
+        ``(generator in eval mode, a one-line description of the weights used)``; the
+        description starts with ``"random"`` when no weights were found.
+    """
+    try:
+        name = resolve_default() if name_or_path is None else name_or_path
+        model = load_generator(name, upsample=upsample, device=device, download=False)
+        label = name.key if isinstance(name, AnimeGANv2Weights) else str(name)
+        return model, f"{label} (pretrained)"
+    except WeightsError as exc:
+        torch.manual_seed(seed)
+        model = Generator(upsample=upsample or "align_corners").eval().to(device)
+        return model, f"random weights, seed {seed}: no pretrained weights available offline ({exc})"
 
 
 def animeganv2_generator(

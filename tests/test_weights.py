@@ -443,3 +443,14 @@ def test_bundled_demo_matches_its_recorded_hash():
 def test_builder_torchvision_style():
     g = W.animeganv2_generator()
     assert count_parameters(g) == 2_143_552 and g.upsample == "align_corners"
+
+
+def test_load_generator_or_random(tmp_path, monkeypatch, good_state):
+    monkeypatch.setattr(W, "REPO_WEIGHTS_DIR", tmp_path / "empty")
+    g, label = W.load_generator_or_random(seed=3)
+    assert label.startswith("random weights, seed 3") and not g.training
+    torch.manual_seed(3)
+    assert torch.equal(g.state_dict()["out_layer.0.weight"], Generator().state_dict()["out_layer.0.weight"])
+    p = _save(good_state, tmp_path / "g.pt")
+    g, label = W.load_generator_or_random(p)
+    assert "pretrained" in label and torch.equal(g.state_dict()["out_layer.0.weight"], good_state["out_layer.0.weight"])
