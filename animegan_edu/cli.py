@@ -115,6 +115,12 @@ def _add_stylize_options(p: argparse.ArgumentParser) -> None:
         "--strength", type=_unit_float, default=1.0, metavar="S",
         help="style strength in [0, 1]: 0 keeps the photo, 1 is the full stylisation (default 1)",
     )
+    fast = p.add_argument_group("fast CPU inference (animegan_edu.quantize)")
+    fast.add_argument(
+        "--int8", action="store_true",
+        help="run the INT8-quantized generator (calibrated on sample photos once per weights, cached); "
+        "about 4x smaller and faster on CPUs with VNNI/AMX, at a small loss of fidelity",
+    )
 
 
 def _non_negative_float(text: str) -> float:
@@ -138,7 +144,12 @@ def _prepare_model(args: argparse.Namespace) -> torch.nn.Module:
     """Load the generator once for all images (extension point: ``--int8`` swaps the model here)."""
     from .weights import load_generator
 
-    return load_generator(args.weights, upsample=args.upsample)
+    model = load_generator(args.weights, upsample=args.upsample)
+    if getattr(args, "int8", False):
+        from .quantize import int8_generator
+
+        model = int8_generator(model)
+    return model
 
 
 def _stylize_one(img01: torch.Tensor, model: torch.nn.Module, args: argparse.Namespace) -> torch.Tensor:
