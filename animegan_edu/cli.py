@@ -142,9 +142,13 @@ def _unit_float(text: str) -> float:
 
 def _prepare_model(args: argparse.Namespace) -> torch.nn.Module:
     """Load the generator once for all images (extension point: ``--int8`` swaps the model here)."""
-    from .weights import load_generator
+    from .weights import load_generator, resolve_default
 
-    model = load_generator(args.weights, upsample=args.upsample)
+    name = args.weights
+    if name is None:
+        name = resolve_default()
+        print(f"{PROG}: using weights '{name}' (choose others with --weights)", file=sys.stderr)
+    model = load_generator(name, upsample=args.upsample)
     if getattr(args, "int8", False):
         from .quantize import int8_generator
 
@@ -306,7 +310,7 @@ def cmd_weights_convert_tf(args: argparse.Namespace) -> int:
         raise CLIError(f"-o {out}: the output must end in .safetensors")
     state = convert_checkpoint(args.dir)
     check_generator_state_dict(state, str(args.dir))
-    save_state_dict_safetensors(state, out, metadata={"source": f"TF checkpoint {Path(args.dir).name}"})
+    save_state_dict_safetensors(state, out, metadata={"source": f"TF checkpoint {Path(args.dir).name}", "upsample": "tf1"})
     print(f"{out}: {len(state)} tensors, sha256 {sha256_file(out)}")
     return 0
 

@@ -847,7 +847,7 @@ def convert_checkpoint(path: str | os.PathLike, out: str | os.PathLike | None = 
     tensors = {name: ckpt.read(name) for name in ckpt if name in wanted}  # absent ones: reported below
     state = convert_generator(tensors, where=str(ckpt.index_path), available=list(ckpt))
     if out is not None:
-        save_state_dict_safetensors(state, out, metadata={"source": f"TF checkpoint {ckpt.prefix.name}"})
+        save_state_dict_safetensors(state, out, metadata={"source": f"TF checkpoint {ckpt.prefix.name}", "upsample": "tf1"})
     return state
 
 

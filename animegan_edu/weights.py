@@ -762,7 +762,9 @@ def load_generator(
             checkpoint (folder or ``.index``), or ``None`` for :func:`resolve_default`.
         upsample: the decoder's resize (see :func:`animegan_edu.models.resize`); ``None``
             uses the mode the weights were made for (``meta["upsample"]``: ``"tf1"`` for
-            the TF originals, ``"align_corners"`` for everything else).
+            the TF originals, ``"align_corners"`` for everything else; for a file, the
+            ``upsample`` entry of its safetensors metadata, as written by
+            ``animegan-edu weights convert-tf``, else ``"align_corners"``).
         device: where to put the model.
         download: fetch registry weights that are not cached (else raise).
         progress: show a download progress bar.
@@ -807,7 +809,7 @@ def load_generator(
             mode = upsample or "tf1"
         else:
             state = load_state_dict(p)
-            mode = upsample or "align_corners"
+            mode = upsample or _file_upsample(p) or "align_corners"
         where = str(p)
     check_generator_state_dict(state, where)
     model = Generator(upsample=mode)
@@ -841,6 +843,20 @@ def load_generator_or_random(
         torch.manual_seed(seed)
         model = Generator(upsample=upsample or "align_corners").eval().to(device)
         return model, f"random weights, seed {seed}: no pretrained weights available offline ({exc})"
+
+
+def _file_upsample(path: Path) -> str | None:
+    """The ``upsample`` mode recorded in a safetensors file's metadata (converted TF weights say ``tf1``)."""
+    if _sniff(path) != "safetensors":
+        return None
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as fh:
+            mode = (fh.metadata() or {}).get("upsample")
+    except Exception:  # unreadable metadata: the state dict itself was read fine
+        return None
+    return mode if mode in ("align_corners", "half_pixel", "tf1") else None
 
 
 def animeganv2_generator(

@@ -185,6 +185,8 @@ def test_weights_convert_tf(tmp_path, shared_dir, capsys):
     ref = torch.load(shared_dir("reference/parity/generator_random_seed0.pt"), weights_only=True)
     g = W.load_generator(out)
     assert all(torch.equal(v, ref[k]) for k, v in g.state_dict().items())
+    assert g.upsample == "tf1"  # recorded in the file's metadata: decode like the TF original
+    assert W.load_generator(out, upsample="align_corners").upsample == "align_corners"
     assert W.sha256_file(out) in stdout
     code, _, err = _run(["weights", "convert-tf", shared_dir("testdata/tf_bundle_minimal"), "-o", tmp_path / "x.safetensors"], capsys)
     assert code == 2 and "no AnimeGANv2 generator variables" in err
