@@ -8,6 +8,7 @@ import sys
 import numpy as np
 import pytest
 import torch
+from http_helpers import serve_folder
 from PIL import Image
 
 from animegan_edu import cli
@@ -208,3 +209,25 @@ def test_plugin_subcommands_registered():
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert {"stylize", "weights"} <= set(sub.choices)
+
+
+def test_weights_download_tf_entry_from_local_server_then_stylize(tmp_path, shared_dir, monkeypatch, capsys):
+    """`weights download shinkai` against a 127.0.0.1 mirror: download, convert, cache, then stylize with it."""
+    import shutil
+
+    monkeypatch.delenv(W.ENV_OFFLINE)
+    src = shared_dir("testdata/tf_generator_random")
+    root = tmp_path / "mirror"
+    root.mkdir()
+    shutil.copyfile(src / "Random-0.ckpt.index", root / "Shinkai-53.ckpt.index")
+    shutil.copyfile(src / "Random-0.ckpt.data-00000-of-00001", root / "Shinkai-53.ckpt.data-00000-of-00001")
+    with serve_folder(root) as url:
+        code, out, err = _run(["weights", "download", "shinkai", "--base-url", url, "--no-progress"], capsys)
+    assert code == 0, err
+    assert out.strip() == str(tmp_path / "home" / "weights" / "shinkai.safetensors")
+    code, out, _ = _run(["weights", "verify", "shinkai"], capsys)
+    assert code == 0 and "registry entry 'shinkai'" in out
+    monkeypatch.setenv(W.ENV_OFFLINE, "1")  # from now on the cache is enough
+    code, _, err = _run(["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "o.png", "--weights", "Shinkai", "--size", 16], capsys)
+    assert code == 0, err
+    assert Image.open(tmp_path / "o.png").size == (16, 8)  # 40x24 -> longest 16, sides rounded to multiples of 4

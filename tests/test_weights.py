@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import http.server
 import re
 import shutil
 import socket
-import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 import torch
+from http_helpers import serve_folder
 
 from animegan_edu import weights as W
 from animegan_edu.models import Generator, count_parameters
@@ -35,37 +34,12 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.setattr(urllib.request, "urlopen", local_only)
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args):  # keep test output clean
-        pass
-
-    def do_GET(self):  # noqa: N802
-        if self.path.startswith("/liar/"):  # announces the full length, sends half, hangs up
-            data = (Path(self.directory) / self.path[len("/liar/") :]).read_bytes()
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data[: len(data) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        super().do_GET()
-
-
 @pytest.fixture
 def server(tmp_path):
     root = tmp_path / "srv"
     root.mkdir()
-
-    def handler(*args, **kwargs):
-        return _Handler(*args, directory=str(root), **kwargs)
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", root
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_folder(root) as url:
+        yield url, root
 
 
 @pytest.fixture
