@@ -10,7 +10,6 @@ the same checks run on fixtures the tests have never seen:
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import torch
@@ -43,28 +42,32 @@ def assert_state_dict_parity(state, x: torch.Tensor, expected: torch.Tensor, ups
     return err
 
 
-def parity_cases(parity_dir: Path) -> list[tuple[Path, Path, Path]]:
-    """Every ``(state dict, input, output)`` triple of a parity folder.
+def parity_cases(parity_dir: Path) -> list[tuple[list[Path], Path, Path]]:
+    """Every ``(candidate state dicts, input, output)`` case of a parity folder.
 
-    Inputs and outputs pair by their suffix (``input_<tag>.pt`` / ``output_<tag>.pt``); a
-    folder with one ``generator_*.pt`` uses it for every pair; with several, an output
-    named ``output_<generator stem>_<tag>.pt`` or ``output_<tag>.pt`` is paired with the
-    generator whose stem appears in its name, if any.
+    Inputs and outputs pair by their suffix (``input_<tag>.pt`` / ``output_<tag>.pt`` or
+    ``output_<name>_<tag>.pt``). With one ``generator_*.pt`` it is the only candidate; with
+    several, those whose name contains ``<name>``, else all of them (one must match).
     """
     gens = sorted(parity_dir.glob("generator_*.pt"))
     cases = []
     for inp in sorted(parity_dir.glob("input_*.pt")):
         tag = inp.name[len("input_") :]
         for out in sorted(parity_dir.glob(f"output_*{tag}")):
-            middle = out.name[len("output_") : -len(tag)].rstrip("_")
-            if len(gens) == 1:
-                gen = gens[0]
-            else:
-                match = [g for g in gens if middle and g.stem.endswith(middle)]
-                if len(match) != 1:
-                    continue
-                gen = match[0]
-            if middle and len(gens) == 1 and not re.fullmatch(r"[\w.-]*", middle):
-                continue
-            cases.append((gen, inp, out))
+            middle = out.name[len("output_") : -len(tag)].strip("_")
+            named = [g for g in gens if middle and middle in g.stem]
+            cands = named or gens
+            if cands:
+                cases.append((cands, inp, out))
     return cases
+
+
+def assert_parity_any(candidates: list[Path], in_path: Path, out_path: Path, upsample: str = "align_corners") -> float:
+    """:func:`assert_parity` for the first candidate state dict that fits; fails if none does."""
+    errors = []
+    for sd in candidates:
+        try:
+            return assert_parity(sd, in_path, out_path, upsample)
+        except AssertionError as exc:
+            errors.append(f"{sd.name}: {exc}")
+    raise AssertionError(f"no state dict reproduces {out_path.name}: " + "; ".join(errors))

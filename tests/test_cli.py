@@ -11,7 +11,7 @@ import torch
 from http_helpers import serve_folder
 from PIL import Image
 
-from animegan_edu import cli
+from animegan_edu import cli, tf_checkpoint
 from animegan_edu import weights as W
 from animegan_edu.imageio import load_image, resize_longest
 from animegan_edu.models import Generator
@@ -183,7 +183,7 @@ def test_weights_convert_tf(tmp_path, shared_dir, capsys):
     out = tmp_path / "shinkai_local.safetensors"
     code, stdout, err = _run(["weights", "convert-tf", src, "-o", out], capsys)
     assert code == 0, err
-    ref = torch.load(shared_dir("reference/parity/generator_random_seed0.pt"), weights_only=True)
+    ref = tf_checkpoint.convert_checkpoint(src)  # exactness against the parity weights: test_tf_checkpoint
     g = W.load_generator(out)
     assert all(torch.equal(v, ref[k]) for k, v in g.state_dict().items())
     assert g.upsample == "tf1"  # recorded in the file's metadata: decode like the TF original
@@ -219,8 +219,9 @@ def test_weights_download_tf_entry_from_local_server_then_stylize(tmp_path, shar
     src = shared_dir("testdata/tf_generator_random")
     root = tmp_path / "mirror"
     root.mkdir()
-    shutil.copyfile(src / "Random-0.ckpt.index", root / "Shinkai-53.ckpt.index")
-    shutil.copyfile(src / "Random-0.ckpt.data-00000-of-00001", root / "Shinkai-53.ckpt.data-00000-of-00001")
+    prefix = tf_checkpoint.find_checkpoint_prefix(src)
+    shutil.copyfile(f"{prefix}.index", root / "Shinkai-53.ckpt.index")
+    shutil.copyfile(f"{prefix}.data-00000-of-00001", root / "Shinkai-53.ckpt.data-00000-of-00001")
     with serve_folder(root) as url:
         code, out, err = _run(["weights", "download", "shinkai", "--base-url", url, "--no-progress"], capsys)
     assert code == 0, err

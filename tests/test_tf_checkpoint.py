@@ -75,9 +75,10 @@ def _tf_fixture_pairs(shared_dir):
     parity = shared_dir("reference/parity")
     pairs = []
     for folder in sorted(base.glob("tf_generator_*")):
-        ref = parity / "generator_random_seed0.pt"
-        own = sorted(folder.glob("*.pt"))  # a fixture may carry its own reference
-        pairs.append((folder, own[0] if own else ref))
+        own = sorted(folder.glob("*.pt"))  # a fixture may carry its own reference state dict,
+        suffix = folder.name[len("tf_generator_") :]  # or name it: tf_generator_X <-> generator_X*.pt
+        named = sorted(parity.glob(f"generator_{suffix}*.pt"))
+        pairs.append((folder, (own or named or [parity / "generator_random_seed0.pt"])[0]))
     return pairs
 
 
@@ -93,13 +94,17 @@ def test_tf_fixture_converts_exactly(shared_dir):
 
 
 def test_tf_fixture_reproduces_parity_output(shared_dir):
-    state = tc.convert_checkpoint(shared_dir("testdata/tf_generator_random"))
-    for sd, inp, out in parity_cases(shared_dir("reference/parity")):
-        if sd.name != "generator_random_seed0.pt":
-            continue
-        x = torch.load(inp, weights_only=True)
-        y = torch.load(out, weights_only=True)
-        assert assert_state_dict_parity(state, x, y) <= 1e-5
+    checked = 0
+    for folder, ref_path in _tf_fixture_pairs(shared_dir):
+        state = tc.convert_checkpoint(folder)
+        for candidates, inp, out in parity_cases(shared_dir("reference/parity")):
+            if ref_path not in candidates:
+                continue
+            x = torch.load(inp, weights_only=True)
+            y = torch.load(out, weights_only=True)
+            assert assert_state_dict_parity(state, x, y) <= 1e-5
+            checked += 1
+    assert checked
 
 
 def test_writer_is_byte_identical_to_tensorflow(shared_dir):

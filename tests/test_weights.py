@@ -13,6 +13,7 @@ import pytest
 import torch
 from http_helpers import serve_folder
 
+from animegan_edu import tf_checkpoint
 from animegan_edu import weights as W
 from animegan_edu.models import Generator, count_parameters
 
@@ -249,8 +250,9 @@ def test_pickle_that_runs_code_is_refused(server, tmp_path, monkeypatch):
 # -- TF entries ------------------------------------------------------------------------------
 def _serve_tf_fixture(shared_dir, root: Path, stem: str = "Shinkai-53.ckpt") -> None:
     src = shared_dir("testdata/tf_generator_random")
-    shutil.copyfile(src / "Random-0.ckpt.index", root / f"{stem}.index")
-    shutil.copyfile(src / "Random-0.ckpt.data-00000-of-00001", root / f"{stem}.data-00000-of-00001")
+    prefix = tf_checkpoint.find_checkpoint_prefix(src)
+    shutil.copyfile(f"{prefix}.index", root / f"{stem}.index")
+    shutil.copyfile(f"{prefix}.data-00000-of-00001", root / f"{stem}.data-00000-of-00001")
 
 
 def test_tf_entry_downloads_and_converts(server, shared_dir, tmp_path):
@@ -260,7 +262,7 @@ def test_tf_entry_downloads_and_converts(server, shared_dir, tmp_path):
     assert path == tmp_path / "home" / "weights" / "shinkai.safetensors"
     sidecar = path.with_name("shinkai.safetensors.sha256")
     assert sidecar.read_text().split()[0] == W.sha256_file(path)
-    ref = torch.load(shared_dir("reference/parity/generator_random_seed0.pt"), weights_only=True)
+    ref = tf_checkpoint.convert_checkpoint(shared_dir("testdata/tf_generator_random"))  # exactness: test_tf_checkpoint
     g = W.load_generator("shinkai")
     assert g.upsample == "tf1"  # the TF originals resize the TF1 way
     for k, v in g.state_dict().items():
