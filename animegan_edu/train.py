@@ -40,7 +40,7 @@ from .models import Discriminator, Generator
 __all__ = ["TrainConfig", "Trainer", "load_config", "train", "register_cli"]
 
 
-class ConfigError(Exception):
+class ConfigError(ValueError):
     """A training config cannot be used; the message names the file and the key."""
 
 

@@ -37,3 +37,28 @@ def shared_dir():
 def _seed_and_threads():
     torch.manual_seed(0)
     yield
+
+
+def make_tiny_dataset(root: Path, n_photos: int = 3, n_style: int = 2, size: int = 48, style: str = "Demo") -> Path:
+    """A tiny dataset in the original layout (plus ``paired``) from generated images."""
+    from animegan_edu.data import _save_png, cartoonize, edge_smooth
+
+    gen = torch.Generator().manual_seed(0)
+    for sub in ("train_photo", f"{style}/style", f"{style}/smooth", f"{style}/paired"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size + 8), indexing="ij")
+    for i in range(n_photos):
+        c = torch.rand(3, 1, 1, generator=gen)
+        photo = (c * (0.5 + 0.5 * torch.sin(6 * xx + i) * yy) + 0.1 * torch.rand(3, size, size + 8, generator=gen)).clamp(0, 1)
+        _save_png(photo, root / "train_photo" / f"p{i}.png")
+        _save_png(cartoonize(photo[None])[0], root / style / "paired" / f"p{i}.png")
+    for j in range(n_style):
+        s = (torch.rand(3, 1, 1, generator=gen) * (xx > 0.3 + 0.2 * j) + 0.2).clamp(0, 1).expand(3, -1, -1)
+        _save_png(s, root / style / "style" / f"s{j}.png")
+        _save_png(edge_smooth(s[None])[0], root / style / "smooth" / f"s{j}.png")
+    return root
+
+
+@pytest.fixture
+def tiny_dataset(tmp_path):
+    return make_tiny_dataset(tmp_path / "data")

@@ -1,0 +1,111 @@
+"""Each loss against values computed by hand on tiny tensors."""
+
+import pytest
+import torch
+
+from animegan_edu import losses as L
+
+
+def test_lsgan_d_loss_by_hand():
+    real = torch.tensor([1.0, 0.0])  # (1-1)^2, (0-1)^2 -> mean 0.5
+    fake = torch.tensor([0.5, 0.5])  # 0.25
+    gray = torch.tensor([1.0])  # 1
+    smooth = torch.tensor([2.0])  # 4
+    assert L.lsgan_d_loss(real, fake).item() == pytest.approx(0.75)
+    got = L.lsgan_d_loss(real, fake, gray, smooth, weights=(1.2, 1.2, 1.2, 0.8))
+    assert got.item() == pytest.approx(1.2 * 0.5 + 1.2 * 0.25 + 1.2 * 1 + 0.8 * 4)
+
+
+def test_lsgan_g_loss_by_hand():
+    assert L.lsgan_g_loss(torch.tensor([1.0, 0.0, 3.0])).item() == pytest.approx((0 + 1 + 4) / 3)
+
+
+def test_gram_by_hand():
+    feat = torch.tensor([[[[1.0, 2.0]], [[3.0, 4.0]]]])  # (1, 2, 1, 2)
+    expected = torch.tensor([[[5.0, 11.0], [11.0, 25.0]]]) / 4
+    assert torch.allclose(L.gram(feat), expected)
+
+
+def test_style_and_content_losses_by_hand():
+    a = torch.zeros(1, 2, 1, 2)
+    b = torch.ones(1, 2, 1, 2)
+    assert L.content_loss(a, b).item() == pytest.approx(1.0)
+    # gram(b) = all (2 * 1) / 4 = 0.5 ; gram(a) = 0
+    assert L.style_loss(a, b).item() == pytest.approx(0.5)
+    assert L.style_loss(b, b).item() == 0.0
+
+
+def test_colour_loss_white_vs_black():
+    white, black = torch.ones(1, 3, 2, 2), -torch.ones(1, 3, 2, 2)
+    # Y differs by 1, U and V are 0 for both
+    assert L.colour_loss(white, black).item() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_colour_loss_red_vs_black():
+    red = -torch.ones(1, 3, 2, 2)
+    red[:, 0] = 1
+    black = -torch.ones(1, 3, 2, 2)
+    y, u, v = 0.299, -0.147, 0.615  # BT.601 YUV of pure red
+    expected = y + 0.5 * u**2 + 0.5 * v**2  # Huber with delta 1 is quadratic below 1
+    assert L.colour_loss(red, black).item() == pytest.approx(expected, abs=2e-3)
+
+
+def test_total_variation_by_hand():
+    x = torch.tensor([[[[0.0, 1.0], [0.0, 1.0]]]])
+    assert L.total_variation_loss(x).item() == pytest.approx(1.0)
+    assert L.total_variation_loss(torch.ones(1, 3, 4, 4)).item() == 0.0
+
+
+def test_presets_match_original_recipe():
+    p = L.STYLE_PRESETS
+    assert (p["hayao"].content, p["hayao"].style, p["hayao"].colour, p["hayao"].tv) == (1.5, 2.5, 15.0, 1.0)
+    assert (p["paprika"].content, p["paprika"].style, p["paprika"].colour, p["paprika"].tv) == (2.0, 0.6, 50.0, 0.1)
+    assert (p["shinkai"].content, p["shinkai"].style, p["shinkai"].colour, p["shinkai"].tv) == (1.2, 2.0, 10.0, 1.0)
+    assert all(w.g_adv == 300 and w.d_adv == 300 for w in p.values())
+
+
+def test_vgg_random_fallback_is_deterministic(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("ANIMEGAN_EDU_HOME", str(tmp_path / "home"))
+    a, b = L.VGG19Features(), L.VGG19Features()
+    assert a.source == "random(seed=0)"
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        fa, fb = a(x), b(x)
+    assert fa.shape == (1, 512, 4, 4)
+    assert torch.equal(fa, fb)
+    assert not any(p.requires_grad for p in a.parameters())
+
+
+def test_vgg_loads_torchvision_state_dict(tmp_path):
+    from torchvision.models import vgg19
+
+    torch.manual_seed(1)
+    path = tmp_path / "vgg19-test.pth"
+    ref = vgg19(weights=None)
+    torch.save(ref.state_dict(), path)
+    feats = L.VGG19Features(path)
+    assert feats.source == "torchvision"
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        expected = ref.features[:26]((((x + 1) / 2) - feats.mean) / feats.std)
+        assert torch.allclose(feats(x), expected, atol=1e-5)
+
+
+def test_vgg_missing_file_is_clear(tmp_path):
+    with pytest.raises(FileNotFoundError, match="not found"):
+        L.VGG19Features(tmp_path / "nope.pth")
+
+
+def test_content_loss_grows_with_distortion():
+    """Even random VGG features see structure: more blur, larger content loss."""
+    import kornia
+
+    vgg = L.vgg19_features()
+    torch.manual_seed(0)
+    x = torch.rand(1, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        f = vgg(x)
+        small = L.content_loss(vgg(kornia.filters.gaussian_blur2d(x, (5, 5), (0.7, 0.7))), f)
+        large = L.content_loss(vgg(kornia.filters.gaussian_blur2d(x, (9, 9), (3.0, 3.0))), f)
+    assert 0 < small < large

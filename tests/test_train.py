@@ -1,0 +1,172 @@
+"""Trainer: a step lowers the loss, resume is exact, DDP ranks agree, configs are checked."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from animegan_edu.train import ConfigError, Trainer, TrainConfig, load_config
+
+
+def _cfg(root, out, **kw):
+    base = dict(
+        name="t", data_root=str(root), style="Demo", out_dir=str(out), threads=1,
+        init_steps=2, init_loss="l1", init_lr=1e-3, adv_steps=3, g_lr=1e-3, d_lr=2e-4,
+        crop=32, batch_size=2, final_steps=1, final_crop=40, final_batch_size=1,
+        style_preset=None, g_adv=0.1, d_adv=1.0, content=0.0, style_weight=0.0, colour=1.0, tv=0.1,
+        guide=1.0, guide_colour=1.0, d_channels=8, d_layers=2,
+        sample_every=0, checkpoint_every=0, sample_images=("coffee",), sample_size=32,
+    )  # fmt: skip
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_one_init_step_lowers_the_loss_on_a_fixed_batch(tiny_dataset, tmp_path):
+    tr = Trainer(_cfg(tiny_dataset, tmp_path))
+    batch = tr.dataset.batch(0, 2, 32)
+
+    def loss():
+        with torch.no_grad():
+            return (tr.generator(batch.photo) - batch.photo).abs().mean().item()
+
+    before = loss()
+    tr.dataset.batch = lambda *a, **k: batch  # the same batch for the step
+    tr.train_step()
+    assert loss() < before
+
+
+def test_adversarial_step_updates_both_networks(tiny_dataset, tmp_path):
+    tr = Trainer(_cfg(tiny_dataset, tmp_path, init_steps=0))
+    g0 = [p.detach().clone() for p in tr.generator.parameters()]
+    d0 = [p.detach().clone() for p in tr.discriminator.parameters()]
+    row = tr.train_step()
+    assert {"d", "g_adv", "colour", "tv", "guide", "g"} <= set(row)
+    assert any(not torch.equal(a, b) for a, b in zip(g0, tr.generator.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d0, tr.discriminator.parameters()))
+
+
+def test_resume_is_exact(tiny_dataset, tmp_path):
+    straight = Trainer(_cfg(tiny_dataset, tmp_path / "a"))
+    straight.fit(progress=False)
+
+    first = Trainer(_cfg(tiny_dataset, tmp_path / "b"))
+    first.fit(steps=3, progress=False)  # stops inside the adversarial phase
+    ckpt = first.save_checkpoint()
+    torch.manual_seed(123)  # disturb the global RNG: the checkpoint must restore it
+    second = Trainer(_cfg(tiny_dataset, tmp_path / "b"))
+    assert second.load_checkpoint(ckpt)
+    assert second.step == 3
+    second.fit(progress=False)
+
+    for (k, a), b in zip(straight.generator.state_dict().items(), second.generator.state_dict().values()):
+        assert torch.equal(a, b), k
+    for (k, a), b in zip(straight.discriminator.state_dict().items(), second.discriminator.state_dict().values()):
+        assert torch.equal(a, b), k
+    assert [r["g"] for r in straight.history.rows if "g" in r] == [r["g"] for r in second.history.rows if "g" in r]
+
+
+def test_checkpoint_loads_with_weights_only_and_exports_safetensors(tiny_dataset, tmp_path):
+    from safetensors.torch import load_file
+
+    from animegan_edu.models import Generator
+
+    tr = Trainer(_cfg(tiny_dataset, tmp_path))
+    tr.fit(steps=1, progress=False)
+    state = torch.load(tr.save_checkpoint(), weights_only=True)
+    assert state["step"] == 1
+    path = tr.export_generator(tmp_path / "g.safetensors")
+    g = Generator()
+    g.load_state_dict(load_file(path), strict=True)
+    assert not list(tmp_path.glob("*.partial"))
+
+
+def test_sample_grid_shape(tiny_dataset, tmp_path):
+    tr = Trainer(_cfg(tiny_dataset, tmp_path))
+    grid = tr.sample_grid()
+    assert grid.shape == (3, 64, 32) and grid.min() >= 0 and grid.max() <= 1
+
+
+def test_lr_schedule_and_crop_stages(tiny_dataset, tmp_path):
+    tr = Trainer(_cfg(tiny_dataset, tmp_path, lr_decay_to=0.1))
+    assert tr._lrs(0) == (1e-3, 2e-4)
+    g_start, _ = tr._lrs(2)
+    g_end, _ = tr._lrs(5)
+    assert g_start == pytest.approx(1e-3) and g_end == pytest.approx(1e-4)
+    assert tr._crop(0) == (32, 2) and tr._crop(4) == (40, 1)
+
+
+def test_config_errors_name_file_and_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("crop: 64\nlearning_rate: 3\n")
+    with pytest.raises(ConfigError, match="bad.yaml.*learning_rate"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.yaml")
+    bad.write_text("crop: [1, 2\n")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_config(bad)
+
+
+def test_shipped_configs_load():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "configs"
+    for name in ("demo", "hayao", "shinkai", "paprika"):
+        cfg = load_config(root / f"{name}.yaml")
+        w = cfg.loss_weights()
+        if name != "demo":
+            assert (cfg.crop, cfg.batch_size, cfg.init_lr, cfg.g_lr, cfg.d_lr) == (256, 12, 2e-4, 2e-5, 4e-5)
+            assert w.g_adv == w.d_adv == 300 and cfg.d_channels == 64 and cfg.d_layers == 3 and cfg.spectral_norm
+
+
+def test_cli_train_writes_generator(tiny_dataset, tmp_path):
+    import yaml
+
+    from animegan_edu.cli import main
+
+    cfg = {k: v for k, v in vars(_cfg(tiny_dataset, tmp_path / "run")).items()}
+    cfg["sample_images"] = list(cfg["sample_images"])
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["train", "--config", str(tmp_path / "c.yaml"), "--steps", "2"]) == 0
+    assert (tmp_path / "run" / "generator.safetensors").exists()
+    assert (tmp_path / "run" / "checkpoint.pt").exists()
+
+
+DDP_SCRIPT = textwrap.dedent(
+    """
+    import sys, torch
+    from animegan_edu.train import Trainer
+    from tests.test_train import _cfg
+    root, out = sys.argv[1], sys.argv[2]
+    tr = Trainer(_cfg(root, out))
+    assert tr.distributed and tr.world == 2
+    tr.fit(progress=False)
+    torch.save(tr.generator.state_dict(), f"{out}/rank{tr.rank}.pt")
+    """
+)
+
+
+def test_ddp_two_cpu_ranks_end_identical(tiny_dataset, tmp_path):
+    """torchrun --nproc_per_node 2 with gloo: both ranks hold the same generator at the end."""
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_SCRIPT)
+    env = {**os.environ, "PYTHONPATH": repo, "OMP_NUM_THREADS": "1"}
+    import socket
+
+    with socket.socket() as sock:  # a free port on loopback for the rendezvous
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
+           "--master_port", port, str(script), str(tiny_dataset), str(tmp_path)]  # fmt: skip
+    proc = subprocess.run(cmd, env=env, cwd=repo, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    a = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    b = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    single = Trainer(_cfg(tiny_dataset, tmp_path / "single"))
+    assert any(not torch.equal(a[k], v) for k, v in single.generator.state_dict().items())  # it did train
