@@ -66,6 +66,24 @@ __all__ = [
     "save_int8",
     "load_int8",
     "psnr",
+    "layer_names",
+    "int8_generator",
+    "ChannelsLast",
+    "fp32_channels_last",
+    "fp32_compiled",
+    "fp32_torchscript",
+    "bf16_channels_last",
+    "export_onnx",
+    "OnnxRuntimeGenerator",
+    "quantize_onnx",
+    "profile_layers",
+    "run_benchmark",
+    "format_benchmark",
+    "bench_table_markdown",
+    "bench_targets",
+    "bench_provenance",
+    "bench_report",
+    "register_cli",
 ]
 
 INT8_FORMAT = "animegan-edu-int8/1"
@@ -1111,6 +1129,74 @@ def format_benchmark(result: dict[str, object]) -> str:
         f"weights: {result['weights']}; load average before/after {result['load_average_before'][0]:.1f}/{result['load_average_after'][0]:.1f}"
     )
     return "\n".join(lines)
+
+
+_TABLE_PATHS = [
+    ("fp32_eager", "fp32 eager"),
+    ("fp32_best", "fp32 best"),
+    ("int8", "INT8 (ours)"),
+    ("onnxruntime_fp32", "ORT fp32"),
+    ("onnxruntime_int8", "ORT INT8"),
+]
+
+
+def _fmt_s(v: float) -> str:
+    return f"{v:.3f}" if v < 10 else f"{v:.2f}"
+
+
+def bench_table_markdown(res: dict) -> str:
+    """Markdown table (one row per size) of :func:`run_benchmark`'s result: median seconds, ratios, PSNR."""
+    by_size = res.get("by_size") or {str(res["size"]): res}
+    has_bf16 = any("bf16_channels_last" in e for e in by_size.values())
+    head = ["size (px)"] + [label for _, label in _TABLE_PATHS] + (["bf16 autocast"] if has_bf16 else [])
+    head += ["fp32 best is", "INT8 / ORT fp32", "INT8 PSNR (dB)", "ORT INT8 PSNR (dB)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for size, e in sorted(by_size.items(), key=lambda kv: int(kv[0])):
+        row = [size] + [_fmt_s(e[k]) for k, _ in _TABLE_PATHS]
+        if has_bf16:
+            row.append(_fmt_s(e["bf16_channels_last"]) if "bf16_channels_last" in e else "-")
+        row += [
+            e["fp32_best_method"],
+            f"{e['int8'] / e['onnxruntime_fp32']:.2f}x",
+            f"{e['int8_psnr_db']:.1f}",
+            f"{e['onnxruntime_int8_psnr_db']:.1f}",
+        ]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def bench_targets(res: dict) -> str:
+    """The issue's four targets at 512 px, each marked met or missed (from :func:`run_benchmark`'s result)."""
+    e = (res.get("by_size") or {}).get("512")
+    if e is None:
+        return "Targets (512 px): not measured in this run."
+    checks = [
+        (f"INT8 at most 1.0 s: {e['int8']:.3f} s", e["int8"] <= 1.0),
+        (f"INT8 at most 0.7x ORT fp32: {e['int8'] / e['onnxruntime_fp32']:.2f}x", e["int8"] <= 0.7 * e["onnxruntime_fp32"]),
+        (f"INT8 PSNR at least 35 dB: {e['int8_psnr_db']:.1f} dB", e["int8_psnr_db"] >= 35),
+        (f"INT8 file at most 2.5 MB: {res['int8_size_bytes'] / 1e6:.2f} MB", res["int8_size_bytes"] <= 2.5e6),
+    ]
+    return "Targets at 512 px: " + "; ".join(f"{text} ({'met' if ok else 'missed'})" for text, ok in checks) + "."
+
+
+def bench_provenance(res: dict) -> str:
+    """One line: when, on what machine and load, with which versions and weights the figures were taken."""
+    m = res["machine"]
+    loaded = res["load_average_before"][0] > 0.5 * (m.get("logical_cpus") or 1)
+    isa = ", ".join(k.upper() for k in ("avx2", "avx512", "vnni", "amx") if m.get(k)) or "no AVX2"
+    lb, la = res["load_average_before"][0], res["load_average_after"][0]
+    return ("MEASURED UNDER LOAD (other jobs were running): timings are not representative. " if loaded else "") + (
+        f"Measured {res['date']} on {m['model']} ({m['logical_cpus']} logical CPUs; {isa}), {res['threads']} threads, "
+        f"torch {res['torch_version']}, onnxruntime {res['onnxruntime_version']}; median of {res['repeat']} interleaved runs "
+        f"of one image; INT8 engine {res['int8_engine']}, calibrated on {res['calibration']}; weights: {res['weights']}; "
+        f"1-minute load average {lb:.1f} before, {la:.1f} after. Files: INT8 {res['int8_size_bytes'] / 1e6:.2f} MB, "
+        f"fp32 {res['fp32_size_bytes'] / 1e6:.2f} MB ({res['fp32_size_bytes'] / res['int8_size_bytes']:.1f}x smaller)."
+    )
+
+
+def bench_report(res: dict) -> str:
+    """Table, targets and provenance of a benchmark result, as markdown."""
+    return "Median seconds per image:\n\n" + bench_table_markdown(res) + "\n\n" + bench_targets(res) + "\n\n" + bench_provenance(res)
 
 
 # --------------------------------------------------------------------------------------
