@@ -260,7 +260,8 @@ def calibrate(
             ``None`` picks it from the CPU.
 
     Returns:
-        ``{"block_a.0.conv": QParams(...), ...}`` keyed by activation name.
+        ``{"block_a.0.conv": QParams(...), ...}`` keyed by activation name, plus
+        ``"reduce_range"``: the bool that was used.
     """
     if photos.ndim != 4 or photos.shape[1] != 3:
         raise ValueError(f"photos must be (N, 3, H, W) in [-1, 1], got shape {tuple(photos.shape)}")
