@@ -115,7 +115,7 @@ def load_model(name: Optional[str] = None, seed: int = 0) -> tuple[nn.Module, st
             why = str(exc).splitlines()[0]
             note = f"no trained weights available ({why}); using an UNTRAINED generator (seed {seed}): results show the pipeline, not a style"
     else:
-        note = f"weights: none, an untrained generator (seed {seed})"
+        note = f"weights: none, an UNTRAINED generator (seed {seed}): pictures show the pipeline, not a style"
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     model = Generator().eval()
