@@ -276,7 +276,10 @@ def _to_uint8_hwc(image: torch.Tensor) -> np.ndarray:
 
 
 def _mtcnn(arr: np.ndarray) -> list[tuple[np.ndarray, float, np.ndarray]]:
-    boxes, probs, points = get_detector().detect(arr, landmarks=True)
+    det = get_detector()
+    if min(arr.shape[:2]) < det.min_face_size:
+        return []  # smaller than the smallest face MTCNN looks for (its first scale would be empty)
+    boxes, probs, points = det.detect(arr, landmarks=True)
     if boxes is None:
         return []
     return [(np.asarray(b, dtype=np.float64), float(p), np.asarray(lm, dtype=np.float64)) for b, p, lm in zip(boxes, probs, points)]

@@ -285,3 +285,11 @@ def test_no_face_in_a_cup_of_coffee():
     res = FA.face2paint(cup, _negative, size=128)
     assert res.report.found == 0
     assert res.report.message == "no face found: stylised the whole image"
+
+
+@pytest.mark.parametrize("hw", [(8, 8), (19, 40), (24, 24)])
+def test_images_too_small_for_any_face(hw):
+    image = torch.rand(3, *hw)
+    assert FA.detect_faces(image) == []
+    res = FA.face2paint(image, _negative, size=32)
+    assert res.report.found == 0 and torch.allclose(res.image, 1 - image[None], atol=1e-6)

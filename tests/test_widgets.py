@@ -104,7 +104,7 @@ def test_load_model_random_is_seeded_and_says_so():
     m1, note = WG.load_model(WG.RANDOM, seed=3)
     WG._MODELS.clear()
     m2, _ = WG.load_model(WG.RANDOM, seed=3)
-    assert "untrained" in note
+    assert "untrained" in note.lower()
     for p1, p2 in zip(m1.state_dict().values(), m2.state_dict().values()):
         assert torch.equal(p1, p2)
     assert WG.weight_choices()[-1][1] == WG.RANDOM
@@ -152,3 +152,32 @@ def test_studio_static_figure():
     assert len(fig.axes) == 3
     assert [ax.get_title() for ax in fig.axes][:2] == ["before", "after"]
     matplotlib.pyplot.close(fig)
+
+
+def test_load_model_uses_default_weights_when_they_exist(tmp_path, monkeypatch):
+    from animegan_edu import weights as W
+    from animegan_edu.models import Generator
+
+    torch.manual_seed(5)
+    path = tmp_path / "tiny.pt"
+    reference = Generator().state_dict()
+    torch.save(reference, path)
+    monkeypatch.setattr(W, "resolve_default", lambda: str(path))
+    monkeypatch.setattr(WG, "_MODELS", {})
+    model, note = WG.load_model()
+    assert note == f"weights: {path}"
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.values()))
+    assert WG.weight_choices()[0] == (f"default ({path})", None)
+
+
+def test_load_model_falls_back_and_says_so(monkeypatch):
+    from animegan_edu import weights as W
+
+    def none_available():
+        raise W.WeightsNotAvailableError("no generator weights available: run something")
+
+    monkeypatch.setattr(W, "resolve_default", none_available)
+    monkeypatch.setattr(WG, "_MODELS", {})
+    model, note = WG.load_model()
+    assert "UNTRAINED" in note and "no generator weights available" in note
+    assert WG.weight_choices()[0][1] == WG.RANDOM
