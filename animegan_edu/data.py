@@ -352,7 +352,11 @@ def _find_mate_backgrounds(workdir: Path) -> Path:
     debdir = workdir / "deb-download"
     debdir.mkdir(parents=True, exist_ok=True)
     try:
-        subprocess.run(["apt-get", "download", "mate-backgrounds"], cwd=debdir, check=True, capture_output=True)
+        try:
+            subprocess.run(["apt-get", "download", "mate-backgrounds"], cwd=debdir, check=True, capture_output=True)
+        except subprocess.CalledProcessError:  # a fresh machine may have no package lists yet
+            subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
+            subprocess.run(["apt-get", "download", "mate-backgrounds"], cwd=debdir, check=True, capture_output=True)
         deb = next(debdir.glob("mate-backgrounds_*.deb"))
         subprocess.run(["dpkg-deb", "-x", str(deb), str(workdir / "deb")], check=True, capture_output=True)
     except (OSError, subprocess.CalledProcessError, StopIteration) as exc:

@@ -177,6 +177,7 @@ def test_load_model_falls_back_and_says_so(monkeypatch):
         raise W.WeightsNotAvailableError("no generator weights available: run something")
 
     monkeypatch.setattr(W, "resolve_default", none_available)
+    monkeypatch.setattr(W, "is_cached", lambda entry: False)  # a machine with no weights at all
     monkeypatch.setattr(WG, "_MODELS", {})
     model, note = WG.load_model()
     assert "UNTRAINED" in note and "no generator weights available" in note
