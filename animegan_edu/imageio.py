@@ -16,6 +16,7 @@ Every error a user can cause (missing file, not an image, truncated file) is an
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 import tempfile
 from pathlib import Path
 
@@ -196,3 +197,25 @@ def save_png_atomic(img: Image.Image | torch.Tensor, path: str | os.PathLike) ->
         if tmp_name is not None and os.path.exists(tmp_name):
             os.unlink(tmp_name)
     return dest
+
+
+def sample_photos(size: int = 256, names: Sequence[str] = ("astronaut", "coffee", "chelsea", "rocket")) -> torch.Tensor:
+    """Public-domain photos from ``skimage.data``, centre-cropped square and resized.
+
+    Returns ``(N, 3, size, size)`` float32 RGB in ``[-1, 1]`` (generator input range).
+    Used for the trainer's sample grids, INT8 calibration and its error against fp32.
+    """
+    from skimage import data
+
+    out = []
+    for name in names:
+        img = getattr(data, name)()
+        if img.ndim == 2:
+            img = img[..., None].repeat(3, axis=-1)
+        t = torch.from_numpy(img[..., :3].copy()).permute(2, 0, 1).float() / 255.0
+        h, w = t.shape[-2:]
+        s = min(h, w)
+        t = t[:, (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
+        t = torch.nn.functional.interpolate(t[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
+        out.append(t.clamp(0, 1) * 2 - 1)
+    return torch.stack(out)

@@ -49,6 +49,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .imageio import sample_photos  # noqa: F401 - part of this module's API (calibration photos)
 from .models import ConvNormLReLU, Generator, InvertedResBlock, UpsampleMode, resize
 
 __all__ = [
@@ -118,28 +119,6 @@ class QParams:
     def quantize(self, x: torch.Tensor) -> torch.Tensor:
         """Float tensor -> ``quint8`` tensor with these parameters."""
         return torch.quantize_per_tensor(x, self.scale, self.zero_point, torch.quint8)
-
-
-def sample_photos(size: int = 256, names: Sequence[str] = ("astronaut", "coffee", "chelsea", "rocket")) -> torch.Tensor:
-    """Public-domain photos from ``skimage.data``, centre-cropped square and resized.
-
-    Returns ``(N, 3, size, size)`` float32 RGB in ``[-1, 1]`` (generator input range).
-    Used to calibrate the INT8 model and to measure its error against fp32.
-    """
-    from skimage import data
-
-    out = []
-    for name in names:
-        img = getattr(data, name)()
-        if img.ndim == 2:
-            img = img[..., None].repeat(3, axis=-1)
-        t = torch.from_numpy(img[..., :3].copy()).permute(2, 0, 1).float() / 255.0
-        h, w = t.shape[-2:]
-        s = min(h, w)
-        t = t[:, (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
-        t = F.interpolate(t[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
-        out.append(t.clamp(0, 1) * 2 - 1)
-    return torch.stack(out)
 
 
 def cpu_info() -> dict[str, object]:

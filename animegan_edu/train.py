@@ -34,7 +34,8 @@ import yaml
 from torch import nn
 
 from . import losses as L
-from .data import AnimeDataset, read_image
+from .data import AnimeDataset
+from .imageio import sample_photos
 from .models import Discriminator, Generator
 
 __all__ = ["TrainConfig", "Trainer", "load_config", "train", "register_cli"]
@@ -134,22 +135,6 @@ def load_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
         if key in raw and raw[key] is not None:
             raw[key] = tuple(raw[key])
     return TrainConfig(**raw)
-
-
-def _sample_batch(cfg: TrainConfig) -> torch.Tensor:
-    """Fixed photos for the sample grid, ``(K, 3, S, S)`` in ``[-1, 1]`` (centre crops)."""
-    from skimage import data as skdata
-
-    out = []
-    for name in cfg.sample_images:
-        arr = getattr(skdata, name)()
-        t = torch.from_numpy(arr[..., :3].copy()).permute(2, 0, 1).float()[None] / 255
-        s = cfg.sample_size / min(t.shape[-2:])
-        t = nn.functional.interpolate(t, scale_factor=s, mode="area") if s < 1 else t
-        h, w = t.shape[-2:]
-        top, left = (h - cfg.sample_size) // 2, (w - cfg.sample_size) // 2
-        out.append(t[0, :, top : top + cfg.sample_size, left : left + cfg.sample_size])
-    return torch.stack(out) * 2 - 1
 
 
 @dataclass
@@ -361,7 +346,7 @@ class Trainer:
     @torch.no_grad()
     def sample_grid(self) -> torch.Tensor:
         """Photos (top row) and the generator's outputs (bottom row), ``(3, 2S, K*S)`` in [0, 1]."""
-        x = _sample_batch(self.cfg).to(self.device)
+        x = sample_photos(self.cfg.sample_size, self.cfg.sample_images).to(self.device)
         self.generator.eval()
         y = self.generator(x)
         self.generator.train()

@@ -250,9 +250,9 @@ come only after thousands of steps.
 """),
 ("code", """
 from animegan_edu.weights import load_generator_or_random
-from animegan_edu.train import _sample_batch
+from animegan_edu.imageio import sample_photos
 
-photos = _sample_batch(load_config("../configs/demo.yaml", sample_size=192))
+photos = sample_photos(192, ("astronaut", "coffee", "chelsea"))  # [-1, 1], centre-cropped squares
 demo_model, label = load_generator_or_random("demo")
 trainer.generator.eval()
 with torch.no_grad():
