@@ -1,48 +1,39 @@
-"""Build notebooks/01_generator.ipynb (run from the repository root, then execute it in place).
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-    .venv/bin/python tools/build_01_generator.py
-    cd notebooks && ../.venv/bin/jupyter nbconvert --to notebook --execute --inplace 01_generator.ipynb
-"""
+# %% [markdown]
+# # 01 · The AnimeGANv2 generator, block by block
+#
+# AnimeGANv2 turns a photo into an anime-style picture with one small convolutional network,
+# the **generator**. In this notebook we build it from its parts, the way the paper describes
+# it, and check every step:
+#
+# 1. the *conv-norm-LReLU* unit it is made of;
+# 2. the stride-2 convolutions and their lopsided padding;
+# 3. the inverted residual blocks in the middle;
+# 4. upsampling by *resize, then convolve*;
+# 5. the whole generator: shapes after each block, parameters (2,143,552), cost (FLOPs);
+# 6. its receptive field, and a comparison with the ResNet generator printed in the article;
+# 7. feature maps as pictures;
+# 8. parity with the public PyTorch port, and the original TensorFlow checkpoints.
+#
+# Conventions used throughout `animegan_edu`: tensors are `(N, C, H, W)`; the generator
+# reads and writes RGB in **[-1, 1]**; images shown to you are RGB in [0, 1].
 
-from __future__ import annotations
-
-from pathlib import Path
-
-import nbformat as nbf
-
-cells: list = []
-
-
-def md(text: str) -> None:
-    cells.append(nbf.v4.new_markdown_cell(text.strip("\n")))
-
-
-def code(text: str) -> None:
-    cells.append(nbf.v4.new_code_cell(text.strip("\n")))
-
-
-md(r"""
-# 01 · The AnimeGANv2 generator, block by block
-
-AnimeGANv2 turns a photo into an anime-style picture with one small convolutional network,
-the **generator**. In this notebook we build it from its parts, the way the paper describes
-it, and check every step:
-
-1. the *conv-norm-LReLU* unit it is made of;
-2. the stride-2 convolutions and their lopsided padding;
-3. the inverted residual blocks in the middle;
-4. upsampling by *resize, then convolve*;
-5. the whole generator: shapes after each block, parameters (2,143,552), cost (FLOPs);
-6. its receptive field, and a comparison with the ResNet generator printed in the article;
-7. feature maps as pictures;
-8. parity with the public PyTorch port, and the original TensorFlow checkpoints.
-
-Conventions used throughout `animegan_edu`: tensors are `(N, C, H, W)`; the generator
-reads and writes RGB in **[-1, 1]**; images shown to you are RGB in [0, 1].
-""")
-
-code(r"""
-%matplotlib inline
+# %%
+# %matplotlib inline
 import os
 import tempfile
 from pathlib import Path
@@ -61,25 +52,23 @@ from animegan_edu.imageio import from_generator_range, pil_to_tensor01, resize_l
 torch.manual_seed(0)
 np.random.seed(0)
 plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (8, 3), "image.interpolation": "nearest"})
-""")
 
-# ---------------------------------------------------------------------------------------
-md(r"""
-## 1. The unit: pad, convolve, normalise, LeakyReLU
 
-Almost every layer of the generator is the same four-step unit:
+# %% [markdown]
+# ## 1. The unit: pad, convolve, normalise, LeakyReLU
+#
+# Almost every layer of the generator is the same four-step unit:
+#
+# * **reflection padding**, so borders are continued by mirroring instead of by zeros (zeros
+#   would draw dark frames around every picture);
+# * a **convolution without bias** (the normalisation that follows would cancel a bias);
+# * a **layer norm** over channels *and* pixels of each image, with a learned scale and shift
+#   per channel. PyTorch calls this `GroupNorm(1, C)`: one group holding all channels;
+# * a **LeakyReLU** with slope 0.2 for negative inputs.
+#
+# Written out by hand:
 
-* **reflection padding**, so borders are continued by mirroring instead of by zeros (zeros
-  would draw dark frames around every picture);
-* a **convolution without bias** (the normalisation that follows would cancel a bias);
-* a **layer norm** over channels *and* pixels of each image, with a learned scale and shift
-  per channel. PyTorch calls this `GroupNorm(1, C)`: one group holding all channels;
-* a **LeakyReLU** with slope 0.2 for negative inputs.
-
-Written out by hand:
-""")
-
-code(r"""
+# %%
 def conv_norm_lrelu(in_ch, out_ch, kernel_size=3, stride=1, padding=1):
     return nn.Sequential(
         nn.ReflectionPad2d(padding),
@@ -94,15 +83,13 @@ library.load_state_dict(mine.state_dict())      # same parameter names: 1.weight
 x = torch.rand(1, 3, 64, 64) * 2 - 1
 print(mine)
 print("same output as animegan_edu.models.ConvNormLReLU:", torch.allclose(mine(x), library(x)))
-""")
 
-md(r"""
-`GroupNorm(1, C)` is exactly a layer norm over `(C, H, W)` followed by a per-channel affine
-map. TensorFlow's `layer_norm` in the original code computes the same thing, which is why
-its `gamma`/`beta` become the GroupNorm `weight`/`bias` when we convert checkpoints.
-""")
+# %% [markdown]
+# `GroupNorm(1, C)` is exactly a layer norm over `(C, H, W)` followed by a per-channel affine
+# map. TensorFlow's `layer_norm` in the original code computes the same thing, which is why
+# its `gamma`/`beta` become the GroupNorm `weight`/`bias` when we convert checkpoints.
 
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 norm = nn.GroupNorm(1, 32)
 with torch.no_grad():
@@ -111,9 +98,8 @@ with torch.no_grad():
 h = torch.randn(2, 32, 16, 16) * 3 + 1
 by_hand = F.layer_norm(h, h.shape[1:], eps=norm.eps) * norm.weight[:, None, None] + norm.bias[:, None, None]
 print("GroupNorm(1, C) == layer norm over (C, H, W) + per-channel affine:", torch.allclose(norm(h), by_hand, atol=1e-5))
-""")
 
-code(r"""
+# %%
 t = torch.linspace(-3, 3, 200)
 with torch.no_grad():
     conv_out = mine[1](mine[0](x))
@@ -129,23 +115,20 @@ ax[1].set_title("values in the unit (random weights)")
 ax[1].legend()
 plt.tight_layout()
 plt.show()
-""")
 
-# ---------------------------------------------------------------------------------------
-md(r"""
-## 2. Stride 2 and the lopsided padding
+# %% [markdown]
+# ## 2. Stride 2 and the lopsided padding
+#
+# The encoder halves the resolution twice with stride-2 3x3 convolutions. The original model
+# was written in TensorFlow with `padding="SAME"`: for stride 2 and an even input, TF pads
+# one pixel in total, and puts it on the **right and bottom** only. PyTorch's `padding=1`
+# pads one pixel on *every* side. The output has the same size, but every window is shifted by
+# one pixel: weights trained in TensorFlow would look at the wrong pixels. So the generator
+# pads `(left, right, top, bottom) = (0, 1, 0, 1)` before these two convolutions.
+#
+# A one-row experiment makes it visible: a kernel `[0, 1, 0]` copies the centre of each window.
 
-The encoder halves the resolution twice with stride-2 3x3 convolutions. The original model
-was written in TensorFlow with `padding="SAME"`: for stride 2 and an even input, TF pads
-one pixel in total, and puts it on the **right and bottom** only. PyTorch's `padding=1`
-pads one pixel on *every* side. The output has the same size, but every window is shifted by
-one pixel: weights trained in TensorFlow would look at the wrong pixels. So the generator
-pads `(left, right, top, bottom) = (0, 1, 0, 1)` before these two convolutions.
-
-A one-row experiment makes it visible: a kernel `[0, 1, 0]` copies the centre of each window.
-""")
-
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 row = torch.arange(8.0).view(1, 1, 1, 8)
 centre = torch.tensor([[[[0.0, 1.0, 0.0]]]])
@@ -156,9 +139,8 @@ print("pad (0, 1): centres at", tf_same.flatten().int().tolist())
 print("pad (1, 1): centres at", symmetric.flatten().int().tolist())
 for n in (70, 71):
     print(f"H = {n}: output rows with (0, 1) -> {(n + 1 - 3) // 2 + 1}, with (1, 1) -> {(n + 2 - 3) // 2 + 1}")
-""")
 
-code(r"""
+# %%
 fig, axes = plt.subplots(2, 1, figsize=(8, 2.6), sharex=True)
 for ax, (left, title) in zip(axes, [(0, "TF 'SAME' / AnimeGANv2: pad (0, 1)"), (1, "PyTorch padding=1: pad (1, 1)")]):
     for i in range(-left, 8 + 1):
@@ -176,24 +158,22 @@ for ax, (left, title) in zip(axes, [(0, "TF 'SAME' / AnimeGANv2: pad (0, 1)"), (
 plt.suptitle("windows of the first four outputs (triangle = window centre)", fontsize=9)
 plt.tight_layout()
 plt.show()
-""")
 
-# ---------------------------------------------------------------------------------------
-md(r"""
-## 3. Inverted residual blocks
 
-At a quarter of the resolution the generator works with 256 channels. A plain 3x3
-convolution from 256 to 256 channels would cost 590 k parameters; the MobileNetV2-style
-**inverted residual block** gets a wider view for far less:
+# %% [markdown]
+# ## 3. Inverted residual blocks
+#
+# At a quarter of the resolution the generator works with 256 channels. A plain 3x3
+# convolution from 256 to 256 channels would cost 590 k parameters; the MobileNetV2-style
+# **inverted residual block** gets a wider view for far less:
+#
+# 1. a 1x1 convolution *expands* to 512 channels (conv-norm-LReLU);
+# 2. a 3x3 **depthwise** convolution filters each channel on its own (`groups = channels`; this
+#    is the only convolution with a bias);
+# 3. a 1x1 convolution *projects* back to 256, then a norm (no activation);
+# 4. the input is added back when the channel counts match.
 
-1. a 1x1 convolution *expands* to 512 channels (conv-norm-LReLU);
-2. a 3x3 **depthwise** convolution filters each channel on its own (`groups = channels`; this
-   is the only convolution with a bias);
-3. a 1x1 convolution *projects* back to 256, then a norm (no activation);
-4. the input is added back when the channel counts match.
-""")
-
-code(r"""
+# %%
 class MyInvertedRes(nn.Module):
     def __init__(self, in_ch, out_ch, ratio=2):
         super().__init__()
@@ -216,9 +196,8 @@ lib_block = models.InvertedResBlock(256, 256)
 lib_block.load_state_dict(mine_block.state_dict())
 h = torch.randn(1, 256, 16, 16)
 print("same as models.InvertedResBlock:", torch.allclose(mine_block(h), lib_block(h), atol=1e-5))
-""")
 
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 plain = nn.Conv2d(256, 256, 3, bias=False)
 parts = {name: models.count_parameters(m) for name, m in
@@ -226,9 +205,8 @@ parts = {name: models.count_parameters(m) for name, m in
           ("1x1 project", lib_block.layers[2]), ("norm", lib_block.layers[3])]}
 print(f"plain 3x3 conv 256->256: {models.count_parameters(plain):,} parameters")
 print(f"inverted residual block: {models.count_parameters(lib_block):,} parameters", parts)
-""")
 
-code(r"""
+# %%
 fig, ax = plt.subplots(figsize=(6, 2.5))
 ax.barh(["plain 3x3 conv"], [models.count_parameters(plain)], color="0.6")
 left = 0
@@ -240,21 +218,18 @@ ax.legend(fontsize=8, loc="lower right")
 ax.set_title("the depthwise 3x3 is almost free; the 1x1 convs carry the weights")
 plt.tight_layout()
 plt.show()
-""")
 
-# ---------------------------------------------------------------------------------------
-md(r"""
-## 4. Upsampling: resize, then convolve
+# %% [markdown]
+# ## 4. Upsampling: resize, then convolve
+#
+# Many generators (the ResNet one in the article included) upsample with **transposed
+# convolutions**. With stride 2 and a 3x3 kernel, some output pixels receive contributions
+# from one input pixel, others from two or four: even with perfectly uniform weights and a
+# uniform input, the output is a checkerboard. AnimeGANv2 instead **resizes** (bilinear) to the
+# size of the matching encoder feature map and then applies ordinary convolutions, which cannot
+# produce that pattern.
 
-Many generators (the ResNet one in the article included) upsample with **transposed
-convolutions**. With stride 2 and a 3x3 kernel, some output pixels receive contributions
-from one input pixel, others from two or four: even with perfectly uniform weights and a
-uniform input, the output is a checkerboard. AnimeGANv2 instead **resizes** (bilinear) to the
-size of the matching encoder feature map and then applies ordinary convolutions, which cannot
-produce that pattern.
-""")
-
-code(r"""
+# %%
 ones = torch.ones(1, 1, 8, 8)
 tconv = nn.ConvTranspose2d(1, 1, 3, stride=2, padding=1, output_padding=1, bias=False)
 conv = nn.Conv2d(1, 1, 3, bias=False)
@@ -272,28 +247,25 @@ fig.colorbar(im, ax=ax, shrink=0.8)
 plt.show()
 print("distinct values, transposed conv:", sorted(set(checker.flatten().tolist())))
 print("distinct values, resize + conv:  ", sorted(set(round(v, 4) for v in smooth.flatten().tolist())))
-""")
 
-# ---------------------------------------------------------------------------------------
-md(r"""
-## 5. The whole generator: shapes after each block
+# %% [markdown]
+# ## 5. The whole generator: shapes after each block
+#
+# The library's `models.Generator` puts the pieces together (and names them exactly as the
+# public PyTorch weight files do, so those files load with `strict=True`):
+#
+# | block | what | resolution |
+# |---|---|---|
+# | `block_a` | 7x7 unit (32 ch), stride-2 unit (64), unit (64) | full, then 1/2 |
+# | `block_b` | stride-2 unit (128), unit (128) | 1/4 |
+# | `block_c` | unit, 4 inverted residual blocks (256 ch), unit (128) | 1/4 |
+# | `block_d` | resize to the size of `block_a`'s output, two units (128) | 1/2 |
+# | `block_e` | resize to the input size, units (64, 64), 7x7 unit (32) | full |
+# | `out_layer` | 1x1 conv to 3 channels, `tanh` | full |
+#
+# Forward hooks print the shape leaving each block, for a square and for an odd-sized input.
 
-The library's `models.Generator` puts the pieces together (and names them exactly as the
-public PyTorch weight files do, so those files load with `strict=True`):
-
-| block | what | resolution |
-|---|---|---|
-| `block_a` | 7x7 unit (32 ch), stride-2 unit (64), unit (64) | full, then 1/2 |
-| `block_b` | stride-2 unit (128), unit (128) | 1/4 |
-| `block_c` | unit, 4 inverted residual blocks (256 ch), unit (128) | 1/4 |
-| `block_d` | resize to the size of `block_a`'s output, two units (128) | 1/2 |
-| `block_e` | resize to the input size, units (64, 64), 7x7 unit (32) | full |
-| `out_layer` | 1x1 conv to 3 channels, `tanh` | full |
-
-Forward hooks print the shape leaving each block, for a square and for an odd-sized input.
-""")
-
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 G = models.Generator().eval()
 names = ["block_a", "block_b", "block_c", "block_d", "block_e", "out_layer"]
@@ -308,9 +280,8 @@ for size in [(256, 256), (70, 98)]:
         print(f"  {n:<9} in {str(shapes[n][0]):<20} out {shapes[n][1]}")
 for hk in hooks:
     hk.remove()
-""")
 
-code(r"""
+# %%
 fig, ax = plt.subplots(figsize=(8, 3))
 steps = [("input", 3, 1), ("block_a", 64, 1 / 2), ("block_b", 128, 1 / 4), ("block_c", 128, 1 / 4),
          ("block_d", 128, 1 / 2), ("block_e", 32, 1), ("output", 3, 1)]
@@ -324,45 +295,39 @@ ax.set_ylim(-0.9, 0.75)
 ax.axis("off")
 ax.set_title("height = resolution, width = channels", fontsize=9)
 plt.show()
-""")
 
-# ---------------------------------------------------------------------------------------
-md(r"""
-## 6. Parameters
+# %% [markdown]
+# ## 6. Parameters
+#
+# The public weight files hold 77 tensors and 2,143,552 parameters (8.6 MB as float32).
+# Most of them sit in the middle, where the channels are widest.
 
-The public weight files hold 77 tensors and 2,143,552 parameters (8.6 MB as float32).
-Most of them sit in the middle, where the channels are widest.
-""")
-
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 per_block = {n: models.count_parameters(getattr(G, n)) for n in names}
 print(f"total parameters: {models.count_parameters(G):,} in {len(G.state_dict())} tensors")
 for n, p in per_block.items():
     print(f"  {n:<9} {p:>9,}")
-""")
 
-code(r"""
+# %%
 fig, ax = plt.subplots(figsize=(7, 2.6))
 ax.bar(per_block.keys(), [p / 1e3 for p in per_block.values()], color="tab:blue")
 ax.set_ylabel("thousand parameters")
 ax.set_title("parameters per block")
 plt.tight_layout()
 plt.show()
-""")
 
-# ---------------------------------------------------------------------------------------
-md(r"""
-## 7. Cost: multiply-accumulates and FLOPs
 
-Parameters say how big the file is; **MACs** (multiply-accumulates) say how much work one
-picture costs. A convolution does `k x k x C_in / groups` MACs for every output value; a FLOP
-count is about twice the MAC count. The per-block counts below come from forward hooks on
-every convolution (norms, activations and resizes add a few percent and are left out);
-`models.count_macs` does the same for the whole network.
-""")
+# %% [markdown]
+# ## 7. Cost: multiply-accumulates and FLOPs
+#
+# Parameters say how big the file is; **MACs** (multiply-accumulates) say how much work one
+# picture costs. A convolution does `k x k x C_in / groups` MACs for every output value; a FLOP
+# count is about twice the MAC count. The per-block counts below come from forward hooks on
+# every convolution (norms, activations and resizes add a few percent and are left out);
+# `models.count_macs` does the same for the whole network.
 
-code(r"""
+# %%
 def macs_per_block(model, size):
     counts = dict.fromkeys(names, 0)
     def hook(mod, inp, out, block):
@@ -376,9 +341,8 @@ def macs_per_block(model, size):
     return counts
 
 macs256 = macs_per_block(G, 256)
-""")
 
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 total256 = models.count_macs(G, 256)
 total512 = models.count_macs(G, 512)
@@ -386,28 +350,24 @@ assert sum(macs256.values()) == total256
 print(f"256 x 256: {total256 / 1e9:.2f} GMAC = {2 * total256 / 1e9:.1f} GFLOP")
 print(f"512 x 512: {total512 / 1e9:.2f} GMAC = {2 * total512 / 1e9:.1f} GFLOP (4x: cost grows with the pixel count)")
 print(f"block_e share at 512 px: {4 * macs256['block_e'] / 1e9:.1f} GMAC")
-""")
 
-code(r"""
+# %%
 fig, ax = plt.subplots(figsize=(7, 2.6))
 ax.bar(macs256.keys(), [4 * v / 1e9 for v in macs256.values()], color="tab:orange")
 ax.set_ylabel("GMAC at 512 x 512")
 ax.set_title("full-resolution 3x3 and 7x7 convs (block_e) dominate the cost")
 plt.tight_layout()
 plt.show()
-""")
 
-# ---------------------------------------------------------------------------------------
-md(r"""
-## 8. Receptive field
+# %% [markdown]
+# ## 8. Receptive field
+#
+# Which input pixels can influence one output pixel? `models.receptive_field` back-propagates
+# from the centre output pixel to the input of a twin network with uniform positive weights
+# (so nothing cancels) and no normalisation (whose statistics would connect every pixel with
+# every other). The non-zero region is the **receptive field**; its shading counts the paths.
 
-Which input pixels can influence one output pixel? `models.receptive_field` back-propagates
-from the centre output pixel to the input of a twin network with uniform positive weights
-(so nothing cancels) and no normalisation (whose statistics would connect every pixel with
-every other). The non-zero region is the **receptive field**; its shading counts the paths.
-""")
-
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 rf_g = models.receptive_field(G, size=256)
 rf_r = models.receptive_field(models.ResnetGenerator(), size=256)
@@ -416,9 +376,8 @@ def extent(rf):
     return int(rows.max() - rows.min() + 1), int(cols.max() - cols.min() + 1)
 print("AnimeGANv2 generator receptive field (rows, cols):", extent(rf_g))
 print("article's ResNet generator receptive field:     ", extent(rf_r))
-""")
 
-code(r"""
+# %%
 fig, ax = plt.subplots(1, 2, figsize=(8, 3.8))
 for a, rf, title in [(ax[0], rf_g, "AnimeGANv2 generator"), (ax[1], rf_r, "article's ResNet generator")]:
     a.imshow(rf.clamp(min=1e-6).log10(), cmap="viridis", vmin=-6, vmax=0)
@@ -426,19 +385,16 @@ for a, rf, title in [(ax[0], rf_g, "AnimeGANv2 generator"), (ax[1], rf_r, "artic
     a.axis("off")
 plt.suptitle("log10 of |d out[centre] / d input| on a 256 x 256 input", fontsize=9)
 plt.show()
-""")
 
-# ---------------------------------------------------------------------------------------
-md(r"""
-## 9. Compared with the article's ResNet generator
+# %% [markdown]
+# ## 9. Compared with the article's ResNet generator
+#
+# The article prints a "simplified generator": the CycleGAN-style ResNet (7x7 stem, two
+# stride-2 convs to 256 channels, nine residual blocks, two transposed convs, instance norm).
+# It is a fine generator, but it is not AnimeGANv2's: it is five times larger and twice as
+# expensive, and its transposed convolutions invite the checkerboards of section 4.
 
-The article prints a "simplified generator": the CycleGAN-style ResNet (7x7 stem, two
-stride-2 convs to 256 channels, nine residual blocks, two transposed convs, instance norm).
-It is a fine generator, but it is not AnimeGANv2's: it is five times larger and twice as
-expensive, and its transposed convolutions invite the checkerboards of section 4.
-""")
-
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 R = models.ResnetGenerator().eval()
 table = {
@@ -449,29 +405,25 @@ table = {
 print(f"{'':<22}{'AnimeGANv2':>12}{'ResNet':>10}")
 for k, (a, b) in table.items():
     print(f"{k:<22}{a:>12.2f}{b:>10.2f}")
-""")
 
-code(r"""
+# %%
 fig, axes = plt.subplots(1, 3, figsize=(9, 2.6))
 for ax, (k, (a, b)) in zip(axes, table.items()):
     ax.bar(["AnimeGANv2", "ResNet"], [a, b], color=["tab:blue", "0.6"])
     ax.set_title(k, fontsize=9)
 plt.tight_layout()
 plt.show()
-""")
 
-# ---------------------------------------------------------------------------------------
-md(r"""
-## 10. Feature maps as pictures
+# %% [markdown]
+# ## 10. Feature maps as pictures
+#
+# Now a real photo. `weights.load_generator_or_random()` loads the best weights available on
+# this machine without the network (a cached public model, else the toolkit's bundled demo
+# weights); if there are none it falls back to a seeded random generator **and says so**.
+# Random weights still show the *structure*: edge- and colour-detectors in `block_a`, coarse
+# blobs in `block_c`.
 
-Now a real photo. `weights.load_generator_or_random()` loads the best weights available on
-this machine without the network (a cached public model, else the toolkit's bundled demo
-weights); if there are none it falls back to a seeded random generator **and says so**.
-Random weights still show the *structure*: edge- and colour-detectors in `block_a`, coarse
-blobs in `block_c`.
-""")
-
-code(r"""
+# %%
 G_photo, label = weights.load_generator_or_random(seed=0)
 print("weights used:", label)
 photo = resize_longest(Image.fromarray(skdata.astronaut()), 256)
@@ -484,9 +436,8 @@ with torch.no_grad():
 for hk in hooks:
     hk.remove()
 print({n: tuple(f.shape) for n, f in feats.items()})
-""")
 
-code(r"""
+# %%
 fig, axes = plt.subplots(2, 6, figsize=(11, 4))
 for row, n in enumerate(("block_a", "block_c")):
     f = feats[n]
@@ -498,9 +449,8 @@ for row, n in enumerate(("block_a", "block_c")):
 plt.suptitle("six most active channels after block_a (1/2 res.) and block_c (1/4 res.)", fontsize=9)
 plt.tight_layout()
 plt.show()
-""")
 
-code(r"""
+# %%
 fig, ax = plt.subplots(1, 2, figsize=(7, 3.6))
 ax[0].imshow(photo)
 ax[0].set_title("input", fontsize=9)
@@ -509,23 +459,20 @@ ax[1].set_title(f"generator output\n({label.split(':')[0]})", fontsize=9)
 for a in ax:
     a.axis("off")
 plt.show()
-""")
 
-# ---------------------------------------------------------------------------------------
-md(r"""
-## 11. Parity with the public PyTorch port
+# %% [markdown]
+# ## 11. Parity with the public PyTorch port
+#
+# A faithful generator must reproduce the public port *numerically*. The project's reference
+# folder `../shared/reference/parity/` (it sits beside the repository in the course setup and in
+# CI, and is **not** part of a plain clone) holds random weights, an odd-sized input batch and
+# the output the public port computes from them. With it, the check below loads those weights
+# into `models.Generator` and compares: the largest difference must stay below 1e-5. Without
+# it, the cell says so and runs a self-consistency check instead: weights saved to a
+# `.safetensors` file and loaded back through `weights.load_generator` give the same output
+# bit for bit. (The tests run the real check: `tests/test_models.py`.)
 
-A faithful generator must reproduce the public port *numerically*. The project's reference
-folder `../shared/reference/parity/` (it sits beside the repository in the course setup and in
-CI, and is **not** part of a plain clone) holds random weights, an odd-sized input batch and
-the output the public port computes from them. With it, the check below loads those weights
-into `models.Generator` and compares: the largest difference must stay below 1e-5. Without
-it, the cell says so and runs a self-consistency check instead: weights saved to a
-`.safetensors` file and loaded back through `weights.load_generator` give the same output
-bit for bit. (The tests run the real check: `tests/test_models.py`.)
-""")
-
-code(r"""
+# %%
 SHARED = Path(os.environ.get("ANIMEGAN_EDU_SHARED", Path("..").resolve().parent / "shared"))
 PARITY = SHARED / "reference" / "parity"
 if (PARITY / "generator_random_seed0.pt").exists():
@@ -555,9 +502,8 @@ with tempfile.TemporaryDirectory() as tmp:
 with torch.no_grad():
     y_back = G_back(x_ref)
 print("save -> load_generator round trip gives the same output bit for bit:", torch.equal(y_back, G_ref(x_ref)))
-""")
 
-code(r"""
+# %%
 with torch.no_grad():
     y_now = G_ref(x_ref)
 fig, ax = plt.subplots(1, 3, figsize=(10, 2.8))
@@ -571,42 +517,38 @@ fig.colorbar(im, ax=ax[2], shrink=0.8)
 for a in ax:
     a.axis("off")
 plt.show()
-""")
 
-# ---------------------------------------------------------------------------------------
-md(r"""
-## 12. TensorFlow versus PyTorch: layouts, names and the resize
+# %% [markdown]
+# ## 12. TensorFlow versus PyTorch: layouts, names and the resize
+#
+# The Shinkai style exists only as an original **TensorFlow** checkpoint. `animegan_edu.tf_checkpoint`
+# reads those files without TensorFlow and converts them. Three things differ between the two
+# worlds:
+#
+# * **kernel layout**: TF stores convolution kernels as `(H, W, in, out)` ("HWIO"), PyTorch
+#   as `(out, in, H, W)` ("OIHW"); TF's depthwise kernels are `(H, W, C, 1)`, PyTorch's
+#   `(C, 1, H, W)`;
+# * **names**: TF numbers layers per scope (`Conv`, `Conv_1`, `LayerNorm_2`, ...), PyTorch by
+#   position (`block_a.2.1.weight`); `tf_checkpoint.tf_variable_map()` holds the rule;
+# * **resizing**: TF1's bilinear `resize_images` maps output pixel `i` to input coordinate
+#   `i * in / out` (no corner alignment, no half-pixel centres); no PyTorch mode does that.
 
-The Shinkai style exists only as an original **TensorFlow** checkpoint. `animegan_edu.tf_checkpoint`
-reads those files without TensorFlow and converts them. Three things differ between the two
-worlds:
-
-* **kernel layout**: TF stores convolution kernels as `(H, W, in, out)` ("HWIO"), PyTorch
-  as `(out, in, H, W)` ("OIHW"); TF's depthwise kernels are `(H, W, C, 1)`, PyTorch's
-  `(C, 1, H, W)`;
-* **names**: TF numbers layers per scope (`Conv`, `Conv_1`, `LayerNorm_2`, ...), PyTorch by
-  position (`block_a.2.1.weight`); `tf_checkpoint.tf_variable_map()` holds the rule;
-* **resizing**: TF1's bilinear `resize_images` maps output pixel `i` to input coordinate
-  `i * in / out` (no corner alignment, no half-pixel centres); no PyTorch mode does that.
-""")
-
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 vmap = tf_checkpoint.tf_variable_map()
 print(len(vmap), "TF variables; a few of them:")
 for name in ["generator/G_MODEL/A/Conv/weights", "generator/G_MODEL/A/LayerNorm/gamma",
              "generator/G_MODEL/C/r1/r1/w", "generator/G_MODEL/C/r1/Conv_1/weights"]:
     print(f"  {name:<42} -> {vmap[name]}")
-""")
 
-md(r"""
-A round trip teaches the layouts: write our generator's weights as a TF checkpoint (HWIO
-kernels under TF names) with the toolkit's own bundle writer, read it back, convert it.
-When the TensorFlow-written fixture of the reference folder is present, it is converted too
-and compared with the parity weights: they must be equal exactly.
-""")
 
-code(r"""
+# %% [markdown]
+# A round trip teaches the layouts: write our generator's weights as a TF checkpoint (HWIO
+# kernels under TF names) with the toolkit's own bundle writer, read it back, convert it.
+# When the TensorFlow-written fixture of the reference folder is present, it is converted too
+# and compared with the parity weights: they must be equal exactly.
+
+# %%
 def to_tf_layout(name, t):
     a = t.numpy()
     if a.ndim == 4:
@@ -629,17 +571,15 @@ if TF_FIXTURE.is_dir() and (PARITY / "generator_random_seed0.pt").exists():
           all(torch.equal(converted[k], ref_state[k]) for k in ref_state))
 else:
     print("(the TensorFlow-written fixture in ../shared is not here; the tests check it)")
-""")
 
-md(r"""
-**The resize at the pixel level.** Upsampling 4 pixels to 8, each convention reads the input
-at different places. `align_corners=True` (the public port) stretches so both ends meet;
-`half_pixel` (PyTorch's other mode, and TF2) treats pixels as little squares; TF1 simply
-scales the index, so the picture is shifted by a quarter of an input pixel and the last output
-pixel repeats the edge.
-""")
+# %% [markdown]
+# **The resize at the pixel level.** Upsampling 4 pixels to 8, each convention reads the input
+# at different places. `align_corners=True` (the public port) stretches so both ends meet;
+# `half_pixel` (PyTorch's other mode, and TF2) treats pixels as little squares; TF1 simply
+# scales the index, so the picture is shifted by a quarter of an input pixel and the last output
+# pixel repeats the edge.
 
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 out_idx = np.arange(8)
 coords = {
@@ -649,9 +589,8 @@ coords = {
 }
 for mode, c in coords.items():
     print(f"{mode:<14}", np.round(c, 3).tolist())
-""")
 
-code(r"""
+# %%
 torch.manual_seed(0)
 small = torch.rand(1, 1, 6, 6)
 ups = {m: models.resize(small, (24, 24), m)[0, 0] for m in ("align_corners", "half_pixel", "tf1")}
@@ -671,15 +610,13 @@ ax[4].axis("off")
 fig.colorbar(im, ax=ax[4], shrink=0.8)
 plt.tight_layout()
 plt.show()
-""")
 
-md(r"""
-Inside the generator the two resizes happen at 1/4 and 1/2 resolution, so the shift is small
-but visible as a slightly different picture: the same weights, decoded with the TF1 resize
-(as the original TensorFlow model does) and with the public port's `align_corners`.
-""")
+# %% [markdown]
+# Inside the generator the two resizes happen at 1/4 and 1/2 resolution, so the shift is small
+# but visible as a slightly different picture: the same weights, decoded with the TF1 resize
+# (as the original TensorFlow model does) and with the public port's `align_corners`.
 
-code(r"""
+# %%
 G_tf1 = models.Generator(upsample="tf1").eval()
 G_tf1.load_state_dict(G_photo.state_dict())
 with torch.no_grad():
@@ -696,67 +633,52 @@ ax[2].set_title("|difference| (brighter = larger)", fontsize=9)
 for a in ax:
     a.axis("off")
 plt.show()
-""")
 
-# ---------------------------------------------------------------------------------------
-md(r"""
-## 13. Getting real weights
+# %% [markdown]
+# ## 13. Getting real weights
+#
+# The registry `weights.AnimeGANv2Weights` lists every pretrained generator the toolkit knows:
+# four public PyTorch files, checked against their git-blob SHA-1, and three original TensorFlow
+# checkpoints (Shinkai, Hayao, Paprika), converted on first download. Downloads need the internet
+# once; after that everything works offline from the cache (`$ANIMEGAN_EDU_HOME`, default
+# `~/.cache/animegan-edu`). From a terminal:
+#
+# ```
+# animegan-edu weights list
+# animegan-edu weights download face_paint_512_v2
+# animegan-edu weights download shinkai        # TF checkpoint -> converted, cached as safetensors
+# animegan-edu stylize photo.jpg -o out/ --weights shinkai
+# ```
 
-The registry `weights.AnimeGANv2Weights` lists every pretrained generator the toolkit knows:
-four public PyTorch files, checked against their git-blob SHA-1, and three original TensorFlow
-checkpoints (Shinkai, Hayao, Paprika), converted on first download. Downloads need the internet
-once; after that everything works offline from the cache (`$ANIMEGAN_EDU_HOME`, default
-`~/.cache/animegan-edu`). From a terminal:
-
-```
-animegan-edu weights list
-animegan-edu weights download face_paint_512_v2
-animegan-edu weights download shinkai        # TF checkpoint -> converted, cached as safetensors
-animegan-edu stylize photo.jpg -o out/ --weights shinkai
-```
-""")
-
-code(r"""
+# %%
 for w in weights.AnimeGANv2Weights:
     print(f"{w.key:<18} {'cached' if weights.is_cached(w) else 'not cached':<11} {w.meta['doc']}")
 print()
 print(weights.describe("shinkai"))
-""")
 
-md(r"""
-## Summary
-
-* The generator is built from one unit (reflect-pad, bias-free conv, layer norm as
-  `GroupNorm(1, C)`, LeakyReLU 0.2), two stride-2 units padded `(0, 1, 0, 1)` like TF's
-  `SAME`, four inverted residual blocks at 1/4 resolution, and a decoder that **resizes then
-  convolves** to avoid checkerboards; a 1x1 conv and `tanh` give RGB in [-1, 1].
-* 2,143,552 parameters; 26.3 GMAC at 256 px and 105.1 GMAC at 512 px, about half of it in
-  the full-resolution `block_e`; a receptive field of 97 pixels.
-* The article's ResNet generator is five times larger, twice as costly, and uses transposed
-  convolutions.
-* The library's generator reproduces the public PyTorch port to within 1e-5, and the original
-  TensorFlow checkpoints convert exactly (HWIO -> OIHW, layer norm -> GroupNorm); only the
-  resize convention separates the two, and `Generator(upsample="tf1")` restores the original.
-
-## Exercises
-
-1. Replace the `(0, 1, 0, 1)` padding of the two stride-2 units by `1` and load the parity
-   weights again: how large does the output difference become?
-2. Count parameters and MACs of a variant with six inverted residual blocks instead of four.
-   Which grows faster, and why?
-3. Build a decoder with transposed convolutions instead of resize + conv, initialise it
-   randomly and look at its output on a flat grey image. Do you see the checkerboard?
-4. Compute the receptive field at 512 px. Does it change? Why not?
-5. With real weights (`animegan-edu weights download shinkai`), compare `upsample="tf1"` and
-   `"align_corners"` on a photo of your own. Where in the picture do they differ most?
-""")
-
-nb = nbf.v4.new_notebook()
-nb["cells"] = cells
-nb["metadata"] = {
-    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
-    "language_info": {"name": "python"},
-}
-out = Path(__file__).resolve().parents[1] / "notebooks" / "01_generator.ipynb"
-nbf.write(nb, out)
-print("wrote", out)
+# %% [markdown]
+# ## Summary
+#
+# * The generator is built from one unit (reflect-pad, bias-free conv, layer norm as
+#   `GroupNorm(1, C)`, LeakyReLU 0.2), two stride-2 units padded `(0, 1, 0, 1)` like TF's
+#   `SAME`, four inverted residual blocks at 1/4 resolution, and a decoder that **resizes then
+#   convolves** to avoid checkerboards; a 1x1 conv and `tanh` give RGB in [-1, 1].
+# * 2,143,552 parameters; 26.3 GMAC at 256 px and 105.1 GMAC at 512 px, about half of it in
+#   the full-resolution `block_e`; a receptive field of 97 pixels.
+# * The article's ResNet generator is five times larger, twice as costly, and uses transposed
+#   convolutions.
+# * The library's generator reproduces the public PyTorch port to within 1e-5, and the original
+#   TensorFlow checkpoints convert exactly (HWIO -> OIHW, layer norm -> GroupNorm); only the
+#   resize convention separates the two, and `Generator(upsample="tf1")` restores the original.
+#
+# ## Exercises
+#
+# 1. Replace the `(0, 1, 0, 1)` padding of the two stride-2 units by `1` and load the parity
+#    weights again: how large does the output difference become?
+# 2. Count parameters and MACs of a variant with six inverted residual blocks instead of four.
+#    Which grows faster, and why?
+# 3. Build a decoder with transposed convolutions instead of resize + conv, initialise it
+#    randomly and look at its output on a flat grey image. Do you see the checkerboard?
+# 4. Compute the receptive field at 512 px. Does it change? Why not?
+# 5. With real weights (`animegan-edu weights download shinkai`), compare `upsample="tf1"` and
+#    `"align_corners"` on a photo of your own. Where in the picture do they differ most?

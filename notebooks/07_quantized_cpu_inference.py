@@ -1,31 +1,35 @@
-"""Build notebooks/07_quantized_cpu_inference.ipynb (run it afterwards with nbconvert --execute)."""
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
 
-from pathlib import Path
+# %% [markdown]
+# # 07 · Quantized CPU inference: INT8, compiled fp32 and ONNX Runtime, side by side
+#
+# The article ends with a deployment claim: INT8 quantization plus TorchScript turns the generator
+# into a file four times smaller that styles a picture in 1.4 s on an Intel i5. This notebook takes
+# the claim apart and measures it on *this* machine:
+#
+# 1. what quantization is (a scale and a zero point), on real weights and real activations;
+# 2. calibration: choosing those numbers from sample photos;
+# 3. the INT8 generator of `animegan_edu.quantize`, and where its error comes from, layer by layer;
+# 4. size, speed and quality of every CPU path, measured live (small pictures, so this stays fast),
+#    next to the 512-px figures of `animegan-edu bench`;
+# 5. sliders for resolution, threads and path.
+#
+# Tensors: generator inputs and outputs are `(N, 3, H, W)` RGB in **[-1, 1]**; pictures shown are [0, 1].
 
-import nbformat as nbf
-
-cells = []
-md = lambda s: cells.append(nbf.v4.new_markdown_cell(s.strip()))  # noqa: E731
-code = lambda s: cells.append(nbf.v4.new_code_cell(s.strip()))  # noqa: E731
-
-md(r"""
-# 07 · Quantized CPU inference: INT8, compiled fp32 and ONNX Runtime, side by side
-
-The article ends with a deployment claim: INT8 quantization plus TorchScript turns the generator
-into a file four times smaller that styles a picture in 1.4 s on an Intel i5. This notebook takes
-the claim apart and measures it on *this* machine:
-
-1. what quantization is (a scale and a zero point), on real weights and real activations;
-2. calibration: choosing those numbers from sample photos;
-3. the INT8 generator of `animegan_edu.quantize`, and where its error comes from, layer by layer;
-4. size, speed and quality of every CPU path, measured live (small pictures, so this stays fast),
-   next to the 512-px figures of `animegan-edu bench`;
-5. sliders for resolution, threads and path.
-
-Tensors: generator inputs and outputs are `(N, 3, H, W)` RGB in **[-1, 1]**; pictures shown are [0, 1].
-""")
-
-code(r"""
+# %%
 import json, os, tempfile, time
 from pathlib import Path
 
@@ -51,22 +55,20 @@ print(f"CPU: {info['model']}, {info['logical_cpus']} logical CPUs; AVX2 {info['a
       f"VNNI {info['vnni']}, AMX {info['amx']}; INT8 engine: {Q.default_engine()}; threads: {torch.get_num_threads()}")
 photos = Q.sample_photos(96)             # astronaut, coffee, chelsea, rocket in [-1, 1]
 to01 = lambda t: ((t.clamp(-1, 1) + 1) / 2)
-""")
 
-md(r"""
-## 1 · Quantization is one affine map
+# %% [markdown]
+# ## 1 · Quantization is one affine map
+#
+# An 8-bit tensor stores integers `q` in [0, 255] (`quint8`, for activations) or [-128, 127]
+# (`qint8`, for weights) and two numbers: a **scale** `s` and a **zero point** `z`, with
+#
+# $$\text{real} = s\,(q - z), \qquad q = \operatorname{clamp}(\operatorname{round}(x / s) + z).$$
+#
+# The zero point is the integer that stands for 0.0 exactly (so zero padding and ReLU stay exact). For a
+# range [min, max]: `s = (max - min) / 255`, `z = round(-min / s)`. Rounding costs at most `s / 2` per
+# value; values outside the range are clipped. That trade (range versus resolution) is all of quantization.
 
-An 8-bit tensor stores integers `q` in [0, 255] (`quint8`, for activations) or [-128, 127]
-(`qint8`, for weights) and two numbers: a **scale** `s` and a **zero point** `z`, with
-
-$$\text{real} = s\,(q - z), \qquad q = \operatorname{clamp}(\operatorname{round}(x / s) + z).$$
-
-The zero point is the integer that stands for 0.0 exactly (so zero padding and ReLU stay exact). For a
-range [min, max]: `s = (max - min) / 255`, `z = round(-min / s)`. Rounding costs at most `s / 2` per
-value; values outside the range are clipped. That trade (range versus resolution) is all of quantization.
-""")
-
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 x = torch.linspace(-1.0, 3.0, 9)
 scale = float((x.max() - x.min()) / 255); zero_point = int(round(-x.min().item() / scale))
@@ -74,18 +76,16 @@ q = torch.quantize_per_tensor(x, scale, zero_point, torch.quint8)
 print(f"scale = {scale:.5f}, zero point = {zero_point}")
 print("stored integers:", q.int_repr().tolist())
 print("max round-trip error:", round((q.dequantize() - x).abs().max().item(), 5), "<= scale / 2 =", round(scale / 2, 5))
-""")
 
-md(r"""
-## 2 · Weights: per-channel, symmetric
+# %% [markdown]
+# ## 2 · Weights: per-channel, symmetric
+#
+# Weights are known before any picture is seen. Each output channel of a convolution gets its own scale
+# (`max |w| / 127`, zero point 0: symmetric), so a channel with small weights is not drowned by a
+# channel with large ones. Here is the 7x7 convolution of `block_e` (64 -> 32 channels, the most
+# expensive layer of the generator), two of its channels, with the INT8 grid drawn under them:
 
-Weights are known before any picture is seen. Each output channel of a convolution gets its own scale
-(`max |w| / 127`, zero point 0: symmetric), so a channel with small weights is not drowned by a
-channel with large ones. Here is the 7x7 convolution of `block_e` (64 -> 32 channels, the most
-expensive layer of the generator), two of its channels, with the INT8 grid drawn under them:
-""")
-
-code(r"""
+# %%
 w = gen.block_e[2][1].weight.detach()                     # (32, 64, 7, 7)
 w_int8, w_scale = Q._quantize_weight(w)
 w_back = w_int8.float() * w_scale.view(-1, 1, 1, 1)
@@ -102,30 +102,27 @@ axes[2].set_xlabel("output channel")
 plt.tight_layout(); plt.show()
 rel = ((w_back - w).norm() / w.norm()).item()
 print(f"relative weight error after INT8: {rel:.4f}")
-""")
 
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 n = count_parameters(gen)
 print(f"{n:,} parameters: {4 * n / 1e6:.2f} MB as fp32, {n / 1e6:.2f} MB as int8 (plus one fp32 scale per output channel)")
-""")
 
-md(r"""
-## 3 · Activations and calibration
+# %% [markdown]
+# ## 3 · Activations and calibration
+#
+# Activations depend on the picture, so their ranges must be **measured**: run the float generator on a
+# few sample photos and record every tensor the INT8 model will store (this is *calibration*; the
+# photos are public-domain images from `skimage.data`). Two ways to turn the records into a range:
+#
+# * **min/max**: the full observed range. Nothing is clipped, but one outlier widens every step;
+# * **histogram**: the range that minimises the expected quantization error of the observed
+#   histogram (PyTorch's `HistogramObserver`): rare outliers are clipped, the bulk gets finer steps.
+#
+# Below: the output of `block_e.0`'s convolution (before its GroupNorm) and after GroupNorm + LeakyReLU,
+# with the two calibrated ranges.
 
-Activations depend on the picture, so their ranges must be **measured**: run the float generator on a
-few sample photos and record every tensor the INT8 model will store (this is *calibration*; the
-photos are public-domain images from `skimage.data`). Two ways to turn the records into a range:
-
-* **min/max**: the full observed range. Nothing is clipped, but one outlier widens every step;
-* **histogram**: the range that minimises the expected quantization error of the observed
-  histogram (PyTorch's `HistogramObserver`): rare outliers are clipped, the bulk gets finer steps.
-
-Below: the output of `block_e.0`'s convolution (before its GroupNorm) and after GroupNorm + LeakyReLU,
-with the two calibrated ranges.
-""")
-
-code(r"""
+# %%
 captured = {}
 hooks = [gen.block_e[0][1].register_forward_hook(lambda m, a, y: captured.__setitem__("conv", y.detach().clone())),
          gen.block_e[0][3].register_forward_hook(lambda m, a, y: captured.__setitem__("act", y.detach().clone()))]
@@ -151,27 +148,24 @@ for ax, (key, name) in zip(axes, (("conv", "block_e.0.conv"), ("act", "block_e.0
 plt.tight_layout(); plt.show()
 print(f"7-bit activations (reduce_range): {qp_hist['reduce_range']}, because this CPU has VNNI: {info['vnni']} "
       "(without VNNI, FBGEMM's u8 x s8 multiply-adds saturate at 16 bits unless activations use 7 bits)")
-""")
 
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 names = [k for k in qp_hist if k != "reduce_range"]
 print(len(names), "calibrated activations, e.g.", names[:4])
-""")
 
-md(r"""
-## 4 · The INT8 generator
+# %% [markdown]
+# ## 4 · The INT8 generator
+#
+# `Q.quantize_generator` rebuilds the generator from INT8 units. The design choice that matters on a CPU:
+# **activations stay `quint8` from the first convolution to the last**. Reflection padding (plain byte
+# copies), the INT8 convolution, GroupNorm, LeakyReLU, the decoder's bilinear resizes and the residual adds
+# all take and give `quint8` tensors, a quarter of the memory traffic of fp32. A quantize/dequantize
+# round trip between layers would cost about as much as the INT8 convolution saves (`FACTS.md` measured
+# 31-73 ms for one at 512 px, against convolutions of 90-200 ms). Only the input image is quantized, and
+# only the last 1x1 convolution + `tanh` (3 output channels, next to the picture) run in float.
 
-`Q.quantize_generator` rebuilds the generator from INT8 units. The design choice that matters on a CPU:
-**activations stay `quint8` from the first convolution to the last**. Reflection padding (plain byte
-copies), the INT8 convolution, GroupNorm, LeakyReLU, the decoder's bilinear resizes and the residual adds
-all take and give `quint8` tensors, a quarter of the memory traffic of fp32. A quantize/dequantize
-round trip between layers would cost about as much as the INT8 convolution saves (`FACTS.md` measured
-31-73 ms for one at 512 px, against convolutions of 90-200 ms). Only the input image is quantized, and
-only the last 1x1 convolution + `tanh` (3 output channels, next to the picture) run in float.
-""")
-
-code(r"""
+# %%
 # Q.quantize_generator(gen, photos) calibrates and builds; we reuse the calibration of section 3
 qgen = Q.QuantizedGenerator(gen)
 qgen.set_float(gen, qp_hist)
@@ -187,18 +181,16 @@ im = axes[3].imshow(diff.numpy(), cmap="magma"); axes[3].set_title("|INT8 - fp32
 plt.colorbar(im, ax=axes[3], fraction=0.046)
 plt.tight_layout(); plt.show()
 print(f"PSNR INT8 vs fp32 at 192 px: {Q.psnr(to01(out), to01(ref)):.1f} dB")
-""")
 
-md(r"""
-## 5 · Per-layer error and per-layer time
+# %% [markdown]
+# ## 5 · Per-layer error and per-layer time
+#
+# Which layers does INT8 hurt? Quantize **one layer at a time** (all others float) and measure the output's
+# PSNR against fp32: the low bars are the sensitive layers, candidates to keep in float with
+# `float_layers=`. Then time every layer, fp32 (channels-last) versus INT8: this profile is what tells
+# whether a speed target is reachable, and where the time goes (convolutions versus everything else).
 
-Which layers does INT8 hurt? Quantize **one layer at a time** (all others float) and measure the output's
-PSNR against fp32: the low bars are the sensitive layers, candidates to keep in float with
-`float_layers=`. Then time every layer, fp32 (channels-last) versus INT8: this profile is what tells
-whether a speed target is reachable, and where the time goes (convolutions versus everything else).
-""")
-
-code(r"""
+# %%
 all_layers = Q.layer_names(gen)
 sub = photos[:2]
 with torch.no_grad():
@@ -215,9 +207,8 @@ ax.set_ylabel("PSNR vs fp32 (dB)"); ax.set_title("only this layer in INT8 (two 9
 plt.tight_layout(); plt.show()
 worst = min(sens, key=sens.get)
 print(f"most sensitive layer: {worst} ({sens[worst]:.1f} dB alone); all layers INT8: {Q.psnr(to01(qgen(sub)), to01(ref)):.1f} dB")
-""")
 
-code(r"""
+# %%
 x256 = Q.sample_photos(256)[:1]
 prof_f = Q.profile_layers(Q.fp32_channels_last(gen), x256, repeat=1)
 prof_q = Q.profile_layers(qgen, x256, repeat=1)
@@ -228,18 +219,16 @@ ax.bar(np.arange(len(keys)) + 0.2, [prof_q[k] for k in keys], 0.4, label=f"INT8 
 ax.set_xticks(range(len(keys))); ax.set_xticklabels(keys, rotation=60, fontsize=7); ax.set_ylabel("ms"); ax.legend(fontsize=8)
 ax.set_title("per-layer time at 256 px, one image (one run; measured live, so it varies with the machine's load)", fontsize=9)
 plt.tight_layout(); plt.show()
-""")
 
-md(r"""
-## 6 · Saving and loading: data, not code
+# %% [markdown]
+# ## 6 · Saving and loading: data, not code
+#
+# `Q.save_int8` writes a safetensors file: `int8` weights, their per-channel scales, GroupNorm affines and
+# the `(scale, zero point)` of every activation, with a small JSON header (format, resize mode, float
+# layers). `Q.load_int8` rebuilds the structure from the header and loads the tensors: nothing is
+# unpickled, so a file from a stranger cannot run code.
 
-`Q.save_int8` writes a safetensors file: `int8` weights, their per-channel scales, GroupNorm affines and
-the `(scale, zero point)` of every activation, with a small JSON header (format, resize mode, float
-layers). `Q.load_int8` rebuilds the structure from the header and loads the tensors: nothing is
-unpickled, so a file from a stranger cannot run code.
-""")
-
-code(r"""
+# %%
 # NBVAL_CHECK_OUTPUT
 from safetensors.torch import save_file
 with tempfile.TemporaryDirectory() as d:
@@ -250,38 +239,34 @@ with tempfile.TemporaryDirectory() as d:
 with torch.no_grad():
     same = torch.equal(back(photos[:1]), qgen(photos[:1]))
 print(f"INT8 file {n_int8:,} bytes, fp32 file {n_fp32:,} bytes: {n_fp32 / n_int8:.1f}x smaller; reloaded model gives identical output: {same}")
-""")
 
-md(r"""
-## 7 · Size, speed and quality, measured live
+# %% [markdown]
+# ## 7 · Size, speed and quality, measured live
+#
+# `Q.run_benchmark` builds every path in this process and times them **interleaved** (each repeat runs
+# every path once, in a rotating order), so that a busy machine slows them all alike and their ratios
+# hold. Paths: the plain generator (`fp32 eager`); the fastest fp32 variant (`fp32 best`: channels-last,
+# or TorchScript traced + frozen; `torch.compile` is skipped here because it compiles for ~45 s per
+# size); our INT8 model, saved and loaded back; ONNX Runtime fp32 on the exported graph, and ONNX Runtime
+# INT8 from its own static quantizer (QDQ, per-channel weights, min/max calibration); and bf16 autocast
+# where the CPU computes bf16 natively. Here at 128 px, calibrated at 64 px, to stay quick:
 
-`Q.run_benchmark` builds every path in this process and times them **interleaved** (each repeat runs
-every path once, in a rotating order), so that a busy machine slows them all alike and their ratios
-hold. Paths: the plain generator (`fp32 eager`); the fastest fp32 variant (`fp32 best`: channels-last,
-or TorchScript traced + frozen; `torch.compile` is skipped here because it compiles for ~45 s per
-size); our INT8 model, saved and loaded back; ONNX Runtime fp32 on the exported graph, and ONNX Runtime
-INT8 from its own static quantizer (QDQ, per-channel weights, min/max calibration); and bf16 autocast
-where the CPU computes bf16 natively. Here at 128 px, calibrated at 64 px, to stay quick:
-""")
-
-code(r"""
+# %%
 live = Q.run_benchmark(sizes=(128,), repeat=3, generator=gen, weights_label=weights_label, compile=False, calib_size=64)
 display(Markdown(Q.bench_table_markdown(live)))
 print(Q.bench_provenance(live))
-""")
 
-md(r"""
-## 8 · The 512-px figures, and how cost grows with the picture
+# %% [markdown]
+# ## 8 · The 512-px figures, and how cost grows with the picture
+#
+# The issue's targets are stated at 512 px, two cores: INT8 at most 1.0 s and at most 0.7x ONNX Runtime
+# fp32, at least 35 dB against fp32, a file of at most 2.5 MB. They come from
+# `animegan-edu bench --size 256 --size 512 --size 1024 --repeat 5 --json > benchmarks/cpu_bench.json`
+# (with `torch.compile`), quoted here with the date, machine and load they were measured on. Cost grows
+# with the number of pixels (4x per doubling of the side) for every path; what changes between paths is
+# the constant.
 
-The issue's targets are stated at 512 px, two cores: INT8 at most 1.0 s and at most 0.7x ONNX Runtime
-fp32, at least 35 dB against fp32, a file of at most 2.5 MB. They come from
-`animegan-edu bench --size 256 --size 512 --size 1024 --repeat 5 --json > benchmarks/cpu_bench.json`
-(with `torch.compile`), quoted here with the date, machine and load they were measured on. Cost grows
-with the number of pixels (4x per doubling of the side) for every path; what changes between paths is
-the constant.
-""")
-
-code(r"""
+# %%
 bench_dir = Path("..") / "benchmarks"
 found = [p for p in (bench_dir / "cpu_bench.json", bench_dir / "cpu_bench_under_load.json") if p.is_file()]
 if found:
@@ -298,18 +283,16 @@ if found:
 else:
     print("No benchmark file yet: run `animegan-edu bench --size 256 --size 512 --size 1024 --repeat 5 --json "
           "> benchmarks/cpu_bench.json` on a quiet machine, then re-run this notebook.")
-""")
 
-md(r"""
-## 9 · Explore: resolution, threads, path
+# %% [markdown]
+# ## 9 · Explore: resolution, threads, path
+#
+# Pick a resolution, a number of threads and a path: the picture is styled, timed (median of 3), and the
+# difference from fp32 is shown as a heat map. Threads apply to PyTorch (`torch.set_num_threads`) and to
+# the ONNX Runtime session. Below the sliders, a static figure shows all paths at 192 px, for readers
+# without a live kernel.
 
-Pick a resolution, a number of threads and a path: the picture is styled, timed (median of 3), and the
-difference from fp32 is shown as a heat map. Threads apply to PyTorch (`torch.set_num_threads`) and to
-the ONNX Runtime session. Below the sliders, a static figure shows all paths at 192 px, for readers
-without a live kernel.
-""")
-
-code(r"""
+# %%
 tmpdir = Path(tempfile.mkdtemp())
 onnx32 = Q.export_onnx(gen, tmpdir / "g.onnx")
 onnx8 = Q.quantize_onnx(onnx32, tmpdir / "g8.onnx", photos[:2])
@@ -368,39 +351,30 @@ fig, axes = plt.subplots(2, 4, figsize=(12, 6))
 for j, p in enumerate(PATHS):
     show_path(axes[0, j], axes[1, j], 192, torch.get_num_threads(), p)
 plt.tight_layout(); plt.show()
-""")
 
-md(r"""
-## Summary
-
-* Quantization maps reals to 8-bit integers with a scale and a zero point; weights get one symmetric
-  scale per output channel, activations one affine range per tensor, measured by **calibration** on
-  sample photos (min/max or histogram).
-* Speed on a CPU comes from keeping activations 8-bit **between** layers, not only inside convolutions:
-  the INT8 generator here passes `quint8` tensors from the first convolution to the last; only the input
-  and the 1x1 output layer touch float.
-* The INT8 file is about 4x smaller than fp32 (2.2 MB), stored as plain tensors (safetensors).
-* Which path wins depends on the CPU: with VNNI/AMX, INT8 convolutions are several times faster than
-  fp32; without VNNI (AVX2 only) the INT8 kernels are only 1.5-1.9x faster and element-wise passes
-  dominate. Always measure on the machine you deploy to: `animegan-edu bench`.
-* On the command line: `animegan-edu stylize photo.jpg -o out/ --int8`.
-
-## Exercises
-
-1. Calibrate with `observer="minmax"` instead of `"histogram"`: which layers lose most (use the
-   per-layer PSNR plot)?
-2. Keep the most sensitive layer in float (`float_layers=[...]`): how much PSNR do you win, and what does
-   it cost in time and file size?
-3. Calibrate on one photo instead of four, then measure the PSNR on the other three. What does that
-   say about calibration sets?
-4. Run `animegan-edu bench --size 512 --threads 1` and `--threads 2`: which path scales best with threads, and why?
-5. Per-tensor activations, per-channel weights: try `torch.quantize_per_channel` on an activation (axis 1)
-   and compare its error with per-tensor. Why do INT8 convolution kernels still want per-tensor activations?
-""")
-
-nb = nbf.v4.new_notebook()
-nb["cells"] = cells
-nb["metadata"]["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-out = Path(__file__).resolve().parents[1] / "notebooks" / "07_quantized_cpu_inference.ipynb"
-nbf.write(nb, str(out))
-print("wrote", out)
+# %% [markdown]
+# ## Summary
+#
+# * Quantization maps reals to 8-bit integers with a scale and a zero point; weights get one symmetric
+#   scale per output channel, activations one affine range per tensor, measured by **calibration** on
+#   sample photos (min/max or histogram).
+# * Speed on a CPU comes from keeping activations 8-bit **between** layers, not only inside convolutions:
+#   the INT8 generator here passes `quint8` tensors from the first convolution to the last; only the input
+#   and the 1x1 output layer touch float.
+# * The INT8 file is about 4x smaller than fp32 (2.2 MB), stored as plain tensors (safetensors).
+# * Which path wins depends on the CPU: with VNNI/AMX, INT8 convolutions are several times faster than
+#   fp32; without VNNI (AVX2 only) the INT8 kernels are only 1.5-1.9x faster and element-wise passes
+#   dominate. Always measure on the machine you deploy to: `animegan-edu bench`.
+# * On the command line: `animegan-edu stylize photo.jpg -o out/ --int8`.
+#
+# ## Exercises
+#
+# 1. Calibrate with `observer="minmax"` instead of `"histogram"`: which layers lose most (use the
+#    per-layer PSNR plot)?
+# 2. Keep the most sensitive layer in float (`float_layers=[...]`): how much PSNR do you win, and what does
+#    it cost in time and file size?
+# 3. Calibrate on one photo instead of four, then measure the PSNR on the other three. What does that
+#    say about calibration sets?
+# 4. Run `animegan-edu bench --size 512 --threads 1` and `--threads 2`: which path scales best with threads, and why?
+# 5. Per-tensor activations, per-channel weights: try `torch.quantize_per_channel` on an activation (axis 1)
+#    and compare its error with per-tensor. Why do INT8 convolution kernels still want per-tensor activations?

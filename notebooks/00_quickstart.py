@@ -1,0 +1,137 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 00 · Quickstart: a photo becomes anime in three cells
+#
+# This notebook turns a photo into an anime-style picture with the AnimeGANv2 generator, on
+# the CPU, offline. The weights come from `animegan_edu.weights`:
+#
+# * if you have downloaded a public model (`animegan-edu weights download face_paint_512_v2`,
+#   see the README), it is used;
+# * otherwise the toolkit's **own demo weights** (`weights/demo.safetensors`), trained on two
+#   CPU cores with `animegan-edu train --config configs/demo.yaml` (see `weights/MODEL_CARD.md`).
+#
+# The later notebooks open every box used here: the generator (01), discriminators (02),
+# losses and data (03), training (04), faces (05), colour grading (06), fast CPU inference (07)
+# and the studio (08).
+
+# %% [markdown]
+# ## 1 · Load a generator
+#
+# `load_generator_or_random()` never fails in a classroom: it loads the best weights available
+# offline and says which; without any, it builds an untrained generator and says so.
+
+# %%
+# %config InlineBackend.figure_formats = ["jpeg"]
+import torch
+import matplotlib.pyplot as plt
+from animegan_edu.weights import load_generator_or_random
+from animegan_edu.widgets import render, sample_images, StudioSettings
+
+torch.manual_seed(0)
+model, label = load_generator_or_random()
+print("generator:", label)
+
+# %% [markdown]
+# ## 2 · Stylise a photo
+#
+# `render()` resizes the photo (longest side `size` pixels), runs the generator on the
+# `[-1, 1]` tensor and converts back to a `[0, 1]` picture. `grade="neutral"` leaves colours as
+# the generator made them (notebook 06 adds the Shinkai grade).
+
+# %%
+photos = sample_images(("astronaut", "coffee", "chelsea"))
+results = {name: render(img, model, StudioSettings(size=384, grade="neutral")) for name, img in photos.items()}
+
+fig, axes = plt.subplots(2, 3, figsize=(12, 7.5))
+for col, (name, r) in enumerate(results.items()):
+    axes[0, col].imshow(r.photo[0].permute(1, 2, 0)); axes[0, col].set_title(f"photo: {name}")
+    axes[1, col].imshow(r.result[0].permute(1, 2, 0)); axes[1, col].set_title("stylised")
+for ax in axes.flat:
+    ax.axis("off")
+fig.suptitle(label, fontsize=9)
+plt.tight_layout()
+
+# %% [markdown]
+# ## 3 · Sliders: size and style strength
+#
+# Style strength blends the photo and the stylised picture (`0` = photo, `1` = full style).
+# Size changes what the generator sees: its receptive field is fixed in pixels (notebook 01),
+# so a smaller image gets "more style per object". With a running kernel, move the sliders;
+# a headless run (CI, GitHub) shows the static grid below instead.
+
+# %%
+import ipywidgets as widgets
+from IPython.display import display
+
+photo = photos["coffee"]
+
+def show(size=256, strength=1.0):
+    r = render(photo, model, StudioSettings(size=size, strength=strength, grade="neutral"))
+    plt.figure(figsize=(5, 3.6))
+    plt.imshow(r.result[0].permute(1, 2, 0)); plt.axis("off")
+    plt.title(f"size {size} px, strength {strength:.2f}  ({r.seconds:.2f} s)")
+    plt.show()
+
+ui = widgets.interactive(show, size=widgets.IntSlider(256, 128, 768, 64, description="size"),
+                         strength=widgets.FloatSlider(1.0, min=0.0, max=1.0, step=0.05, description="strength"))
+display(ui)
+
+# %%
+# The same controls as a static grid, for readers without a kernel.
+fig, axes = plt.subplots(2, 3, figsize=(12, 6))
+for col, strength in enumerate((0.0, 0.5, 1.0)):
+    r = render(photo, model, StudioSettings(size=256, strength=strength, grade="neutral"))
+    axes[0, col].imshow(r.result[0].permute(1, 2, 0)); axes[0, col].set_title(f"strength {strength}")
+for col, size in enumerate((128, 256, 512)):
+    r = render(photo, model, StudioSettings(size=size, grade="neutral"))
+    axes[1, col].imshow(r.result[0].permute(1, 2, 0)); axes[1, col].set_title(f"size {size} px")
+for ax in axes.flat:
+    ax.axis("off")
+plt.tight_layout()
+
+# %% [markdown]
+# ## 4 · Public weights, when you have them
+#
+# The registry lists every known model; those cached on this machine can be compared side by
+# side. On a machine without the internet only the demo is there, which this cell says.
+
+# %%
+from animegan_edu.weights import AnimeGANv2Weights, is_cached, load_generator
+
+cached = [w for w in AnimeGANv2Weights if is_cached(w)]
+print("cached weights:", ", ".join(w.key for w in cached) or "none")
+if len(cached) > 1:
+    fig, axes = plt.subplots(1, len(cached), figsize=(4 * len(cached), 4))
+    for ax, w in zip(axes, cached):
+        r = render(photos["astronaut"], load_generator(w, download=False), StudioSettings(size=384, grade="neutral"))
+        ax.imshow(r.result[0].permute(1, 2, 0)); ax.set_title(w.key); ax.axis("off")
+else:
+    print("Download a public model to compare: animegan-edu weights download face_paint_512_v2")
+
+# %% [markdown]
+# ## Summary
+#
+# * `load_generator_or_random()` picks weights offline and says which.
+# * `render()` is photo in, picture out: resize, generator on `[-1, 1]`, back to `[0, 1]`,
+#   style strength, grade.
+# * Strength and size are the two most useful knobs.
+#
+# ## Exercises
+#
+# 1. Stylise your own photo: `from animegan_edu.imageio import load_image` then `render(load_image("me.jpg"), model)`.
+# 2. Find the size at which the coffee cup looks most "drawn". Why does size matter for a fully convolutional network?
+# 3. Run `animegan-edu stylize photo.jpg -o out/ --size 512` in a terminal and compare with this notebook's output.
