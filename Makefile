@@ -18,10 +18,12 @@ install: $(STAMP)
 lab: install
 	$(BIN)/jupyter lab notebooks/
 
-# Unit tests, then every notebook executed top to bottom by nbval (cells marked
-# NBVAL_CHECK_OUTPUT must print what is stored in the notebook).
+# Unit tests, the docstring examples of the library (--doctest-modules animegan_edu), then
+# every notebook executed top to bottom by nbval (cells marked NBVAL_CHECK_OUTPUT must print
+# what is stored in the notebook). The notebooks' .py sources are never imported (pyproject).
 test: install
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(BIN)/python -m pytest -q tests notebooks \
+		--doctest-modules animegan_edu \
 		--nbval-lax --nbval-sanitize-with .ci/nbval_sanitize.cfg --nbval-cell-timeout=300
 
 bench: install
