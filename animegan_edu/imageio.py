@@ -1,6 +1,27 @@
-"""Image input and output shared by the command line, the notebooks and the other modules.
+"""Image input and output shared by the command line, the Studio, the notebooks and the data code.
 
 Introduced in ``notebooks/01_generator.ipynb`` (loading a photo for the generator).
+
+**One front door for images.** :func:`read_image` decodes every image the toolkit reads,
+from a file or from bytes (a Studio upload), always the same way:
+
+* upright (EXIF orientation applied);
+* transparency composited over **white** (:data:`ALPHA_BACKGROUND`), in every caller;
+* values scaled by the full range of the stored sample type: 8-bit by 255, 16-bit
+  (greyscale or RGB PNG/TIFF) by 65535, 32-bit signed integers by 2**31 - 1 (negatives
+  become 0); float images are taken to be ``[0, 1]`` (clipped) and refused when they
+  hold NaN or infinity;
+* a pixel limit (:data:`DEFAULT_MAX_PIXELS`, 40 megapixels; ``max_pixels=`` or the
+  environment variable ``ANIMEGAN_EDU_MAX_PIXELS`` change it) checked from the header
+  **before** anything is decoded.
+
+:func:`load_image` is the same as a PIL image. Every error a user can cause (missing
+file, not an image, truncated, too large, unsupported mode) is an :class:`ImageLoadError`
+whose message is one line, names the file and says what to do.
+
+**Writes are atomic.** :func:`atomic_write` writes any file through a temporary file in
+the same folder and ``os.replace``, with the permissions a normal ``open()`` would give
+(``0o666 & ~umask``); :func:`save_png_atomic` uses it for PNGs.
 
 Two value conventions meet here:
 
@@ -9,58 +30,168 @@ Two value conventions meet here:
 * generator tensors: ``(N, 3, H, W)`` RGB with values in ``[-1, 1]``.
 
 :func:`to_generator_range` and :func:`from_generator_range` convert between the two.
-Every error a user can cause (missing file, not an image, truncated file) is an
-:class:`ImageLoadError` with a one-line message naming the file.
 """
 
 from __future__ import annotations
 
+import io
 import os
-from collections.abc import Sequence
+import struct
 import tempfile
+import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Optional, Union
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 __all__ = [
+    "ALPHA_BACKGROUND",
+    "DEFAULT_MAX_PIXELS",
+    "MAX_PIXELS_ENV",
     "ImageLoadError",
     "ImageSaveError",
+    "read_image",
     "load_image",
+    "max_pixels_default",
     "pil_to_tensor01",
     "tensor01_to_pil",
     "to_generator_range",
     "from_generator_range",
     "resize_longest",
+    "atomic_write",
     "save_png_atomic",
 ]
 
+#: Transparent pixels are composited over this colour (``[0, 1]`` RGB): white, everywhere.
+ALPHA_BACKGROUND = (1.0, 1.0, 1.0)
+#: Default pixel limit (width x height) for decoded images: 40 megapixels.
+DEFAULT_MAX_PIXELS = 40_000_000
+#: Environment variable that overrides :data:`DEFAULT_MAX_PIXELS` (a number of pixels).
+MAX_PIXELS_ENV = "ANIMEGAN_EDU_MAX_PIXELS"
+
+ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview]
+_FORMATS = "use a PNG, JPEG, WebP, BMP or TIFF photo"
+
 
 class ImageLoadError(ValueError):
-    """An input image could not be read; the message is one line and names the file."""
+    """An input image could not be read; the message is one line, names the file and says what to do."""
 
 
 class ImageSaveError(OSError):
-    """An output image could not be written; the message is one line and names the file."""
+    """An output file could not be written; the message is one line and names the file."""
 
 
-def load_image(path: str | os.PathLike) -> Image.Image:
-    """Read an image file as an RGB PIL image, with its EXIF orientation applied.
-
-    The whole file is decoded here (not lazily), so a truncated file fails now rather than
-    later. Transparent images are composited on white; greyscale, palette and CMYK images
-    are converted to RGB.
-
-    Args:
-        path: a file PIL can read (PNG, JPEG, WebP, BMP, TIFF, ...).
-
-    Returns:
-        an ``RGB`` PIL image (``uint8``, values 0..255), upright.
+def max_pixels_default() -> int:
+    """The pixel limit in force: ``$ANIMEGAN_EDU_MAX_PIXELS`` if set (a positive integer), else 40 MP.
 
     Raises:
-        ImageLoadError: the file is missing, is a directory, is not an image, or is
-            truncated/corrupt. The message is one line and names the file.
+        ValueError: the environment variable is not a positive integer.
+
+    Example:
+        >>> max_pixels_default() >= 1
+        True
+    """
+    text = os.environ.get(MAX_PIXELS_ENV, "").strip()
+    if not text:
+        return DEFAULT_MAX_PIXELS
+    try:
+        value = int(float(text))
+    except (ValueError, OverflowError):
+        raise ValueError(f"{MAX_PIXELS_ENV}={text!r}: expected a positive number of pixels, e.g. 40000000") from None
+    if value < 1:
+        raise ValueError(f"{MAX_PIXELS_ENV}={text!r}: expected a positive number of pixels, e.g. 40000000")
+    return value
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _int_range(im: Image.Image) -> float:
+    """The full-scale value of an ``I`` (32-bit integer) image, from what the file declares."""
+    if im.format == "TIFF":
+        tags = getattr(im, "tag_v2", {})
+        bits = tags.get(258, (32,))
+        bits = bits[0] if isinstance(bits, tuple) else bits
+        if int(bits) <= 16:
+            return 65535.0
+        return 2.0**31 - 1
+    return 65535.0  # PNG and PNM store at most 16 bits per sample
+
+
+def _to_float_rgb(im: Image.Image, label: str, int_scale: float = 65535.0) -> np.ndarray:
+    """Decoded PIL image (any supported mode) -> ``(H, W, 3)`` float32 in ``[0, 1]``, alpha over white."""
+    mode = im.mode
+    alpha: Optional[np.ndarray] = None
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        arr = np.asarray(im)
+        if mode == "F":
+            arr = arr.astype(np.float32)
+            if not np.isfinite(arr).all():
+                bad = int((~np.isfinite(arr)).sum())
+                raise ImageLoadError(f"{label}: {bad} pixel(s) are NaN or infinite; fix or re-export the image with finite values in [0, 1]")
+        elif mode == "I":
+            arr = arr.astype(np.float64) / int_scale
+        else:
+            arr = arr.astype(np.float32) / 65535.0
+        grey = np.clip(arr, 0.0, 1.0).astype(np.float32)
+        return np.repeat(grey[..., None], 3, axis=-1)
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info) or (
+        mode in ("L", "RGB") and "transparency" in im.info
+    ):
+        rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
+        rgb, alpha = rgba[..., :3], rgba[..., 3:]
+    elif mode in ("1", "L", "P", "RGB", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
+        rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
+    else:
+        raise ImageLoadError(f"{label}: unsupported image mode {mode!r}; convert it to 8- or 16-bit RGB or greyscale first")
+    if alpha is not None:
+        rgb = rgb * alpha + np.asarray(ALPHA_BACKGROUND, dtype=np.float32) * (1.0 - alpha)
+    return rgb
+
+
+def read_image(
+    source: ImageSource,
+    *,
+    name: Optional[str] = None,
+    max_pixels: Optional[int] = None,
+) -> torch.Tensor:
+    """Decode an image file or bytes to a float RGB tensor ``(3, H, W)`` in ``[0, 1]``.
+
+    The one decoder of the toolkit (see the module docstring for the rules): upright,
+    alpha over white, samples scaled by their type's full range (8-bit, 16-bit, 32-bit
+    integer, float in ``[0, 1]``), size checked from the header before decoding.
+
+    Args:
+        source: a path (str or ``os.PathLike``), or the file's bytes (e.g. an upload).
+        name: what to call the image in error messages (default: the path, or ``"<bytes>"``).
+        max_pixels: refuse images with more pixels (width x height) than this; default
+            :func:`max_pixels_default` (40 MP unless ``$ANIMEGAN_EDU_MAX_PIXELS`` says otherwise).
+
+    Returns:
+        ``(3, H, W)`` float32 tensor, RGB, values in ``[0, 1]``.
+
+    Raises:
+        ImageLoadError: missing file, a folder, not an image, truncated/corrupt, too many
+            pixels, an unsupported mode, or NaN/inf pixels. One line naming the file.
+
+    Example:
+        >>> import io as _io
+        >>> buf = _io.BytesIO(); Image.new("LA", (4, 2), (0, 0)).save(buf, format="PNG")
+        >>> t = read_image(buf.getvalue(), name="clear.png")
+        >>> tuple(t.shape), float(t.min())   # fully transparent -> white
+        ((3, 2, 4), 1.0)
+    """
+    return torch.from_numpy(np.ascontiguousarray(_decode(source, name, max_pixels).transpose(2, 0, 1)))
+
+
+def load_image(source: ImageSource, *, name: Optional[str] = None, max_pixels: Optional[int] = None) -> Image.Image:
+    """:func:`read_image` as an ``RGB`` PIL image (``uint8``, values rounded to 0..255).
 
     Example:
         >>> import tempfile, os
@@ -69,27 +200,49 @@ def load_image(path: str | os.PathLike) -> Image.Image:
         >>> load_image(p).mode, load_image(p).size
         ('RGB', (5, 3))
     """
-    p = Path(path)
-    if not p.exists():
-        raise ImageLoadError(f"{p}: no such file")
-    if p.is_dir():
-        raise ImageLoadError(f"{p}: is a directory, not an image file")
+    arr = _decode(source, name, max_pixels)
+    return Image.fromarray(np.ascontiguousarray((arr * 255.0 + 0.5).astype(np.uint8)), "RGB")
+
+
+def _decode(source: ImageSource, name: Optional[str], max_pixels: Optional[int]) -> np.ndarray:
+    limit = max_pixels_default() if max_pixels is None else int(max_pixels)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        label = name or "<bytes>"
+        if len(source) == 0:
+            raise ImageLoadError(f"{label}: empty file, not an image; {_FORMATS}")
+        opener = lambda: Image.open(io.BytesIO(bytes(source)))  # noqa: E731
+    else:
+        p = Path(source)
+        label = name or str(p)
+        if not p.exists():
+            raise ImageLoadError(f"{label}: no such file; check the path")
+        if p.is_dir():
+            raise ImageLoadError(f"{label}: is a directory, not an image file; give the image files inside it")
+        opener = lambda: Image.open(p)  # noqa: E731
     try:
-        with Image.open(p) as im:
-            im.load()
-            im = ImageOps.exif_transpose(im)
-            if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
-                rgba = im.convert("RGBA")
-                background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                im = Image.alpha_composite(background, rgba)
-            return im.convert("RGB")
-    except UnidentifiedImageError:
-        raise ImageLoadError(f"{p}: not an image file PIL can read (expected PNG, JPEG, WebP, ...)") from None
-    except (OSError, SyntaxError, ValueError) as exc:  # truncated / corrupt data
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageLoadError(f"{p}: corrupt or truncated image ({reason})") from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies below
+            with opener() as im:
+                w, h = im.size
+                if w * h > limit:
+                    raise ImageLoadError(
+                        f"{label}: {w}x{h} pixels ({w * h / 1e6:.1f} MP) is over the limit of {limit / 1e6:g} MP; "
+                        f"shrink the image first, or raise the limit (--max-megapixels, or {MAX_PIXELS_ENV})"
+                    )
+                im.load()
+                int_scale = _int_range(im)  # before exif_transpose, whose copy drops the TIFF tags
+                return _to_float_rgb(ImageOps.exif_transpose(im), label, int_scale)
+    except ImageLoadError:
+        raise
     except Image.DecompressionBombError as exc:
-        raise ImageLoadError(f"{p}: image too large ({exc})") from None
+        raise ImageLoadError(f"{label}: image too large to decode safely ({_one_line(exc)}); shrink it first") from None
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{label}: not a readable image file; {_FORMATS}") from None
+    except MemoryError:
+        raise ImageLoadError(f"{label}: not enough memory to decode this image; shrink it first") from None
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:  # truncated / corrupt data
+        raise ImageLoadError(f"{label}: corrupt or truncated image ({_one_line(exc)}); re-export or re-download it") from None
+
 
 
 def pil_to_tensor01(img: Image.Image) -> torch.Tensor:
@@ -110,6 +263,10 @@ def tensor01_to_pil(t: torch.Tensor) -> Image.Image:
 
     Raises:
         ValueError: the tensor is not ``(3, H, W)`` or ``(1, 3, H, W)``.
+
+    Example:
+        >>> tensor01_to_pil(torch.ones(3, 2, 5)).size
+        (5, 2)
     """
     if t.ndim == 4 and t.shape[0] == 1:
         t = t[0]
@@ -120,27 +277,50 @@ def tensor01_to_pil(t: torch.Tensor) -> Image.Image:
 
 
 def to_generator_range(x01: torch.Tensor) -> torch.Tensor:
-    """``[0, 1]`` image values -> ``[-1, 1]`` generator values (``2 x - 1``); any shape."""
+    """``[0, 1]`` image values -> ``[-1, 1]`` generator values (``2 x - 1``); any shape.
+
+    Example:
+        >>> to_generator_range(torch.tensor([0.0, 0.5, 1.0])).tolist()
+        [-1.0, 0.0, 1.0]
+    """
     return x01 * 2.0 - 1.0
 
 
 def from_generator_range(x: torch.Tensor) -> torch.Tensor:
-    """``[-1, 1]`` generator values -> ``[0, 1]`` image values (``(x + 1) / 2``, clipped); any shape."""
+    """``[-1, 1]`` generator values -> ``[0, 1]`` image values (``(x + 1) / 2``, clipped); any shape.
+
+    Example:
+        >>> from_generator_range(torch.tensor([-3.0, 0.0, 1.0])).tolist()
+        [0.0, 0.5, 1.0]
+    """
     return ((x + 1.0) * 0.5).clamp(0.0, 1.0)
 
 
-def resize_longest(img: Image.Image, size: int, multiple: int = 4) -> Image.Image:
+def _snapped_size(w: int, h: int, size: int, multiple: int) -> tuple[int, int]:
+    scale = size / max(w, h)
+
+    def snap(v: float) -> int:
+        return max(multiple, int(round(v / multiple)) * multiple) if multiple > 1 else max(1, int(round(v)))
+
+    return snap(w * scale), snap(h * scale)
+
+
+def resize_longest(img: Union[Image.Image, torch.Tensor], size: int, multiple: int = 4) -> Union[Image.Image, torch.Tensor]:
     """Resize so the longest side is ``size`` pixels, keeping the aspect ratio.
 
     Both sides are then rounded to a multiple of ``multiple`` (at least ``multiple``),
     which keeps the generator's stride-2 encoder and the decoder's resize exact; this
     changes the aspect ratio by at most ``multiple / 2`` pixels per side. Images are both
-    upscaled and downscaled (Lanczos).
+    upscaled and downscaled: PIL images with Lanczos, tensors with antialiased bicubic
+    interpolation (clipped back to ``[0, 1]``).
 
     Args:
-        img: a PIL image.
+        img: a PIL image, or a float tensor ``(3, H, W)`` / ``(N, 3, H, W)`` in ``[0, 1]``.
         size: target length of the longest side, ``>= multiple``.
         multiple: round both sides to a multiple of this (1 disables rounding).
+
+    Returns:
+        the same kind of image (a new object; the input is not changed).
 
     Raises:
         ValueError: ``size`` is smaller than ``multiple`` or not positive.
@@ -148,26 +328,95 @@ def resize_longest(img: Image.Image, size: int, multiple: int = 4) -> Image.Imag
     Example:
         >>> resize_longest(Image.new("RGB", (400, 300)), 256).size
         (256, 192)
+        >>> tuple(resize_longest(torch.rand(1, 3, 30, 40), 32).shape)
+        (1, 3, 24, 32)
     """
     if size < max(1, multiple):
         raise ValueError(f"size must be >= {max(1, multiple)}, got {size}")
+    if isinstance(img, torch.Tensor):
+        h, w = img.shape[-2:]
+        new = _snapped_size(int(w), int(h), size, multiple)
+        if new == (w, h):
+            return img.clone()
+        x = img if img.ndim == 4 else img.unsqueeze(0)
+        out = F.interpolate(x.float(), size=(new[1], new[0]), mode="bicubic", align_corners=False, antialias=True).clamp_(0.0, 1.0)
+        return out.to(img.dtype) if img.ndim == 4 else out[0].to(img.dtype)
     w, h = img.size
-    scale = size / max(w, h)
-
-    def snap(v: float) -> int:
-        return max(multiple, int(round(v / multiple)) * multiple) if multiple > 1 else max(1, int(round(v)))
-
-    new = (snap(w * scale), snap(h * scale))
+    new = _snapped_size(w, h, size, multiple)
     if new == (w, h):
         return img.copy()
     return img.resize(new, Image.Resampling.LANCZOS)
 
 
-def save_png_atomic(img: Image.Image | torch.Tensor, path: str | os.PathLike) -> Path:
+def _umask() -> int:
+    try:  # Linux: read it without changing it (thread safe)
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def atomic_write(path: Union[str, os.PathLike], write_fn: Callable[[Path], object]) -> Path:
+    """Write a file all at once or not at all: ``write_fn(tmp)`` writes to a temporary path.
+
+    ``write_fn`` receives the temporary file's path (in the destination's folder, so the
+    final ``os.replace`` is atomic) and writes the whole file there, e.g.
+    ``lambda p: img.save(p, format="PNG")`` or ``lambda p: safetensors.torch.save_file(sd, p)``.
+    The temporary file is flushed to disk, given the permissions a plain ``open()`` would
+    (``0o666 & ~umask``, not ``mkstemp``'s ``0o600``) and renamed over ``path``. If anything
+    fails, including Ctrl-C, the temporary file is removed and ``path`` is untouched.
+
+    Args:
+        path: destination file; its folder must exist.
+        write_fn: writes the complete file to the path it is given; its return value is ignored.
+
+    Returns:
+        the destination path.
+
+    Raises:
+        ImageSaveError: the folder is missing or not writable, or the write failed
+            (one-line message naming the file). Other exceptions from ``write_fn`` propagate.
+
+    Example:
+        >>> import tempfile, os
+        >>> p = atomic_write(os.path.join(tempfile.mkdtemp(), "n.txt"), lambda t: t.write_text("hi"))
+        >>> p.read_text(), sorted(os.listdir(p.parent))
+        ('hi', ['n.txt'])
+    """
+    dest = Path(path)
+    if not dest.parent.is_dir():
+        raise ImageSaveError(f"{dest}: output folder {dest.parent} does not exist; create it first")
+    tmp_name: Optional[str] = None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
+        os.close(fd)
+        write_fn(Path(tmp_name))
+        with open(tmp_name, "rb+") as fh:
+            os.fsync(fh.fileno())
+        os.chmod(tmp_name, 0o666 & ~_umask())
+        os.replace(tmp_name, dest)
+        tmp_name = None
+    except OSError as exc:
+        raise ImageSaveError(f"{dest}: cannot write the file ({exc.strerror or _one_line(exc)}); check the folder's permissions and free space") from None
+    finally:
+        if tmp_name is not None:
+            try:
+                os.unlink(tmp_name)
+            except OSError:
+                pass
+    return dest
+
+
+def save_png_atomic(img: Union[Image.Image, torch.Tensor], path: Union[str, os.PathLike]) -> Path:
     """Write ``img`` as a PNG at ``path`` without ever leaving a half-written file.
 
-    The image goes to a temporary file in the same folder, which is then renamed over
-    ``path`` (``os.replace`` is atomic on one file system). The parent folder must exist.
+    Uses :func:`atomic_write` (temporary file in the same folder, ``os.replace``,
+    permissions ``0o666 & ~umask``). The parent folder must exist.
 
     Args:
         img: a PIL image, or a ``(3, H, W)`` / ``(1, 3, H, W)`` tensor in ``[0, 1]``.
@@ -178,25 +427,16 @@ def save_png_atomic(img: Image.Image | torch.Tensor, path: str | os.PathLike) ->
 
     Raises:
         ImageSaveError: the folder is missing or not writable (one-line message).
+
+    Example:
+        >>> import tempfile, os
+        >>> p = save_png_atomic(torch.zeros(3, 4, 6), os.path.join(tempfile.mkdtemp(), "o.png"))
+        >>> Image.open(p).size
+        (6, 4)
     """
-    dest = Path(path)
     if isinstance(img, torch.Tensor):
         img = tensor01_to_pil(img)
-    if not dest.parent.is_dir():
-        raise ImageSaveError(f"{dest}: output folder {dest.parent} does not exist")
-    tmp_name = None
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-        with os.fdopen(fd, "wb") as fh:
-            img.save(fh, format="PNG")
-        os.replace(tmp_name, dest)
-        tmp_name = None
-    except OSError as exc:
-        raise ImageSaveError(f"{dest}: cannot write PNG ({exc.strerror or exc})") from None
-    finally:
-        if tmp_name is not None and os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-    return dest
+    return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
 
 
 def sample_photos(size: int = 256, names: Sequence[str] = ("astronaut", "coffee", "chelsea", "rocket")) -> torch.Tensor:
@@ -219,3 +459,60 @@ def sample_photos(size: int = 256, names: Sequence[str] = ("astronaut", "coffee"
         t = torch.nn.functional.interpolate(t[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
         out.append(t.clamp(0, 1) * 2 - 1)
     return torch.stack(out)
+
+
+#: Photos that no demo training run ever sees, all shipped inside pip-installed packages
+#: (scikit-image, scikit-learn, matplotlib), so every user has them offline. Kinds:
+#: portrait, drink, animal, vehicle (x2), building, flower, portrait.
+VALIDATION_PHOTOS = (
+    "astronaut", "coffee", "chelsea", "rocket", "stereo_motorcycle", "china", "flower", "grace_hopper",
+)  # fmt: skip
+
+
+def package_photo(name: str) -> np.ndarray:
+    """A photo shipped inside a pip-installed package, as ``(H, W, 3)`` uint8 RGB.
+
+    ``name`` is a ``skimage.data`` photo (``"astronaut"``, ``"stereo_motorcycle"`` gives the
+    left view, ...), ``"china"`` or ``"flower"`` (scikit-learn's sample images) or
+    ``"grace_hopper"`` (matplotlib's sample data). Licences: scikit-image's are public
+    domain / CC0, scikit-learn's are CC BY 2.0 (photos by Flickr users, see
+    ``sklearn/datasets/images/README.txt``), matplotlib's portrait is public domain (US Navy).
+
+    Example:
+        >>> package_photo("coffee").shape
+        (400, 600, 3)
+    """
+    if name in ("china", "flower"):
+        from sklearn.datasets import load_sample_image
+
+        arr = load_sample_image(f"{name}.jpg")
+    elif name == "grace_hopper":
+        from matplotlib import cbook
+
+        with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
+            arr = np.asarray(im.convert("RGB"))
+    else:
+        from skimage import data
+
+        fn = getattr(data, name, None) if not name.startswith("_") else None
+        if fn is None:
+            raise ValueError(f"{name!r} is not a packaged photo; use one of {', '.join(VALIDATION_PHOTOS)} or a skimage.data name")
+        arr = fn()
+        arr = arr[0] if isinstance(arr, tuple) else arr  # stereo_motorcycle: (left, right, disparity)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=-1)
+    return np.ascontiguousarray(arr[..., :3]).astype(np.uint8)
+
+
+def validation_photo(name: str, size: int) -> torch.Tensor:
+    """A whole packaged photo (:func:`package_photo`), longest side ``size`` (sides snapped to multiples of 4).
+
+    Returns ``(3, H, W)`` float32 RGB in ``[0, 1]``; area-averaged when shrinking,
+    bilinear when enlarging.
+
+    Example:
+        >>> validation_photo("coffee", 128).shape
+        torch.Size([3, 84, 128])
+    """
+    t = torch.from_numpy(package_photo(name)).permute(2, 0, 1).float() / 255.0
+    return resize_longest(t, size).clamp(0, 1)

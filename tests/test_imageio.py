@@ -1,6 +1,12 @@
-"""Shared image I/O: loading, conversions, resizing, atomic PNG writes."""
+"""Shared image I/O: one decoder for files and bytes, conversions, resizing, atomic writes."""
 
 from __future__ import annotations
+
+import io as _bio
+import os
+import struct
+import time
+import zlib
 
 import numpy as np
 import pytest
@@ -45,7 +51,7 @@ def test_load_image_errors_are_one_line(tmp_path):
     (tmp_path / "t.png").write_text("text")
     Image.new("RGB", (50, 50)).save(tmp_path / "full.png")
     (tmp_path / "cut.png").write_bytes((tmp_path / "full.png").read_bytes()[:60])
-    cases = {tmp_path / "none.png": "no such file", tmp_path: "is a directory", tmp_path / "t.png": "not an image", tmp_path / "cut.png": "corrupt or truncated"}
+    cases = {tmp_path / "none.png": "no such file", tmp_path: "is a directory", tmp_path / "t.png": "not a readable image", tmp_path / "cut.png": "corrupt or truncated"}
     for path, needle in cases.items():
         with pytest.raises(io.ImageLoadError) as info:
             io.load_image(path)
@@ -58,3 +64,221 @@ def test_save_png_atomic(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["o.png"]  # no temporary left
     with pytest.raises(io.ImageSaveError, match="does not exist"):
         io.save_png_atomic(Image.new("RGB", (2, 2)), tmp_path / "missing" / "o.png")
+
+
+# --------------------------------------------------------------------------- test images made by hand
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _png(path, arr: np.ndarray, bit_depth: int, color_type: int) -> None:
+    """A PNG written byte by byte (Pillow cannot write 16-bit RGB): arr is (H, W) or (H, W, C)."""
+    h, w = arr.shape[:2]
+    rows = arr.astype(">u2" if bit_depth == 16 else "u1")
+    raw = b"".join(b"\x00" + rows[y].tobytes() for y in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, bit_depth, color_type, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b""))
+
+
+def _huge_png(path, w: int, h: int) -> None:
+    """A valid 1-bit greyscale PNG of w x h pixels, compressed row by row (a few hundred KB, no big buffer)."""
+    comp = zlib.compressobj(9)
+    row = b"\x00" + b"\x00" * ((w + 7) // 8)
+    idat = b"".join(comp.compress(row) for _ in range(h)) + comp.flush()
+    ihdr = struct.pack(">IIBBBBB", w, h, 1, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b""))
+
+
+def _ramp16(w: int = 16, h: int = 4) -> np.ndarray:
+    return np.round(np.linspace(0, 65535, w)).astype(np.uint16)[None].repeat(h, 0)
+
+
+# --------------------------------------------------------------------------- read_image: value scaling
+
+
+def test_16bit_grey_png_is_scaled_not_clipped(tmp_path):
+    """Defect: a 16-bit greyscale PNG came out nearly all white (values clipped to 255)."""
+    _png(tmp_path / "g16.png", _ramp16(), 16, 0)
+    t = io.read_image(tmp_path / "g16.png")
+    assert t.shape == (3, 4, 16) and t.dtype == torch.float32
+    assert torch.allclose(t[0, 0], torch.linspace(0, 1, 16), atol=1e-4)
+    assert torch.equal(t[0], t[1]) and torch.equal(t[1], t[2])
+    assert abs(float(t.mean()) - 0.5) < 0.01
+    assert np.asarray(io.load_image(tmp_path / "g16.png"))[0, :, 0].tolist() == [round(v * 255) for v in np.linspace(0, 1, 16)]
+
+
+def test_16bit_rgb_png_and_tiff_keep_their_colours(tmp_path):
+    g = _ramp16()
+    rgb = np.stack([g, g // 2, 65535 - g], -1)
+    _png(tmp_path / "rgb16.png", rgb, 16, 2)
+    _png(tmp_path / "rgba16.png", np.concatenate([rgb, np.full_like(g, 65535)[..., None]], -1), 16, 6)
+    for name in ("rgb16.png", "rgba16.png"):
+        t = io.read_image(tmp_path / name)
+        assert torch.allclose(t[:, 0, :], torch.from_numpy(rgb[0].T / 65535.0).float(), atol=1 / 255 + 1e-6), name
+
+
+def test_float_tiff_is_read_as_0_to_1(tmp_path):
+    """Defect: a float32 TIFF with values in [0, 1] came out nearly all black."""
+    ramp = np.linspace(0, 1, 16, dtype=np.float32)[None].repeat(4, 0)
+    Image.fromarray(ramp).save(tmp_path / "f.tif")
+    t = io.read_image(tmp_path / "f.tif")
+    assert torch.allclose(t[1, 2], torch.from_numpy(ramp[2]), atol=1e-6)
+    Image.fromarray(np.full((4, 4), 3.0, np.float32)).save(tmp_path / "over.tif")
+    assert float(io.read_image(tmp_path / "over.tif").min()) == 1.0  # clipped to [0, 1]
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_float_tiff_with_non_finite_pixels_is_refused(tmp_path, bad):
+    arr = np.full((4, 4), 0.5, np.float32)
+    arr[1, 2] = bad
+    Image.fromarray(arr).save(tmp_path / "nan.tif")
+    with pytest.raises(io.ImageLoadError) as info:
+        io.read_image(tmp_path / "nan.tif")
+    msg = str(info.value)
+    assert "nan.tif" in msg and "NaN or infinite" in msg and "\n" not in msg
+
+
+def test_int32_and_16bit_tiffs_use_their_full_range(tmp_path):
+    """Defect: an int32 TIFF came out nearly all white (anything above 255 clipped)."""
+    ramp = np.linspace(0, 2**31 - 1, 16)
+    Image.fromarray(ramp.astype(np.int32)[None].repeat(4, 0)).save(tmp_path / "i32.tif")
+    t = io.read_image(tmp_path / "i32.tif")
+    assert torch.allclose(t[0, 0], torch.linspace(0, 1, 16), atol=1e-4)
+    Image.fromarray(np.array([[-5, 0]], np.int32)).save(tmp_path / "neg.tif")
+    assert io.read_image(tmp_path / "neg.tif")[0, 0].tolist() == [0.0, 0.0]
+    Image.fromarray(_ramp16()).save(tmp_path / "g16.tif")
+    assert torch.allclose(io.read_image(tmp_path / "g16.tif")[2, 1], torch.linspace(0, 1, 16), atol=1e-4)
+
+
+# --------------------------------------------------------------------------- read_image: alpha, EXIF, bytes
+
+
+def _transparent_rgba() -> Image.Image:
+    img = Image.new("RGBA", (8, 4), (200, 0, 0, 0))  # fully transparent: colour must not leak
+    img.paste((0, 0, 255, 255), (0, 0, 4, 4))  # left half opaque blue
+    img.putpixel((6, 1), (0, 0, 0, 128))  # half-transparent black over white -> mid grey
+    return img
+
+
+def test_alpha_is_composited_over_white_for_files_and_bytes(tmp_path):
+    """Defect: transparent pixels became white in the CLI but black in the Studio upload."""
+    img = _transparent_rgba()
+    img.save(tmp_path / "a.png")
+    buf = _bio.BytesIO()
+    img.save(buf, format="PNG")
+    from_file = io.read_image(tmp_path / "a.png")
+    from_bytes = io.read_image(buf.getvalue(), name="upload.png")
+    assert torch.equal(from_file, from_bytes)
+    assert from_file[:, 1, 6].tolist() == pytest.approx([127 / 255] * 3, abs=1e-6)
+    assert from_file[:, 0, 7].tolist() == [1.0, 1.0, 1.0]
+    assert from_file[:, 0, 0].tolist() == [0.0, 0.0, 1.0]
+    img.convert("LA").save(tmp_path / "la.png")
+    pal = Image.new("P", (4, 4), 0)
+    pal.putpalette([0, 0, 0] * 256)  # index 0 is black, and transparent
+    pal.save(tmp_path / "p.png", transparency=0)
+    assert io.read_image(tmp_path / "la.png")[:, 0, 7].tolist() == [1.0, 1.0, 1.0]
+    assert float(io.read_image(tmp_path / "p.png").min()) == 1.0
+
+
+def test_exif_orientation_applied_for_files_and_bytes(tmp_path):
+    img = Image.new("RGB", (40, 24), (0, 0, 255))
+    img.paste((255, 0, 0), (0, 0, 20, 24))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    img.save(tmp_path / "rot.jpg", exif=exif.tobytes())
+    for src in (tmp_path / "rot.jpg", (tmp_path / "rot.jpg").read_bytes()):
+        t = io.read_image(src, name="rot.jpg")
+        assert t.shape == (3, 40, 24)
+        assert t[0, 5, 12] > 0.8 and t[2, 35, 12] > 0.8  # stored left (red) half is on top
+
+
+def test_bytes_errors_name_the_upload():
+    for data, needle in ((b"hello", "not a readable image"), (b"", "empty file")):
+        with pytest.raises(io.ImageLoadError) as info:
+            io.read_image(data, name="notes.txt")
+        assert str(info.value).startswith("notes.txt: ") and needle in str(info.value)
+
+
+# --------------------------------------------------------------------------- read_image: pixel limit
+
+
+def test_pixel_limit_is_checked_before_decoding(tmp_path, monkeypatch):
+    """Defect: a ~400 KB PNG of 144 megapixels was decoded in full (about 2.5 GB)."""
+    from PIL import ImageFile
+
+    big = tmp_path / "bomb.png"
+    _huge_png(big, 12000, 12000)
+    assert big.stat().st_size < 1_000_000
+
+    def no_decoding(self):
+        raise AssertionError("decoded before the size check")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    t0 = time.perf_counter()
+    with pytest.raises(io.ImageLoadError) as info:
+        io.read_image(big)
+    msg = str(info.value)
+    assert time.perf_counter() - t0 < 2.0
+    assert str(big) in msg and "12000x12000" in msg and "144.0 MP" in msg and "limit of 40 MP" in msg and "\n" not in msg
+    with pytest.raises(io.ImageLoadError, match="limit of 0.0001 MP"):
+        io.read_image(big.read_bytes(), name="bomb.png", max_pixels=100)
+    monkeypatch.setenv(io.MAX_PIXELS_ENV, "1000")
+    Image.new("RGB", (40, 30)).save(tmp_path / "small.png")
+    monkeypatch.undo()
+    monkeypatch.setenv(io.MAX_PIXELS_ENV, "1000")
+    with pytest.raises(io.ImageLoadError, match="1200 pixels|40x30"):
+        io.read_image(tmp_path / "small.png")
+    assert io.read_image(tmp_path / "small.png", max_pixels=1200).shape == (3, 30, 40)
+
+
+def test_decompression_bomb_error_is_one_line(tmp_path):
+    """Above Pillow's own bomb limit (2 x MAX_IMAGE_PIXELS) Pillow raises at open: one line too."""
+    big = tmp_path / "bigger.png"
+    side = int((2 * Image.MAX_IMAGE_PIXELS) ** 0.5) + 10
+    ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # header only: Pillow refuses before any data
+    big.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\x00")) + _chunk(b"IEND", b""))
+    with pytest.raises(io.ImageLoadError) as info:
+        io.read_image(big, max_pixels=10**12)
+    assert str(big) in str(info.value) and "too large" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_unsupported_mode_is_one_line():
+    with pytest.raises(io.ImageLoadError) as info:
+        io._to_float_rgb(_FakeMode(), "odd.tif")  # a mode the toolkit does not convert
+    assert str(info.value).startswith("odd.tif: unsupported image mode 'HSV2'") and "\n" not in str(info.value)
+
+
+class _FakeMode:
+    mode = "HSV2"
+    info: dict = {}
+
+
+# --------------------------------------------------------------------------- atomic writes
+
+
+def test_atomic_write_respects_umask(tmp_path):
+    """Defect: files written through mkstemp ended up mode 0600 whatever the umask."""
+    old = os.umask(0o022)
+    try:
+        p = io.save_png_atomic(Image.new("RGB", (2, 2)), tmp_path / "a.png")
+        assert (p.stat().st_mode & 0o777) == 0o644
+        os.umask(0o027)
+        q = io.atomic_write(tmp_path / "b.bin", lambda t: t.write_bytes(b"123"))
+        assert (q.stat().st_mode & 0o777) == 0o640 and q.read_bytes() == b"123"
+    finally:
+        os.umask(old)
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    (tmp_path / "keep.bin").write_bytes(b"old")
+
+    def half(t):
+        t.write_bytes(b"partial")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        io.atomic_write(tmp_path / "keep.bin", half)
+    assert (tmp_path / "keep.bin").read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.bin"]
