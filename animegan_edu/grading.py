@@ -84,6 +84,18 @@ def _check_image(x: torch.Tensor, name: str = "image") -> None:
         raise TypeError(f"{name} must be a float tensor with values in [0, 1], got dtype {x.dtype}")
 
 
+def _check_finite(name: str, v: Scalar | tuple | list) -> None:
+    """Refuse NaN and infinity in a parameter (``inf < 0`` is False, so range checks alone let them in)."""
+    if isinstance(v, torch.Tensor):
+        ok = bool(torch.isfinite(v.detach()).all())
+    elif isinstance(v, (tuple, list)):
+        ok = all(math.isfinite(float(e)) for e in v)
+    else:
+        ok = math.isfinite(float(v))
+    if not ok:
+        raise ValueError(f"{name} must be finite (no NaN or infinity), got {v!r}")
+
+
 def _as_tensor(v: Scalar, like: torch.Tensor) -> torch.Tensor:
     return v.to(like) if isinstance(v, torch.Tensor) else torch.tensor(float(v), dtype=like.dtype, device=like.device)
 
@@ -137,6 +149,8 @@ class GradeParams:
     def __post_init__(self) -> None:
         if len(self.gains) != 3:
             raise ValueError(f"gains must be three numbers (red, green, blue), got {self.gains!r}")
+        for name in ("gains", "contrast", "saturation", "clahe", "clahe_clip", "glow", "glow_threshold", "glow_radius"):
+            _check_finite(name, getattr(self, name))
         if any(g < 0 for g in self.gains):
             raise ValueError(f"gains must be >= 0, got {self.gains!r}")
         if self.contrast < 0 or self.saturation < 0 or self.glow < 0:
@@ -171,6 +185,7 @@ class GradeParams:
         settings (clip, grid, threshold, radius, mode) are kept. Used by the studio's
         "grading" slider.
         """
+        _check_finite("amount", amount)
         if amount < 0:
             raise ValueError(f"amount must be >= 0, got {amount}")
         a = float(amount)
@@ -252,6 +267,7 @@ def channel_gains(image: torch.Tensor, gains: tuple[float, float, float] | torch
         [0.5, 0.5, 0.75]
     """
     _check_image(image)
+    _check_finite("gains", gains)
     g = gains.to(image) if isinstance(gains, torch.Tensor) else torch.tensor(gains, dtype=image.dtype, device=image.device)
     if g.shape == (3,):
         g = g.view(3, 1, 1)
@@ -286,6 +302,7 @@ def sigmoid_contrast(image: torch.Tensor, contrast: Scalar, pivot: float = 0.5) 
     _check_image(image)
     if not 0.0 < pivot < 1.0:
         raise ValueError(f"pivot must be in (0, 1), got {pivot}")
+    _check_finite("contrast", contrast)
     if not isinstance(contrast, torch.Tensor):
         if contrast < 0:
             raise ValueError(f"contrast must be >= 0, got {contrast}")
@@ -320,6 +337,7 @@ def adjust_saturation_luma(image: torch.Tensor, saturation: Scalar) -> torch.Ten
         tensor(True)
     """
     _check_image(image)
+    _check_finite("saturation", saturation)
     if not isinstance(saturation, torch.Tensor):
         if saturation < 0:
             raise ValueError(f"saturation must be >= 0, got {saturation}")
@@ -361,6 +379,8 @@ def clahe_luma(
         torch.Size([1, 3, 32, 32])
     """
     _check_image(image)
+    _check_finite("amount", amount)
+    _check_finite("clip_limit", clip_limit)
     if not isinstance(amount, torch.Tensor) and amount == 0:
         return image.clamp(0.0, 1.0)
     ycc = kornia.color.rgb_to_ycbcr(image.clamp(0.0, 1.0))
@@ -375,6 +395,9 @@ def clahe_luma(
 
 
 def _gaussian_blur(image: torch.Tensor, radius: float) -> torch.Tensor:
+    _check_finite("radius", radius)
+    if not radius > 0:
+        raise ValueError(f"radius must be > 0, got {radius}")
     h, w = image.shape[-2:]
     sigma = max(0.5, float(radius) * min(h, w))
     k = 2 * int(math.ceil(3.0 * sigma)) + 1
@@ -444,6 +467,8 @@ def glow(
     _check_image(image)
     if mode not in ("screen", "add"):
         raise ValueError(f"mode must be 'screen' or 'add', got {mode!r}")
+    _check_finite("amount", amount)
+    _check_finite("radius", radius)
     if not isinstance(amount, torch.Tensor):
         if amount < 0:
             raise ValueError(f"amount must be >= 0, got {amount}")
@@ -518,6 +543,7 @@ def blend_strength(photo: torch.Tensor, stylised: torch.Tensor, strength: Scalar
     _check_image(stylised, "stylised")
     if photo.shape != stylised.shape:
         raise ValueError(f"photo and stylised must have the same shape, got {tuple(photo.shape)} and {tuple(stylised.shape)}")
+    _check_finite("strength", strength)
     if not isinstance(strength, torch.Tensor) and not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be in [0, 1], got {strength}")
     s = _per_image(_as_tensor(strength, photo), photo)

@@ -223,3 +223,47 @@ def test_clahe_fast_path_has_no_gradient_but_slow_path_does():
     y = G.clahe_luma(x, 1.0, grid_size=(2, 2), differentiable=True)
     y.sum().backward()
     assert x.grad is not None and float(x.grad.abs().sum()) > 0
+
+
+# --------------------------------------------------------------------------- non-finite parameters
+
+
+NON_FINITE = [float("inf"), float("-inf"), float("nan")]
+
+
+@pytest.mark.parametrize("bad", NON_FINITE)
+@pytest.mark.parametrize(
+    "field", ["contrast", "saturation", "clahe", "clahe_clip", "glow", "glow_threshold", "glow_radius", "gains"]
+)
+def test_grade_params_refuse_non_finite(field, bad):
+    """Defect: GradeParams(glow=inf) was accepted (``inf < 0`` is False) and graded to a black image."""
+    value = (1.0, bad, 1.0) if field == "gains" else bad
+    with pytest.raises(ValueError, match="finite"):
+        G.GradeParams(**{field: value})
+
+
+@pytest.mark.parametrize("bad", NON_FINITE)
+def test_operations_refuse_non_finite_parameters(bad):
+    x = _img(1, 16, 16)
+    calls = [
+        lambda: G.glow(x, bad),
+        lambda: G.glow(x, 0.3, radius=bad),
+        lambda: G.glow_mask(x, radius=bad),
+        lambda: G.sigmoid_contrast(x, bad),
+        lambda: G.adjust_saturation_luma(x, bad),
+        lambda: G.channel_gains(x, (1.0, bad, 1.0)),
+        lambda: G.clahe_luma(x, bad),
+        lambda: G.blend_strength(x, x, bad),
+        lambda: G.PRESETS["shinkai"].scaled(bad),
+        lambda: G.glow(x, torch.tensor(bad)),
+    ]
+    for i, call in enumerate(calls):
+        with pytest.raises(ValueError, match="finite|in \\[0, 1\\]"):
+            call()
+            pytest.fail(f"call {i} accepted {bad}")
+
+
+def test_glow_inf_no_longer_gives_a_black_image():
+    x = _img(1, 16, 16)
+    with pytest.raises(ValueError, match="finite"):
+        G.color_grade(x, G.PRESETS["neutral"].replace(glow=float("inf")))
