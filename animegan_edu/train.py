@@ -37,6 +37,7 @@ from . import losses as L
 from .data import AnimeDataset
 from .imageio import sample_photos
 from .models import Discriminator, Generator
+from .resources import config_path
 
 __all__ = ["TrainConfig", "Trainer", "load_config", "train", "register_cli"]
 
@@ -117,7 +118,7 @@ class TrainConfig:
 
 def load_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
     """Read a YAML config; unknown keys are an error that names them."""
-    path = Path(path)
+    path = config_path(path)  # a bare name ("demo") is a bundled recipe (resources.config_path)
     try:
         raw = yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:

@@ -86,7 +86,9 @@ ENV_HOME = "ANIMEGAN_EDU_HOME"
 ENV_MIRROR = "ANIMEGAN_EDU_WEIGHTS_URL"
 ENV_OFFLINE = "ANIMEGAN_EDU_OFFLINE"
 DEFAULT_HOME = "~/.cache/animegan-edu"
-REPO_WEIGHTS_DIR = Path(__file__).resolve().parents[1] / "weights"
+from .resources import data_dir as _data_dir  # noqa: E402  (installed: animegan_edu/_data/weights)
+
+REPO_WEIGHTS_DIR = _data_dir("weights")  # the bundled demo weights: packaged copy, else <checkout>/weights
 N_PARAMETERS = 2_143_552
 
 
