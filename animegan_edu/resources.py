@@ -31,10 +31,10 @@ def data_dir(kind: str) -> Path:
         True
         >>> data_dir("weights").name
         'weights'
-        >>> data_dir("assets")
+        >>> data_dir("photos")
         Traceback (most recent call last):
         ...
-        ValueError: data kind 'assets' unknown; use one of weights, configs
+        ValueError: data kind 'photos' unknown; use one of weights, configs
     """
     if kind not in DATA_KINDS:
         raise ValueError(f"data kind {kind!r} unknown; use one of {', '.join(DATA_KINDS)}")

@@ -131,11 +131,28 @@ def test_installed_stylize_uses_the_bundled_demo_weights(installed, tmp_path):
     assert np.abs(got - np.asarray(Image.open(src).convert("RGB"), dtype=np.float32)).mean() > 5.0
 
 
-def test_installed_train_reads_the_bundled_demo_config(installed, tmp_path):
-    from tests.conftest import make_tiny_dataset
+def _tiny_demo_data(root: Path, size: int = 48) -> None:
+    """The layout :class:`animegan_edu.data.AnimeDataset` reads, from made-up PNGs:
+    ``train_photo/``, ``Demo/style/``, ``Demo/smooth/`` (as many as style) and ``Demo/paired/``
+    (the photos' names)."""
+    rng = np.random.default_rng(0)
+    for sub in ("train_photo", "Demo/style", "Demo/smooth", "Demo/paired"):
+        (root / sub).mkdir(parents=True)
+    yy, xx = np.mgrid[0:size, 0 : size + 8] / size
+    for i in range(3):
+        photo = np.stack([np.sin(6 * xx + i) * yy, xx, 1 - yy], -1) * 0.5 + 0.5
+        photo = (photo * 255 * rng.uniform(0.6, 1.0, 3)).astype(np.uint8)
+        Image.fromarray(photo).save(root / "train_photo" / f"p{i}.png")
+        Image.fromarray(photo // 64 * 64).save(root / "Demo" / "paired" / f"p{i}.png")  # a posterised "cartoon"
+    for j in range(2):
+        style = np.where((xx > 0.3 + 0.2 * j)[..., None], rng.integers(0, 256, 3), 40).astype(np.uint8)
+        Image.fromarray(style).save(root / "Demo" / "style" / f"s{j}.png")
+        Image.fromarray(style).save(root / "Demo" / "smooth" / f"s{j}.png")
 
+
+def test_installed_train_reads_the_bundled_demo_config(installed, tmp_path):
     work = installed["work"] / "train"
-    make_tiny_dataset(work / "data" / "demo", style="Demo")  # configs/demo.yaml: data_root data/demo
+    _tiny_demo_data(work / "data" / "demo")  # configs/demo.yaml: data_root data/demo, style Demo
     proc = _run(
         ["animegan-edu", "train", "--config", "demo", "--steps", "1", "--no-resume", "--out-dir", "runs/one"],
         cwd=work, env=installed["env"],
