@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.util
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -27,20 +28,12 @@ from pathlib import Path
 import torch
 
 from . import __version__
-from .imageio import (
-    ImageLoadError,
-    ImageSaveError,
-    from_generator_range,
-    load_image,
-    pil_to_tensor01,
-    resize_longest,
-    save_png_atomic,
-    to_generator_range,
-)
+from .imageio import DEFAULT_MAX_PIXELS, MAX_PIXELS_ENV, ImageLoadError, ImageSaveError, read_image, save_png_atomic
+from .pipeline import MAX_SIZE, MIN_SIZE
 
 PROG = "animegan-edu"
 DEBUG_ENV = "ANIMEGAN_EDU_DEBUG"
-PLUGIN_MODULES = ("train", "data", "quantize")
+PLUGIN_MODULES = ("train", "data", "quantize", "evaluate")
 
 
 def _debug() -> bool:
@@ -63,23 +56,30 @@ def _add_stylize_parser(sub: argparse._SubParsersAction) -> None:
         "stylize",
         help="turn photos into anime-style PNGs",
         description=(
-            "Stylise images with an AnimeGANv2 generator. Each image is converted to RGB, turned upright "
-            "(EXIF orientation), resized so its longest side is --size pixels (both sides rounded to a "
-            "multiple of 4), passed through the generator and written as PNG. Bad inputs are reported one "
-            "per line and skipped; the exit status is 2 if any failed."
+            "Stylise images with an AnimeGANv2 generator. Each image is converted to RGB (transparency over "
+            "white), turned upright (EXIF orientation), resized so its longest side is --size pixels (both "
+            "sides rounded to a multiple of 4), passed through the generator and written as PNG. An input is "
+            "never overwritten: a result whose name would be an input's gets the next free name (NAME-2.png). "
+            "Bad inputs are reported one per line and skipped; the exit status is 2 if any failed."
         ),
     )
     p.add_argument("images", nargs="+", metavar="IMAGE", help="input image files")
     p.add_argument(
         "-o", "--output", required=True, metavar="OUT",
-        help="a folder (created if needed; one OUT/<name>.png per input), or a file ending in .png for a single input",
+        help="a folder (created when the first result is written; one OUT/<name>.png per input, "
+        "numbered NAME-2.png, NAME-3.png, ... when names repeat), or a file ending in .png for a single input",
     )
     p.add_argument(
         "--weights", default=None, metavar="NAME|PATH",
         help="registry name (see `animegan-edu weights list`), .pt/.safetensors file or TF checkpoint folder; "
         "default: a cached face_paint_512_v2 or paprika, else the bundled demo",
     )
-    p.add_argument("--size", type=int, default=512, metavar="N", help="longest side in pixels (default 512)")
+    p.add_argument("--size", type=int, default=512, metavar="N", help=f"longest side in pixels, {MIN_SIZE} to {MAX_SIZE} (default 512)")
+    p.add_argument(
+        "--max-megapixels", type=_positive_float, default=None, metavar="MP",
+        help=f"skip input images larger than this, checked before decoding (default {DEFAULT_MAX_PIXELS / 1e6:g}, "
+        f"or ${MAX_PIXELS_ENV} pixels)",
+    )
     p.add_argument(
         "--upsample", choices=("align_corners", "half_pixel", "tf1"), default=None,
         help="decoder resize convention (default: the one the weights were made for)",
@@ -93,7 +93,8 @@ def _add_stylize_options(p: argparse.ArgumentParser) -> None:
 
     The face (``--face``), grading (``--grade``, ``--glow``, ``--strength``) and INT8
     (``--int8``) options are added here by their modules' owners; they are read in
-    :func:`_prepare_model` and :func:`_stylize_one`.
+    :func:`_prepare_model` and :func:`_look_options` (which maps them onto
+    :func:`animegan_edu.pipeline.run`).
     """
     from .grading import PRESETS
 
@@ -127,9 +128,16 @@ def _non_negative_float(text: str) -> float:
     try:
         v = float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not v >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}") from None
+    if not math.isfinite(v) or not v >= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    v = _non_negative_float(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text!r}")
     return v
 
 
@@ -156,74 +164,133 @@ def _prepare_model(args: argparse.Namespace) -> torch.nn.Module:
     return model
 
 
-def _stylize_one(img01: torch.Tensor, model: torch.nn.Module, args: argparse.Namespace) -> torch.Tensor:
-    """Stylise one image: ``(3, H, W)`` in ``[0, 1]`` -> ``(3, H, W)`` in ``[0, 1]``.
+def _look_options(args: argparse.Namespace) -> dict:
+    """The :func:`animegan_edu.pipeline.run` keyword options that the stylize flags describe."""
+    return {
+        "face": bool(getattr(args, "face", False)),
+        "strength": float(getattr(args, "strength", 1.0)),
+        "grade": getattr(args, "grade", "neutral"),
+        "glow": getattr(args, "glow", None),
+    }
 
-    Extension point: face handling, grading and glow wrap or follow the generator call here.
-    Order: generator (or face2paint with ``--face``), then ``--strength`` blends with the
-    photo, then ``--grade`` / ``--glow`` grade the blend.
-    """
-    from .face import face2paint
-    from .grading import blend_strength, color_grade, get_preset
 
-    x = img01.unsqueeze(0)
-    if getattr(args, "face", False):
-        res = face2paint(x, model)
-        print(f"face2paint: {res.report.message}")
-        out = res.image
-    else:
-        with torch.inference_mode():
-            out = from_generator_range(model(to_generator_range(x)))
-    out = blend_strength(x, out, getattr(args, "strength", 1.0))
-    params = get_preset(getattr(args, "grade", "neutral"))
-    if getattr(args, "glow", None) is not None:
-        params = params.replace(glow=args.glow)
-    return color_grade(out, params)[0]
+def _file_key(path: Path) -> tuple[int, int] | None:
+    """Identity of an existing file (device, inode): hard links, symlinks and case-folding file systems included."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def _check_folder_location(folder: Path) -> None:
+    """Fail early (before loading weights) when ``folder`` could not be created or written."""
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        raise CLIError(f"-o {folder}: {probe} is a file, not a folder; choose another output location")
+    if probe.is_dir() and not os.access(probe, os.W_OK | os.X_OK):
+        raise CLIError(f"-o {folder}: folder {probe} is not writable; choose another output location")
 
 
 def _output_paths(inputs: list[Path], output: Path) -> list[Path]:
+    """One output path per input: never an input file, never the same name twice."""
+    input_keys = {k for k in (_file_key(p) for p in inputs) if k is not None}
     if output.suffix.lower() == ".png" and not output.is_dir():
         if len(inputs) > 1:
             raise CLIError(f"-o {output}: with {len(inputs)} inputs, -o must be a folder, not a .png file")
+        if _file_key(output) in input_keys:
+            raise CLIError(f"-o {output}: that is the input image; refusing to overwrite it, choose another output name")
+        _check_folder_location(output.parent)
         return [output]
-    seen: dict[str, int] = {}
+    _check_folder_location(output)
+    used: set[str] = set()
     paths = []
     for src in inputs:
         stem = src.stem or "image"
-        n = seen.get(stem, 0)
-        seen[stem] = n + 1
-        paths.append(output / (f"{stem}.png" if n == 0 else f"{stem}-{n + 1}.png"))
+        n = 1
+        while True:
+            name = f"{stem}.png" if n == 1 else f"{stem}-{n}.png"
+            candidate = output / name
+            if name.casefold() not in used and _file_key(candidate) not in input_keys:
+                break
+            n += 1
+        used.add(name.casefold())
+        paths.append(candidate)
     return paths
 
 
-def cmd_stylize(args: argparse.Namespace) -> int:
-    if args.size < 8:
-        raise CLIError(f"--size must be at least 8, got {args.size}")
-    inputs = [Path(p) for p in args.images]
-    output = Path(args.output)
-    targets = _output_paths(inputs, output)
+def _make_folder(folder: Path) -> list[Path]:
+    """Create ``folder`` and missing parents; return those this call created (deepest first)."""
+    missing = []
+    probe = folder
+    while not probe.exists() and probe.parent != probe:
+        missing.append(probe)
+        probe = probe.parent
     try:
-        targets[0].parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CLIError(f"-o {output}: cannot create folder {targets[0].parent} ({exc.strerror or exc})") from None
-    model = _prepare_model(args)
-    failed = 0
-    for src, dest in zip(inputs, targets):
+        raise CLIError(f"-o {folder}: cannot create the folder ({exc.strerror or exc}); choose another output location") from None
+    return missing
+
+
+def _remove_if_empty(folders: list[Path]) -> None:
+    for folder in folders:  # deepest first; only folders this command created
         try:
-            img = resize_longest(load_image(src), args.size)
-            result = _stylize_one(pil_to_tensor01(img), model, args)
-            save_png_atomic(result, dest)
-        except (ImageLoadError, ImageSaveError) as exc:
-            failed += 1
-            _err(f"{exc} (skipped)")
-            continue
-        except Exception as exc:  # one bad image must not stop the others
-            if _debug():
-                raise
-            failed += 1
-            _err(f"{src}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (skipped)")
-            continue
-        print(f"{src} -> {dest}")
+            folder.rmdir()
+        except OSError:
+            return
+
+
+def cmd_stylize(args: argparse.Namespace) -> int:
+    if not MIN_SIZE <= args.size <= MAX_SIZE:
+        raise CLIError(f"--size must be at least {MIN_SIZE} and at most {MAX_SIZE} pixels, got {args.size}")
+    from .pipeline import run
+
+    max_pixels = None if args.max_megapixels is None else max(1, int(args.max_megapixels * 1e6))
+    inputs = [Path(p) for p in args.images]
+    targets = _output_paths(inputs, Path(args.output))
+    model = _prepare_model(args)
+    options = _look_options(args)
+    created: list[Path] = []
+    written = failed = 0
+    try:
+        for src, dest in zip(inputs, targets):
+            try:
+                result = run(read_image(src, max_pixels=max_pixels), model, size=args.size, **options)
+                if options["face"]:
+                    print(f"face2paint: {result.message}")
+                if not dest.parent.is_dir():
+                    created += _make_folder(dest.parent)
+                save_png_atomic(result.image[0], dest)
+            except (ImageLoadError, ImageSaveError) as exc:
+                failed += 1
+                _err(f"{exc} (skipped)")
+                continue
+            except (MemoryError, RuntimeError) as exc:
+                if isinstance(exc, RuntimeError) and "alloc" not in str(exc).lower():
+                    if _debug():
+                        raise
+                    failed += 1
+                    _err(f"{src}: RuntimeError: {str(exc).splitlines()[0] if str(exc) else ''} (skipped)")
+                    continue
+                failed += 1
+                _err(f"{src}: not enough memory at --size {args.size}; try a smaller --size (skipped)")
+                continue
+            except Exception as exc:  # one bad image must not stop the others
+                if _debug():
+                    raise
+                failed += 1
+                _err(f"{src}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''} (skipped)")
+                continue
+            written += 1
+            print(f"{src} -> {dest}")
+    finally:
+        if not written:
+            _remove_if_empty(created)
     if failed:
         _err(f"{failed} of {len(inputs)} images failed")
         return 2

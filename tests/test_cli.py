@@ -13,7 +13,7 @@ from PIL import Image
 
 from animegan_edu import cli, tf_checkpoint
 from animegan_edu import weights as W
-from animegan_edu.imageio import load_image, resize_longest
+from animegan_edu.imageio import load_image, read_image, resize_longest
 from animegan_edu.models import Generator
 
 
@@ -72,8 +72,7 @@ def test_stylize_matches_library_call(tmp_path, weights_file, capsys):
     out = tmp_path / "o.png"
     assert _run(["stylize", src, "-o", out, "--weights", weights_file, "--size", 24], capsys)[0] == 0
     g = W.load_generator(weights_file)
-    img = resize_longest(load_image(src), 24)
-    x = torch.from_numpy(np.array(img)).permute(2, 0, 1).float()[None] / 255 * 2 - 1
+    x = resize_longest(read_image(src)[None], 24) * 2 - 1
     with torch.no_grad():
         y = ((g(x)[0] + 1) / 2).clamp(0, 1).mul(255).round().byte().permute(1, 2, 0).numpy()
     assert np.array_equal(np.asarray(Image.open(out)), y)
@@ -124,7 +123,7 @@ def test_stylize_bad_inputs_are_skipped(tmp_path, weights_file, capsys):
     lines = err.strip().splitlines()
     assert "Traceback" not in err
     assert len(lines) == 4  # one line per bad input, then the summary
-    assert "notes.png: not an image" in lines[0]
+    assert "notes.png: not a readable image" in lines[0]
     assert "broken.jpg: corrupt or truncated" in lines[1]
     assert "missing.png: no such file" in lines[2]
     assert "3 of 5 images failed" in lines[3]
@@ -153,7 +152,7 @@ def test_stylize_bad_weights_one_line(tmp_path, capsys):
     for weights, needle in ((bad, "truncated or corrupt"), ("shinkai", "shinkai is not cached"), ("nonsense", "unknown weights")):
         code, _, err = _run(["stylize", a, "-o", tmp_path / "o", "--weights", weights], capsys)
         assert code == 2 and needle in err and err.count("\n") == 1 and "Traceback" not in err
-    assert not (tmp_path / "o").exists() or not list((tmp_path / "o").iterdir())
+    assert not (tmp_path / "o").exists()  # no empty output folder left behind
 
 
 def test_stylize_too_small_size(tmp_path, weights_file, capsys):
@@ -232,3 +231,120 @@ def test_weights_download_tf_entry_from_local_server_then_stylize(tmp_path, shar
     code, _, err = _run(["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "o.png", "--weights", "Shinkai", "--size", 16], capsys)
     assert code == 0, err
     assert Image.open(tmp_path / "o.png").size == (16, 8)  # 40x24 -> longest 16, sides rounded to multiples of 4
+
+
+# --------------------------------------------------------------------------- never lose a user's data
+
+
+def test_stylize_never_writes_over_its_input(tmp_path, weights_file, capsys):
+    """Defect: `stylize ow/photo.png -o ow/` wrote the result over the photo."""
+    folder = tmp_path / "ow"
+    folder.mkdir()
+    src = _photo(folder / "photo.png")
+    original = src.read_bytes()
+    code, stdout, err = _run(["stylize", src, "-o", folder, "--weights", weights_file, "--size", 16], capsys)
+    assert code == 0, err
+    assert src.read_bytes() == original
+    assert (folder / "photo-2.png").exists() and "photo-2.png" in stdout
+    code, _, err = _run(["stylize", src, "-o", src, "--weights", weights_file, "--size", 16], capsys)
+    assert code == 2 and err.count("\n") == 1 and str(src) in err and "is the input image" in err
+    assert src.read_bytes() == original
+
+
+def test_stylize_never_overwrites_another_input(tmp_path, weights_file, capsys):
+    """`stylize a.jpg out/a.png -o out/`: out/a.png is an input, so a.jpg's result must go elsewhere."""
+    out = tmp_path / "out"
+    out.mkdir()
+    a = _photo(tmp_path / "a.jpg")
+    b = _photo(out / "a.png", color=(10, 200, 10))
+    original = b.read_bytes()
+    code, _, err = _run(["stylize", a, b, "-o", out, "--weights", weights_file, "--size", 16], capsys)
+    assert code == 0, err
+    assert b.read_bytes() == original
+    assert sorted(p.name for p in out.iterdir()) == ["a-2.png", "a-3.png", "a.png"]
+
+
+def test_stylize_output_names_are_unique(tmp_path, weights_file, capsys):
+    """Defect: `x/a.png y/a.png x/a-2.png -o out/` gave 3 inputs but 2 outputs."""
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y").mkdir()
+    inputs = [_photo(tmp_path / "x" / "a.png"), _photo(tmp_path / "y" / "a.png", color=(0, 0, 200)), _photo(tmp_path / "x" / "a-2.png", color=(0, 200, 0))]
+    out = tmp_path / "out"
+    code, stdout, err = _run(["stylize", *inputs, "-o", out, "--weights", weights_file, "--size", 16], capsys)
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["a-2-2.png", "a-2.png", "a.png"]
+    assert len(set(line.split(" -> ")[1] for line in stdout.strip().splitlines())) == 3
+
+
+def test_stylize_size_has_an_upper_bound(tmp_path, weights_file, capsys):
+    """Defect: --size 100000 ended in a bare MemoryError."""
+    for size in ("100000", "4097"):
+        code, _, err = _run(["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "o", "--size", size, "--weights", weights_file], capsys)
+        assert code == 2 and "--size must be at least 8 and at most 4096" in err and err.count("\n") == 1
+    assert not (tmp_path / "o").exists()
+
+
+def test_stylize_bad_weights_leave_no_new_folders(tmp_path, capsys):
+    """Defect: an empty -o folder (and its parents) stayed behind when loading the weights failed."""
+    code, _, err = _run(["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "new" / "deeper", "--weights", "nonsense"], capsys)
+    assert code == 2 and "unknown weights" in err
+    assert not (tmp_path / "new").exists()
+
+
+def test_stylize_all_inputs_bad_leaves_no_folder(tmp_path, weights_file, capsys):
+    (tmp_path / "t.png").write_text("text")
+    code, _, err = _run(["stylize", tmp_path / "t.png", "-o", tmp_path / "o", "--weights", weights_file, "--size", 16], capsys)
+    assert code == 2 and "t.png: not a readable image" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_stylize_output_location_that_is_a_file(tmp_path, weights_file, capsys):
+    (tmp_path / "notes.txt").write_text("keep me")
+    code, _, err = _run(["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "notes.txt" / "o", "--weights", weights_file], capsys)
+    assert code == 2 and err.count("\n") == 1 and "notes.txt" in err and "not a folder" in err
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
+
+
+def test_stylize_refuses_huge_images_from_the_header(tmp_path, weights_file, capsys):
+    """A few-hundred-KB PNG of 144 MP is skipped with one line naming the limit (no 2.5 GB decode)."""
+    from test_imageio import _huge_png
+
+    big = tmp_path / "bomb.png"
+    _huge_png(big, 12000, 12000)
+    good = _photo(tmp_path / "a.png")
+    code, _, err = _run(["stylize", big, good, "-o", tmp_path / "o", "--weights", weights_file, "--size", 16], capsys)
+    assert code == 2
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and "bomb.png: 12000x12000 pixels (144.0 MP) is over the limit of 40 MP" in lines[0]
+    assert "1 of 2 images failed" in lines[1]
+    assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a.png"]
+    code, _, err = _run(["stylize", good, "-o", tmp_path / "p", "--weights", weights_file, "--size", 16, "--max-megapixels", "0.0001"], capsys)
+    assert code == 2 and "limit of 0.0001 MP" in err
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--glow", "inf"), ("--glow", "nan"), ("--strength", "nan"), ("--max-megapixels", "inf")])
+def test_stylize_refuses_non_finite_numbers(flag, value, capsys):
+    """Defect: `--glow inf` was accepted and produced a black image."""
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["stylize", "a.png", "-o", "out", flag, value])
+    assert exc.value.code == 2 and "finite" in capsys.readouterr().err
+
+
+def test_stylize_output_respects_umask(tmp_path, weights_file, capsys):
+    """Defect: outputs were mode 0600 (mkstemp) whatever the umask."""
+    import os
+
+    old = os.umask(0o022)
+    try:
+        code, _, err = _run(["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "r.png", "--weights", weights_file, "--size", 16], capsys)
+    finally:
+        os.umask(old)
+    assert code == 0, err
+    assert (tmp_path / "r.png").stat().st_mode & 0o777 == 0o644
+
+
+def test_stylize_transparent_pixels_become_white(tmp_path, weights_file, capsys):
+    Image.new("RGBA", (16, 16), (0, 0, 0, 0)).save(tmp_path / "clear.png")
+    code, _, err = _run(["stylize", tmp_path / "clear.png", "-o", tmp_path / "o.png", "--weights", weights_file, "--size", 16, "--strength", "0"], capsys)
+    assert code == 0, err
+    assert np.asarray(Image.open(tmp_path / "o.png")).min() == 255

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from animegan_edu import cli
+from animegan_edu import cli, pipeline
 from animegan_edu.grading import PRESETS, color_grade
 from animegan_edu.imageio import from_generator_range, pil_to_tensor01, to_generator_range
 from animegan_edu.models import Generator
@@ -50,6 +50,11 @@ def _args(**kw) -> argparse.Namespace:
     return argparse.Namespace(**base)
 
 
+def _stylize(x: torch.Tensor, model, args: argparse.Namespace) -> torch.Tensor:
+    """What `stylize` does to one image with these flags: the shared pipeline (cli._stylize_one is gone)."""
+    return pipeline.stylize(x, model, **cli._look_options(args))
+
+
 def test_parser_accepts_the_options_with_defaults():
     ns = cli.build_parser().parse_args(["stylize", "a.png", "-o", "out"])
     assert (ns.face, ns.grade, ns.glow, ns.strength) == (False, "neutral", None, 1.0)
@@ -61,7 +66,10 @@ def test_parser_accepts_the_options_with_defaults():
 
 @pytest.mark.parametrize(
     "flag,value,expect",
-    [("--strength", "1.5", "[0, 1]"), ("--strength", "x", "number"), ("--glow", "-1", ">= 0"), ("--grade", "hayao", "invalid choice")],
+    [
+        ("--strength", "1.5", "[0, 1]"), ("--strength", "x", "number"), ("--glow", "-1", ">= 0"), ("--grade", "hayao", "invalid choice"),
+        ("--glow", "inf", "finite"), ("--glow", "nan", "finite"), ("--strength", "nan", "finite"),
+    ],
 )
 def test_bad_values_are_rejected(capsys, flag, value, expect):
     with pytest.raises(SystemExit) as exc:
@@ -72,7 +80,7 @@ def test_bad_values_are_rejected(capsys, flag, value, expect):
 
 def test_strength_zero_with_neutral_grade_returns_the_photo(model):
     x = torch.rand(3, 32, 40)
-    out = cli._stylize_one(x, model, _args(strength=0.0))
+    out = _stylize(x, model, _args(strength=0.0))
     assert torch.equal(out, x)
 
 
@@ -83,17 +91,17 @@ def test_pipeline_order_strength_then_grade_then_glow(model):
         styl = from_generator_range(model(to_generator_range(x)[None]))
     blend = x[None] + 0.6 * (styl - x[None])
     expected = color_grade(blend, PRESETS["shinkai"].replace(glow=0.8))[0]
-    out = cli._stylize_one(x, model, _args(grade="shinkai", glow=0.8, strength=0.6))
+    out = _stylize(x, model, _args(grade="shinkai", glow=0.8, strength=0.6))
     assert torch.allclose(out, expected, atol=1e-5)
-    plain = cli._stylize_one(x, model, _args())
+    plain = _stylize(x, model, _args())
     assert torch.allclose(plain, styl[0], atol=1e-6)
     assert float((out - plain).abs().mean()) > 0.01
 
 
 def test_glow_alone_only_brightens(model):
     x = torch.rand(3, 32, 40)
-    plain = cli._stylize_one(x, model, _args())
-    glowing = cli._stylize_one(x, model, _args(glow=1.0))
+    plain = _stylize(x, model, _args())
+    glowing = _stylize(x, model, _args(glow=1.0))
     assert bool((glowing >= plain - 1e-6).all())
 
 
@@ -124,3 +132,12 @@ def test_face_flag_aligns_a_real_face(tmp_path, weights_file, capsys):
     out = capsys.readouterr().out
     assert "1 face(s) found, 1 aligned and stylised" in out
     assert Image.open(tmp_path / "face.png").size == (256, 256)
+
+
+def test_glow_inf_cannot_blacken_the_output(tmp_path, weights_file, capsys):
+    """Defect: `--glow inf` passed the option check and the grade turned the picture black."""
+    src = _photo(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["stylize", src, "-o", str(tmp_path / "g.png"), "--weights", weights_file, "--glow", "inf"])
+    assert exc.value.code == 2 and "finite" in capsys.readouterr().err
+    assert not (tmp_path / "g.png").exists()
