@@ -65,20 +65,24 @@ def list_images(folder: str | os.PathLike) -> list[Path]:
 
 
 def read_image(path: str | os.PathLike, max_side: int | None = None) -> torch.Tensor:
-    """Read an image file as ``(3, H, W)`` float RGB in ``[0, 1]``, EXIF orientation applied.
+    """Read an image file as ``(3, H, W)`` float RGB in ``[0, 1]``: :func:`animegan_edu.imageio.read_image`.
 
-    ``max_side`` shrinks (never enlarges) so that the longest side is at most that.
+    The toolkit's one decoder (EXIF orientation, transparency over white, 16-bit and float
+    images scaled, pixel limit checked before decoding). ``max_side`` then shrinks (never
+    enlarges, Lanczos) so that the longest side is at most that.
+
+    Raises:
+        DataError: one line naming the file and what to do.
     """
+    from .imageio import ImageLoadError, read_image as _read, resize_longest, tensor01_to_pil, pil_to_tensor01
+
     try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im).convert("RGB")
-            if max_side and max(im.size) > max_side:
-                s = max_side / max(im.size)
-                im = im.resize((max(1, round(im.width * s)), max(1, round(im.height * s))), Image.Resampling.LANCZOS)
-            arr = np.asarray(im, dtype=np.uint8).copy()
-    except (OSError, ValueError) as exc:
-        raise DataError(f"{path}: cannot read image ({exc}); replace or remove the file") from None
-    return torch.from_numpy(arr).permute(2, 0, 1).float() / 255.0
+        t = _read(path)
+    except ImageLoadError as exc:
+        raise DataError(str(exc)) from None
+    if max_side and max(t.shape[-2:]) > max_side:
+        t = pil_to_tensor01(resize_longest(tensor01_to_pil(t), max_side, multiple=1))
+    return t
 
 
 def _check_image(x: torch.Tensor, name: str) -> None:

@@ -8,11 +8,15 @@ no custom extension:
 
 * :class:`Studio` - the interface;
 * :func:`render` - the work behind it, usable without any widget (and tested that way):
-  resize, stylise (optionally with :func:`animegan_edu.face.face2paint`), blend by style
-  strength, grade and glow (:mod:`animegan_edu.grading`);
+  the shared :mod:`animegan_edu.pipeline` (resize, stylise, optionally with
+  :func:`animegan_edu.face.face2paint`, blend by style strength, grade and glow), split
+  into :func:`stylise_raw` (slow, cached) and :func:`finish` (instant);
 * :func:`compare_image` / :func:`before_after_figure` - the split view, as an array for the
   live widget and as a static matplotlib figure, which is what a notebook executed
-  headless (or read on a static page) shows.
+  headless (or read on a static page) shows. They live in :mod:`animegan_edu.viz`.
+
+Uploads are decoded by :func:`animegan_edu.imageio.load_image`, exactly like the CLI's
+inputs (transparency over white, 16-bit scaled, size limit).
 
 Images are RGB float tensors ``(1, 3, H, W)`` in ``[0, 1]`` or PIL images; the generator
 maps ``[-1, 1]`` to ``[-1, 1]``.
@@ -21,19 +25,19 @@ maps ``[-1, 1]`` to ``[-1, 1]``.
 from __future__ import annotations
 
 import base64
-import io
-import time
+import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
 import numpy as np
 import torch
 import torch.nn as nn
-from PIL import Image, ImageOps
+from PIL import Image
 
-from .face import face2paint
-from .grading import PRESETS, GradeParams, blend_strength, color_grade, get_preset
-from .imageio import from_generator_range, pil_to_tensor01, resize_longest, tensor01_to_pil, to_generator_range
+from . import pipeline
+from .grading import PRESETS, GradeParams, get_preset
+from .imageio import load_image
+from .viz import before_after_figure, compare_image, png_bytes
 
 __all__ = [
     "RANDOM",
@@ -167,14 +171,15 @@ class StudioSettings:
     glow: Optional[float] = None
 
     def __post_init__(self) -> None:
-        if self.size < 16:
-            raise ValueError(f"size must be >= 16 pixels, got {self.size}")
-        if not 0.0 <= self.strength <= 1.0:
-            raise ValueError(f"strength must be in [0, 1], got {self.strength}")
+        if not 16 <= self.size <= pipeline.MAX_SIZE:
+            raise ValueError(f"size must be between 16 and {pipeline.MAX_SIZE} pixels, got {self.size}")
         if self.grade not in PRESETS:
             raise ValueError(f"unknown grade {self.grade!r}; choose one of {sorted(PRESETS)}")
-        if self.grade_amount < 0 or (self.glow is not None and self.glow < 0):
-            raise ValueError("grade_amount and glow must be >= 0")
+        for name in ("strength", "grade_amount", "glow"):
+            v = getattr(self, name)
+            if v is not None and not math.isfinite(float(v)):
+                raise ValueError(f"{name} must be finite (no NaN or infinity), got {v!r}")
+        pipeline.check_look(self.strength, self.glow, self.grade_amount)
 
 
 @dataclass
@@ -190,17 +195,13 @@ class RenderResult:
 
 
 def grade_params(settings: StudioSettings) -> GradeParams:
-    """The :class:`~animegan_edu.grading.GradeParams` that ``settings`` describe."""
-    p = get_preset(settings.grade).scaled(settings.grade_amount)
-    return p if settings.glow is None else p.replace(glow=float(settings.glow))
+    """The :class:`~animegan_edu.grading.GradeParams` that ``settings`` describe.
 
-
-def _as_photo(image: ImageLike, size: int) -> torch.Tensor:
-    if isinstance(image, torch.Tensor):
-        image = tensor01_to_pil(image)
-    if not isinstance(image, Image.Image):
-        raise TypeError(f"image must be a PIL image or a (3, H, W) tensor in [0, 1], got {type(image).__name__}")
-    return pil_to_tensor01(resize_longest(image.convert("RGB"), size)).unsqueeze(0)
+    Example:
+        >>> grade_params(StudioSettings(grade="neutral")).is_identity()
+        True
+    """
+    return pipeline.grade_params(settings.grade, settings.glow, settings.grade_amount)
 
 
 def stylise_raw(
@@ -208,23 +209,30 @@ def stylise_raw(
 ) -> tuple[torch.Tensor, str]:
     """The slow part: the generator (or face2paint) on ``photo`` ``(1, 3, H, W)`` in [0, 1].
 
-    Returns ``(stylised (1, 3, H, W) in [0, 1], message)``.
+    :func:`animegan_edu.pipeline.generate`; the Studio caches its output.
+
+    Returns:
+        ``(stylised (1, 3, H, W) in [0, 1], message)``.
+
+    Example:
+        >>> raw, msg = stylise_raw(torch.zeros(1, 3, 8, 8), lambda t: -t)
+        >>> float(raw.mean()), msg
+        (1.0, 'stylised the whole image')
     """
-    if face:
-        res = face2paint(photo, model, progress=progress)
-        return res.image, res.report.message
-    if progress is not None:
-        progress(0, 1, "stylising")
-    with torch.inference_mode():
-        out = from_generator_range(model(to_generator_range(photo)))
-    if progress is not None:
-        progress(1, 1, "stylised")
-    return out.clone(), "stylised the whole image"
+    raw, messages = pipeline.generate(photo, model, face=face, progress=progress)
+    return raw, "; ".join(messages)
 
 
 def finish(photo: torch.Tensor, raw: torch.Tensor, settings: StudioSettings) -> torch.Tensor:
-    """The fast part: style strength, then grade and glow. ``(1, 3, H, W)`` in [0, 1]."""
-    return color_grade(blend_strength(photo, raw, settings.strength), grade_params(settings))
+    """The fast part: style strength, then grade and glow (:func:`animegan_edu.pipeline.finish`). ``(1, 3, H, W)`` in [0, 1].
+
+    Example:
+        >>> float(finish(torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4), StudioSettings(strength=0.5, grade="neutral")).mean())
+        0.5
+    """
+    return pipeline.finish(
+        photo, raw, strength=settings.strength, grade=settings.grade, glow=settings.glow, grade_amount=settings.grade_amount
+    )
 
 
 def render(
@@ -233,7 +241,7 @@ def render(
     settings: StudioSettings = StudioSettings(),
     progress: Optional[Progress] = None,
 ) -> RenderResult:
-    """Photo in, finished picture out: resize, stylise (faces optional), strength, grade, glow.
+    """Photo in, finished picture out: :func:`animegan_edu.pipeline.run` with the studio's settings.
 
     Args:
         image: a PIL image or a ``(3, H, W)`` / ``(1, 3, H, W)`` tensor in [0, 1].
@@ -249,82 +257,23 @@ def render(
         >>> tuple(r.result.shape), round(float(r.result.mean()), 3)
         ((1, 3, 24, 32), 0.498)
     """
-    t0 = time.perf_counter()
-    photo = _as_photo(image, settings.size)
-    raw, msg = stylise_raw(photo, model, settings.face, progress)
-    result = finish(photo, raw, settings)
-    return RenderResult(photo, raw, result, msg, time.perf_counter() - t0)
+    r = pipeline.run(
+        image, model, size=settings.size, face=settings.face, strength=settings.strength, grade=settings.grade,
+        glow=settings.glow, grade_amount=settings.grade_amount, progress=progress,
+    )
+    return RenderResult(r.photo, r.raw, r.image, r.message, r.seconds)
 
 
 # --------------------------------------------------------------------------- views
 
 
-def _hwc_uint8(image: Union[ImageLike, np.ndarray]) -> np.ndarray:
-    if isinstance(image, np.ndarray):
-        if image.ndim != 3 or image.shape[-1] != 3 or image.dtype != np.uint8:
-            raise ValueError(f"expected an (H, W, 3) uint8 array, got {image.shape} {image.dtype}")
-        return image
-    if isinstance(image, Image.Image):
-        return np.asarray(image.convert("RGB"))
-    return np.asarray(tensor01_to_pil(image))
-
-
-def compare_image(before: ImageLike, after: ImageLike, split: float = 0.5, line: int = 2) -> np.ndarray:
-    """Before/after in one picture: ``before`` left of ``split`` (a fraction of the width), ``after`` right.
-
-    Args:
-        before, after: same-size PIL images or ``(3, H, W)`` / ``(1, 3, H, W)`` tensors in [0, 1].
-        split: where the divider sits, 0 (all after) to 1 (all before).
-        line: divider width in pixels (white).
-
-    Returns:
-        ``(H, W, 3)`` ``uint8`` array.
+def download_link_html(image: ImageLike, filename: str = "animegan.png") -> str:
+    """An HTML anchor that downloads ``image`` as a PNG (a ``data:`` URI: no server needed).
 
     Example:
-        >>> a, b = Image.new("RGB", (10, 4), "black"), Image.new("RGB", (10, 4), "white")
-        >>> compare_image(a, b, 0.3, line=0)[0, :, 0].tolist()
-        [0, 0, 0, 255, 255, 255, 255, 255, 255, 255]
+        >>> download_link_html(torch.zeros(3, 2, 2), "a b.png")[:22]
+        '<a download="ab.png" h'
     """
-    a, b = _hwc_uint8(before), _hwc_uint8(after)
-    if a.shape != b.shape:
-        raise ValueError(f"before and after must have the same size, got {a.shape[:2]} and {b.shape[:2]}")
-    if not 0.0 <= split <= 1.0:
-        raise ValueError(f"split must be in [0, 1], got {split}")
-    w = a.shape[1]
-    x = int(round(split * w))
-    out = b.copy()
-    out[:, :x] = a[:, :x]
-    if line > 0 and 0 < x < w:
-        out[:, max(0, x - line // 2) : min(w, x + (line + 1) // 2)] = 255
-    return out
-
-
-def before_after_figure(before: ImageLike, after: ImageLike, title: str = "", split: float = 0.5, width: float = 9.0):
-    """A static matplotlib figure: before, after, and the split view, side by side."""
-    import matplotlib.pyplot as plt
-
-    a, b = _hwc_uint8(before), _hwc_uint8(after)
-    h, w = a.shape[:2]
-    fig, axes = plt.subplots(1, 3, figsize=(width, width / 3 * h / w + 0.5), dpi=72)
-    for ax, img, name in zip(axes, (a, b, compare_image(a, b, split)), ("before", "after", f"split at {split:.0%}")):
-        ax.imshow(img)
-        ax.set_title(name, fontsize=9)
-        ax.axis("off")
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    return fig
-
-
-def png_bytes(image: ImageLike) -> bytes:
-    """Encode as PNG bytes."""
-    buf = io.BytesIO()
-    (image if isinstance(image, Image.Image) else tensor01_to_pil(image)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-def download_link_html(image: ImageLike, filename: str = "animegan.png") -> str:
-    """An HTML anchor that downloads ``image`` as a PNG (a ``data:`` URI: no server needed)."""
     b64 = base64.b64encode(png_bytes(image)).decode("ascii")
     safe = "".join(c for c in filename if c.isalnum() or c in "._-") or "animegan.png"
     return (
@@ -335,17 +284,21 @@ def download_link_html(image: ImageLike, filename: str = "animegan.png") -> str:
 
 
 def decode_upload(name: str, content: bytes) -> Image.Image:
-    """Turn an uploaded file into an upright RGB PIL image.
+    """Turn an uploaded file into an upright RGB PIL image: :func:`animegan_edu.imageio.load_image` on its bytes.
+
+    Transparency goes over white, 16-bit images are scaled, and the pixel limit applies, as for the CLI.
 
     Raises:
-        ValueError: one line naming the file when it is not a readable image.
+        animegan_edu.imageio.ImageLoadError: (a ``ValueError``) one line naming the file when it
+            is not a readable image, too large, or corrupt.
+
+    Example:
+        >>> import io
+        >>> buf = io.BytesIO(); Image.new("RGBA", (3, 2)).save(buf, format="PNG")
+        >>> decode_upload("clear.png", buf.getvalue()).getpixel((0, 0))
+        (255, 255, 255)
     """
-    try:
-        img = Image.open(io.BytesIO(bytes(content)))
-        img.load()
-        return ImageOps.exif_transpose(img).convert("RGB")
-    except Exception as exc:  # PIL raises many types for bad files
-        raise ValueError(f"{name}: not a readable image ({type(exc).__name__}); upload a PNG or JPEG photo") from None
+    return load_image(bytes(content), name=name)
 
 
 # --------------------------------------------------------------------------- the studio

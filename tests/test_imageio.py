@@ -282,3 +282,24 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
         io.atomic_write(tmp_path / "keep.bin", half)
     assert (tmp_path / "keep.bin").read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.bin"]
+
+
+# --------------------------------------------------------------------------- the other callers use the same decoder
+
+
+def test_data_read_image_is_the_same_decoder(tmp_path):
+    """Defect: data.read_image decoded on its own (16-bit clipped to white, alpha dropped, no size limit)."""
+    from animegan_edu import data
+
+    _png(tmp_path / "g16.png", _ramp16(), 16, 0)
+    _transparent_rgba().save(tmp_path / "a.png")
+    for name in ("g16.png", "a.png"):
+        assert torch.equal(data.read_image(tmp_path / name), io.read_image(tmp_path / name)), name
+    shrunk = data.read_image(tmp_path / "g16.png", max_side=8)
+    assert shrunk.shape == (3, 2, 8) and 0.4 < float(shrunk.mean()) < 0.6
+    _huge_png(tmp_path / "bomb.png", 12000, 12000)
+    (tmp_path / "t.png").write_text("text")
+    for name, needle in (("bomb.png", "over the limit"), ("t.png", "not a readable image"), ("none.png", "no such file")):
+        with pytest.raises(data.DataError) as info:
+            data.read_image(tmp_path / name)
+        assert str(tmp_path / name) in str(info.value) and needle in str(info.value) and "\n" not in str(info.value)

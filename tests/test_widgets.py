@@ -182,3 +182,48 @@ def test_load_model_falls_back_and_says_so(monkeypatch):
     model, note = WG.load_model()
     assert "UNTRAINED" in note and "no generator weights available" in note
     assert WG.weight_choices()[0][1] == WG.RANDOM
+
+
+def test_decode_upload_composites_alpha_over_white_like_the_cli(tmp_path):
+    """Defect: transparent pixels of an upload became black (the CLI made them white)."""
+    img = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    img.paste((0, 0, 255, 255), (0, 0, 4, 8))
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    up = np.asarray(WG.decode_upload("clear.png", buf.getvalue()))
+    assert up[0, 7].tolist() == [255, 255, 255] and up[0, 0].tolist() == [0, 0, 255]
+    img.save(tmp_path / "clear.png")
+    from animegan_edu.imageio import load_image
+
+    assert np.array_equal(up, np.asarray(load_image(tmp_path / "clear.png")))
+
+
+def test_decode_upload_16bit_and_size_limit(monkeypatch):
+    from animegan_edu import imageio as IO
+
+    grey16 = Image.fromarray(np.full((4, 4), 32768, np.uint16))
+    buf = io.BytesIO()
+    grey16.save(buf, format="PNG")
+    assert np.asarray(WG.decode_upload("g16.png", buf.getvalue()))[0, 0].tolist() == [128, 128, 128]  # not clipped to white
+    monkeypatch.setenv(IO.MAX_PIXELS_ENV, "10")
+    with pytest.raises(ValueError, match="g16.png: 4x4 pixels .* over the limit"):
+        WG.decode_upload("g16.png", buf.getvalue())
+
+
+@pytest.mark.parametrize(
+    "kw", [{"glow": float("inf")}, {"glow": float("nan")}, {"grade_amount": float("nan")}, {"grade_amount": float("inf")}, {"size": 100000}]
+)
+def test_settings_refuse_non_finite_and_huge(kw):
+    """Defect: StudioSettings(glow=inf) or grade_amount=nan passed the checks (``nan < 0`` is False)."""
+    with pytest.raises(ValueError):
+        WG.StudioSettings(**kw)
+
+
+def test_studio_pipeline_is_the_shared_one():
+    from animegan_edu import pipeline as P
+
+    x = _photo()
+    s = WG.StudioSettings(size=64, strength=0.7, grade="shinkai", grade_amount=0.8, glow=0.3)
+    r = WG.render(x, Negative(), s)
+    expected = P.stylize(x, Negative(), size=64, strength=0.7, grade="shinkai", grade_amount=0.8, glow=0.3)
+    assert torch.allclose(r.result[0], expected, atol=1e-6)

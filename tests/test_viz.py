@@ -1,0 +1,89 @@
+"""animegan_edu.viz: figures readable on a projector (dpi, picture size, labels, colour bars)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from animegan_edu import viz
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def _heights(fig) -> list[float]:
+    fig.canvas.draw()
+    return [ax.get_window_extent().height for ax in fig.axes]
+
+
+def test_image_row_pictures_are_tall_enough_and_titled():
+    pics = [torch.rand(3, 30, 40), Image.new("RGB", (64, 32)), np.zeros((20, 20, 3), np.uint8), torch.rand(16, 16)]
+    fig = viz.image_row(pics, ["tensor", "PIL", "array", "grey"])
+    assert fig.dpi >= 100
+    assert all(abs(h - 320) < 1 for h in _heights(fig))
+    assert [ax.get_title() for ax in fig.axes] == ["tensor", "PIL", "array", "grey"]
+    assert all(ax.title.get_fontsize() >= 10 for ax in fig.axes)
+
+
+def test_image_row_never_goes_below_256_px_or_100_dpi():
+    fig = viz.image_row([torch.rand(3, 8, 8)], ["tiny"], height_px=64, dpi=50)
+    assert fig.dpi == 100 and all(h >= 256 - 0.5 for h in _heights(fig))
+
+
+def test_image_row_wraps_instead_of_shrinking():
+    fig = viz.image_row([torch.rand(3, 40, 80)] * 5, None, height_px=300, max_width_px=1400)
+    w_px = fig.get_size_inches()[0] * fig.dpi
+    assert w_px <= 1400 + 1 and all(abs(h - 300) < 1 for h in _heights(fig))
+    assert len({round(ax.get_position().y0, 3) for ax in fig.axes}) > 1  # more than one row
+
+
+def test_image_row_checks_its_arguments():
+    with pytest.raises(ValueError, match="2 titles"):
+        viz.image_row([torch.rand(3, 4, 4)], ["a", "b"])
+    with pytest.raises(ValueError, match="at least one"):
+        viz.image_row([])
+
+
+def test_heatmap_has_a_labelled_colour_bar_and_axes():
+    fig, ax = viz.figure()
+    im = viz.heatmap(ax, torch.rand(1, 12, 10), "|error| (0-1)", title="error")
+    assert im.colorbar is not None and im.colorbar.ax.get_ylabel() == "|error| (0-1)"
+    assert ax.get_xlabel() and ax.get_ylabel() and ax.get_title() == "error"
+    with pytest.raises(ValueError, match="2-D"):
+        viz.heatmap(ax, np.zeros((2, 3, 4)), "x")
+
+
+def test_figure_default_dpi():
+    fig, axes = viz.figure(1, 2)
+    assert fig.dpi >= 100 and len(axes) == 2
+    assert viz.figure(dpi=72)[0].dpi == 100
+
+
+def test_before_after_figure_is_readable():
+    """Defect: the Studio's static figure was 72 dpi with pictures about 150 px tall."""
+    a, b = torch.zeros(3, 48, 64), torch.ones(3, 48, 64)
+    fig = viz.before_after_figure(a, b, "title\nsecond line", split=0.25)
+    assert fig.dpi >= 100 and all(h >= 256 for h in _heights(fig))
+    assert [ax.get_title() for ax in fig.axes] == ["before", "after", "split at 25%"]
+
+
+def test_widgets_reexports_the_viz_helpers():
+    from animegan_edu import widgets as WG
+
+    assert WG.compare_image is viz.compare_image and WG.before_after_figure is viz.before_after_figure and WG.png_bytes is viz.png_bytes
+
+
+def test_png_bytes_roundtrip():
+    img = torch.rand(3, 5, 7)
+    back = np.asarray(Image.open(__import__("io").BytesIO(viz.png_bytes(img))))
+    assert back.shape == (5, 7, 3)
