@@ -226,7 +226,9 @@ plt.tight_layout(); plt.show()
 # `Q.save_int8` writes a safetensors file: `int8` weights, their per-channel scales, GroupNorm affines and
 # the `(scale, zero point)` of every activation, with a small JSON header (format, resize mode, float
 # layers). `Q.load_int8` rebuilds the structure from the header and loads the tensors: nothing is
-# unpickled, so a file from a stranger cannot run code.
+# unpickled, so a file from a stranger cannot run code. `Q.save_int8` also records the file's SHA-256
+# beside it (`int8.safetensors.sha256`), and `Q.load_int8` refuses a file whose hash is missing or
+# differs, or whose scales and zero points are NaN, infinite or out of range (`animegan_edu.int8_files`).
 
 # %%
 # NBVAL_CHECK_OUTPUT

@@ -229,3 +229,102 @@ def test_stylize_int8_cli(gen, tmp_path, monkeypatch):
     cached = list((tmp_path / "home" / "int8").glob("*.safetensors"))
     assert len(cached) == 1  # calibrated once, reused on the next run
     assert main(["stylize", str(tmp_path / "in.png"), "-o", str(out), "--int8", "--weights", str(weights), "--size", "40"]) == 0
+
+
+# --------------------------------------------------------------------------------------
+# INT8 files are data checked on load: SHA-256 sidecar, finite quantization parameters
+# --------------------------------------------------------------------------------------
+def _tamper(path, key: str = "block_b.0.in_qp", value: float = float("nan"), rehash: bool = False) -> None:
+    """Rewrite ``path`` with ``key[0]`` (a scale) set to ``value``; ``rehash``: fix the sidecar too."""
+    import hashlib
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    tensors = load_file(str(path))
+    tensors[key] = tensors[key].clone()
+    tensors[key][0] = value
+    save_file(tensors, str(path), metadata=meta)
+    if rehash:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        path.with_name(path.name + ".sha256").write_text(f"{digest}  {path.name}\n")
+
+
+def test_save_int8_records_the_hash(qgen, tmp_path):
+    import hashlib
+
+    path = tmp_path / "g.safetensors"
+    Q.save_int8(qgen, path)
+    sidecar = tmp_path / "g.safetensors.sha256"
+    assert sidecar.read_text().split()[0] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["g.safetensors", "g.safetensors.sha256"]
+
+
+def test_load_int8_refuses_a_file_without_its_hash(qgen, tmp_path):
+    path = tmp_path / "g.safetensors"
+    Q.save_int8(qgen, path)
+    (tmp_path / "g.safetensors.sha256").unlink()
+    with pytest.raises(ValueError, match="no SHA-256") as err:
+        Q.load_int8(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+def test_load_int8_refuses_a_changed_file(qgen, tmp_path):
+    path = tmp_path / "g.safetensors"
+    Q.save_int8(qgen, path)
+    _tamper(path)
+    with pytest.raises(ValueError, match="SHA-256") as err:
+        Q.load_int8(path)
+    assert str(path) in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("key", "index", "value"),
+    [
+        ("block_b.0.in_qp", 0, float("nan")),  # activation scale
+        ("block_c.1.out_qp", 0, float("inf")),  # residual-add output scale
+        ("block_a.0.norm_qp", 1, float("nan")),  # zero point
+        ("block_a.1.conv.out_qp", 0, 0.0),  # a zero scale
+        ("block_a.1.act_qp", 1, 300.0),  # zero point outside quint8
+        ("block_e.2.conv.weight_scale", 3, float("nan")),  # per-channel weight scale
+    ],
+)
+def test_load_int8_refuses_bad_quantization_parameters(qgen, tmp_path, key, index, value):
+    import hashlib
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    path = tmp_path / "g.safetensors"
+    Q.save_int8(qgen, path)
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    tensors = load_file(str(path))
+    tensors[key] = tensors[key].clone()
+    tensors[key][index] = value
+    save_file(tensors, str(path), metadata=meta)
+    # the hash matches (a file written so on purpose): the values themselves are checked
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    (tmp_path / "g.safetensors.sha256").write_text(f"{digest}  g.safetensors\n")
+    with pytest.raises(ValueError) as err:
+        Q.load_int8(path)
+    msg = str(err.value)
+    assert str(path) in msg and key in msg and "\n" not in msg, msg
+
+
+def test_int8_cache_tampered_is_refused_and_rebuilt(gen, tmp_path, monkeypatch):
+    monkeypatch.setenv("ANIMEGAN_EDU_HOME", str(tmp_path))
+    first = Q.int8_generator(gen, calib_size=32)
+    (path,) = (tmp_path / "int8").glob("*.safetensors")
+    assert path.with_name(path.name + ".sha256").is_file()
+    _tamper(path, rehash=True)  # a NaN scale behind a matching hash
+    x = Q.sample_photos(32)[:1]
+    with pytest.warns(UserWarning, match="rebuilding") as rec:
+        again = Q.int8_generator(gen, calib_size=32)
+    assert str(path) in str(rec[0].message)
+    with torch.no_grad():
+        out = again(x)
+        assert torch.isfinite(out).all() and torch.equal(out, first(x))
+    Q.load_int8(path)  # the rebuilt cache file loads again

@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from animegan_edu.quantize import bench_report  # noqa: E402
+from animegan_edu.bench import bench_report  # noqa: E402
 
 
 def main(argv: list[str]) -> int:

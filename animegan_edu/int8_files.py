@@ -1,0 +1,225 @@
+"""INT8 generator files: saved as data, verified on load, cached per set of weights.
+
+Introduced in ``notebooks/07_quantized_cpu_inference.ipynb`` (section "Size on disk").
+
+* :func:`save_int8` writes a :class:`~animegan_edu.quantize.QuantizedGenerator` as
+  safetensors (``int8`` weights, scales, zero points; no pickled code) and records the
+  file's SHA-256 beside it, in ``<file>.sha256`` (the format of
+  ``weights/demo.safetensors.sha256``);
+* :func:`load_int8` refuses, with one line naming the file, a file whose SHA-256 is not
+  recorded or differs from the recorded one, and any quantization parameter that cannot be
+  right (a non-finite or non-positive scale, a zero point outside ``[0, 255]``), before
+  it builds the model;
+* :func:`int8_generator` keeps one calibrated INT8 model per set of weights in
+  ``$ANIMEGAN_EDU_HOME/int8/`` (used by ``animegan-edu stylize --int8``); a cache file that
+  fails those checks is reported and rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import warnings
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .imageio import sample_photos
+from .models import Generator
+from .quantize import QuantizedGenerator, quantize_generator
+
+__all__ = ["INT8_FORMAT", "save_int8", "load_int8", "verify_int8", "int8_generator"]
+
+INT8_FORMAT = "animegan-edu-int8/1"
+_CHUNK = 1 << 20
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(_CHUNK):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
+    """Write ``model`` to ``path`` as safetensors, its SHA-256 to ``<path>.sha256``; return the file's size in bytes.
+
+    The file holds only tensors (``int8`` weights, per-channel weight scales, GroupNorm
+    affines, activation ``(scale, zero_point)`` pairs, float weights of the layers kept
+    in float) and a JSON header (format, upsample mode, float layers). Both files are
+    written to temporary names first and renamed, so a failed write leaves nothing behind.
+
+    Example:
+        >>> import tempfile
+        >>> from animegan_edu.quantize import QuantizedGenerator
+        >>> d = Path(tempfile.mkdtemp())
+        >>> save_int8(QuantizedGenerator(Generator()), d / "g.safetensors") > 500_000
+        True
+        >>> sorted(p.name for p in d.iterdir())
+        ['g.safetensors', 'g.safetensors.sha256']
+    """
+    from safetensors.torch import save_file
+
+    if not isinstance(model, QuantizedGenerator):
+        raise TypeError(f"save_int8 needs a QuantizedGenerator, got {type(model).__name__}")
+    path = Path(path)
+    tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    meta = {
+        "format": INT8_FORMAT,
+        "upsample": model.upsample,
+        "float_layers": json.dumps(list(model.float_layers)),
+    }
+    tmp = path.with_name(path.name + ".partial")
+    tmp_hash = path.with_name(path.name + ".sha256.partial")
+    try:
+        save_file(tensors, str(tmp), metadata=meta)
+        tmp_hash.write_text(f"{_sha256(tmp)}  {path.name}\n")
+        tmp.replace(path)
+        tmp_hash.replace(_sidecar(path))
+    finally:
+        tmp.unlink(missing_ok=True)
+        tmp_hash.unlink(missing_ok=True)
+    return path.stat().st_size
+
+
+def verify_int8(path: str | Path, tensors: dict[str, torch.Tensor] | None = None) -> str:
+    """Check an INT8 file against its recorded SHA-256 and, given its tensors, their values.
+
+    Returns the file's SHA-256. Raises :class:`ValueError`, one line naming the file, when
+    ``<path>.sha256`` is missing or differs, when a floating tensor holds NaN or infinity,
+    when an activation scale (``*_qp[0]``) or a weight scale is not positive, or when a
+    zero point (``*_qp[1]``) is not a whole number in ``[0, 255]``.
+
+    Example:
+        >>> import tempfile
+        >>> from animegan_edu.quantize import QuantizedGenerator
+        >>> p = Path(tempfile.mkdtemp()) / "g.safetensors"
+        >>> _ = save_int8(QuantizedGenerator(Generator()), p)
+        >>> len(verify_int8(p))
+        64
+        >>> verify_int8(p, {"block_a.0.in_qp": torch.tensor([float("nan"), 0.0])})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: .../g.safetensors: block_a.0.in_qp holds NaN or infinity; refusing the file, re-create it with save_int8()
+    """
+    path = Path(path)
+    sidecar = _sidecar(path)
+    try:
+        words = sidecar.read_text().split()
+    except FileNotFoundError:
+        raise ValueError(f"{path}: no SHA-256 recorded ({sidecar.name} is missing); refusing an unverified file, re-create it with save_int8()") from None
+    recorded = words[0].lower() if words else ""
+    actual = _sha256(path)
+    if recorded != actual:
+        raise ValueError(f"{path}: SHA-256 {actual[:16]}... differs from the one recorded in {sidecar.name} ({recorded[:16] or 'empty'}...); the file changed after it was written, re-create it with save_int8()")
+    for key, t in (tensors or {}).items():
+        bad = _bad_value(key, t)
+        if bad:
+            raise ValueError(f"{path}: {key} {bad}; refusing the file, re-create it with save_int8()")
+    return actual
+
+
+def _bad_value(key: str, t: torch.Tensor) -> str | None:
+    """What is wrong with tensor ``key`` of an INT8 file, or ``None``."""
+    if t.is_floating_point() and not bool(torch.isfinite(t).all()):
+        return "holds NaN or infinity"
+    if key.endswith("_qp"):
+        scale, zero_point = float(t[0]), float(t[1])
+        if not scale > 0:
+            return f"has scale {scale}, not a positive number"
+        if zero_point != math.floor(zero_point) or not 0 <= zero_point <= 255:
+            return f"has zero point {zero_point}, not a whole number in [0, 255]"
+    elif key.endswith("weight_scale") and t.numel() and not bool((t > 0).all()):
+        return f"has a weight scale of {float(t.min())}, not a positive number"
+    return None
+
+
+def load_int8(path: str | Path, engine: str | None = None) -> QuantizedGenerator:
+    """Read a file written by :func:`save_int8` (safetensors; no code is unpickled).
+
+    The header is read, the file is checked (:func:`verify_int8`: recorded SHA-256, finite
+    and valid quantization parameters), the structure is rebuilt from the header, then
+    every tensor is loaded strictly.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the file is not an animegan-edu INT8 generator, or fails the checks.
+
+    Example:
+        >>> import tempfile
+        >>> from animegan_edu.quantize import QuantizedGenerator
+        >>> p = Path(tempfile.mkdtemp()) / "g.safetensors"
+        >>> _ = save_int8(QuantizedGenerator(Generator(), float_layers=["block_e.2"]), p)
+        >>> load_int8(p).float_layers
+        ('block_e.2',)
+    """
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such INT8 model file; create one with `animegan-edu quantize` or save_int8()")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+        tensors = load_file(str(path))
+    except Exception as e:  # safetensors raises its own error types on bad headers
+        raise ValueError(f"{path}: not a safetensors file ({e}); re-create it with save_int8()") from None
+    if meta.get("format") != INT8_FORMAT:
+        raise ValueError(f"{path}: not an animegan-edu INT8 generator (format {meta.get('format')!r}, expected {INT8_FORMAT!r})")
+    verify_int8(path, tensors)
+    template = Generator(upsample=meta.get("upsample", "align_corners"))
+    model = QuantizedGenerator(template, json.loads(meta.get("float_layers", "[]")), engine)
+    try:
+        model.load_state_dict(tensors, strict=True)
+    except RuntimeError as e:
+        first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
+        raise ValueError(f"{path}: tensors do not match the INT8 generator ({first})") from None
+    return model.eval()
+
+
+def _state_dict_key(generator: nn.Module) -> str:
+    h = hashlib.sha256()
+    for k, v in sorted(generator.state_dict().items()):
+        h.update(k.encode())
+        h.update(v.detach().float().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def int8_generator(generator: Generator, cache: bool = True, calib_size: int = 256) -> QuantizedGenerator:
+    """The INT8 model of ``generator``, calibrated on :func:`sample_photos`, cached on disk.
+
+    The cache file is ``<weights cache>/int8/<sha256 of the weights>-<upsample>-<size>.safetensors``
+    (see :func:`animegan_edu.weights.cache_dir`) with its ``.sha256`` sidecar, so the
+    calibration (a few seconds) runs once per set of weights. A cache file that
+    :func:`load_int8` refuses (changed, unverified, bad values) is reported in a warning
+    and rebuilt. Used by ``animegan-edu stylize --int8``.
+
+    Input and output of the model: ``(N, 3, H, W)`` RGB in ``[-1, 1]``.
+
+    Example:
+        >>> m = int8_generator(Generator(), cache=False, calib_size=32)
+        >>> m(torch.zeros(1, 3, 32, 32)).shape
+        torch.Size([1, 3, 32, 32])
+    """
+    if not cache:
+        return quantize_generator(generator, sample_photos(calib_size))
+    from .weights import cache_dir
+
+    path = cache_dir() / "int8" / f"{_state_dict_key(generator)}-{generator.upsample}-{calib_size}.safetensors"
+    if path.is_file():
+        try:
+            return load_int8(path)
+        except ValueError as exc:
+            warnings.warn(f"INT8 cache {exc}; rebuilding it", stacklevel=2)
+    model = quantize_generator(generator, sample_photos(calib_size))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_int8(model, path)
+    return model
