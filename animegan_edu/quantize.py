@@ -56,7 +56,8 @@ from .int8_layers import (  # noqa: F401 - the private ones are taught in notebo
 )
 from .models import ConvNormLReLU, Generator, InvertedResBlock, UpsampleMode, resize
 
-# Names that moved to the modules split from this one, and where they live now.
+# Names that moved to the modules split from this one, and where they live now. (The
+# benchmark's weights helper, _default_generator, moved as it was to animegan_edu.bench.)
 _MOVED: dict[str, str] = {
     **dict.fromkeys(["INT8_FORMAT", "save_int8", "load_int8", "verify_int8", "int8_generator"], "int8_files"),
     **dict.fromkeys(
