@@ -44,10 +44,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
-from skimage import data as skdata
 
 from animegan_edu import models, tf_checkpoint, weights
-from animegan_edu.imageio import from_generator_range, pil_to_tensor01, resize_longest, to_generator_range
+from animegan_edu.imageio import from_generator_range, pil_to_tensor01, resize_longest, sample_photo_array, to_generator_range
 
 torch.manual_seed(0)
 np.random.seed(0)
@@ -426,7 +425,7 @@ plt.show()
 # %%
 G_photo, label = weights.load_generator_or_random(seed=0)
 print("weights used:", label)
-photo = resize_longest(Image.fromarray(skdata.astronaut()), 256)
+photo = resize_longest(Image.fromarray(sample_photo_array("astronaut")), 256)
 x_photo = to_generator_range(pil_to_tensor01(photo))[None]
 feats = {}
 hooks = [getattr(G_photo, n).register_forward_hook(lambda m, i, o, n=n: feats.__setitem__(n, o[0]))

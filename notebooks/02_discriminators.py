@@ -35,11 +35,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from PIL import Image
-from skimage import data as skdata
 from torch import nn
 
 from animegan_edu.data import cartoonize, edge_smooth
-from animegan_edu.imageio import pil_to_tensor01, resize_longest, to_generator_range
+from animegan_edu.imageio import pil_to_tensor01, resize_longest, sample_photo_array, to_generator_range
 from animegan_edu.losses import lsgan_d_loss
 from animegan_edu.models import (
     Discriminator,
@@ -54,7 +53,7 @@ plt.rcParams.update({"figure.dpi": 60, "image.interpolation": "nearest"})
 t_start = time.perf_counter()
 
 # The astronaut photo (NASA, public domain) at 256 x 256, as a (1, 3, H, W) tensor in [0, 1].
-astronaut = pil_to_tensor01(Image.fromarray(skdata.astronaut()).resize((256, 256), Image.Resampling.LANCZOS))[None]
+astronaut = pil_to_tensor01(Image.fromarray(sample_photo_array("astronaut")).resize((256, 256), Image.Resampling.LANCZOS))[None]
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -321,7 +320,7 @@ plt.show()
 # %%
 def load_small(name, side=160):
     # skimage photo -> (1, 3, H, W) in [0, 1], longest side `side`.
-    return pil_to_tensor01(resize_longest(Image.fromarray(getattr(skdata, name)()), side))[None]
+    return pil_to_tensor01(resize_longest(Image.fromarray(sample_photo_array(name)), side))[None]
 
 with torch.no_grad():
     sharp = [cartoonize(load_small(n)) for n in ("coffee", "chelsea", "rocket")]

@@ -44,10 +44,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
-from skimage import data as skdata
 
 from animegan_edu.data import AnimeDataset, cartoonize, colour_offset, edge_smooth
-from animegan_edu.imageio import pil_to_tensor01, save_png_atomic, to_generator_range
+from animegan_edu.imageio import pil_to_tensor01, sample_photo_array, save_png_atomic, to_generator_range
 from animegan_edu.losses import (
     STYLE_PRESETS,
     VGG19Features,
@@ -68,7 +67,7 @@ t_start = time.perf_counter()
 
 def load_square(name, side=128):
     # A skimage sample photo, centre-cropped to a square and resized: (1, 3, side, side) in [0, 1].
-    arr = getattr(skdata, name)()
+    arr = sample_photo_array(name)
     h, w = arr.shape[:2]
     s = min(h, w)
     arr = arr[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s, :3]
@@ -382,7 +381,7 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 def texture(name, top, left, side=128):
     # A grey skimage texture crop as a (1, 3, side, side) image in [0, 1].
-    t = torch.from_numpy(getattr(skdata, name)()[top:top + side, left:left + side]).float() / 255
+    t = torch.from_numpy(sample_photo_array(name)[top:top + side, left:left + side, 0].copy()).float() / 255
     return t.expand(1, 3, side, side)
 
 tex = {"brick A": texture("brick", 0, 0), "brick B": texture("brick", 300, 300),

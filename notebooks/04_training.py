@@ -41,19 +41,18 @@
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import torch
 import matplotlib.pyplot as plt
-from skimage import data as skdata
 
 from animegan_edu.data import AnimeDataset, cartoonize, edge_smooth, _save_png
+from animegan_edu.imageio import sample_photo_array
 
 torch.manual_seed(0)
 root = Path(tempfile.mkdtemp(prefix="animegan-nb04-"))
 for sub in ("train_photo", "Demo/style", "Demo/smooth", "Demo/paired"):
     (root / sub).mkdir(parents=True)
 for name in ("rocket", "coffee", "chelsea", "astronaut"):
-    img = torch.from_numpy(np.ascontiguousarray(getattr(skdata, name)()[..., :3])).permute(2, 0, 1).float() / 255
+    img = torch.from_numpy(sample_photo_array(name)).permute(2, 0, 1).float() / 255
     img = torch.nn.functional.interpolate(img[None], scale_factor=128 / max(img.shape[-2:]), mode="area")[0]
     style = cartoonize(img[None])
     _save_png(img, root / "train_photo" / f"{name}.png")

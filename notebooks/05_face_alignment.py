@@ -35,11 +35,10 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from skimage import data
 
 from animegan_edu import face as F
 from animegan_edu.widgets import load_model
-from animegan_edu.imageio import to_generator_range, from_generator_range
+from animegan_edu.imageio import to_generator_range, from_generator_range, sample_photo_array
 
 torch.manual_seed(0)
 torch.set_num_threads(2)
@@ -47,7 +46,7 @@ plt.rcParams["figure.dpi"] = 72
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 set_matplotlib_formats("jpeg")  # photos: JPEG keeps the saved notebook small
 
-photo = torch.from_numpy(data.astronaut()).permute(2, 0, 1).float().div(255)  # (3, 512, 512) in [0, 1]
+photo = torch.from_numpy(sample_photo_array("astronaut")).permute(2, 0, 1).float().div(255)  # (3, 512, 512) in [0, 1]
 model, note = load_model()  # trained weights if any exist, else a seeded untrained generator
 print(note)
 

@@ -31,10 +31,9 @@ import numpy as np
 import torch
 import ipywidgets as W
 from IPython.display import display
-from skimage import data
 
 from animegan_edu import grading as G
-from animegan_edu.imageio import pil_to_tensor01, resize_longest
+from animegan_edu.imageio import pil_to_tensor01, resize_longest, sample_photo_array
 from PIL import Image
 
 torch.manual_seed(0)
@@ -43,7 +42,7 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 set_matplotlib_formats("jpeg")  # photos: JPEG keeps the saved notebook small
 
 def load(name, size=256):
-    return pil_to_tensor01(resize_longest(Image.fromarray(getattr(data, name)()), size))[None]
+    return pil_to_tensor01(resize_longest(Image.fromarray(sample_photo_array(name)), size))[None]
 
 astro, coffee, rocket, chelsea = (load(n) for n in ("astronaut", "coffee", "rocket", "chelsea"))
 show = lambda ax, x, title: (ax.imshow(x[0].permute(1, 2, 0).clamp(0, 1).numpy()), ax.set_title(title, fontsize=9), ax.axis("off"))
