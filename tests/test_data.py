@@ -1,7 +1,4 @@
-"""Data: edge smoothing, colour offset, the demo style, the seeded dataset, prepare-demo."""
-
-import json
-import os
+"""Data: edge smoothing, colour offset, the demo style, the seeded dataset (prepare-demo: test_demoset.py)."""
 
 import pytest
 import torch
@@ -100,31 +97,8 @@ def test_dataset_errors_name_the_folder(tmp_path, tiny_dataset):
         D.AnimeDataset(tiny_dataset, "Demo")
 
 
-def test_prepare_demo_is_idempotent(tmp_path):
-    from PIL import Image
+def test_prepare_demo_moved_to_demoset():
+    """The demo set is assembled by animegan_edu.demoset (tests in test_demoset.py)."""
+    from animegan_edu import demoset
 
-    photos = tmp_path / "mate"
-    photos.mkdir()
-    gen = torch.Generator().manual_seed(0)
-    for name in D.MATE_PHOTOS:
-        arr = (torch.rand(40, 56, 3, generator=gen) * 255).to(torch.uint8).numpy()
-        Image.fromarray(arr).save(photos / name)
-    out = D.prepare_demo(tmp_path / "demo", max_side=48, photos_dir=photos, progress=False)
-    manifest = json.loads((out / "MANIFEST.json").read_text())
-    n = len(D.MATE_PHOTOS) + len(D.SKIMAGE_TRAIN)
-    assert len(manifest["files"]) == 4 * n
-    assert all("GPL" in lic or "scikit-image" in lic for lic in manifest["sources"].values())
-    stamp = os.stat(out / "MANIFEST.json").st_mtime_ns
-    again = D.prepare_demo(tmp_path / "demo", max_side=48, photos_dir=photos, progress=False)
-    assert again == out
-    assert os.stat(out / "MANIFEST.json").st_mtime_ns == stamp  # identical set kept, not rewritten
-    assert json.loads((out / "MANIFEST.json").read_text()) == manifest
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".demo-")]  # no temp leftovers
-    ds = D.AnimeDataset(out, D.DEMO_STYLE, paired=True)
-    assert len(ds) == n
-
-
-def test_prepare_demo_missing_photos_is_one_clear_error(tmp_path):
-    with pytest.raises(D.DataError, match="cannot read image"):
-        D.prepare_demo(tmp_path / "demo", photos_dir=tmp_path / "empty", progress=False)
-    assert not (tmp_path / "demo").exists()
+    assert D.prepare_demo is demoset.prepare_demo
