@@ -542,7 +542,13 @@ def prepare_demo(
 
 
 def add_cli(sub: argparse._SubParsersAction) -> None:
-    """Add ``prepare-demo`` to the ``animegan-edu data`` subcommands."""
+    """Add ``prepare-demo`` to the ``animegan-edu data`` subcommands.
+
+    Example:
+        >>> p = argparse.ArgumentParser(); add_cli(p.add_subparsers())
+        >>> p.parse_args(["prepare-demo"]).max_side
+        512
+    """
     q = sub.add_parser("prepare-demo", help="build the demo training set from package registries (idempotent)")
     q.add_argument("--out", default="data/demo", help="output folder (default: data/demo); an existing folder must be a demo set")
     q.add_argument("--max-side", type=int, default=512, help="longest side of the stored images (default: 512)")
