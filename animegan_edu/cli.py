@@ -250,7 +250,8 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         raise CLIError(f"--size must be at least {MIN_SIZE} and at most {MAX_SIZE} pixels, got {args.size}")
     from .pipeline import run
 
-    max_pixels = None if args.max_megapixels is None else max(1, int(args.max_megapixels * 1e6))
+    max_mp = getattr(args, "max_megapixels", None)
+    max_pixels = None if max_mp is None else max(1, int(max_mp * 1e6))
     inputs = [Path(p) for p in args.images]
     targets = _output_paths(inputs, Path(args.output))
     model = _prepare_model(args)

@@ -1,8 +1,8 @@
 """One stylize pipeline for the command line, the Studio, the notebooks and the benchmark.
 
-Introduced in ``notebooks/00_quickstart.ipynb``; the Studio (:mod:`animegan_edu.widgets`)
-and ``animegan-edu stylize`` (:mod:`animegan_edu.cli`) call it, so a picture made in one
-looks the same in the others.
+The Studio (:mod:`animegan_edu.widgets`) and ``animegan-edu stylize``
+(:mod:`animegan_edu.cli`) both call it, so a picture made in one looks the same in the
+other; notebooks and benchmarks can call :func:`stylize` directly.
 
 The steps, in order:
 
