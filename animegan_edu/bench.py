@@ -147,17 +147,12 @@ def _median(v: Sequence[float]) -> float:
 
 
 def _default_generator(weights: str | None) -> tuple[Generator, str]:
-    """``(generator, label)``: the named weights, else the default ones, else seeded random."""
-    from .weights import WeightsNotAvailableError, load_generator, resolve_default
+    """``(generator, label)`` from :func:`animegan_edu.weights.get_generator`: the named weights
+    (no fallback), else the default ones, else an untrained generator whose label says so
+    (its quality figures are not representative)."""
+    from .weights import get_generator
 
-    if weights is not None:
-        return load_generator(weights, download=False, progress=False), str(weights)
-    try:
-        name = resolve_default()
-    except WeightsNotAvailableError:
-        torch.manual_seed(0)
-        return Generator().eval(), "random (seed 0: no weights available; quality figures are not representative)"
-    return load_generator(name, download=False, progress=False), name
+    return get_generator(weights, fallback=None if weights is not None else "random", download=False, progress=False)
 
 
 def run_benchmark(

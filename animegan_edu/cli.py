@@ -150,13 +150,11 @@ def _unit_float(text: str) -> float:
 
 def _prepare_model(args: argparse.Namespace) -> torch.nn.Module:
     """Load the generator once for all images (extension point: ``--int8`` swaps the model here)."""
-    from .weights import load_generator, resolve_default
+    from .weights import get_generator
 
-    name = args.weights
-    if name is None:
-        name = resolve_default()
-        print(f"{PROG}: using weights '{name}' (choose others with --weights)", file=sys.stderr)
-    model = load_generator(name, upsample=args.upsample)
+    model, label = get_generator(args.weights, fallback=None, upsample=args.upsample, download=True)
+    if args.weights is None:
+        print(f"{PROG}: using weights {label} (choose others with --weights)", file=sys.stderr)
     if getattr(args, "int8", False):
         from .quantize import int8_generator
 

@@ -111,12 +111,56 @@ _CONV4_4 = 25
 _warned_random = False
 
 
+_VGG_SAFE_HOWTO = (
+    "provide a safe file instead: torchvision's vgg19-dcbb9e9d.pth (its name carries its SHA-256 prefix), or the "
+    "original vgg19.npy converted once, where you trust it, to plain arrays "
+    "(np.savez('vgg19.npz', **{f'{k}_{p}': a for k, (w, b) in d.items() for p, a in (('weights', w), ('biases', b))})) "
+    "with its hash recorded (sha256sum vgg19.npz > vgg19.npz.sha256)"
+)
+
+
+def _check_vgg_hash(path: Path) -> None:
+    """Refuse VGG19 weights without a matching recorded SHA-256, and any pickled ``.npy``.
+
+    The recorded hash is a ``<file>.sha256`` sidecar, or the hex prefix in a torch-hub name
+    (``vgg19-dcbb9e9d.pth``: the file's SHA-256 starts with ``dcbb9e9d``).
+    """
+    import re
+
+    from .weights_io import IntegrityError, UnsafeFileError, read_sidecar, sha256_file
+
+    if path.suffix == ".npy":  # the original format is a pickled dict: never unpickled here
+        try:
+            np.load(path, allow_pickle=False, mmap_mode="r")
+        except ValueError:
+            raise UnsafeFileError(f"{path}: refused: a pickled .npy (loading it could run code); {_VGG_SAFE_HOWTO}") from None
+        except OSError as exc:
+            raise UnsafeFileError(f"{path}: unreadable .npy ({exc.strerror or type(exc).__name__}); {_VGG_SAFE_HOWTO}") from None
+        raise UnsafeFileError(f"{path}: a single .npy array is not VGG19 weights; {_VGG_SAFE_HOWTO}")
+    got = sha256_file(path)
+    recorded = read_sidecar(path)
+    if recorded is None:
+        m = re.search(r"-([0-9a-f]{8,64})\.[A-Za-z]+$", path.name)
+        if m is None:
+            if path.with_name(path.name + ".sha256").exists():
+                raise IntegrityError(f"{path}: {path.name}.sha256 is empty or unreadable; {_VGG_SAFE_HOWTO}")
+            raise IntegrityError(f"{path}: no recorded SHA-256 for these VGG19 weights, refused unchecked; {_VGG_SAFE_HOWTO}")
+        if not got.startswith(m.group(1)):
+            raise IntegrityError(f"{path}: SHA-256 {got[:16]}... does not start with {m.group(1)} as its name says (tampered or corrupted); download it again")
+    elif got != recorded:
+        raise IntegrityError(f"{path}: SHA-256 {got} does not match {path.name}.sha256 (tampered or corrupted); download it again")
+
+
 class VGG19Features(nn.Module):
     """VGG19 up to ``conv4_4`` (before its ReLU, as the original), frozen, eval mode.
 
     Input ``(N, 3, H, W)`` RGB in ``[-1, 1]``; output ``(N, 512, H/8, W/8)``.
-    ``source`` says where the weights came from: ``"torchvision"``, ``"vgg19.npy"`` or
-    ``"random(seed=0)"``.
+    ``source`` says where the weights came from: ``"torchvision"``, ``"vgg19.npz"`` or
+    ``"random(seed=0)"``. Weights are data, never code: ``.pth`` through
+    ``torch.load(weights_only=True)``, ``.npz`` with ``allow_pickle=False``, and every file
+    must match a recorded SHA-256 (a ``.sha256`` sidecar, or the hash prefix of a torch-hub
+    name); a pickled ``vgg19.npy`` is refused with a one-line message saying how to
+    provide a safe file.
     """
 
     def __init__(self, weights: str | os.PathLike | None = None) -> None:
@@ -137,27 +181,27 @@ class VGG19Features(nn.Module):
             return [Path(weights)]
         hub = Path(os.environ.get("TORCH_HOME", Path.home() / ".cache" / "torch")) / "hub" / "checkpoints"
         home = Path(os.environ.get("ANIMEGAN_EDU_HOME", Path.home() / ".cache" / "animegan-edu"))
-        return sorted(hub.glob("vgg19-*.pth")) + [home / "vgg19.npy", home / "vgg19-dcbb9e9d.pth"]
+        names = ("vgg19.safetensors", "vgg19.npz", "vgg19-dcbb9e9d.pth", "vgg19.npy")
+        return sorted(hub.glob("vgg19-*.pth")) + [home / n for n in names]
 
     def _load(self, weights: str | os.PathLike | None) -> str:
         global _warned_random
         for path in self._candidates(weights):
             if not path.exists():
                 continue
-            if path.suffix == ".npy":
-                self._load_npy(path)
+            _check_vgg_hash(path)  # also refuses a pickled vgg19.npy before anything reads it
+            if path.suffix == ".npz":
+                self._load_npz(path)
                 self.bgr_caffe = True
-                return "vgg19.npy"
-            sd = torch.load(path, map_location="cpu", weights_only=True)
-            sd = {k[len("features.") :]: v for k, v in sd.items() if k.startswith("features.")}
-            self.features.load_state_dict({k: v for k, v in sd.items() if int(k.split(".")[0]) <= _CONV4_4})
+                return "vgg19.npz"
+            self._load_torchvision(path)
             return "torchvision"
         if weights is not None:
-            raise FileNotFoundError(f"{weights}: VGG19 weights not found; give a torchvision vgg19-*.pth or vgg19.npy")
+            raise FileNotFoundError(f"{weights}: VGG19 weights not found; give a torchvision vgg19-*.pth, .safetensors or vgg19.npz")
         if not _warned_random:
             warnings.warn(
                 "No pretrained VGG19 weights found (torchvision's vgg19-dcbb9e9d.pth in the torch hub cache, or "
-                "vgg19.npy in $ANIMEGAN_EDU_HOME): content and style losses use a fixed-seed random VGG19. "
+                "vgg19.safetensors / vgg19.npz in $ANIMEGAN_EDU_HOME): content and style losses use a fixed-seed random VGG19. "
                 "Random conv features still respond to structure and texture, but weaker than learned ones.",
                 stacklevel=3,
             )
@@ -171,17 +215,37 @@ class VGG19Features(nn.Module):
                     m.bias.zero_()
         return "random(seed=0)"
 
-    def _load_npy(self, path: Path) -> None:
-        # The original project's file: a pickled dict {layer: [kernel HWIO, bias]}; numpy
-        # object arrays need allow_pickle, so only a file the user chose is read this way.
-        blob = np.load(path, allow_pickle=True, encoding="latin1").item()
+    def _load_torchvision(self, path: Path) -> None:
+        """A torchvision ``vgg19`` state dict (``.pth`` read with ``weights_only=True``, or ``.safetensors``)."""
+        from .weights_io import ArchitectureError, load_state_dict
+
+        sd = load_state_dict(path)  # never unpickles code; one-line errors naming the file
+        sd = {k[len("features.") :]: v for k, v in sd.items() if k.startswith("features.")}
+        wanted = self.features.state_dict()
+        missing = [k for k in wanted if k not in sd or sd[k].shape != wanted[k].shape]
+        if missing:
+            raise ArchitectureError(f"{path}: not torchvision VGG19 weights (missing or misshapen: features.{missing[0]})")
+        self.features.load_state_dict({k: sd[k].float() for k in wanted})
+
+    def _load_npz(self, path: Path) -> None:
+        # The original project's vgg19.npy converted to plain arrays (see _VGG_SAFE_HOWTO):
+        # conv{b}_{i}_weights (HWIO) and conv{b}_{i}_biases, BGR caffe convention.
+        from .weights_io import ArchitectureError, CorruptFileError
+
         names = [f"conv{b}_{i}" for b, n in ((1, 2), (2, 2), (3, 4), (4, 4)) for i in range(1, n + 1)]
         convs = [m for m in self.features if isinstance(m, nn.Conv2d)]
+        try:
+            with np.load(path, allow_pickle=False) as blob:
+                arrays = {k: blob[k] for k in blob.files}
+        except (ValueError, OSError, EOFError) as exc:
+            raise CorruptFileError(f"{path}: not a readable .npz of plain arrays ({str(exc).splitlines()[0][:120]}); {_VGG_SAFE_HOWTO}") from None
         with torch.no_grad():
             for conv, name in zip(convs, names):
-                w, b = blob[name]
-                conv.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1))))
-                conv.bias.copy_(torch.from_numpy(b))
+                w, b = arrays.get(f"{name}_weights"), arrays.get(f"{name}_biases")
+                if w is None or b is None or w.shape != tuple(conv.weight.shape[i] for i in (2, 3, 1, 0)) or b.shape != tuple(conv.bias.shape):
+                    raise ArchitectureError(f"{path}: missing or misshapen {name}_weights/{name}_biases; {_VGG_SAFE_HOWTO}")
+                conv.weight.copy_(torch.from_numpy(np.ascontiguousarray(w.transpose(3, 2, 0, 1), dtype=np.float32)))
+                conv.bias.copy_(torch.from_numpy(b.astype(np.float32)))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x01 = (x + 1) / 2

@@ -20,11 +20,23 @@ caught. :func:`write_bundle` writes the same format (used by the tests to make d
 files, and handy for round trips). :func:`convert_generator` maps the 77 variables of the
 original AnimeGANv2 generator to :class:`animegan_edu.models.Generator` state-dict keys.
 
+Memory: opening reads only the index (at most :data:`MAX_INDEX_BYTES`); each tensor is
+read from its shard by seeking to the byte range the index names, after checking that
+range against the shard's size and the tensor's dtype and shape, and refusing any one
+tensor larger than ``max_tensor_bytes`` (:data:`MAX_TENSOR_BYTES` by default). A sparse
+or padded multi-gigabyte ``.data`` file therefore costs no more memory than the tensors
+actually read.
+
+Integrity, honestly: the CRC-32C checksums catch truncation and accidental corruption,
+not tampering (anyone can recompute them). A converted file's SHA-256 is recorded by
+:mod:`animegan_edu.weights` at conversion and required afterwards.
+
 Errors are :class:`TFCheckpointError` with a one-line message naming the file.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import struct
@@ -48,6 +60,13 @@ __all__ = [
     "convert_generator",
     "convert_checkpoint",
 ]
+
+
+#: The largest ``.index`` file read (bytes); AnimeGANv2's is a few kilobytes.
+MAX_INDEX_BYTES = 64 * 2**20
+#: The largest single tensor read (bytes) unless ``TFCheckpoint(max_tensor_bytes=...)``
+#: says otherwise; AnimeGANv2's largest is 2.4 MB.
+MAX_TENSOR_BYTES = 64 * 2**20
 
 
 class TFCheckpointError(ValueError):
@@ -360,6 +379,11 @@ def _block_entries(block: bytes, where: str) -> Iterator[tuple[bytes, bytes]]:
 
 def _read_table(path: Path) -> list[tuple[bytes, bytes]]:
     try:
+        size = path.stat().st_size
+        if size > MAX_INDEX_BYTES:
+            raise TFCheckpointError(
+                f"{path}: {size:,} bytes, more than the {MAX_INDEX_BYTES:,} a checkpoint index may have (damaged or foreign file)"
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         raise TFCheckpointError(f"{path}: no such file") from None
@@ -442,6 +466,8 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
     Args:
         path: the bundle prefix (``.../Shinkai-53.ckpt``), its ``.index`` file, or a folder
             holding one checkpoint.
+        max_tensor_bytes: refuse any tensor whose byte size exceeds this (default
+            :data:`MAX_TENSOR_BYTES`); only the byte ranges of the tensors read are read.
 
     Raises:
         TFCheckpointError: missing, truncated, damaged or foreign files (one-line message).
@@ -455,7 +481,8 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
         (['w'], (2, 3))
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, max_tensor_bytes: int = MAX_TENSOR_BYTES) -> None:
+        self.max_tensor_bytes = int(max_tensor_bytes)
         self.prefix = find_checkpoint_prefix(path)
         self.index_path = Path(str(self.prefix) + ".index")
         entries = _read_table(self.index_path)
@@ -480,7 +507,6 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
                 self._infos[name] = _parse_entry(name, value)
             except (IndexError, ValueError, struct.error):
                 raise TFCheckpointError(f"{self.index_path}: malformed entry for {name!r}") from None
-        self._shard_cache: dict[int, bytes] = {}
 
     # Mapping interface
     def __getitem__(self, name: str) -> np.ndarray:
@@ -504,30 +530,52 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
     def shard_path(self, shard_id: int) -> Path:
         return Path(f"{self.prefix}.data-{shard_id:05d}-of-{self.num_shards:05d}")
 
-    def _shard(self, shard_id: int) -> bytes:
-        if shard_id not in self._shard_cache:
-            path = self.shard_path(shard_id)
-            try:
-                self._shard_cache[shard_id] = path.read_bytes()
-            except FileNotFoundError:
-                raise TFCheckpointError(f"{path}: data shard missing (download both the .index and the .data file)") from None
-        return self._shard_cache[shard_id]
+    def _shard_size(self, path: Path) -> int:
+        try:
+            return path.stat().st_size
+        except FileNotFoundError:
+            raise TFCheckpointError(f"{path}: data shard missing (download both the .index and the .data file)") from None
+        except OSError as exc:
+            raise TFCheckpointError(f"{path}: cannot read ({exc.strerror or type(exc).__name__}); check the file's permissions") from None
+
+    def _read_range(self, path: Path, offset: int, size: int, name: str) -> bytes:
+        """Read exactly ``size`` bytes at ``offset`` of the shard, after checking the range."""
+        if size > self.max_tensor_bytes:
+            raise TFCheckpointError(
+                f"{path}: {name!r} claims {size:,} bytes, more than the {self.max_tensor_bytes:,}-byte limit per tensor "
+                "(damaged or hostile checkpoint); refused"
+            )
+        file_size = self._shard_size(path)
+        if offset < 0 or size < 0 or offset + size > file_size:
+            raise TFCheckpointError(f"{path}: truncated ({file_size} bytes, but {name!r} needs bytes up to {offset + size})")
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                raw = fh.read(size)
+        except OSError as exc:
+            raise TFCheckpointError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
+        if len(raw) != size:
+            raise TFCheckpointError(f"{path}: truncated while reading {name!r} ({len(raw)} of {size} bytes)")
+        return raw
 
     def read(self, name: str, verify: bool = True) -> np.ndarray:
-        """Read one tensor (checked against its CRC-32C unless ``verify`` is false)."""
+        """Read one tensor (checked against its CRC-32C unless ``verify`` is false).
+
+        Only the tensor's byte range is read from the shard (see the class docstring).
+        """
         info = self._infos[name]
         if info.sliced:
             raise TFCheckpointError(f"{self.index_path}: {name!r} is a partitioned (sliced) variable, not supported")
         if any(d < 0 for d in info.shape):
             raise TFCheckpointError(f"{self.index_path}: {name!r} has an unknown shape")
         path = self.shard_path(info.shard_id)
-        data = self._shard(info.shard_id)
-        if info.offset + info.size > len(data):
+        count = math.prod(info.shape) if info.shape else 1
+        itemsize = 2 if info.dtype == _DT_BFLOAT16 else (_DTYPES[info.dtype].itemsize if info.dtype in _DTYPES else None)
+        if itemsize is not None and count * itemsize != info.size:
             raise TFCheckpointError(
-                f"{path}: truncated ({len(data)} bytes, but {name!r} needs bytes up to {info.offset + info.size})"
+                f"{path}: {name!r} takes {info.size:,} bytes, but its shape {info.shape} needs {count * itemsize:,} (damaged index)"
             )
-        raw = data[info.offset : info.offset + info.size]
-        count = int(np.prod(info.shape, dtype=np.int64)) if info.shape else 1
+        raw = self._read_range(path, info.offset, info.size, name)
         if info.dtype == _DT_STRING:
             return self._decode_strings(raw, count, info, path, verify)
         if verify and info.crc32c_masked is not None and _unmask(info.crc32c_masked) != crc32c(raw):
@@ -822,6 +870,8 @@ def convert_generator(
         value = np.asarray(tensors[tf_name])
         if value.dtype != np.float32:
             raise TFCheckpointError(f"{where}: {tf_name} is {value.dtype}, expected float32")
+        if not np.isfinite(value).all():
+            raise TFCheckpointError(f"{where}: {tf_name} holds NaN or infinite values (damaged or tampered checkpoint); refused")
         converted = _tf_to_torch_layout(tf_name, value)
         if tuple(converted.shape) != tuple(ref.shape):
             raise TFCheckpointError(
@@ -852,21 +902,34 @@ def convert_checkpoint(path: str | os.PathLike, out: str | os.PathLike | None = 
 
 
 def save_state_dict_safetensors(state: Mapping[str, torch.Tensor], out: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
-    """Save a state dict as safetensors, atomically (temporary file + rename)."""
-    import tempfile
+    """Save a state dict as safetensors, atomically, with the permissions ``0o666 & ~umask``.
 
+    A temporary file in the target folder is written, given the umask's permissions and
+    renamed into place: readers never see a half-written file, nothing is left on failure.
+
+    Raises:
+        animegan_edu.weights.StorageError: the file cannot be written (one line naming it).
+
+    Example:
+        >>> import tempfile
+        >>> p = save_state_dict_safetensors({"w": torch.zeros(2)}, tempfile.mkdtemp() + "/w.safetensors")
+        >>> p.suffix
+        '.safetensors'
+    """
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
+    from .weights_io import StorageError, atomic_write
+
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    try:
-        meta = {"format": "pt", "model": "animegan_edu.models.Generator"}
-        meta.update(metadata or {})
-        save_file({k: v.contiguous() for k, v in state.items()}, tmp, metadata=meta)
-        os.replace(tmp, out)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
+    meta = {"format": "pt", "model": "animegan_edu.models.Generator"}
+    meta.update(metadata or {})
+
+    def write(tmp: Path) -> None:
+        try:
+            save_file({k: v.contiguous() for k, v in state.items()}, str(tmp), metadata=meta)
+        except (SafetensorError, ValueError, RuntimeError) as exc:
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+            raise StorageError(f"{out}: cannot write safetensors ({first})") from None
+
+    return atomic_write(out, write)

@@ -86,46 +86,24 @@ def sample_images(names: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "r
     return out
 
 
-_MODELS: dict[Optional[str], tuple[nn.Module, str]] = {}
+_MODELS: dict[tuple[Optional[str], int], tuple[nn.Module, str]] = {}
 
 
 def load_model(name: Optional[str] = None, seed: int = 0) -> tuple[nn.Module, str]:
-    """A generator and a one-line note saying which weights it carries.
+    """:func:`animegan_edu.weights.get_generator` (offline), cached: ``(generator, one-line label)``.
 
-    ``name=None`` uses :func:`animegan_edu.weights.load_generator`'s default (a cached public
-    weight, else the bundled ``weights/demo.safetensors``). When none exists yet, or for
-    ``name="random"``, it returns an untrained generator initialised with ``seed`` and the
-    note says so: its pictures show the pipeline, not a style. Models are cached.
+    ``name=None`` is the default weights (a cached public weight, else the bundled demo),
+    an UNTRAINED generator (``seed``, and the label says so) only when none exists;
+    ``name="random"`` asks for the untrained one. A named weight is never replaced.
 
     Raises:
-        animegan_edu.weights.WeightsError: a named weight that cannot be loaded offline.
+        animegan_edu.weights.WeightsError: a named weight that cannot be loaded, or any bad file.
     """
-    key = f"{RANDOM}:{seed}" if name == RANDOM else name
-    if key in _MODELS:
-        return _MODELS[key]
     from . import weights as W
-    from .models import Generator
 
-    if name != RANDOM:
-        try:
-            resolved = name if name is not None else W.resolve_default()
-            model = W.load_generator(resolved, download=False, progress=False)
-            result = (model.eval(), f"weights: {resolved}")
-            _MODELS[key] = result
-            return result
-        except W.WeightsNotAvailableError as exc:
-            if name is not None:
-                raise
-            why = str(exc).splitlines()[0]
-            note = f"no trained weights available ({why}); using an UNTRAINED generator (seed {seed}): results show the pipeline, not a style"
-    else:
-        note = f"weights: none, an UNTRAINED generator (seed {seed}): pictures show the pipeline, not a style"
-    state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    model = Generator().eval()
-    torch.random.set_rng_state(state)
-    _MODELS[key] = (model, note)
-    return model, note
+    if (name, seed) not in _MODELS:
+        _MODELS[(name, seed)] = W.get_generator(name, fallback="random" if name is None else None, seed=seed, progress=False)
+    return _MODELS[(name, seed)]
 
 
 def weight_choices() -> list[tuple[str, Optional[str]]]:

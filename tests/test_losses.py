@@ -1,9 +1,21 @@
 """Each loss against values computed by hand on tiny tensors."""
 
+import numpy as np
 import pytest
 import torch
 
 from animegan_edu import losses as L
+from animegan_edu.weights_io import IntegrityError, UnsafeFileError, WeightsError, sha256_file, write_sidecar
+
+
+class _Evil:
+    """Unpickling this runs ``open(marker, "w")``: proof that code ran."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
 
 
 def test_lsgan_d_loss_by_hand():
@@ -84,6 +96,7 @@ def test_vgg_loads_torchvision_state_dict(tmp_path):
     path = tmp_path / "vgg19-test.pth"
     ref = vgg19(weights=None)
     torch.save(ref.state_dict(), path)
+    write_sidecar(path)  # every VGG file needs a recorded hash
     feats = L.VGG19Features(path)
     assert feats.source == "torchvision"
     x = torch.rand(1, 3, 32, 32) * 2 - 1
@@ -109,3 +122,93 @@ def test_content_loss_grows_with_distortion():
         small = L.content_loss(vgg(kornia.filters.gaussian_blur2d(x, (5, 5), (0.7, 0.7))), f)
         large = L.content_loss(vgg(kornia.filters.gaussian_blur2d(x, (9, 9), (3.0, 3.0))), f)
     assert 0 < small < large
+
+
+# -- defect: a planted vgg19.npy ran code (allow_pickle=True) -----------------------------------------
+def test_planted_pickled_vgg19_npy_is_refused_and_never_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("ANIMEGAN_EDU_HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    marker = tmp_path / "pwned"
+    np.save(tmp_path / "home" / "vgg19.npy", np.array([_Evil(marker)], dtype=object), allow_pickle=True)
+    write_sidecar(tmp_path / "home" / "vgg19.npy")  # even a recorded hash does not make a pickle safe
+    with pytest.raises(UnsafeFileError) as info:
+        L.VGG19Features()
+    msg = str(info.value)
+    assert not marker.exists(), "unpickling the planted file ran code"
+    assert "vgg19.npy: refused" in msg and "vgg19.npz" in msg and "sha256sum" in msg and "\n" not in msg
+
+
+def test_vgg_npz_of_plain_arrays_with_recorded_hash_loads(tmp_path):
+    rng = np.random.default_rng(0)
+    shapes = {"conv1_1": (3, 64), "conv1_2": (64, 64), "conv2_1": (64, 128), "conv2_2": (128, 128),
+              "conv3_1": (128, 256), "conv3_2": (256, 256), "conv3_3": (256, 256), "conv3_4": (256, 256),
+              "conv4_1": (256, 512), "conv4_2": (512, 512), "conv4_3": (512, 512), "conv4_4": (512, 512)}
+    arrays = {}
+    for k, (cin, cout) in shapes.items():
+        arrays[f"{k}_weights"] = rng.standard_normal((3, 3, cin, cout)).astype(np.float32) * 0.01
+        arrays[f"{k}_biases"] = rng.standard_normal(cout).astype(np.float32)
+    path = tmp_path / "vgg19.npz"
+    np.savez(path, **arrays)
+    with pytest.raises(IntegrityError, match=r"vgg19.npz: no recorded SHA-256.*sha256sum"):
+        L.VGG19Features(path)
+    write_sidecar(path)
+    feats = L.VGG19Features(path)
+    assert feats.source == "vgg19.npz" and feats.bgr_caffe
+    conv = feats.features[0]
+    assert torch.equal(conv.weight[5, 2], torch.from_numpy(arrays["conv1_1_weights"][:, :, 2, 5]))
+    (tmp_path / "vgg19.npz.sha256").write_text("0" * 64 + "  vgg19.npz\n")
+    with pytest.raises(IntegrityError, match="tampered or corrupted"):
+        L.VGG19Features(path)
+
+
+def test_vgg_without_a_recorded_hash_is_refused(tmp_path):
+    from torchvision.models import vgg19
+
+    path = tmp_path / "my-vgg.pth"
+    torch.save(vgg19(weights=None).state_dict(), path)
+    with pytest.raises(IntegrityError, match="my-vgg.pth: no recorded SHA-256"):
+        L.VGG19Features(path)
+
+
+def _hub_file(tmp_path, payload) -> "Path":
+    hub = tmp_path / "torch" / "hub" / "checkpoints"
+    hub.mkdir(parents=True)
+    tmp = hub / "download.tmp"
+    if isinstance(payload, bytes):
+        tmp.write_bytes(payload)
+    else:
+        torch.save(payload, tmp)
+    path = hub / f"vgg19-{sha256_file(tmp)[:8]}.pth"  # torch hub names files after their SHA-256
+    tmp.rename(path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["pickle", "truncated"])
+def test_torch_hub_vgg_that_fails_to_load_never_suggests_unpickling(tmp_path, monkeypatch, kind):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setenv("ANIMEGAN_EDU_HOME", str(tmp_path / "home"))
+    marker = tmp_path / "pwned"
+    if kind == "pickle":
+        path = _hub_file(tmp_path, {"features.0.weight": _Evil(marker)})
+    else:
+        import io
+
+        buf = io.BytesIO()
+        torch.save({"features.0.weight": torch.zeros(3)}, buf)
+        path = _hub_file(tmp_path, buf.getvalue()[:300])
+    with pytest.raises(WeightsError) as info:
+        L.VGG19Features()
+    msg = str(info.value)
+    assert str(path) in msg and "weights_only" not in msg and "\n" not in msg
+    assert not marker.exists()
+
+
+def test_torch_hub_vgg_with_a_wrong_hash_prefix_is_refused(tmp_path, monkeypatch):
+    from torchvision.models import vgg19
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    path = _hub_file(tmp_path, vgg19(weights=None).state_dict())
+    path.rename(path.with_name("vgg19-dcbb9e9d.pth"))
+    with pytest.raises(IntegrityError, match=r"vgg19-dcbb9e9d.pth: SHA-256 .* does not start with dcbb9e9d"):
+        L.VGG19Features()

@@ -273,3 +273,82 @@ def test_unrelated_zlib_crc_is_not_crc32c():
     """CRC-32C is not zlib's CRC-32: a converter must not use the wrong one."""
     assert tc.crc32c(b"123456789") != zlib.crc32(b"123456789")
     assert struct.pack("<I", tc.masked_crc32c(b"")) != struct.pack("<I", 0)
+
+
+# -- defect: a whole shard was read into memory; streaming with a per-tensor cap ----------------
+def test_sparse_data_file_is_streamed_not_read_whole(tmp_path):
+    """A .data shard padded (sparsely) to 256 MB: reading its tensors costs only their bytes."""
+    import os
+    import tracemalloc
+
+    index, data = _small_bundle(tmp_path)
+    os.truncate(data, 256 * 2**20)  # sparse: no disk space, but a whole-file read would allocate it
+    ckpt = tc.TFCheckpoint(tmp_path / "s.ckpt")
+    tracemalloc.start()
+    try:
+        tensors = ckpt.tensors()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert tensors["a"].shape == (1000,) and tensors["b"].shape == (4, 4)
+    assert peak < 4 * 2**20, f"reading two small tensors allocated {peak / 2**20:.0f} MiB"
+
+
+def test_tensor_size_cap_and_ranges_checked_before_reading(tmp_path):
+    import dataclasses
+
+    _small_bundle(tmp_path)
+    with pytest.raises(tc.TFCheckpointError, match=r"s.ckpt.data-00000-of-00001: 'a' claims 4,000 bytes, more than the 1,000-byte limit"):
+        tc.TFCheckpoint(tmp_path / "s.ckpt", max_tensor_bytes=1000)["a"]
+    assert tc.MAX_TENSOR_BYTES == 64 * 2**20
+    ckpt = tc.TFCheckpoint(tmp_path / "s.ckpt")
+    info = ckpt.info("a")
+    ckpt._infos["a"] = dataclasses.replace(info, shape=(10**9,), size=4 * 10**9)  # a hostile index entry
+    with pytest.raises(tc.TFCheckpointError, match="limit per tensor"):
+        ckpt["a"]
+    ckpt._infos["a"] = dataclasses.replace(info, offset=10**9)  # past the end of the shard
+    with pytest.raises(tc.TFCheckpointError, match=r"truncated \(\d+ bytes, but 'a' needs bytes up to"):
+        ckpt["a"]
+    ckpt._infos["a"] = dataclasses.replace(info, shape=(7,))  # size and shape disagree
+    with pytest.raises(tc.TFCheckpointError, match=r"'a' takes 4,000 bytes, but its shape \(7,\) needs 28"):
+        ckpt["a"]
+
+
+def test_oversized_index_is_refused(tmp_path, monkeypatch):
+    index, _ = _small_bundle(tmp_path)
+    monkeypatch.setattr(tc, "MAX_INDEX_BYTES", 100)
+    with pytest.raises(tc.TFCheckpointError, match=r"s.ckpt.index: \d+ bytes, more than the 100"):
+        tc.TFCheckpoint(tmp_path / "s.ckpt")
+
+
+# -- defect: non-finite TF weights converted silently ----------------------------------------------
+def test_non_finite_tf_weights_are_refused(tmp_path):
+    tf, _ = _random_tf_generator()
+    tf["generator/G_MODEL/B/Conv/weights"][0, 0, 0, 0] = np.nan
+    tc.write_bundle(tmp_path / "g.ckpt", tf)
+    with pytest.raises(tc.TFCheckpointError, match=r"g.ckpt.index: generator/G_MODEL/B/Conv/weights holds NaN or infinite") as info:
+        tc.convert_checkpoint(tmp_path / "g.ckpt", tmp_path / "g.safetensors")
+    assert "\n" not in str(info.value)
+    assert not (tmp_path / "g.safetensors").exists()
+
+
+# -- defect: written files were 0600 (mkstemp) and write errors had no file name ----------------------
+def test_saved_safetensors_respect_the_umask(tmp_path):
+    import os
+    import stat
+
+    from animegan_edu.weights_io import StorageError
+
+    for umask in (0o022, 0o002):
+        old = os.umask(umask)
+        try:
+            out = tc.save_state_dict_safetensors({"w": torch.zeros(3)}, tmp_path / f"w{umask}.safetensors")
+        finally:
+            os.umask(old)
+        assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+    assert not list(tmp_path.glob(".*.tmp"))
+    (tmp_path / "blocker").write_text("a file where a folder should be")
+    with pytest.raises(StorageError) as info:
+        tc.save_state_dict_safetensors({"w": torch.zeros(3)}, tmp_path / "blocker" / "w.safetensors")
+    msg = str(info.value)
+    assert "blocker/w.safetensors" in msg and "[Errno" not in msg and "\n" not in msg

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import socket
+import stat
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -15,6 +17,8 @@ from http_helpers import serve_folder
 
 from animegan_edu import tf_checkpoint
 from animegan_edu import weights as W
+from animegan_edu import weights_io as WIO
+from animegan_edu import weights_registry as WR
 from animegan_edu.models import Generator, count_parameters
 
 
@@ -379,7 +383,7 @@ def test_resolve_default_order(tmp_path, monkeypatch, good_state):
 
     repo_weights = tmp_path / "repo_weights"
     repo_weights.mkdir()
-    monkeypatch.setattr(W, "REPO_WEIGHTS_DIR", repo_weights)
+    monkeypatch.setattr(WR, "REPO_WEIGHTS_DIR", repo_weights)
     with pytest.raises(W.WeightsNotAvailableError, match="no generator weights available"):
         W.resolve_default()
     save_file(good_state, str(repo_weights / "demo.safetensors"))
@@ -397,7 +401,7 @@ def test_resolve_default_order(tmp_path, monkeypatch, good_state):
 def test_demo_hash_mismatch_is_refused(tmp_path, monkeypatch, good_state):
     from safetensors.torch import save_file
 
-    monkeypatch.setattr(W, "REPO_WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(WR, "REPO_WEIGHTS_DIR", tmp_path)
     save_file(good_state, str(tmp_path / "demo.safetensors"))
     (tmp_path / "demo.safetensors.sha256").write_text("0" * 64 + "  demo.safetensors\n")
     with pytest.raises(W.IntegrityError, match="restore it from git"):
@@ -416,17 +420,264 @@ def test_bundled_demo_matches_its_recorded_hash():
     assert isinstance(W.load_generator("demo"), Generator)
 
 
-def test_builder_torchvision_style():
-    g = W.animeganv2_generator()
-    assert count_parameters(g) == 2_143_552 and g.upsample == "align_corners"
+def test_old_entry_points_are_gone():
+    """One front door: the silent-random loader and the second builder no longer exist."""
+    assert not hasattr(W, "load_generator_or_random")
+    assert not hasattr(W, "animeganv2_generator")
+    assert "get_generator" in W.__all__
 
 
-def test_load_generator_or_random(tmp_path, monkeypatch, good_state):
-    monkeypatch.setattr(W, "REPO_WEIGHTS_DIR", tmp_path / "empty")
-    g, label = W.load_generator_or_random(seed=3)
-    assert label.startswith("random weights, seed 3") and not g.training
+# -- defect: hash sidecars that are missing, empty or unreadable were a silent pass ----------------
+def _break_sidecar(sidecar: Path, how: str) -> None:
+    if how == "missing":
+        sidecar.unlink()
+    elif how == "empty":
+        sidecar.write_text("")
+    else:  # unreadable: a folder in its place (chmod 000 does not stop root)
+        sidecar.unlink()
+        sidecar.mkdir()
+
+
+@pytest.mark.parametrize("how", ["missing", "empty", "unreadable"])
+def test_converted_tf_file_without_its_hash_is_refused(server, shared_dir, tmp_path, how):
+    url, root = server
+    _serve_tf_fixture(shared_dir, root)
+    path = W.download("shinkai", base_url=url, progress=False)
+    _break_sidecar(path.with_name(path.name + ".sha256"), how)
+    for call in (lambda: W.load_generator("shinkai"), lambda: W.verify_file(path), lambda: W.get_generator("shinkai")):
+        with pytest.raises(W.IntegrityError, match=r"no recorded SHA-256.*weights download shinkai --force") as info:
+            call()
+        assert "\n" not in str(info.value) and str(path) in str(info.value)
+    if how == "unreadable":
+        path.with_name(path.name + ".sha256").rmdir()
+    assert W.download("shinkai", base_url=url, progress=False) == path  # re-converts and records the hash again
+    assert W.verify_file(path)["matches"] == "shinkai"
+
+
+def test_demo_without_its_hash_is_refused(tmp_path, monkeypatch, good_state):
+    from safetensors.torch import save_file
+
+    monkeypatch.setattr(WR, "REPO_WEIGHTS_DIR", tmp_path)
+    save_file(good_state, str(tmp_path / "demo.safetensors"))
+    with pytest.raises(W.IntegrityError, match=r"demo.safetensors: no recorded SHA-256.*git checkout"):
+        W.load_generator("demo")
+    with pytest.raises(W.IntegrityError):
+        W.get_generator("paprika")  # the fallback is checked too, never loaded unchecked
+
+
+def test_local_file_with_a_wrong_sidecar_is_refused(tmp_path, good_state):
+    p = _save(good_state, tmp_path / "mine.pt")
+    (tmp_path / "mine.pt.sha256").write_text("0" * 64 + "  mine.pt\n")
+    with pytest.raises(W.IntegrityError, match="mine.pt: sha256 .* does not match"):
+        W.get_generator(p)
+    WIO.write_sidecar(p)
+    assert W.get_generator(p)[1] == f"{p} (local file, SHA-256 verified)"
+
+
+# -- defect: a local file or folder named like a registry entry shadowed the registry --------------
+def test_registry_names_are_resolved_before_paths(tmp_path, monkeypatch, good_state, shared_dir):
+    monkeypatch.chdir(tmp_path)
+    _save(good_state, tmp_path / "paprika")  # planted, never hash-checked before
+    shutil.copytree(shared_dir("testdata/tf_generator_random"), tmp_path / "shinkai")
+    with pytest.raises(W.WeightsNotAvailableError, match="paprika is not cached"):
+        W.load_generator("paprika", download=False)
+    with pytest.raises(W.WeightsNotAvailableError, match="shinkai is not cached"):
+        W.load_generator("shinkai", download=False)
+    _, label = W.get_generator("paprika")
+    assert label.startswith("demo (bundled): paprika is not available offline")
+    assert isinstance(W.load_generator("./paprika"), Generator)  # a path must look like a path
+    assert W.load_generator("./shinkai").upsample == "tf1"
+    (tmp_path / "mine").write_bytes((tmp_path / "paprika").read_bytes())
+    with pytest.raises(W.UnknownWeightsError, match=r"unknown weights 'mine'.*write \./mine"):
+        W.get_generator("mine")
+
+
+# -- defect: any weights error became random weights; the front door's policy ------------------------
+def test_get_generator_falls_back_to_the_demo_and_says_so():
+    if not (W.REPO_WEIGHTS_DIR / "demo.safetensors").exists():
+        pytest.skip("weights/demo.safetensors is not in this checkout")
+    g, label = W.get_generator("face_paint_512_v2")
+    assert label.startswith("demo (bundled): face_paint_512_v2 is not available offline; run `animegan-edu weights download face_paint_512_v2`")
+    assert "\n" not in label and not g.training
+    demo = W.load_generator("demo")
+    assert all(torch.equal(a, b) for a, b in zip(g.state_dict().values(), demo.state_dict().values()))
+    assert W.get_generator("demo")[1] == "demo (bundled)"
+    assert W.get_generator()[1] == "demo (bundled)"  # nothing cached: the default is the demo
+
+
+def test_get_generator_fallback_none_raises():
+    with pytest.raises(W.WeightsNotAvailableError, match="paprika is not cached"):
+        W.get_generator("paprika", fallback=None)
+    with pytest.raises(ValueError, match="fallback"):
+        W.get_generator("paprika", fallback="zeros")
+
+
+def test_get_generator_random_only_when_asked(tmp_path, monkeypatch):
+    state = torch.random.get_rng_state()
+    g, label = W.get_generator("paprika", fallback="random", seed=3)
+    assert label.startswith("random (UNTRAINED generator, seed 3): paprika is not available offline")
+    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's random state is untouched
     torch.manual_seed(3)
     assert torch.equal(g.state_dict()["out_layer.0.weight"], Generator().state_dict()["out_layer.0.weight"])
-    p = _save(good_state, tmp_path / "g.pt")
-    g, label = W.load_generator_or_random(p)
-    assert "pretrained" in label and torch.equal(g.state_dict()["out_layer.0.weight"], good_state["out_layer.0.weight"])
+    g2, label2 = W.get_generator("random", seed=3)
+    assert label2.startswith("random (UNTRAINED generator, seed 3)")
+    assert torch.equal(g2.state_dict()["out_layer.0.weight"], g.state_dict()["out_layer.0.weight"])
+    monkeypatch.setattr(WR, "REPO_WEIGHTS_DIR", tmp_path / "empty")  # no demo either
+    with pytest.raises(W.WeightsNotAvailableError, match="fallback demo weights are missing too"):
+        W.get_generator("paprika")
+    assert W.get_generator(None, fallback="random")[1].startswith("random (UNTRAINED generator, seed 0): no pretrained")
+
+
+def _bad_files(tmp_path: Path, good_state) -> dict[str, tuple[Path, type]]:
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(tmp_path / "pwned"), "w"))
+
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(_save(good_state, tmp_path / "g.pt").read_bytes()[:5000])
+    torch.save({"block_a.0.1.weight": Evil()}, tmp_path / "evil.pt")
+    wrong = dict(good_state)
+    del wrong["out_layer.0.weight"]
+    _save(wrong, tmp_path / "wrong.pt")
+    nan = dict(good_state)
+    nan["block_b.0.2.bias"] = torch.full((128,), float("nan"))
+    _save(nan, tmp_path / "nan.pt")
+    return {
+        "truncated": (truncated, W.CorruptFileError),
+        "unsafe": (tmp_path / "evil.pt", W.UnsafeFileError),
+        "architecture": (tmp_path / "wrong.pt", W.ArchitectureError),
+        "non-finite": (tmp_path / "nan.pt", W.CorruptFileError),
+    }
+
+
+@pytest.mark.parametrize("fallback", ["demo", "random", None])
+def test_get_generator_never_falls_back_on_a_bad_file(server, tmp_path, monkeypatch, good_state, fallback):
+    for name, (path, error) in _bad_files(tmp_path, good_state).items():
+        with pytest.raises(error) as info:
+            W.get_generator(path, fallback=fallback)
+        assert str(path) in str(info.value) and "\n" not in str(info.value), name
+    assert not (tmp_path / "pwned").exists()
+    url, root = server  # a tampered cached registry file
+    src = _save(good_state, root / "paprika.pt")
+    _record(monkeypatch, W.AnimeGANv2Weights.PAPRIKA, src)
+    cached = W.download("paprika", base_url=url, progress=False)
+    _tampered(src, cached)
+    with pytest.raises(W.IntegrityError, match="tampered or corrupted"):
+        W.get_generator("paprika", fallback=fallback)
+    with pytest.raises(W.IntegrityError):
+        W.get_generator(None, fallback=fallback)  # the default picks the cached paprika: still refused
+
+
+def test_tampered_demo_is_never_replaced(tmp_path, monkeypatch, good_state):
+    from safetensors.torch import save_file
+
+    monkeypatch.setattr(WR, "REPO_WEIGHTS_DIR", tmp_path)
+    save_file(good_state, str(tmp_path / "demo.safetensors"))
+    (tmp_path / "demo.safetensors.sha256").write_text("0" * 64 + "  demo.safetensors\n")
+    for fallback in ("demo", "random"):
+        with pytest.raises(W.IntegrityError, match="restore it from git"):
+            W.get_generator(None, fallback=fallback)
+    with pytest.raises(W.IntegrityError):
+        W.get_generator("paprika", fallback="demo")
+
+
+# -- defect: non-finite weights ------------------------------------------------------------------------
+def test_float64_weights_that_overflow_float32_are_refused(tmp_path, good_state):
+    big = {k: v.double() for k, v in good_state.items()}
+    big["out_layer.0.weight"][0, 0, 0, 0] = 1e300  # finite in float64, inf in float32: a black image
+    p = _save(big, tmp_path / "big.pt")
+    with pytest.raises(W.CorruptFileError, match=r"big.pt: tensor out_layer.0.weight .*overflows to infinity in float32") as info:
+        W.get_generator(p)
+    assert "\n" not in str(info.value)
+
+
+def test_nan_weights_are_refused_naming_file_and_tensor(tmp_path, good_state):
+    from safetensors.torch import save_file
+
+    nan = dict(good_state)
+    nan["block_c.1.layers.1.1.bias"] = nan["block_c.1.layers.1.1.bias"].clone()
+    nan["block_c.1.layers.1.1.bias"][3] = float("nan")
+    save_file(nan, str(tmp_path / "nan.safetensors"))
+    with pytest.raises(W.CorruptFileError, match=r"nan.safetensors: tensor block_c.1.layers.1.1.bias holds NaN"):
+        W.load_generator(tmp_path / "nan.safetensors")
+
+
+# -- defect: downloads without a size cap ----------------------------------------------------------------
+@pytest.mark.parametrize("route", ["", "/nolength"])
+def test_download_larger_than_the_entry_is_refused(server, tmp_path, monkeypatch, good_state, route):
+    url, root = server
+    src = _save(good_state, root / "paprika.pt")  # 8.6 MB, but the registry says about 1 MB
+    _record(monkeypatch, W.AnimeGANv2Weights.PAPRIKA, src)
+    monkeypatch.setitem(W.AnimeGANv2Weights.PAPRIKA.meta, "file_size_mb", 1.0)
+    with pytest.raises(W.DownloadError, match=r"larger than the 1,315,536 bytes expected for paprika.*nothing was saved") as info:
+        W.download("paprika", base_url=url + route, progress=False)
+    assert "\n" not in str(info.value)
+    assert not W.is_cached("paprika")
+    _no_leftovers(tmp_path / "home")
+
+
+def test_every_download_has_a_hard_cap(monkeypatch):
+    monkeypatch.setitem(W.AnimeGANv2Weights.PAPRIKA.meta, "file_size_mb", 5000)
+    assert WR._download_cap(W.AnimeGANv2Weights.PAPRIKA) == W.HARD_DOWNLOAD_CAP == 200_000_000
+    monkeypatch.setitem(W.AnimeGANv2Weights.PAPRIKA.meta, "file_size_mb", None)
+    assert WR._download_cap(W.AnimeGANv2Weights.PAPRIKA) == 200_000_000
+
+
+def test_tf_download_is_capped_and_its_bundle_hashes_recorded(server, shared_dir, tmp_path, monkeypatch):
+    url, root = server
+    _serve_tf_fixture(shared_dir, root)
+    monkeypatch.setitem(W.AnimeGANv2Weights.SHINKAI.meta, "file_size_mb", 0.5)
+    with pytest.raises(W.DownloadError, match="larger than"):
+        W.download("shinkai", base_url=url, progress=False)
+    _no_leftovers(tmp_path / "home")
+    monkeypatch.setitem(W.AnimeGANv2Weights.SHINKAI.meta, "file_size_mb", 8.6)
+    path = W.download("shinkai", base_url=url, progress=False)
+    folder = tmp_path / "home" / "tf" / "generator_Shinkai_weight"
+    for f in ("Shinkai-53.ckpt.index", "Shinkai-53.ckpt.data-00000-of-00001"):
+        assert WIO.read_sidecar(folder / f) == W.sha256_file(folder / f)  # recorded at conversion
+    # a bundle file changed after it was recorded is fetched again before any re-conversion
+    data = folder / "Shinkai-53.ckpt.data-00000-of-00001"
+    data.write_bytes(b"\0" * data.stat().st_size)
+    path.unlink()
+    assert W.download("shinkai", base_url=url, progress=False) == path
+    assert data.read_bytes() == (root / data.name).read_bytes()
+
+
+# -- defect: messages without the file name; files written 0600 -------------------------------------------
+def test_cache_that_is_a_file_gives_one_line(tmp_path, monkeypatch, server, good_state):
+    url, root = server
+    src = _save(good_state, root / "paprika.pt")
+    _record(monkeypatch, W.AnimeGANv2Weights.PAPRIKA, src)
+    blocker = tmp_path / "home_is_a_file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv(W.ENV_HOME, str(blocker))
+    with pytest.raises(W.StorageError) as info:
+        W.download("paprika", base_url=url, progress=False)
+    msg = str(info.value)
+    assert str(blocker) in msg and "ANIMEGAN_EDU_HOME" in msg and "[Errno" not in msg and "\n" not in msg
+
+
+def test_corrupt_safetensors_header_names_the_file(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes((20).to_bytes(8, "little") + b'{"a": {"dtype": 1}}  ' + bytes(10))
+    with pytest.raises(W.CorruptFileError) as info:
+        W.get_generator(bad)
+    assert str(bad) in str(info.value) and "\n" not in str(info.value)
+    (tmp_path / "folder.pt").mkdir()
+    with pytest.raises(W.CorruptFileError, match=r"folder.pt: no TF checkpoint here"):
+        W.get_generator(tmp_path / "folder.pt")
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o002])
+def test_written_weight_files_respect_the_umask(server, shared_dir, tmp_path, umask):
+    url, root = server
+    _serve_tf_fixture(shared_dir, root)
+    old = os.umask(umask)
+    try:
+        path = W.download("shinkai", base_url=url, progress=False)
+    finally:
+        os.umask(old)
+    want = 0o666 & ~umask
+    folder = tmp_path / "home" / "tf" / "generator_Shinkai_weight"
+    for f in (path, path.with_name(path.name + ".sha256"), *folder.iterdir()):
+        assert stat.S_IMODE(f.stat().st_mode) == want, f

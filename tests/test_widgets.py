@@ -165,7 +165,7 @@ def test_load_model_uses_default_weights_when_they_exist(tmp_path, monkeypatch):
     monkeypatch.setattr(W, "resolve_default", lambda: str(path))
     monkeypatch.setattr(WG, "_MODELS", {})
     model, note = WG.load_model()
-    assert note == f"weights: {path}"
+    assert note == f"{path} (local file, no recorded hash)"
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.values()))
     assert WG.weight_choices()[0] == (f"default ({path})", None)
 
