@@ -67,6 +67,14 @@ def read_image(path: str | os.PathLike, max_side: int | None = None) -> torch.Te
 
     Raises:
         DataError: one line naming the file and what to do.
+
+    Example:
+        >>> import os, tempfile
+        >>> from PIL import Image
+        >>> p = os.path.join(tempfile.mkdtemp(), "x.png")
+        >>> Image.new("RGB", (40, 20)).save(p)
+        >>> tuple(read_image(p, max_side=10).shape)
+        (3, 5, 10)
     """
     from .imageio import ImageLoadError, read_image as _read, resize_longest, tensor01_to_pil, pil_to_tensor01
 
