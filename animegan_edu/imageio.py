@@ -127,35 +127,41 @@ def _int_range(im: Image.Image) -> float:
     return 65535.0  # PNG and PNM store at most 16 bits per sample
 
 
-def _to_float_rgb(im: Image.Image, label: str, int_scale: float = 65535.0) -> np.ndarray:
-    """Decoded PIL image (any supported mode) -> ``(H, W, 3)`` float32 in ``[0, 1]``, alpha over white."""
+def _to_rgb(im: Image.Image, label: str, int_scale: float = 65535.0) -> np.ndarray:
+    """Decoded PIL image (any supported mode) -> ``(H, W, 3)`` RGB, alpha composited over white.
+
+    ``uint8`` (0..255) for 8-bit images without transparency (no float copy, exact), else
+    ``float32`` in ``[0, 1]``.
+    """
     mode = im.mode
-    alpha: Optional[np.ndarray] = None
     if mode.startswith("I;16") or mode in ("I", "F"):
         arr = np.asarray(im)
         if mode == "F":
-            arr = arr.astype(np.float32)
-            if not np.isfinite(arr).all():
-                bad = int((~np.isfinite(arr)).sum())
-                raise ImageLoadError(f"{label}: {bad} pixel(s) are NaN or infinite; fix or re-export the image with finite values in [0, 1]")
+            arr = arr.astype(np.float32, copy=False)
+            finite = np.isfinite(arr)
+            if not finite.all():
+                raise ImageLoadError(
+                    f"{label}: {int((~finite).sum())} pixel(s) are NaN or infinite; fix or re-export the image with finite values in [0, 1]"
+                )
         elif mode == "I":
             arr = arr.astype(np.float64) / int_scale
         else:
             arr = arr.astype(np.float32) / 65535.0
-        grey = np.clip(arr, 0.0, 1.0).astype(np.float32)
+        grey = np.clip(arr, 0.0, 1.0).astype(np.float32, copy=False)
         return np.repeat(grey[..., None], 3, axis=-1)
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (mode == "P" and "transparency" in im.info) or (
-        mode in ("L", "RGB") and "transparency" in im.info
-    ):
-        rgba = np.asarray(im.convert("RGBA"), dtype=np.float32) / 255.0
-        rgb, alpha = rgba[..., :3], rgba[..., 3:]
-    elif mode in ("1", "L", "P", "RGB", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
-        rgb = np.asarray(im.convert("RGB"), dtype=np.float32) / 255.0
-    else:
-        raise ImageLoadError(f"{label}: unsupported image mode {mode!r}; convert it to 8- or 16-bit RGB or greyscale first")
-    if alpha is not None:
-        rgb = rgb * alpha + np.asarray(ALPHA_BACKGROUND, dtype=np.float32) * (1.0 - alpha)
-    return rgb
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or ("transparency" in im.info and mode in ("P", "L", "RGB")):
+        rgba = np.asarray(im.convert("RGBA"))
+        alpha8 = rgba[..., 3:]
+        if bool((alpha8 == 255).all()):
+            return np.ascontiguousarray(rgba[..., :3])
+        alpha = alpha8.astype(np.float32) / 255.0
+        rgb = rgba[..., :3].astype(np.float32) / 255.0
+        rgb *= alpha
+        rgb += np.asarray(ALPHA_BACKGROUND, dtype=np.float32) * (1.0 - alpha)
+        return rgb
+    if mode in ("1", "L", "P", "RGB", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
+        return np.asarray(im if mode == "RGB" else im.convert("RGB"))
+    raise ImageLoadError(f"{label}: unsupported image mode {mode!r}; convert it to 8- or 16-bit RGB or greyscale first")
 
 
 def read_image(
@@ -190,7 +196,12 @@ def read_image(
         >>> tuple(t.shape), float(t.min())   # fully transparent -> white
         ((3, 2, 4), 1.0)
     """
-    return torch.from_numpy(np.ascontiguousarray(_decode(source, name, max_pixels).transpose(2, 0, 1)))
+    arr = _decode(source, name, max_pixels)
+    if arr.dtype == np.uint8:
+        with warnings.catch_warnings():  # PIL's buffer is read-only; .float() copies it at once
+            warnings.simplefilter("ignore", UserWarning)
+            return torch.from_numpy(arr).permute(2, 0, 1).contiguous().float().div_(255.0)
+    return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
 
 
 def load_image(source: ImageSource, *, name: Optional[str] = None, max_pixels: Optional[int] = None) -> Image.Image:
@@ -204,10 +215,13 @@ def load_image(source: ImageSource, *, name: Optional[str] = None, max_pixels: O
         ('RGB', (5, 3))
     """
     arr = _decode(source, name, max_pixels)
-    return Image.fromarray(np.ascontiguousarray((arr * 255.0 + 0.5).astype(np.uint8)), "RGB")
+    if arr.dtype != np.uint8:
+        arr = (np.clip(arr, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+    return Image.fromarray(np.ascontiguousarray(arr))
 
 
 def _decode(source: ImageSource, name: Optional[str], max_pixels: Optional[int]) -> np.ndarray:
+    """The one decoder: ``(H, W, 3)`` uint8 or float32 in [0, 1] (see :func:`_to_rgb`)."""
     limit = max_pixels_default() if max_pixels is None else int(max_pixels)
     if isinstance(source, (bytes, bytearray, memoryview)):
         label = name or "<bytes>"
@@ -234,7 +248,7 @@ def _decode(source: ImageSource, name: Optional[str], max_pixels: Optional[int])
                     )
                 im.load()
                 int_scale = _int_range(im)  # before exif_transpose, whose copy drops the TIFF tags
-                return _to_float_rgb(ImageOps.exif_transpose(im), label, int_scale)
+                return _to_rgb(ImageOps.exif_transpose(im), label, int_scale)
     except ImageLoadError:
         raise
     except Image.DecompressionBombError as exc:

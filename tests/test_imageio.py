@@ -246,7 +246,7 @@ def test_decompression_bomb_error_is_one_line(tmp_path):
 
 def test_unsupported_mode_is_one_line():
     with pytest.raises(io.ImageLoadError) as info:
-        io._to_float_rgb(_FakeMode(), "odd.tif")  # a mode the toolkit does not convert
+        io._to_rgb(_FakeMode(), "odd.tif")  # a mode the toolkit does not convert
     assert str(info.value).startswith("odd.tif: unsupported image mode 'HSV2'") and "\n" not in str(info.value)
 
 
