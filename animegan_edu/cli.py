@@ -210,10 +210,14 @@ def _output_paths(inputs: list[Path], output: Path) -> list[Path]:
     for src in inputs:
         stem = src.stem or "image"
         n = 1
+        renamed_for_an_input = False  # then never take the name of any existing file either
         while True:
             name = f"{stem}.png" if n == 1 else f"{stem}-{n}.png"
             candidate = output / name
-            if name.casefold() not in used and _file_key(candidate) not in input_keys:
+            key = _file_key(candidate)
+            if key in input_keys:
+                renamed_for_an_input = True
+            elif name.casefold() not in used and not (renamed_for_an_input and key is not None):
                 break
             n += 1
         used.add(name.casefold())

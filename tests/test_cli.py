@@ -348,3 +348,15 @@ def test_stylize_transparent_pixels_become_white(tmp_path, weights_file, capsys)
     code, _, err = _run(["stylize", tmp_path / "clear.png", "-o", tmp_path / "o.png", "--weights", weights_file, "--size", 16, "--strength", "0"], capsys)
     assert code == 0, err
     assert np.asarray(Image.open(tmp_path / "o.png")).min() == 255
+
+
+def test_stylize_renamed_output_does_not_replace_a_bystander(tmp_path, weights_file, capsys):
+    """`stylize ow/photo.png -o ow/` must not pick ow/photo-2.png when that is someone's existing file."""
+    folder = tmp_path / "ow"
+    folder.mkdir()
+    src = _photo(folder / "photo.png")
+    bystander = _photo(folder / "photo-2.png", color=(0, 0, 250))
+    keep = bystander.read_bytes()
+    code, stdout, err = _run(["stylize", src, "-o", folder, "--weights", weights_file, "--size", 16], capsys)
+    assert code == 0, err
+    assert bystander.read_bytes() == keep and (folder / "photo-3.png").exists()
