@@ -59,7 +59,12 @@ __all__ = [
 # The machine, threads, a quality measure
 # --------------------------------------------------------------------------------------
 def cpu_info() -> dict[str, object]:
-    """What the CPU offers for INT8 and bf16: model name, AVX2, AVX-512, VNNI, AMX."""
+    """What the CPU offers for INT8 and bf16: model name, AVX2, AVX-512, VNNI, AMX.
+
+    Example:
+        >>> {"model", "logical_cpus", "avx2", "avx512", "vnni", "amx"} <= set(cpu_info())
+        True
+    """
     name = "unknown"
     with contextlib.suppress(OSError):
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -80,7 +85,16 @@ def cpu_info() -> dict[str, object]:
 
 @contextlib.contextmanager
 def num_threads(n: int | None) -> Iterator[None]:
-    """Temporarily use ``n`` intra-op threads (``None``: leave as is)."""
+    """Temporarily use ``n`` intra-op threads (``None``: leave as is).
+
+    Example:
+        >>> before = torch.get_num_threads()
+        >>> with num_threads(1):
+        ...     torch.get_num_threads()
+        1
+        >>> torch.get_num_threads() == before
+        True
+    """
     old = torch.get_num_threads()
     if n is not None:
         if n < 1:
@@ -93,7 +107,14 @@ def num_threads(n: int | None) -> Iterator[None]:
 
 
 def psnr(a: torch.Tensor, b: torch.Tensor, data_range: float = 1.0) -> float:
-    """Peak signal-to-noise ratio in dB between two tensors of the same shape."""
+    """Peak signal-to-noise ratio in dB between two tensors of the same shape (values in ``[0, data_range]``).
+
+    Example:
+        >>> round(psnr(torch.zeros(4), torch.full((4,), 0.1)), 3)
+        20.0
+        >>> psnr(torch.ones(2), torch.ones(2))
+        inf
+    """
     if a.shape != b.shape:
         raise ValueError(f"psnr needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
     mse = (a.double() - b.double()).pow(2).mean().item()
@@ -108,7 +129,13 @@ def profile_layers(model: nn.Module, x: torch.Tensor, repeat: int = 3) -> dict[s
 
     Works for :class:`~animegan_edu.models.Generator`, :class:`QuantizedGenerator` and
     a :class:`ChannelsLast` wrapper. ``"other"`` is the rest of the forward pass
-    (decoder resizes, the quantization of the input, layout changes).
+    (decoder resizes, the quantization of the input, layout changes). ``x``: ``(N, 3, H, W)``
+    in ``[-1, 1]``.
+
+    Example:
+        >>> prof = profile_layers(Generator().eval(), torch.zeros(1, 3, 32, 32), repeat=1)
+        >>> list(prof)[:2], list(prof)[-2:], len(prof)
+        (['block_a.0', 'block_a.1'], ['out_layer', 'other'], 18)
     """
     import time
 
@@ -179,6 +206,11 @@ def run_benchmark(
 
     Returns a JSON-ready dict: the figures of the first size at the top level, every
     size under ``"by_size"``, and the machine, versions, load averages and weights used.
+
+    Example (not run by the test suite: about 5 s; ``tests/test_quantize.py`` runs it):
+        >>> res = run_benchmark((32,), repeat=1, generator=Generator(), compile=False, calib_size=32)  # doctest: +SKIP
+        >>> res["int8"] > 0 and res["by_size"]["32"]["int8_psnr_db"] > 20  # doctest: +SKIP
+        True
     """
     import datetime
     import platform
@@ -311,7 +343,14 @@ def run_benchmark(
 
 
 def format_benchmark(result: dict[str, object]) -> str:
-    """A plain-text table of :func:`run_benchmark`'s result (seconds per image)."""
+    """A plain-text table of :func:`run_benchmark`'s result (seconds per image).
+
+    Example:
+        >>> print(format_benchmark(_EXAMPLE))  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
+        size fp32_eager fp32_best int8 onnxruntime_fp32 onnxruntime_int8 int8 PSNR dB
+         512 2.000s 1.500s 0.800s 1.600s 1.000s 36.0
+        fp32_best = torchscript; INT8 file 2.20 MB vs fp32 8.60 MB; 2 threads; Example CPU; ...
+    """
     cols = ["fp32_eager", "fp32_best", "int8", "onnxruntime_fp32", "onnxruntime_int8"]
     lines = [f"{'size':>6} " + " ".join(f"{c:>17}" for c in cols) + f" {'int8 PSNR dB':>13}"]
     for size, e in result["by_size"].items():  # type: ignore[union-attr]
@@ -324,6 +363,21 @@ def format_benchmark(result: dict[str, object]) -> str:
     )
     return "\n".join(lines)
 
+
+#: A made-up :func:`run_benchmark` result (one size, round figures) for the examples below.
+_EXAMPLE: dict = {
+    "by_size": {
+        "512": {
+            "size": 512, "fp32_eager": 2.0, "fp32_best": 1.5, "fp32_best_method": "torchscript", "int8": 0.8,
+            "onnxruntime_fp32": 1.6, "onnxruntime_int8": 1.0, "int8_psnr_db": 36.0, "onnxruntime_int8_psnr_db": 31.0,
+        },
+    },
+    "fp32_best_method": "torchscript", "int8_size_bytes": 2_200_000, "fp32_size_bytes": 8_600_000, "threads": 2,
+    "torch_version": "2.14.1", "onnxruntime_version": "1.22.0", "weights": "demo", "repeat": 5,
+    "int8_engine": "onednn", "calibration": "4 skimage.data photos at 256 px", "date": "2026-11-29 05:00 UTC",
+    "load_average_before": [0.2, 0.2, 0.2], "load_average_after": [1.9, 1.0, 0.5],
+    "machine": {"model": "Example CPU", "logical_cpus": 2, "avx2": True, "avx512": True, "vnni": True, "amx": False},
+}  # fmt: skip
 
 _TABLE_PATHS = [
     ("fp32_eager", "fp32 eager"),
@@ -339,7 +393,12 @@ def _fmt_s(v: float) -> str:
 
 
 def bench_table_markdown(res: dict) -> str:
-    """Markdown table (one row per size) of :func:`run_benchmark`'s result: median seconds, ratios, PSNR."""
+    """Markdown table (one row per size) of :func:`run_benchmark`'s result: median seconds, ratios, PSNR.
+
+    Example:
+        >>> bench_table_markdown(_EXAMPLE).splitlines()[2]
+        '| 512 | 2.000 | 1.500 | 0.800 | 1.600 | 1.000 | torchscript | 0.50x | 36.0 | 31.0 |'
+    """
     by_size = res.get("by_size") or {str(res["size"]): res}
     has_bf16 = any("bf16_channels_last" in e for e in by_size.values())
     head = ["size (px)"] + [label for _, label in _TABLE_PATHS] + (["bf16 autocast"] if has_bf16 else [])
@@ -360,7 +419,14 @@ def bench_table_markdown(res: dict) -> str:
 
 
 def bench_targets(res: dict) -> str:
-    """The issue's four targets at 512 px, each marked met or missed (from :func:`run_benchmark`'s result)."""
+    """The issue's four targets at 512 px, each marked met or missed (from :func:`run_benchmark`'s result).
+
+    Example:
+        >>> bench_targets(_EXAMPLE).count("(met)")
+        4
+        >>> bench_targets({"by_size": {}})
+        'Targets (512 px): not measured in this run.'
+    """
     e = (res.get("by_size") or {}).get("512")
     if e is None:
         return "Targets (512 px): not measured in this run."
@@ -374,7 +440,12 @@ def bench_targets(res: dict) -> str:
 
 
 def bench_provenance(res: dict) -> str:
-    """One line: when, on what machine and load, with which versions and weights the figures were taken."""
+    """One line: when, on what machine and load, with which versions and weights the figures were taken.
+
+    Example:
+        >>> print(bench_provenance(_EXAMPLE))  # doctest: +ELLIPSIS
+        Measured 2026-11-29 05:00 UTC on Example CPU (2 logical CPUs; AVX2, AVX512, VNNI), 2 threads, ...(3.9x smaller).
+    """
     m = res["machine"]
     loaded = res["load_average_before"][0] > 0.5 * (m.get("logical_cpus") or 1)
     isa = ", ".join(k.upper() for k in ("avx2", "avx512", "vnni", "amx") if m.get(k)) or "no AVX2"
@@ -389,7 +460,12 @@ def bench_provenance(res: dict) -> str:
 
 
 def bench_report(res: dict) -> str:
-    """Table, targets and provenance of a benchmark result, as markdown."""
+    """Table, targets and provenance of a benchmark result, as markdown.
+
+    Example:
+        >>> bench_report(_EXAMPLE).splitlines()[0]
+        'Median seconds per image:'
+    """
     return "Median seconds per image:\n\n" + bench_table_markdown(res) + "\n\n" + bench_targets(res) + "\n\n" + bench_provenance(res)
 
 
@@ -424,7 +500,15 @@ def _cmd_bench(args) -> int:  # type: ignore[no-untyped-def]
 
 
 def register_cli(subparsers) -> None:  # type: ignore[no-untyped-def]
-    """Add ``bench`` to the ``animegan-edu`` command (called by :func:`animegan_edu.quantize.register_cli`)."""
+    """Add ``bench`` to the ``animegan-edu`` command (called by :func:`animegan_edu.quantize.register_cli`).
+
+    Example:
+        >>> import argparse
+        >>> sub = argparse.ArgumentParser(prog="animegan-edu").add_subparsers()
+        >>> register_cli(sub)
+        >>> sorted(sub.choices)
+        ['bench']
+    """
     p = subparsers.add_parser(
         "bench",
         help="time fp32, INT8 and ONNX Runtime CPU inference side by side",

@@ -45,6 +45,10 @@ class ChannelsLast(nn.Module):
     """Run a float model with channels-last (NHWC) memory: weights and input converted.
 
     oneDNN's convolutions are fastest on NHWC; output is returned NCHW-contiguous.
+
+    Example:
+        >>> ChannelsLast(Generator())(torch.zeros(1, 3, 16, 16)).is_contiguous()
+        True
     """
 
     def __init__(self, model: nn.Module) -> None:
@@ -56,7 +60,16 @@ class ChannelsLast(nn.Module):
 
 
 def fp32_channels_last(generator: nn.Module) -> nn.Module:
-    """The eager fp32 generator in channels-last memory format (no compilation)."""
+    """The eager fp32 generator in channels-last memory format (no compilation).
+
+    Input and output: ``(N, 3, H, W)`` RGB in ``[-1, 1]``, as the generator.
+
+    Example:
+        >>> g, x = Generator().eval(), torch.rand(1, 3, 32, 32) * 2 - 1
+        >>> with torch.no_grad():
+        ...     torch.allclose(fp32_channels_last(g)(x), g(x), atol=1e-4)
+        True
+    """
     return ChannelsLast(generator).eval()
 
 
@@ -64,6 +77,11 @@ def fp32_compiled(generator: nn.Module) -> nn.Module:
     """``torch.compile`` (Inductor) of the channels-last fp32 generator.
 
     Compiles on the first call for each input size (about 45 s at 512 px on two cores).
+
+    Example (not run by the test suite: importing the compiler alone takes seconds):
+        >>> model = fp32_compiled(Generator().eval())  # doctest: +SKIP
+        >>> model(torch.zeros(1, 3, 64, 64)).shape  # compiles here  # doctest: +SKIP
+        torch.Size([1, 3, 64, 64])
     """
     return torch.compile(ChannelsLast(generator).eval(), dynamic=False)
 
@@ -73,6 +91,12 @@ def fp32_torchscript(generator: nn.Module, example: torch.Tensor) -> torch.jit.S
 
     Tracing fixes the input size to ``example``'s (the decoder's resize sizes become
     constants). Seconds to build, no compiler needed.
+
+    Example:
+        >>> g, x = Generator().eval(), torch.rand(1, 3, 32, 32) * 2 - 1
+        >>> with torch.no_grad():
+        ...     torch.allclose(fp32_torchscript(g, x)(x), g(x), atol=1e-4)
+        True
     """
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -81,7 +105,12 @@ def fp32_torchscript(generator: nn.Module, example: torch.Tensor) -> torch.jit.S
 
 
 def bf16_channels_last(generator: nn.Module) -> nn.Module:
-    """Channels-last generator under bfloat16 autocast (fast only on CPUs with AVX-512 BF16 or AMX)."""
+    """Channels-last generator under bfloat16 autocast (fast only on CPUs with AVX-512 BF16 or AMX).
+
+    Example:
+        >>> bf16_channels_last(Generator())(torch.zeros(1, 3, 16, 16)).dtype  # float32 out
+        torch.float32
+    """
 
     class _Bf16(ChannelsLast):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -120,6 +149,12 @@ def export_onnx(generator: Generator, path: str | Path, opset: int = 17) -> Path
 
     Input ``"image"`` and output ``"anime"``, both ``(N, 3, H, W)`` float32 in ``[-1, 1]``.
     Uses the TorchScript-based exporter (about a second); written via a temporary file.
+
+    Example:
+        >>> import tempfile
+        >>> path = export_onnx(Generator(), Path(tempfile.mkdtemp()) / "g.onnx")
+        >>> OnnxRuntimeGenerator(path, threads=1)(torch.zeros(1, 3, 40, 24)).shape  # any size
+        torch.Size([1, 3, 40, 24])
     """
     path = Path(path)
     model = _OnnxGenerator(copy.deepcopy(generator).float().eval()).eval()
@@ -152,6 +187,12 @@ class OnnxRuntimeGenerator:
         threads: intra-op threads (default: ``torch.get_num_threads()``).
 
     Call with ``(N, 3, H, W)`` float in ``[-1, 1]``; returns a float tensor, same shape.
+
+    Example:
+        >>> OnnxRuntimeGenerator("missing.onnx")
+        Traceback (most recent call last):
+        ...
+        FileNotFoundError: missing.onnx: no such ONNX file; create it with export_onnx()
     """
 
     def __init__(self, path: str | Path, threads: int | None = None) -> None:
@@ -187,6 +228,14 @@ def quantize_onnx(
 
     ``uint8`` activations (min/max calibration), per-channel symmetric ``int8`` weights;
     ``reduce_range`` (7-bit weights, for CPUs without VNNI) defaults from the CPU.
+    ``photos``: ``(N, 3, H, W)`` in ``[-1, 1]``. Returns ``int8_path``.
+
+    Example:
+        >>> import tempfile
+        >>> fp32 = export_onnx(Generator(), Path(tempfile.mkdtemp()) / "g.onnx")
+        >>> int8 = quantize_onnx(fp32, fp32.with_name("g8.onnx"), torch.rand(1, 3, 32, 32) * 2 - 1)
+        >>> int8.stat().st_size < fp32.stat().st_size / 2
+        True
     """
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process

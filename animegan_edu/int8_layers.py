@@ -170,6 +170,12 @@ class QConvNormLReLU(nn.Module):
     Reflection pad (memory copies) -> ``int8`` conv (``quint8`` output) -> quantized
     ``GroupNorm(1, C)`` -> quantized ``LeakyReLU(0.2)``. Buffers ``in_qp``, ``conv.out_qp``,
     ``norm_qp``, ``act_qp`` hold ``(scale, zero_point)`` of each stored activation.
+
+    Example:
+        >>> unit = QConvNormLReLU(3, 8, 3, 1, (1, 1, 1, 1), 1, False)  # buffers not filled yet
+        >>> y = unit(QParams(1 / 64, 128).quantize(torch.zeros(1, 3, 8, 8)))
+        >>> y.shape, y.dtype
+        (torch.Size([1, 8, 8, 8]), torch.quint8)
     """
 
     def __init__(self, in_ch: int, out_ch: int, kernel_size: int, stride: int, padding: tuple[int, int, int, int], groups: int, bias: bool) -> None:
@@ -212,7 +218,13 @@ class QConvNormLReLU(nn.Module):
 
 
 class QInvertedResBlock(nn.Module):
-    """INT8 version of :class:`~animegan_edu.models.InvertedResBlock` (``quint8`` in and out)."""
+    """INT8 version of :class:`~animegan_edu.models.InvertedResBlock` (``quint8`` in and out).
+
+    Example:
+        >>> block = QInvertedResBlock(8, 8, 16, expand=True)  # in = out: with the residual add
+        >>> block(QParams(1 / 64, 128).quantize(torch.zeros(1, 8, 6, 6))).shape
+        torch.Size([1, 8, 6, 6])
+    """
 
     def __init__(self, in_ch: int, out_ch: int, mid: int, expand: bool) -> None:
         super().__init__()

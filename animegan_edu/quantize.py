@@ -112,6 +112,10 @@ def default_engine() -> str:
     PyTorch's ``"x86"`` engine sends depthwise convolutions to FBGEMM, whose kernel was
     27x slower than oneDNN's on the 512-channel depthwise conv of ``block_c`` (measured
     on a 2-core Xeon with AMX). Without VNNI, ``"x86"`` (FBGEMM) is PyTorch's default.
+
+    Example:
+        >>> default_engine() in torch.backends.quantized.supported_engines
+        True
     """
     engines = torch.backends.quantized.supported_engines
     prefs = ("onednn", "x86", "fbgemm", "qnnpack") if torch.cpu._is_vnni_supported() else ("x86", "fbgemm", "onednn", "qnnpack")
@@ -123,7 +127,16 @@ def default_engine() -> str:
 
 @contextlib.contextmanager
 def quantized_engine(name: str) -> Iterator[None]:
-    """Temporarily set ``torch.backends.quantized.engine``."""
+    """Temporarily set ``torch.backends.quantized.engine``.
+
+    Example:
+        >>> before = torch.backends.quantized.engine
+        >>> with quantized_engine(default_engine()):
+        ...     torch.backends.quantized.engine == default_engine()
+        True
+        >>> torch.backends.quantized.engine == before
+        True
+    """
     old = torch.backends.quantized.engine
     if old == name:
         yield
@@ -183,6 +196,11 @@ def calibrate(
     Returns:
         ``{"block_a.0.conv": QParams(...), ...}`` keyed by activation name, plus
         ``"reduce_range"``: the bool that was used.
+
+    Example:
+        >>> qp = calibrate(Generator(), torch.rand(1, 3, 32, 32) * 2 - 1, observer="minmax")
+        >>> qp["block_a.0.conv"].scale > 0, 0 <= qp["block_a.0.conv"].zero_point <= 255
+        (True, True)
     """
     if photos.ndim != 4 or photos.shape[1] != 3:
         raise ValueError(f"photos must be (N, 3, H, W) in [-1, 1], got shape {tuple(photos.shape)}")
@@ -223,7 +241,12 @@ _QUNITS = (QConvNormLReLU, QInvertedResBlock)
 
 
 def layer_names(generator: Generator | None = None) -> list[str]:
-    """Names of the generator's quantizable layers (``"block_a.0"`` ... ``"block_e.2"``)."""
+    """Names of the generator's quantizable layers (``"block_a.0"`` ... ``"block_e.2"``).
+
+    Example:
+        >>> layer_names()[:3], len(layer_names())
+        (['block_a.0', 'block_a.1', 'block_a.2'], 16)
+    """
     gen = generator if generator is not None else Generator()
     return [f"{b}.{i}" for b in _BLOCKS for i in range(len(getattr(gen, b)))]
 
@@ -259,6 +282,11 @@ class QuantizedGenerator(nn.Module):
 
     Shapes:
         input ``(N, 3, H, W)`` float RGB in ``[-1, 1]``; output the same, float.
+
+    Example:
+        >>> q = QuantizedGenerator(Generator(), float_layers=["block_e.2"])  # not calibrated yet
+        >>> type(q.block_a[0]).__name__, type(q.block_e[2]).__name__
+        ('QConvNormLReLU', 'ConvNormLReLU')
     """
 
     def __init__(self, template: Generator, float_layers: Sequence[str] = (), engine: str | None = None) -> None:
@@ -331,6 +359,11 @@ def quantize_generator(
 
     Returns:
         a :class:`QuantizedGenerator` in eval mode.
+
+    Example:
+        >>> q = quantize_generator(Generator(), torch.rand(1, 3, 32, 32) * 2 - 1)
+        >>> q(torch.zeros(1, 3, 36, 28)).shape
+        torch.Size([1, 3, 36, 28])
     """
     if not isinstance(generator, Generator):
         raise TypeError(f"quantize_generator needs an animegan_edu.models.Generator, got {type(generator).__name__}")
@@ -358,7 +391,15 @@ def _cmd_quantize(args) -> int:  # type: ignore[no-untyped-def]
 
 
 def register_cli(subparsers) -> None:  # type: ignore[no-untyped-def]
-    """Add ``quantize`` and ``bench`` to the ``animegan-edu`` command (see :mod:`animegan_edu.cli`)."""
+    """Add ``quantize`` and ``bench`` to the ``animegan-edu`` command (see :mod:`animegan_edu.cli`).
+
+    Example:
+        >>> import argparse
+        >>> sub = argparse.ArgumentParser(prog="animegan-edu").add_subparsers()
+        >>> register_cli(sub)
+        >>> sorted(sub.choices)
+        ['bench', 'quantize']
+    """
     from . import bench
     from .bench import _positive_int
 
