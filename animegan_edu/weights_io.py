@@ -292,6 +292,17 @@ def fetch(
         WeightsNotAvailableError: ``$ANIMEGAN_EDU_OFFLINE`` is set, or the server is unreachable.
         DownloadError: HTTP error, interrupted, truncated or larger than the cap.
         IntegrityError: the bytes do not match ``expected``. Nothing is left behind.
+
+    Example:
+        >>> import os, tempfile
+        >>> os.environ[ENV_OFFLINE] = "1"
+        >>> try:
+        ...     fetch("http://127.0.0.1:9/x.pt", Path(tempfile.mkdtemp()) / "x.pt", None, max_bytes=10,
+        ...           progress=False, how_to="copy it by hand", label="x")
+        ... except WeightsNotAvailableError as e:
+        ...     print(e)
+        x is not cached and ANIMEGAN_EDU_OFFLINE is set: copy it by hand
+        >>> del os.environ[ENV_OFFLINE]
     """
     if os.environ.get(ENV_OFFLINE, "").lower() in ("1", "true", "yes"):
         raise WeightsNotAvailableError(f"{label} is not cached and {ENV_OFFLINE} is set: {how_to}")
@@ -369,7 +380,15 @@ def fetch(
 # Safe loading and checking
 # --------------------------------------------------------------------------------------
 def sniff(path: Path) -> str:
-    """``"pytorch"``, ``"safetensors"`` or ``"unknown"``, from the first bytes (then the suffix)."""
+    """``"pytorch"``, ``"safetensors"`` or ``"unknown"``, from the first bytes (then the suffix).
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "notes.txt"
+        >>> _ = p.write_text("hello")
+        >>> sniff(p)
+        'unknown'
+    """
     with open(path, "rb") as fh:
         head = fh.read(16)
     if head[:2] == b"PK":

@@ -12,6 +12,7 @@ import pytest
 import torch
 from parity_helpers import assert_state_dict_parity, parity_cases
 
+from animegan_edu import tf_bundle as tb
 from animegan_edu import tf_checkpoint as tc
 from animegan_edu.models import Generator
 
@@ -316,7 +317,7 @@ def test_tensor_size_cap_and_ranges_checked_before_reading(tmp_path):
 
 def test_oversized_index_is_refused(tmp_path, monkeypatch):
     index, _ = _small_bundle(tmp_path)
-    monkeypatch.setattr(tc, "MAX_INDEX_BYTES", 100)
+    monkeypatch.setattr(tb, "MAX_INDEX_BYTES", 100)
     with pytest.raises(tc.TFCheckpointError, match=r"s.ckpt.index: \d+ bytes, more than the 100"):
         tc.TFCheckpoint(tmp_path / "s.ckpt")
 
