@@ -260,6 +260,8 @@ def _resolve(name_or_path: str | os.PathLike | AnimeGANv2Weights) -> AnimeGANv2W
     if isinstance(name_or_path, os.PathLike):
         return Path(name_or_path)
     text = str(name_or_path)
+    if "\0" in text:
+        raise CorruptFileError(f"{text!r}: not a valid file name (it holds a NUL byte); check the path")
     if _looks_like_path(text):
         return Path(text).expanduser()
     return get_weights(text)

@@ -696,3 +696,10 @@ def test_converted_file_loaded_by_path_needs_its_hash(shared_dir, tmp_path, how)
         with pytest.raises(W.IntegrityError, match=r"mine.safetensors: no recorded SHA-256.*re-run the conversion") as info:
             call()
         assert "\n" not in str(info.value)
+
+
+def test_odd_paths_give_one_line_naming_the_file(tmp_path):
+    for bad, pattern in ((str(tmp_path / "a\0b.pt"), "NUL byte"), (tmp_path / "missing.safetensors", "missing.safetensors: no such file")):
+        with pytest.raises(W.CorruptFileError, match=pattern) as info:
+            W.get_generator(bad)
+        assert "[Errno" not in str(info.value) and "\n" not in str(info.value)
