@@ -9,10 +9,14 @@ Modules, each named after a concept of the article and the paper:
 * :mod:`animegan_edu.train` - the two-phase trainer (init, then adversarial)
 * :mod:`animegan_edu.face` - face2paint: detect, align, stylise, paste back
 * :mod:`animegan_edu.grading` - Shinkai colour grading and glow
-* :mod:`animegan_edu.quantize` - INT8, compiled fp32 and ONNX Runtime CPU inference
+* :mod:`animegan_edu.quantize` - INT8 post-training quantization: calibration, the INT8 generator
+  (units in :mod:`~animegan_edu.int8_layers`, files and cache in :mod:`~animegan_edu.int8_files`)
+* :mod:`animegan_edu.fastpaths` - compiled fp32, bf16, ONNX export and ONNX Runtime CPU inference
+* :mod:`animegan_edu.bench` - per-layer profiles and the CPU inference benchmark
 * :mod:`animegan_edu.tf_checkpoint` - read original TensorFlow checkpoints without TensorFlow
 * :mod:`animegan_edu.widgets` - the JupyterLab studio
 * :mod:`animegan_edu.cli` - the ``animegan-edu`` command
+* :mod:`animegan_edu.resources` - where the bundled demo weights and configs are (checkout or wheel)
 
 Tensor conventions: NCHW; generator tensors are RGB in ``[-1, 1]``; images handed to or
 from a user are RGB in ``[0, 1]`` (or ``uint8`` PIL images).
