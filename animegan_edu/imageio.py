@@ -466,7 +466,9 @@ def sample_photo_array(name: str) -> np.ndarray:
     """One sample photo by name as ``(H, W, 3)`` ``uint8`` RGB (0..255), offline.
 
     ``name`` is one of :data:`VALIDATION_PHOTOS` or any other ``skimage.data`` image
-    (greyscale ones are repeated to three channels).
+    (greyscale ones are repeated to three channels). Licences: scikit-image's photos are
+    public domain / CC0, scikit-learn's ``china`` and ``flower`` are CC BY 2.0 (see
+    ``sklearn/datasets/images/README.txt``), matplotlib's ``grace_hopper`` is public domain.
 
     Raises:
         ValueError: unknown name (one line, listing the known ones).
@@ -521,51 +523,9 @@ def sample_photos(size: int = 256, names: Sequence[str] = ("astronaut", "coffee"
     return torch.stack(out)
 
 
-#: Photos that no demo training run ever sees, all shipped inside pip-installed packages
-#: (scikit-image, scikit-learn, matplotlib), so every user has them offline. Kinds:
-#: portrait, drink, animal, vehicle (x2), building, flower, portrait.
-VALIDATION_PHOTOS = (
-    "astronaut", "coffee", "chelsea", "rocket", "stereo_motorcycle", "china", "flower", "grace_hopper",
-)  # fmt: skip
-
-
-def package_photo(name: str) -> np.ndarray:
-    """A photo shipped inside a pip-installed package, as ``(H, W, 3)`` uint8 RGB.
-
-    ``name`` is a ``skimage.data`` photo (``"astronaut"``, ``"stereo_motorcycle"`` gives the
-    left view, ...), ``"china"`` or ``"flower"`` (scikit-learn's sample images) or
-    ``"grace_hopper"`` (matplotlib's sample data). Licences: scikit-image's are public
-    domain / CC0, scikit-learn's are CC BY 2.0 (photos by Flickr users, see
-    ``sklearn/datasets/images/README.txt``), matplotlib's portrait is public domain (US Navy).
-
-    Example:
-        >>> package_photo("coffee").shape
-        (400, 600, 3)
-    """
-    if name in ("china", "flower"):
-        from sklearn.datasets import load_sample_image
-
-        arr = load_sample_image(f"{name}.jpg")
-    elif name == "grace_hopper":
-        from matplotlib import cbook
-
-        with Image.open(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
-            arr = np.asarray(im.convert("RGB"))
-    else:
-        from skimage import data
-
-        fn = getattr(data, name, None) if not name.startswith("_") else None
-        if fn is None:
-            raise ValueError(f"{name!r} is not a packaged photo; use one of {', '.join(VALIDATION_PHOTOS)} or a skimage.data name")
-        arr = fn()
-        arr = arr[0] if isinstance(arr, tuple) else arr  # stereo_motorcycle: (left, right, disparity)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[..., None], 3, axis=-1)
-    return np.ascontiguousarray(arr[..., :3]).astype(np.uint8)
-
 
 def validation_photo(name: str, size: int) -> torch.Tensor:
-    """A whole packaged photo (:func:`package_photo`), longest side ``size`` (sides snapped to multiples of 4).
+    """A whole sample photo (:func:`sample_photo_array`), not cropped, longest side ``size`` (sides snapped to multiples of 4).
 
     Returns ``(3, H, W)`` float32 RGB in ``[0, 1]``; area-averaged when shrinking,
     bilinear when enlarging.
@@ -574,5 +534,5 @@ def validation_photo(name: str, size: int) -> torch.Tensor:
         >>> validation_photo("coffee", 128).shape
         torch.Size([3, 84, 128])
     """
-    t = torch.from_numpy(package_photo(name)).permute(2, 0, 1).float() / 255.0
+    t = torch.from_numpy(sample_photo_array(name)).permute(2, 0, 1).float() / 255.0
     return resize_longest(t, size).clamp(0, 1)

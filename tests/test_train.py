@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import math
 import textwrap
 
 import pytest
@@ -170,3 +171,86 @@ def test_ddp_two_cpu_ranks_end_identical(tiny_dataset, tmp_path):
         assert torch.equal(a[k], b[k]), k
     single = Trainer(_cfg(tiny_dataset, tmp_path / "single"))
     assert any(not torch.equal(a[k], v) for k, v in single.generator.state_dict().items())  # it did train
+
+
+# ---------------------------------------------------------------- checked configs and safe stops
+@pytest.mark.parametrize(
+    "text, match",
+    [
+        ("crop: big\n", r"c\.yaml: crop: expected a whole number"),
+        ("init_lr: .inf\n", r"c\.yaml: init_lr: expected a finite number"),
+        ("init_lr: 0\n", r"c\.yaml: init_lr: must be a positive"),
+        ("adv_steps: -5\n", r"c\.yaml: adv_steps: must be 0 or more"),
+        ("betas: [0.5]\n", r"c\.yaml: betas: expected a list of 2 values"),
+        ("spectral_norm: 1\n", r"c\.yaml: spectral_norm: expected true or false"),
+        ("precision: fp8\n", r"c\.yaml: precision: use auto, bf16 or fp32"),
+        ("crop_schedule: [[0, 4, 2]]\n", r"c\.yaml: crop_schedule\[0\]"),
+    ],
+)
+def test_config_values_are_checked_and_named(tmp_path, text, match):
+    (tmp_path / "c.yaml").write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        load_config(tmp_path / "c.yaml")
+
+
+def test_cli_refuses_negative_steps_and_trains_nothing(tiny_dataset, tmp_path, capsys):
+    import yaml
+
+    from animegan_edu.cli import main
+
+    cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(_cfg(tiny_dataset, tmp_path / "run")).items()}
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    assert main(["train", "--config", str(tmp_path / "c.yaml"), "--steps", "-3"]) == 2
+    assert "--steps -3" in capsys.readouterr().err
+    assert not (tmp_path / "run" / "generator.safetensors").exists()
+
+
+def test_unwritable_out_dir_fails_before_training(tiny_dataset, tmp_path):
+    from animegan_edu.train import TrainingError, train
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(TrainingError, match="cannot write there"):
+        train(_cfg(tiny_dataset, blocker / "run"))
+
+
+def test_nan_generator_is_neither_resumed_nor_exported(tiny_dataset, tmp_path):
+    from animegan_edu.train import TrainingError
+
+    tr = Trainer(_cfg(tiny_dataset, tmp_path))
+    with torch.no_grad():
+        next(tr.generator.parameters()).fill_(float("nan"))
+    with pytest.raises(TrainingError, match="non-finite"):
+        tr.export_generator(tmp_path / "g.safetensors")
+    assert not (tmp_path / "g.safetensors").exists()
+    ckpt = tr.save_checkpoint()
+    with pytest.raises(TrainingError, match="non-finite"):
+        Trainer(_cfg(tiny_dataset, tmp_path)).load_checkpoint(ckpt)
+    with pytest.raises(TrainingError, match="diverged"):
+        tr.train_step()
+
+
+def test_mismatched_checkpoint_is_one_line(tiny_dataset, tmp_path):
+    tr = Trainer(_cfg(tiny_dataset, tmp_path, d_channels=8))
+    ckpt = tr.save_checkpoint()
+    with pytest.raises(ConfigError) as info:
+        Trainer(_cfg(tiny_dataset, tmp_path, d_channels=16)).load_checkpoint(ckpt)
+    assert "does not match this config" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_crop_schedule_warmup_and_precision(tiny_dataset, tmp_path):
+    tr = Trainer(_cfg(tiny_dataset, tmp_path, crop_schedule=((0, 32, 2), (3, 40, 1)), warmup_steps=2, precision="fp32"))
+    assert tr._crop(0) == (32, 2) and tr._crop(2) == (32, 2) and tr._crop(3) == (40, 1)
+    assert tr._lrs(0)[0] == pytest.approx(0.5e-3) and tr._lrs(1)[0] == pytest.approx(1e-3)
+    assert not tr.bf16 and tr.memory_format == torch.contiguous_format
+    bf = Trainer(_cfg(tiny_dataset, tmp_path, precision="bf16"))
+    assert bf.bf16 and bf.memory_format == torch.channels_last
+    row = bf.train_step()  # bf16 autocast runs (emulated where the CPU has no bf16)
+    assert math.isfinite(row["init"])
+
+
+def test_validate_scores_the_held_out_photos(tiny_dataset, tmp_path):
+    tr = Trainer(_cfg(tiny_dataset, tmp_path, val_size=64))
+    res = tr.validate()
+    assert set(res) == {"val_recon_db", "val_target_db", "val_input_db"}
+    assert all(math.isfinite(v) for v in res.values())
