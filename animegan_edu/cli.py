@@ -353,7 +353,7 @@ def cmd_weights_verify(args: argparse.Namespace) -> int:
     from . import weights as W
 
     target = Path(args.file)
-    if not target.exists() and not W._looks_like_path(args.file):
+    if not W._looks_like_path(args.file):  # registry names first: a local file named "paprika" never shadows the entry
         entry = W.get_weights(args.file)
         path = W.cached_path(entry)
         if path is None:

@@ -69,21 +69,15 @@ Progress = Callable[[int, int, str], None]
 
 
 def sample_images(names: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "rocket")) -> dict[str, Image.Image]:
-    """The example gallery: public-domain photos shipped inside scikit-image's wheel.
+    """The example gallery as PIL images: :func:`animegan_edu.imageio.sample_photo_array` by name.
 
     Example:
         >>> sample_images(("coffee",))["coffee"].size
         (600, 400)
     """
-    from skimage import data
+    from .imageio import sample_photo_array
 
-    out = {}
-    for n in names:
-        arr = getattr(data, n)()
-        if arr.ndim == 2:
-            arr = np.stack([arr] * 3, axis=-1)
-        out[n] = Image.fromarray(np.ascontiguousarray(arr[..., :3]), "RGB")
-    return out
+    return {n: Image.fromarray(sample_photo_array(n), "RGB") for n in names}
 
 
 _MODELS: dict[tuple[Optional[str], int], tuple[nn.Module, str]] = {}

@@ -31,18 +31,20 @@
 # %% [markdown]
 # ## 1 · Load a generator
 #
-# `load_generator_or_random()` never fails in a classroom: it loads the best weights available
-# offline and says which; without any, it builds an untrained generator and says so.
+# `get_generator()` is the toolkit's one way to get a generator. Offline it loads the best
+# weights this machine has (a downloaded public model, else the demo weights bundled with the
+# toolkit) and its label says which. A damaged or tampered weights file is never replaced
+# silently: it stops with a one-line message.
 
 # %%
 # %config InlineBackend.figure_formats = ["jpeg"]
 import torch
 import matplotlib.pyplot as plt
-from animegan_edu.weights import load_generator_or_random
+from animegan_edu.weights import get_generator
 from animegan_edu.widgets import render, sample_images, StudioSettings
 
 torch.manual_seed(0)
-model, label = load_generator_or_random()
+model, label = get_generator()
 print("generator:", label)
 
 # %% [markdown]
@@ -125,7 +127,7 @@ else:
 # %% [markdown]
 # ## Summary
 #
-# * `load_generator_or_random()` picks weights offline and says which.
+# * `get_generator()` picks weights offline and says which.
 # * `render()` is photo in, picture out: resize, generator on `[-1, 1]`, back to `[0, 1]`,
 #   style strength, grade.
 # * Strength and size are the two most useful knobs.

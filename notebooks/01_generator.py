@@ -416,14 +416,12 @@ plt.show()
 # %% [markdown]
 # ## 10. Feature maps as pictures
 #
-# Now a real photo. `weights.load_generator_or_random()` loads the best weights available on
-# this machine without the network (a cached public model, else the toolkit's bundled demo
-# weights); if there are none it falls back to a seeded random generator **and says so**.
-# Random weights still show the *structure*: edge- and colour-detectors in `block_a`, coarse
-# blobs in `block_c`.
+# Now a real photo. `weights.get_generator()` loads the best weights available on this
+# machine without the network (a cached public model, else the toolkit's bundled demo
+# weights) and says which.
 
 # %%
-G_photo, label = weights.load_generator_or_random(seed=0)
+G_photo, label = weights.get_generator()
 print("weights used:", label)
 photo = resize_longest(Image.fromarray(sample_photo_array("astronaut")), 256)
 x_photo = to_generator_range(pil_to_tensor01(photo))[None]

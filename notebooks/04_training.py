@@ -128,11 +128,11 @@ plt.show()
 # come only after thousands of steps.
 
 # %%
-from animegan_edu.weights import load_generator_or_random
+from animegan_edu.weights import get_generator
 from animegan_edu.imageio import sample_photos
 
 photos = sample_photos(192, ("astronaut", "coffee", "chelsea"))  # [-1, 1], centre-cropped squares
-demo_model, label = load_generator_or_random("demo")
+demo_model, label = get_generator("demo")
 trainer.generator.eval()
 with torch.no_grad():
     tiny_out = trainer.generator(photos)

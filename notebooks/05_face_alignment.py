@@ -37,7 +37,7 @@ import numpy as np
 import torch
 
 from animegan_edu import face as F
-from animegan_edu.widgets import load_model
+from animegan_edu.weights import get_generator
 from animegan_edu.imageio import to_generator_range, from_generator_range, sample_photo_array
 
 torch.manual_seed(0)
@@ -47,14 +47,13 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 set_matplotlib_formats("jpeg")  # photos: JPEG keeps the saved notebook small
 
 photo = torch.from_numpy(sample_photo_array("astronaut")).permute(2, 0, 1).float().div(255)  # (3, 512, 512) in [0, 1]
-model, note = load_model()  # trained weights if any exist, else a seeded untrained generator
+model, note = get_generator()  # the best weights on this machine: a public model, else the bundled demo
 print(note)
 
 # %% [markdown]
-# The generator used below comes from `animegan_edu.widgets.load_model()`: the default weights
-# (`animegan_edu.weights.load_generator()`) when they exist, otherwise an **untrained** generator
-# with a fixed seed. With the untrained one the "stylised" pictures are coloured noise: every
-# geometric step is still exact, and that is what this notebook is about.
+# The generator used below comes from `animegan_edu.weights.get_generator()`: a downloaded
+# public model if this machine has one, else the demo weights bundled with the toolkit. Every
+# geometric step below is exact whatever the weights: that is what this notebook is about.
 #
 # ## 1 · Detection: a box and five landmarks
 #

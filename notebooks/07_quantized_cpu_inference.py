@@ -41,15 +41,12 @@ from IPython.display import Markdown, display
 
 from animegan_edu import quantize as Q
 from animegan_edu.models import count_parameters
-from animegan_edu.weights import load_generator_or_random
+from animegan_edu.weights import get_generator
 
 torch.manual_seed(0)
 plt.rcParams["figure.dpi"] = 60
-gen, weights_label = load_generator_or_random()
+gen, weights_label = get_generator()
 print("weights:", weights_label)
-if weights_label.startswith("random"):
-    print("NOTE: random weights give activation ranges unlike a trained generator's; "
-          "the quality figures below are only illustrative until weights/demo.safetensors exists.")
 info = Q.cpu_info()
 print(f"CPU: {info['model']}, {info['logical_cpus']} logical CPUs; AVX2 {info['avx2']}, AVX-512 {info['avx512']}, "
       f"VNNI {info['vnni']}, AMX {info['amx']}; INT8 engine: {Q.default_engine()}; threads: {torch.get_num_threads()}")

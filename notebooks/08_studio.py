@@ -33,7 +33,8 @@ import matplotlib.pyplot as plt
 import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-from animegan_edu.widgets import Studio, StudioSettings, render, load_model, sample_images, before_after_figure
+from animegan_edu.weights import get_generator
+from animegan_edu.widgets import Studio, StudioSettings, render, sample_images, before_after_figure
 
 torch.manual_seed(0)
 torch.set_num_threads(2)
@@ -69,7 +70,7 @@ studio
 
 # %%
 # NBVAL_CHECK_OUTPUT
-model, note = load_model()
+model, note = get_generator()
 print(StudioSettings(size=256, face=True, strength=0.8, grade="shinkai", grade_amount=0.5, glow=0.4))
 
 # %%

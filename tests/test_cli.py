@@ -172,6 +172,17 @@ def test_weights_list_and_verify(tmp_path, weights_file, capsys):
     assert code == 2 and "truncated" in err and err.count("\n") == 1
 
 
+def test_weights_verify_resolves_registry_names_before_local_files(tmp_path, weights_file, capsys, monkeypatch):
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copyfile(weights_file, tmp_path / "paprika")  # a planted file named like a registry entry
+    code, out, err = _run(["weights", "verify", "paprika"], capsys)
+    assert code == 2 and "paprika is not cached" in err and "OK" not in out
+    code, out, _ = _run(["weights", "verify", "./paprika"], capsys)  # as a path it is checked as a file
+    assert code == 0 and "matches no recorded registry hash" in out
+
+
 def test_weights_download_offline(capsys):
     code, _, err = _run(["weights", "download", "paprika"], capsys)
     assert code == 2 and "animegan-edu weights download paprika" in err and err.count("\n") == 1
