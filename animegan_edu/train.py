@@ -37,7 +37,8 @@ from torch import nn
 
 from . import losses as L
 from .data import AnimeDataset
-from .imageio import sample_photos
+from .imageio import sample_photos, save_png_atomic
+from .weights_io import atomic_write
 from .models import Discriminator, Generator
 from .resources import config_path
 
@@ -460,11 +461,13 @@ class Trainer:
     def save_checkpoint(self, path: str | os.PathLike | None = None) -> Path:
         """Write ``checkpoint.pt`` atomically (temp file, then rename). Rank 0 only."""
         path = Path(path or Path(self.cfg.out_dir) / "checkpoint.pt")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".partial")
-        torch.save(self.state_dict(), tmp)
-        os.replace(tmp, path)
-        return path
+        state = self.state_dict()
+        return atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+    def save_history(self) -> Path:
+        """Write ``out_dir/history.json`` (one row per step) atomically."""
+        text = json.dumps(self.history.rows)
+        return atomic_write(Path(self.cfg.out_dir) / "history.json", lambda tmp: tmp.write_text(text))
 
     def load_checkpoint(self, path: str | os.PathLike | None = None) -> bool:
         path = Path(path or Path(self.cfg.out_dir) / "checkpoint.pt")
@@ -495,11 +498,8 @@ class Trainer:
         bad = [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]
         if bad:
             raise TrainingError(f"not exporting {path}: the generator holds non-finite values ({bad[0]})")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".partial")
-        save_file(sd, str(tmp), metadata={"format": "pt", "arch": "animegan_edu.models.Generator", "steps": str(self.step), "config": self.cfg.name})
-        os.replace(tmp, path)
-        return path
+        meta = {"format": "pt", "arch": "animegan_edu.models.Generator", "steps": str(self.step), "config": self.cfg.name}
+        return atomic_write(path, lambda tmp: save_file(sd, str(tmp), metadata=meta))
 
     @torch.no_grad()
     def sample_grid(self) -> torch.Tensor:
@@ -574,7 +574,7 @@ class Trainer:
                 bar.write(_val_line(self.step, row))
             if self.rank == 0 and cfg.checkpoint_every and self.step % cfg.checkpoint_every == 0:
                 self.save_checkpoint()
-                (out / "history.json").write_text(json.dumps(self.history.rows))
+                self.save_history()
         bar.close()
         return self.history
 
@@ -604,13 +604,8 @@ def _val_line(step: int, row: dict[str, float]) -> str:
 
 
 def _save_grid(grid: torch.Tensor, path: Path) -> None:
-    from PIL import Image
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    arr = (grid * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    tmp = path.with_name(path.name + ".partial")
-    Image.fromarray(arr).save(tmp, format="PNG")
-    os.replace(tmp, path)
+    save_png_atomic(grid, path)
 
 
 def train(cfg: TrainConfig, resume: bool = True, steps: int | None = None, export: str | None = None) -> Trainer:
@@ -626,7 +621,7 @@ def train(cfg: TrainConfig, resume: bool = True, steps: int | None = None, expor
     if trainer.rank == 0:
         trainer.save_checkpoint()
         out = Path(cfg.out_dir)
-        (out / "history.json").write_text(json.dumps(trainer.history.rows))
+        trainer.save_history()
         path = trainer.export_generator(export or out / "generator.safetensors")
         print(f"wrote {path} after {trainer.step} steps ({time.perf_counter() - t0:.0f} s this session)")
     if trainer.distributed:

@@ -39,6 +39,9 @@ from typing import Any
 
 import torch
 
+from .imageio import _umask
+from .imageio import atomic_write as _atomic_write
+
 __all__ = [
     "WeightsError",
     "UnknownWeightsError",
@@ -201,22 +204,11 @@ def require_sidecar(path: str | os.PathLike, how_to_fix: str) -> str:
     return digest
 
 
-def _umask() -> int:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Write a file atomically: ``write(tmp)`` in the same folder, chmod ``0o666 & ~umask``, rename.
+    """:func:`animegan_edu.imageio.atomic_write` that also creates the folder and raises :class:`StorageError`.
 
-    Nothing is left behind on failure; readers never see a half-written file.
+    ``write(tmp)`` writes the whole file to a temporary path in the same folder, which is then
+    given ``0o666 & ~umask`` and renamed; nothing is left behind on failure.
 
     Raises:
         StorageError: the folder cannot be created or written (one line naming the path).
@@ -228,24 +220,14 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         'hi'
     """
     out = Path(path)
-    tmp: str | None = None
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        os.close(fd)
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, out)
-        tmp = None
-    except OSError as exc:
+        return _atomic_write(out, write)
+    except OSError as exc:  # ImageSaveError is an OSError that already names the file
         raise StorageError(
             f"{out}: cannot write ({_os_reason(exc)}); make sure {out.parent} is a writable folder "
             "(or set ANIMEGAN_EDU_HOME to one)"
         ) from None
-    finally:
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-    return out
 
 
 def write_sidecar(path: str | os.PathLike) -> str:

@@ -52,7 +52,7 @@ def main() -> int:
     by_size = {s: evaluate_generator(g, s) for s in sizes}
     report["by_size"] = {s: {"summary": summarize(v), "photos": [vars(x) for x in v]} for s, v in by_size.items()}
 
-    # 2. one colour for every photo: mean a*b* of input vs output
+    # 2. the mean colour of input, target and output per photo (a*b*)
     ab_in, ab_out, ab_tgt = [], [], []
     with torch.no_grad():
         for name in VALIDATION_PHOTOS:
@@ -75,7 +75,7 @@ def main() -> int:
     ax.legend()
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(OUT / "v1_colour_collapse.png")
+    fig.savefig(OUT / "v1_mean_colour.png")
     plt.close(fig)
 
     # 3. the run: guide loss vs pixels seen, and the discriminator winning
