@@ -21,8 +21,9 @@
 #
 # * if you have downloaded a public model (`animegan-edu weights download face_paint_512_v2`,
 #   see the README), it is used;
-# * otherwise the toolkit's **own demo weights** (`weights/demo.safetensors`), trained on two
-#   CPU cores with `animegan-edu train --config configs/demo.yaml` (see `weights/MODEL_CARD.md`).
+# * otherwise the toolkit's **own demo weights** (`weights/demo.safetensors`). The shipped ones
+#   (v1) are 4,200 steps of the v1 demo recipe (`animegan-edu train`), 97 minutes on one CPU core,
+#   and a weak result; a v2 run is in progress (see `weights/MODEL_CARD.md`).
 #
 # The later notebooks open every box used here: the generator (01), discriminators (02),
 # losses and data (03), training (04), faces (05), colour grading (06), fast CPU inference (07)
@@ -131,9 +132,44 @@ else:
 # * `render()` is photo in, picture out: resize, generator on `[-1, 1]`, back to `[0, 1]`,
 #   style strength, grade.
 # * Strength and size are the two most useful knobs.
+
+# %% [markdown]
+# ## References
 #
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
+# * Chen, J., Liu, G., Chen, X. (2019). "AnimeGAN: A Novel Lightweight GAN for Photo Animation". ISICA 2019.
+# * Chen, J. (2020). AnimeGANv2, the TachibanaYoshino/AnimeGANv2 project (the improved generator, losses and released weights).
+# * Chen, Y., Lai, Y.-K., Liu, Y.-J. (2018). "CartoonGAN: Generative Adversarial Networks for Photo Cartoonization". CVPR 2018.
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. Stylise your own photo: `from animegan_edu.imageio import load_image` then `render(load_image("me.jpg"), model)`.
-# 2. Find the size at which the coffee cup looks most "drawn". Why does size matter for a fully convolutional network?
-# 3. Run `animegan-edu stylize photo.jpg -o out/ --size 512` in a terminal and compare with this notebook's output.
+# Each exercise below states a task; fill in the function in the code cell under it and run the cell.
+# The checker calls your function on fresh random inputs and compares it with the library's own
+# implementation: it answers **Correct** or **Not yet** with a hint, never the solution. Run as it is,
+# every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
+
+# %%
+from animegan_edu import exercises
+
+# %% [markdown]
+# **1 · Into the generator's range.** `render` feeds the generator pixels in [-1, 1], not [0, 1].
+# Write `to_gen(x01)` that maps a `(N, 3, H, W)` tensor in [0, 1] to [-1, 1] (0 -> -1, 0.5 -> 0, 1 ->
+# 1).
+
+# %%
+def to_gen(x01):
+    return None  # your code here
+
+exercises.check_to_generator_range(to_gen)
+
+# %% [markdown]
+# **2 · The strength slider.** Write `blend(photo, stylised, s)`: `s = 0` returns the photo, `s = 1`
+# the stylised picture, and values in between move in a straight line from one to the other (both
+# tensors in [0, 1]).
+
+# %%
+def blend(photo, stylised, s):
+    return None  # your code here
+
+exercises.check_blend_strength(blend)

@@ -25,7 +25,7 @@
 # 3. the inverted residual blocks in the middle;
 # 4. upsampling by *resize, then convolve*;
 # 5. the whole generator: shapes after each block, parameters (2,143,552), cost (FLOPs);
-# 6. its receptive field, and a comparison with the ResNet generator printed in the article;
+# 6. its receptive field, and a comparison with the ResNet generator printed in the article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*);
 # 7. feature maps as pictures;
 # 8. parity with the public PyTorch port, and the original TensorFlow checkpoints.
 #
@@ -667,15 +667,50 @@ print(weights.describe("shinkai"))
 # * The library's generator reproduces the public PyTorch port to within 1e-5, and the original
 #   TensorFlow checkpoints convert exactly (HWIO -> OIHW, layer norm -> GroupNorm); only the
 #   resize convention separates the two, and `Generator(upsample="tf1")` restores the original.
+
+# %% [markdown]
+# ## References
 #
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
+# * Chen, J., Liu, G., Chen, X. (2019). "AnimeGAN: A Novel Lightweight GAN for Photo Animation". ISICA 2019.
+# * Chen, J. (2020). AnimeGANv2, the TachibanaYoshino/AnimeGANv2 project (the improved generator, losses and released weights).
+# * Sandler, M. et al. (2018). "MobileNetV2: Inverted Residuals and Linear Bottlenecks". CVPR 2018.
+# * Ba, J. L., Kiros, J. R., Hinton, G. E. (2016). "Layer Normalization". arXiv:1607.06450.
+# * Odena, A., Dumoulin, V., Olah, C. (2016). "Deconvolution and Checkerboard Artifacts". Distill.
+# * Zhu, J.-Y. et al. (2017). "Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks". ICCV 2017 (the ResNet generator the article prints).
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. Replace the `(0, 1, 0, 1)` padding of the two stride-2 units by `1` and load the parity
-#    weights again: how large does the output difference become?
-# 2. Count parameters and MACs of a variant with six inverted residual blocks instead of four.
-#    Which grows faster, and why?
-# 3. Build a decoder with transposed convolutions instead of resize + conv, initialise it
-#    randomly and look at its output on a flat grey image. Do you see the checkerboard?
-# 4. Compute the receptive field at 512 px. Does it change? Why not?
-# 5. With real weights (`animegan-edu weights download shinkai`), compare `upsample="tf1"` and
-#    `"align_corners"` on a photo of your own. Where in the picture do they differ most?
+# Each exercise below states a task; fill in the function in the code cell under it and run the cell.
+# The checker calls your function on fresh random inputs and compares it with the library's own
+# implementation: it answers **Correct** or **Not yet** with a hint, never the solution. Run as it is,
+# every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
+
+# %%
+from animegan_edu import exercises
+
+# %% [markdown]
+# **1 · Output size of a padded stride-2 unit.** A unit reflect-pads `top` rows above and `bottom`
+# rows below, then applies a 3x3 convolution with stride 2. Write `out_size(h, top, bottom)`, the
+# output height for an input of height `h`. The generator's units use `top=0, bottom=1`; PyTorch's
+# usual `padding=1` is `top=1, bottom=1`. Once it passes: for an odd `h`, which of the two keeps the
+# last row?
+
+# %%
+def out_size(h, top, bottom):
+    return None  # your code here
+
+exercises.check_stride2_size(out_size)
+
+# %% [markdown]
+# **2 · Counting a convolution's parameters.** Write `conv_params(in_ch, out_ch, k, groups, bias)`,
+# the number of parameters of `nn.Conv2d(in_ch, out_ch, k, groups=groups, bias=bias)`, without
+# building it. Then use it to check by hand the share of the depthwise convolutions in one inverted
+# residual block (section 6).
+
+# %%
+def conv_params(in_ch, out_ch, k, groups, bias):
+    return None  # your code here
+
+exercises.check_conv_parameters(conv_params)

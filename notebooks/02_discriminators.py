@@ -24,7 +24,7 @@
 # 2. **Receptive field**: how large a patch one score looks at, drawn on a real photo.
 # 3. **Spectral normalisation**: what it does to the largest singular value of each weight.
 # 4. **Why edge-smoothed anime is "fake"**: a tiny seeded training run, sharp vs smoothed.
-# 5. **The multi-scale variant** of the article: three discriminators at three scales.
+# 5. **The multi-scale variant** of the article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*): three discriminators at three scales.
 #
 # Everything runs on the CPU in well under a minute, with fixed seeds.
 
@@ -314,7 +314,7 @@ plt.show()
 #
 # What to expect: most patches contain no edge, so there the sharp and the smoothed crop are
 # *identical* and the best $D$ can do is answer 0.5 for both, which costs 0.25 + 0.25. The
-# loss therefore cannot go much below **0.5**; the first ~20 steps are spent getting there (the
+# loss therefore cannot go much below **0.5**; the first few steps are spent getting there (the
 # scores settle around 0.5), and only then do the few edge patches start to separate.
 
 # %%
@@ -370,7 +370,8 @@ for step in range(1, 61):
         print(f"step {step:2d}: loss {loss.item():.3f}  mean D(sharp) {real_means[-1]:.2f}  mean D(smoothed) {fake_means[-1]:.2f}")
 
 # %% [markdown]
-# The loss dropped to the 0.5 floor within ~20 steps; the separation after that is small but
+# The loss fell to near the 0.5 floor within about 8 steps (0.551 at step 10), then crept onto it
+# (0.516 at step 20, 0.495 at step 60); the separation after that is small but
 # real (on this machine, about 80% of held-out patches end up ranked the right way round;
 # the exact share moves by a few points with the thread count). To see *where* the discriminator has learned something, score a photo it never saw
 # (the astronaut, cartoonized) sharp and edge-smoothed, and map the per-patch difference
@@ -471,20 +472,61 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 #   estimated by power iteration (one iteration per training step, carried over between
 #   steps); every layer then has σ_max ≈ 1, slightly above since the estimate comes from below.
 # * Edge-smoothed anime labelled **fake** teaches the discriminator that soft lines are not
-#   anime. In our 60-step toy, the loss hits the 0.5 floor of identical patches in about 20
+#   anime. In our 60-step toy, the loss falls to near the 0.5 floor of identical patches in about 8
 #   steps and the sharp/smoothed separation only starts after that, along the lines.
 # * The article's **multi-scale** variant adds two small discriminators on 2x and 4x
 #   downscaled copies, whose patches cover larger regions of the scene.
+
+# %% [markdown]
+# ## References
 #
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
+# * Chen, J., Liu, G., Chen, X. (2019). "AnimeGAN: A Novel Lightweight GAN for Photo Animation". ISICA 2019.
+# * Isola, P. et al. (2017). "Image-to-Image Translation with Conditional Adversarial Networks". CVPR 2017 (the PatchGAN discriminator).
+# * Mao, X. et al. (2017). "Least Squares Generative Adversarial Networks". ICCV 2017.
+# * Miyato, T. et al. (2018). "Spectral Normalization for Generative Adversarial Networks". ICLR 2018.
+# * Luo, W. et al. (2016). "Understanding the Effective Receptive Field in Deep Convolutional Neural Networks". NeurIPS 2016.
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. Change the discriminator to `n_layers=4`: predict the receptive field with the recurrence,
-#    then check it with `receptive_field`.
-# 2. Train the small discriminator of section 4 **without** spectral normalisation
-#    (`spectral_norm=False`) and with the full `Discriminator()`: which separates sharp from
-#    smoothed faster per step, and per second?
-# 3. Replace `edge_smooth` by a Gaussian blur of the *whole* image as the fake. Does the
-#    discriminator learn faster? Why is that a worse teacher for the generator?
-# 4. Power iteration converges at a rate set by $\sigma_2/\sigma_1$. Compute the two largest
-#    singular values of `W` and check the speed you saw in section 3.
-# 5. Feed the multi-scale discriminator a 250 x 250 image. What shapes do the three maps have?
+# Each exercise below states a task; fill in the function in the code cell under it and run the cell.
+# The checker calls your function on fresh random inputs and compares it with the library's own
+# implementation: it answers **Correct** or **Not yet** with a hint, never the solution. Run as it is,
+# every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
+
+# %%
+from animegan_edu import exercises
+
+# %% [markdown]
+# **1 · The receptive-field recurrence.** Write `rf(kernels, strides)`: the receptive field (in input
+# pixels) of a stack of convolutions with these kernel sizes and strides, in order. The checker
+# compares it with `models.receptive_field` measured on such a stack. Then predict the field of
+# `Discriminator(n_layers=4)`.
+
+# %%
+def rf(kernels, strides):
+    return None  # your code here
+
+exercises.check_receptive_field(rf)
+
+# %% [markdown]
+# **2 · How many scores?** Write `grid(size)`: the side of the score map that `Discriminator()` (three
+# stride-2 3x3 convolutions, padding 1) gives for a `size x size` image, for any size, odd ones
+# included.
+
+# %%
+def grid(size):
+    return None  # your code here
+
+exercises.check_patch_grid(grid)
+
+# %% [markdown]
+# **3 · Power iteration.** Write `sigma_max(W)` that estimates the largest singular value of a 2-D
+# tensor `W` by power iteration (as spectral normalisation does), to within 1%. Do not call an SVD.
+
+# %%
+def sigma_max(W):
+    return None  # your code here
+
+exercises.check_spectral_sigma(sigma_max)

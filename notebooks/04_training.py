@@ -24,8 +24,14 @@
 #    generated images, greyscale anime and edge-smoothed anime (all fake); the generator adds
 #    the content, style, colour and total-variation losses of notebook 03.
 #
-# This notebook runs a deliberately tiny training (about a minute on two cores), plots its
-# losses live, and then puts the bundled demo weights (same code, 4,200 steps) next to it.
+# This notebook runs a deliberately tiny training (90 steps, about 20 seconds on two cores),
+# plots its losses live, and then puts the bundled demo weights next to it (same code; the
+# shipped v1 weights are 4,200 steps of the v1 demo recipe, 97 minutes on one CPU core, and a
+# weak result; a v2 run is in progress, see `weights/MODEL_CARD.md`).
+#
+# The method is that of AnimeGAN (Chen, Liu and Chen, 2019) and AnimeGANv2 (Chen, 2020), as
+# described in the article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现"
+# ("AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made").
 
 # %% [markdown]
 # ## 1 · A tiny dataset
@@ -124,8 +130,8 @@ plt.show()
 # The sample grid puts the same photos through the tiny run's generator and through the
 # bundled demo weights (trained by `animegan-edu train --config configs/demo.yaml`). A few
 # dozen steps give a washed-out copy with a colour cast; the demo weights show flat colour
-# regions, a shifted palette and darker outlines. FACTS of this project: colour and detail
-# come only after thousands of steps.
+# regions, a shifted palette and darker outlines. Colour and detail come only after
+# thousands of steps, and even the demo's 4,200 steps are far too few for a strong result.
 
 # %%
 from animegan_edu.weights import get_generator
@@ -149,10 +155,12 @@ plt.tight_layout()
 # %% [markdown]
 # ## 5 · The demo run's own losses
 #
-# The demo training logged every step; `weights/demo_history.json` keeps every 10th row. The
-# guide loss falls fast at first, then slowly; the jump near the end is the switch to 128 px
-# crops (GroupNorm statistics depend on the crop size, so the last stretch trains at a size
-# closer to the pictures it will see).
+# The demo training (the shipped v1 run) logged every step; `weights/demo_history.json` keeps
+# every 10th row. The init loss falls from about 1 to about 0.4 in 500 steps; in the adversarial
+# phase the guide loss only creeps down, from about 0.3 to about 0.15, with no jump. What changes
+# in the last stretch (128 px crops from step 3,700) is the discriminator: its loss `d` drops
+# below 0.1 and swings widely while `g_adv` stays near 1, i.e. the discriminator wins, one sign
+# of the weak result diagnosed in `weights/MODEL_CARD.md`.
 
 # %%
 import json
@@ -180,16 +188,57 @@ else:
 # * `torchrun --nproc_per_node 2 -m animegan_edu.cli train --config ...` runs the same trainer
 #   under DistributedDataParallel; each rank draws different batches and gradients are
 #   averaged (a test trains two CPU ranks with gloo and checks their weights are identical).
-#
+
+# %% [markdown]
 # ## Summary
 #
 # * Init phase: reconstruction only; adversarial phase: LSGAN + content/style/colour/TV (+ the
 #   demo's paired guide).
-# * A minute of CPU training is a demonstration, not a model: the demo weights took
-#   thousands of steps and still show their limits (see `weights/MODEL_CARD.md`).
+# * Twenty seconds of CPU training is a demonstration, not a model. The shipped demo weights
+#   (v1) are 4,200 steps of the v1 demo recipe, 97 minutes on one CPU core, and still a weak
+#   result; a v2 run is in progress (see `weights/MODEL_CARD.md`).
+
+# %% [markdown]
+# ## References
 #
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
+# * Chen, J., Liu, G., Chen, X. (2019). "AnimeGAN: A Novel Lightweight GAN for Photo Animation". ISICA 2019.
+# * Chen, J. (2020). AnimeGANv2, the TachibanaYoshino/AnimeGANv2 project (the improved generator, losses and released weights).
+# * Chen, Y., Lai, Y.-K., Liu, Y.-J. (2018). "CartoonGAN: Generative Adversarial Networks for Photo Cartoonization". CVPR 2018.
+# * Mao, X. et al. (2017). "Least Squares Generative Adversarial Networks". ICCV 2017.
+# * Kingma, D. P., Ba, J. (2015). "Adam: A Method for Stochastic Optimization". ICLR 2015.
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. Set `g_adv=0` and retrain: what does the discriminator add?
-# 2. Double `init_steps`: does the adversarial phase start from a better place?
-# 3. Train the tiny run at `crop=32` and stylise at 256 px: what do GroupNorm statistics have to do with the result?
+# Each exercise below states a task; fill in the function in the code cell under it and run the cell.
+# The checker calls your function on fresh random inputs and compares it with the library's own
+# implementation: it answers **Correct** or **Not yet** with a hint, never the solution. Run as it is,
+# every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
+
+# %%
+from animegan_edu import exercises
+
+# %% [markdown]
+# **1 · The generator's adversarial loss.** Write `g_loss(d_fake)`: given the discriminator's score
+# map of generated images, the LSGAN loss the generator minimises. Which label does the generator
+# want?
+
+# %%
+def g_loss(d_fake):
+    return None  # your code here
+
+exercises.check_lsgan_g_loss(g_loss)
+
+# %% [markdown]
+# **2 · The generator's total loss.** In the adversarial phase the trainer adds up the terms `g_adv`,
+# `content`, `style`, `colour` and `tv`, each weighted by the `LossWeights` field of the same name.
+# Write `g_total(terms, weights)` where `terms` is a dict of those five scalar tensors and `weights` a
+# `LossWeights`. Then look at the weights of this notebook's run (section 2): which terms does the
+# demo recipe switch off?
+
+# %%
+def g_total(terms, weights):
+    return None  # your code here
+
+exercises.check_generator_loss(g_total)

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 05 · face2paint: aligning faces before stylising them
 #
-# The article promises that faces keep their geometry even when the head is turned: *detect the
+# The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), promises that faces keep their geometry even when the head is turned: *detect the
 # face, find five landmarks, warp the face to a standard pose, stylise there, warp back*. This
 # notebook walks through every step on a real face and then shows why the alignment matters on a
 # tilted head.
@@ -300,14 +300,44 @@ plt.show()
 #   mask; warping there and back returns the image.
 # * Zero faces: the whole image is stylised and the report says so. Faces under `min_face`
 #   pixels are skipped and reported. On the command line: `animegan-edu stylize --face`.
+
+# %% [markdown]
+# ## References
 #
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
+# * Zhang, K., Zhang, Z., Li, Z., Qiao, Y. (2016). "Joint Face Detection and Alignment Using Multitask Cascaded Convolutional Networks". IEEE Signal Processing Letters.
+# * Umeyama, S. (1991). "Least-squares estimation of transformation parameters between two point patterns". IEEE TPAMI 13(4).
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. Move the template's eyes closer together (`TEMPLATE[:2, 0]`) and look at how much hair and
-#    background the crop keeps. What would a model trained on tighter crops want?
-# 2. Replace the similarity transform by a full affine one (six free parameters). Why can it
-#    squash a face, and why does the similarity transform never do so?
-# 3. Turn the photo by 100 degrees and call `detect_faces(img, rotations=(0,))`. What happens,
-#    and which part of `detect_faces` fixes it?
-# 4. Try `feather_mask(512, inner=0.2, outer=0.3)` and `(0.45, 0.5)` in `face2paint`: where do the
-#    seams appear?
+# Each exercise below states a task; fill in the function in the code cell under it and run the cell.
+# The checker calls your function on fresh random inputs and compares it with the library's own
+# implementation: it answers **Correct** or **Not yet** with a hint, never the solution. Run as it is,
+# every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
+
+# %%
+from animegan_edu import exercises
+
+# %% [markdown]
+# **1 · Umeyama's similarity transform.** Write `similarity(src, dst)`: for two `(K, 2)` point sets,
+# the `(2, 3)` matrix `[s R | t]` (rotation `R` with `det R = +1`, one scale `s`, shift `t`) that
+# minimises the squared distances from `s R src + t` to `dst` (section 3). The checker uses noisy
+# points, so an exact solve of three points is not enough.
+
+# %%
+def similarity(src, dst):
+    return None  # your code here
+
+exercises.check_similarity(similarity)
+
+# %% [markdown]
+# **2 · Warping back.** The stylised crop goes back into the photo with the inverse transform (section
+# 6). Write `invert(M)` for a `(2, 3)` affine matrix `M = [A | t]`, returning the `(2, 3)` matrix of
+# the inverse map.
+
+# %%
+def invert(M):
+    return None  # your code here
+
+exercises.check_invert_similarity(invert)

@@ -17,7 +17,7 @@
 # # 06 · Colour grading and glow: the Shinkai look, done right
 #
 # Makoto Shinkai's films are recognisable by their light: clear cyan skies, saturated colour,
-# soft glow around highlights. The article adds this look after the generator with a small
+# soft glow around highlights. The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), adds this look after the generator with a small
 # "colour grade" and a "glow" filter. Its code has slips worth learning from; this notebook
 # takes each control on its own, shows what it does to the pixels, and ends with the presets of
 # `animegan_edu.grading`.
@@ -304,13 +304,42 @@ print("learnt gains:", [round(v, 2) for v in learn.gains.tolist()])
 # * Glow = blur, soft highlight mask, screen (or clipped add) blend.
 # * Everything stays in [0, 1]; `neutral` is exactly the identity; on the command line:
 #   `animegan-edu stylize --grade shinkai --glow 0.5 --strength 0.8`.
+
+# %% [markdown]
+# ## References
 #
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
+# * ITU-R Recommendation BT.601, "Studio encoding parameters of digital television" (the luma weights 0.299, 0.587, 0.114).
+# * Zuiderveld, K. (1994). "Contrast Limited Adaptive Histogram Equalization". Graphics Gems IV.
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. Write a "golden hour" preset: which gains, and would you raise or lower the contrast?
-# 2. Apply the article's glow to `rocket` with `weight=1.0` and count the values above 1. What would
-#    a PNG writer do with them?
-# 3. Make `sigmoid_contrast` pivot around the image's mean luma instead of 0.5. What changes for a
-#    dark night scene?
-# 4. Fit `saturation` and `contrast` as well (pass tensors with `requires_grad=True`) to a picture
-#    graded with `PRESETS["shinkai"].replace(clahe=0, glow=0)`.
+# Each exercise below states a task; fill in the function in the code cell under it and run the cell.
+# The checker calls your function on fresh random inputs and compares it with the library's own
+# implementation: it answers **Correct** or **Not yet** with a hint, never the solution. Run as it is,
+# every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
+
+# %%
+from animegan_edu import exercises
+
+# %% [markdown]
+# **1 · Luma.** Write `my_luma(image)`: the Rec. 601 luma `(N, 1, H, W)` of an RGB image `(N, 3, H,
+# W)` in [0, 1], with weights 0.299, 0.587 and 0.114 for red, green and blue.
+
+# %%
+def my_luma(image):
+    return None  # your code here
+
+exercises.check_luma(my_luma)
+
+# %% [markdown]
+# **2 · The article's colour boost, done right.** Write `boost_blue(image, gain)`: multiply the
+# **blue** channel of an RGB image in [0, 1] by `gain`, clip to [0, 1], and leave the caller's tensor
+# unchanged (section 2 shows what goes wrong otherwise).
+
+# %%
+def boost_blue(image, gain):
+    return None  # your code here
+
+exercises.check_blue_boost(boost_blue)

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 08 · The studio: everything in one interface
 #
-# The article ends with a friendly web interface: drag-and-drop upload, a progress bar, a
+# The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), ends with a friendly web interface: drag-and-drop upload, a progress bar, a
 # before/after slider, a gallery of examples. `animegan_edu.widgets.Studio` rebuilds it inside
 # JupyterLab with ipywidgets, on top of the pieces of the previous notebooks:
 #
@@ -103,11 +103,45 @@ plt.show()
 # * The slow step (the generator) is cached; the look controls only re-run the cheap grading.
 # * Headless, it still draws a static before/after figure; `render()` is the same pipeline without
 #   widgets.
+
+# %% [markdown]
+# ## References
 #
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
+# * Chen, J. (2020). AnimeGANv2, the TachibanaYoshino/AnimeGANv2 project (the improved generator, losses and released weights).
+
+# %% [markdown]
 # ## Exercises
 #
-# 1. Add a "Hayao" grade preset to `animegan_edu.grading.PRESETS` (warmer, softer contrast) and
-#    reopen the studio: the dropdown picks it up.
-# 2. Upload a group photo with small faces in the background and read the status line: which faces
-#    were skipped, and why?
-# 3. Time `render` at sizes 256, 512 and 768 and plot seconds against pixel count.
+# Each exercise below states a task; fill in the function in the code cell under it and run the cell.
+# The checker calls your function on fresh random inputs and compares it with the library's own
+# implementation: it answers **Correct** or **Not yet** with a hint, never the solution. Run as it is,
+# every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
+
+# %%
+from animegan_edu import exercises
+
+# %% [markdown]
+# **1 · The working size.** Before the generator, the studio resizes a picture so that its longest
+# side is the size slider's value and both sides are multiples of 4. Write `new_size(w, h, size)`
+# returning the new `(w, h)`.
+
+# %%
+def new_size(w, h, size):
+    return None  # your code here
+
+exercises.check_resize_size(new_size)
+
+# %% [markdown]
+# **2 · The fast step.** When a look slider moves, the studio re-runs only the cheap part: blend the
+# photo and the cached generator output by strength, then apply the grade. Write `my_finish(photo,
+# raw, strength)` for the `"shinkai"` grade, using `animegan_edu.grading` (`blend_strength`,
+# `color_grade`). Does the order matter?
+
+# %%
+from animegan_edu.grading import blend_strength, color_grade
+
+def my_finish(photo, raw, strength):
+    return None  # your code here
+
+exercises.check_finish(my_finish)
