@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from animegan_edu import exercises
+
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 INTERNAL = re.compile(r"\bFACTS\b|(?i:\bthe issue\b|\bissue's|\bthis session\b)")
 
@@ -50,5 +52,6 @@ def test_ends_with_summary_references_exercises(path: Path) -> None:
     calls = {m for c in cells[start:] if c["cell_type"] == "code"
              for m in re.findall(r"exercises\.(check_\w+)\(", _source(c))}
     assert len(calls) >= 2, calls
+    assert calls <= set(exercises.__all__), calls - set(exercises.__all__)
     refs = _source(cells[headings[-2][0]])
     assert "AnimeGANv2技术揭秘" in refs, "the article is cited by its title"
