@@ -365,8 +365,9 @@ plt.tight_layout(); plt.show()
 #   fp32; without VNNI (AVX2 only) the INT8 kernels are only 1.5-1.9x faster and element-wise passes
 #   dominate. Always measure on the machine you deploy to: `animegan-edu bench`.
 # * **The quality target was missed.** At 512 px with the current demo weights, INT8 measured about
-#   20 dB PSNR against fp32 (20.3 dB in `benchmarks/cpu_bench.json`), far from the 35 dB target; it
-#   reaches about 35 dB only on small pictures (96-192 px, sections 4-5). The speed (0.21 s, 0.19x ONNX
+#   20 dB PSNR against fp32 (20.3 dB in `benchmarks/cpu_bench.json`), far from the 35 dB target. It
+#   reaches 35 dB only on the small pictures of sections 4-5 (35.6 dB at 192 px, 35.2 dB at 96 px) and
+#   falls as pictures grow (30.4 dB at 256 px, 16.5 dB at 1024 px in the same file). The speed (0.21 s, 0.19x ONNX
 #   Runtime fp32) and file-size (2.23 MB) targets were met. The demo weights are the weak v1 run (see
 #   `weights/MODEL_CARD.md`); whether v2 weights quantize better must be measured again.
 # * On the command line: `animegan-edu stylize photo.jpg -o out/ --int8`.
