@@ -129,8 +129,9 @@ plt.show()
 #
 # The sample grid puts the same photos through the tiny run's generator and through the
 # bundled demo weights (trained by `animegan-edu train --config configs/demo.yaml`). A few
-# dozen steps give a washed-out copy with a colour cast; the demo weights show flat colour
-# regions, a shifted palette and darker outlines. Colour and detail come only after
+# dozen steps give blurred blobs in an orange cast with blue patches, the scene barely
+# recognisable; the demo weights keep the layout and draw dark outlines, but push every colour
+# towards orange and lose fine detail (the astronaut's face). Colour and detail come only after
 # thousands of steps, and even the demo's 4,200 steps are far too few for a strong result.
 
 # %%
