@@ -128,7 +128,7 @@ plt.show()
 # ## 4 · What 90 steps buy, and what 4,200 steps buy
 #
 # The sample grid puts the same photos through the tiny run's generator and through the
-# bundled demo weights (trained by `animegan-edu train --config configs/demo.yaml`). A few
+# bundled demo weights (the shipped v1 run of `animegan-edu train`, 4,200 steps). A few
 # dozen steps give blurred blobs in an orange cast with blue patches, the scene barely
 # recognisable; the demo weights keep the layout and draw dark outlines, but push every colour
 # towards orange and lose fine detail (the astronaut's face). Colour and detail come only after
