@@ -85,6 +85,7 @@ from animegan_edu.train import Trainer, load_config
 demo = load_config("../configs/demo.yaml")
 cfg = load_config("../configs/demo.yaml", out_dir=str(root / "run"), data_root=str(root), max_side=128,
                   init_steps=30, adv_steps=60, final_steps=0, crop=48, batch_size=4, d_channels=16,
+                  crop_schedule=[[0, 48, 4]], warmup_steps=0, val_every=0,
                   threads=0, sample_every=0, checkpoint_every=0, sample_size=128)
 print(f"demo recipe: init {demo.init_steps} steps + adversarial {demo.adv_steps} steps, crop {demo.crop}, batch {demo.batch_size}")
 print(f"this run:    init {cfg.init_steps} steps + adversarial {cfg.adv_steps} steps, crop {cfg.crop}, batch {cfg.batch_size}")
