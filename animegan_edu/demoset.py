@@ -335,15 +335,11 @@ def load_photo(photo: Photo, max_side: int = 512) -> torch.Tensor:
 
 
 def _pypi_array(path: str) -> np.ndarray:
+    """``"skimage.data NAME"`` as ``(H, W, 3)`` uint8, through the one sample-photo loader."""
     module, name = path.split()
-    arr = getattr(importlib.import_module(module), name)()
-    arr = arr[0] if isinstance(arr, tuple) else arr
-    arr = np.asarray(arr)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[..., None], 3, axis=-1)
-    if arr.dtype != np.uint8:
-        arr = (np.clip(arr, 0, 1) * 255).round().astype(np.uint8)
-    return np.ascontiguousarray(arr[..., :3])
+    if module != "skimage.data":
+        raise DataError(f"{path}: only skimage.data photos can be named as PyPI sources")
+    return sample_photo_array(name)
 
 
 def validation_photos(max_side: int = 512) -> dict[str, torch.Tensor]:
