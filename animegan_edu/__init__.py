@@ -3,10 +3,13 @@
 Modules, each named after a concept of the article and the paper:
 
 * :mod:`animegan_edu.models` - generator, discriminators, the article's ResNet generator
-* :mod:`animegan_edu.weights` - registry of pretrained weights, download, verification, loading
+* :mod:`animegan_edu.weights` - the one way to get a generator (``get_generator``) and the weights
+  registry (:mod:`~animegan_edu.weights_registry`), safe files and downloads (:mod:`~animegan_edu.weights_io`)
 * :mod:`animegan_edu.losses` - adversarial, content, style, colour and total-variation losses
-* :mod:`animegan_edu.data` - images, edge-smoothed style data, datasets, the demo training set
+* :mod:`animegan_edu.data` - edge-smoothed style data, the cartoon target, datasets
+* :mod:`animegan_edu.demoset` - the demo training set, from package registries with a licence per file
 * :mod:`animegan_edu.train` - the two-phase trainer (init, then adversarial)
+* :mod:`animegan_edu.evaluate` - scores a generator on the held-out validation photos
 * :mod:`animegan_edu.face` - face2paint: detect, align, stylise, paste back
 * :mod:`animegan_edu.grading` - Shinkai colour grading and glow
 * :mod:`animegan_edu.quantize` - INT8 post-training quantization: calibration, the INT8 generator
@@ -14,6 +17,11 @@ Modules, each named after a concept of the article and the paper:
 * :mod:`animegan_edu.fastpaths` - compiled fp32, bf16, ONNX export and ONNX Runtime CPU inference
 * :mod:`animegan_edu.bench` - per-layer profiles and the CPU inference benchmark
 * :mod:`animegan_edu.tf_checkpoint` - read original TensorFlow checkpoints without TensorFlow
+  (the streaming bundle reader is :mod:`~animegan_edu.tf_bundle`)
+* :mod:`animegan_edu.imageio` - all image reading and writing, sample and validation photos
+* :mod:`animegan_edu.pipeline` - the one stylize pipeline (resize, face, strength, grade, glow, INT8)
+* :mod:`animegan_edu.viz` - figure helpers readable on a projector
+* :mod:`animegan_edu.exercises` - checkers for the notebooks' exercises
 * :mod:`animegan_edu.widgets` - the JupyterLab studio
 * :mod:`animegan_edu.cli` - the ``animegan-edu`` command
 * :mod:`animegan_edu.resources` - where the bundled demo weights and configs are (checkout or wheel)
