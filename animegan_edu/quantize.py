@@ -381,9 +381,9 @@ def quantize_generator(
 # --------------------------------------------------------------------------------------
 def _cmd_quantize(args) -> int:  # type: ignore[no-untyped-def]
     from .int8_files import save_int8
-    from .weights import load_generator
+    from .weights import get_generator
 
-    gen = load_generator(args.weights, download=False, progress=False)
+    gen, _ = get_generator(args.weights, fallback=None, progress=False)
     model = quantize_generator(gen, sample_photos(args.calib_size))
     n = save_int8(model, args.output)
     print(f"wrote {args.output} ({n / 1e6:.2f} MB, INT8, engine {model.engine}) and its SHA-256 beside it")
