@@ -25,7 +25,8 @@ The grade here is a chain of small operations, each a function plus a thin
 2. :func:`channel_gains` - per-channel gains ``(r, g, b)``;
 3. :func:`sigmoid_contrast` - an S-curve through mid-grey that keeps 0 -> 0 and 1 -> 1;
 4. :func:`adjust_saturation_luma` - scale the distance of each pixel from its grey;
-5. :func:`glow` - blur, keep the highlights above a threshold, blend back (screen or add).
+5. :func:`glow` - blur, keep the highlights above a threshold (relative to the image's own
+   white point), blend back (screen or add).
 
 All parameters sit in one :class:`GradeParams`; :data:`PRESETS` has ``"neutral"`` (exactly
 the identity) and ``"shinkai"``. Everything except CLAHE's default fast path is
@@ -124,7 +125,8 @@ class GradeParams:
         clahe_clip: CLAHE clip limit (kornia's ``clip_limit``; lower = gentler).
         clahe_grid: CLAHE tiles ``(rows, cols)``.
         glow: glow amount, ``>= 0`` (0 = off).
-        glow_threshold: luma above which the blurred image counts as a highlight, ``[0, 1)``.
+        glow_threshold: where the blurred image counts as a highlight, as a fraction of its
+            own white point (99.5th luma percentile), ``[0, 1)``; see :func:`glow_mask`.
         glow_radius: blur sigma as a fraction of the shorter image side (resolution independent).
         glow_mode: ``"screen"`` (never overshoots) or ``"add"`` (additive, clipped at 1).
 
@@ -411,13 +413,24 @@ def _gaussian_blur(image: torch.Tensor, radius: float) -> torch.Tensor:
 def glow_mask(image: torch.Tensor, threshold: float = 0.7, radius: float = 0.02) -> torch.Tensor:
     """The highlight weight that :func:`glow` uses: where the *blurred* image is bright.
 
-    ``m = clip((luma(blur(x)) - t) / (1 - t), 0, 1)``: 0 below the threshold ``t``, rising
-    linearly to 1 at white. The article used a hard cut (``torch.where(blur > 0.8, blur, 0)``),
-    whose edge shows as a ring around lights and has no gradient; the ramp is continuous.
+    Brightness is judged against the image's own white point, not absolute white. With
+    ``Y = luma(blur(x))``, ``w`` its 99.5th percentile (the brightest 0.5 % of the picture)
+    and ``t = max(threshold * w, median(Y))`` (per image)::
+
+        m = clip((Y - t) / (w - t), 0, 1)
+
+    0 below ``t``, rising linearly to 1 at the white point. On a picture with real whites
+    (``w = 1``) and a median below ``threshold`` this is the absolute ramp
+    ``(Y - threshold) / (1 - threshold)`` used before 2026-11; a dim picture (the demo
+    generator's stylised rocket, whose lights top out near luma 0.4, never glowed with the
+    absolute ramp) still glows where it is brightest, and a flat picture (``t = w``) has no
+    highlights at all. The article used a
+    hard absolute cut (``torch.where(blur > 0.8, blur, 0)``), whose edge shows as a ring
+    around lights, has no gradient, and never fires on a dim image; the ramp is continuous.
 
     Args:
         image: ``(*, 3, H, W)`` RGB in [0, 1].
-        threshold: luma level where highlights start, in [0, 1).
+        threshold: where highlights start, as a fraction of the white point, in [0, 1).
         radius: blur sigma as a fraction of the shorter side.
 
     Returns:
@@ -430,8 +443,20 @@ def glow_mask(image: torch.Tensor, threshold: float = 0.7, radius: float = 0.02)
     _check_image(image)
     if not 0.0 <= threshold < 1.0:
         raise ValueError(f"threshold must be in [0, 1), got {threshold}")
-    blurred = _gaussian_blur(image, radius)
-    return ((luma(blurred) - threshold) / (1.0 - threshold)).clamp(0.0, 1.0)
+    return _highlight_mask(_gaussian_blur(image, radius), threshold)
+
+
+def _highlight_mask(blurred: torch.Tensor, threshold: float) -> torch.Tensor:
+    """:func:`glow_mask` of an already blurred ``(*, 3, H, W)`` image (thresholds per image)."""
+    y = luma(blurred)
+    flat = y.flatten(-3)  # (N, HW) or (HW,)
+    n = flat.shape[-1]
+    k = min(n, max(1, math.ceil(0.995 * n)))
+    white = flat.kthvalue(k, dim=-1, keepdim=True).values  # kthvalue: no size limit, unlike quantile
+    median = flat.median(dim=-1, keepdim=True).values
+    t = torch.maximum(threshold * white, median)
+    m = ((flat - t) / (white - t).clamp_min(1e-6)).clamp(0.0, 1.0)
+    return m.reshape(y.shape)
 
 
 def glow(
@@ -443,7 +468,9 @@ def glow(
 ) -> torch.Tensor:
     """Bloom: blur the image, keep its highlights above ``threshold``, blend them back.
 
-    ``h = blur(x) * glow_mask(x)`` is the light that spills; then
+    ``h = blur(x) * glow_mask(x)`` is the light that spills; the mask's threshold is relative
+    to the image's own white point (see :func:`glow_mask`), so a dim stylised picture glows
+    where it is brightest instead of not at all. Then
 
     * ``"add"``: ``x + amount * h``, clipped to [0, 1] (the article's blend, which without the
       clip runs past white);
@@ -453,7 +480,7 @@ def glow(
     Args:
         image: ``(*, 3, H, W)`` RGB in [0, 1].
         amount: strength ``>= 0`` (scalar or per-image ``(N,)`` tensor); 0 is the identity.
-        threshold: luma where highlights start, in [0, 1).
+        threshold: where highlights start, as a fraction of the image's white point, in [0, 1).
         radius: blur sigma as a fraction of the shorter side.
         mode: ``"screen"`` or ``"add"``.
 
@@ -478,7 +505,7 @@ def glow(
     blurred = _gaussian_blur(image, radius)
     if not 0.0 <= threshold < 1.0:
         raise ValueError(f"threshold must be in [0, 1), got {threshold}")
-    mask = ((luma(blurred) - threshold) / (1.0 - threshold)).clamp(0.0, 1.0)
+    mask = _highlight_mask(blurred, threshold)
     light = (a * blurred * mask).clamp(0.0, 1.0)
     if mode == "add":
         return (image + light).clamp(0.0, 1.0)

@@ -227,7 +227,9 @@ def generate(
             msgs.append(res.report.message)
         return torch.cat(outs), msgs
     if progress is not None:
-        progress(0, 1, "stylising")
+        # The generator pass is one long blocking call (17-30 s at 1024 px on a CPU): report a
+        # non-zero step *before* it, so a progress bar shows work in progress, not an empty bar.
+        progress(1, 2, "generating (one pass over the whole image)")
     device = _model_device(model)
     x = photo if device is None else photo.to(device)
     with torch.inference_mode():
@@ -236,7 +238,7 @@ def generate(
             raise ValueError(f"the generator returned shape {tuple(out.shape)} for input {tuple(x.shape)}; expected the same")
         out = from_generator_range(out)
     if progress is not None:
-        progress(1, 1, "stylised")
+        progress(2, 2, "stylised")
     return out.to(photo.device).clone(), ["stylised the whole image"]
 
 
@@ -317,7 +319,8 @@ def run(
         face: align and stylise faces separately (face2paint).
         strength, grade, glow, grade_amount: see :func:`finish`.
         int8: run :func:`int8_model` of ``model`` instead (an ``nn.Module`` generator).
-        progress: ``progress(done, total, message)``; ends with ``done == total``.
+        progress: ``progress(done, total, message)``: ``0`` first, a non-zero step just before
+            the generator pass, and ``done == total`` last.
 
     Returns:
         a :class:`StylizeResult` (tensors ``(N, 3, H, W)``).
@@ -335,6 +338,8 @@ def run(
     if size is not None:
         check_size(size)
     params = grade_params(grade, glow, grade_amount)
+    if progress is not None:
+        progress(0, 1, "preparing")
     photo = prepare(image, size)
     if int8:
         if not isinstance(model, nn.Module):

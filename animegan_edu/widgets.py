@@ -2,9 +2,10 @@
 
 Introduced in ``notebooks/08_studio.ipynb``.
 
-The article's web UI (drag-and-drop upload, a progress bar, a before/after slider, an
-example gallery) rebuilt with ipywidgets, so it runs inside JupyterLab with no server and
-no custom extension:
+The article's web UI (photo upload, a progress bar, a before/after slider, an example
+gallery) rebuilt with ipywidgets, so it runs inside JupyterLab with no server and no custom
+extension. The upload button opens the browser's file chooser; ipywidgets' ``FileUpload``
+does not accept files dropped onto it, so the studio has no drag-and-drop:
 
 * :class:`Studio` - the interface;
 * :func:`render` - the work behind it, usable without any widget (and tested that way):
@@ -41,6 +42,7 @@ from .viz import before_after_figure, compare_image, png_bytes
 
 __all__ = [
     "RANDOM",
+    "DEFAULT",
     "StudioSettings",
     "RenderResult",
     "sample_images",
@@ -60,6 +62,9 @@ __all__ = [
 
 #: Name of the fixed-seed, untrained generator used when no weights are available.
 RANDOM = "random"
+#: The weights dropdown's value for "the default weights" (``load_model(None)``). Not ``None``:
+#: an ipywidgets ``Dropdown`` whose value is ``None`` shows nothing selected.
+DEFAULT = "default"
 
 ImageLike = Union[Image.Image, torch.Tensor]
 Progress = Callable[[int, int, str], None]
@@ -86,27 +91,42 @@ _MODELS: dict[tuple[Optional[str], int], tuple[nn.Module, str]] = {}
 def load_model(name: Optional[str] = None, seed: int = 0) -> tuple[nn.Module, str]:
     """:func:`animegan_edu.weights.get_generator` (offline), cached: ``(generator, one-line label)``.
 
-    ``name=None`` is the default weights (a cached public weight, else the bundled demo),
-    an UNTRAINED generator (``seed``, and the label says so) only when none exists;
-    ``name="random"`` asks for the untrained one. A named weight is never replaced.
+    ``name=None`` (or :data:`DEFAULT`, the dropdown's value for it) is the default weights (a
+    cached public weight, else the bundled demo), an UNTRAINED generator (``seed``, and the
+    label says so) only when none exists; ``name="random"`` asks for the untrained one. A
+    named weight is never replaced.
 
     Raises:
         animegan_edu.weights.WeightsError: a named weight that cannot be loaded, or any bad file.
+
+    Example:
+        >>> load_model(RANDOM)[1].lower().count("untrained")
+        1
     """
     from . import weights as W
 
+    if name == DEFAULT:
+        name = None
     if (name, seed) not in _MODELS:
         _MODELS[(name, seed)] = W.get_generator(name, fallback="random" if name is None else None, seed=seed, progress=False)
     return _MODELS[(name, seed)]
 
 
-def weight_choices() -> list[tuple[str, Optional[str]]]:
-    """Dropdown options ``(label, value)``: the default, every registry entry usable offline, random."""
+def weight_choices() -> list[tuple[str, str]]:
+    """Dropdown options ``(label, value)``: the default, every registry entry usable offline, random.
+
+    The default's value is :data:`DEFAULT` (never ``None``, which a dropdown shows as blank);
+    :func:`load_model` maps it to the default weights.
+
+    Example:
+        >>> weight_choices()[-1]
+        ('random (untrained, seed 0)', 'random')
+    """
     from . import weights as W
 
-    options: list[tuple[str, Optional[str]]] = []
+    options: list[tuple[str, str]] = []
     try:
-        options.append((f"default ({W.resolve_default()})", None))
+        options.append((f"default ({W.resolve_default()})", DEFAULT))
     except W.WeightsError:
         pass
     for entry in W.AnimeGANv2Weights:
@@ -279,12 +299,19 @@ def decode_upload(name: str, content: bytes) -> Image.Image:
 class Studio:
     """The interactive studio (ipywidgets). Display it as the last line of a cell: ``Studio()``.
 
-    Controls: upload (drag a file onto the button, or click it), an example gallery,
-    weights, size, style strength, grade preset and amount, glow, face toggle; a progress
-    bar; a before/after view whose divider follows a slider; a download link.
+    Controls: upload (click the button and choose a file; dropping a file on it does not
+    work in ipywidgets 8), an example gallery, weights, size, style strength, grade preset
+    and amount, glow, face toggle; a progress bar; a before/after view whose divider follows
+    a slider; a download link.
 
-    The generator runs only when the photo, weights, size or face toggle change; strength,
-    grade and glow are applied to the cached stylised image at once.
+    The generator runs only when the photo, weights, size or face toggle change. The size
+    slider reports only when released (``continuous_update=False``), and in a running kernel
+    its changes are debounced by :attr:`debounce_s` seconds, so several arrow-key steps make
+    one generator pass. Strength, grade, glow and the split are cheap (applied to the cached
+    stylised image) and follow the slider while it moves.
+
+    While the generator runs the progress bar shows a "generating..." step (blue), then
+    fills (green) when the picture is ready.
 
     With ``snapshot=True`` (the default) displaying the studio also draws a static
     matplotlib before/after figure of the current result, which is what a notebook run
@@ -296,7 +323,19 @@ class Studio:
         samples: gallery images (default :func:`sample_images`).
         start: name of the gallery image to render first (``None``: the first one).
         snapshot: also draw the static figure when displayed.
+
+    Example:
+        >>> st = Studio(model=lambda t: -t, settings=StudioSettings(size=128, grade="neutral"),
+        ...             samples={"grey": Image.new("RGB", (64, 48), "gray")}, snapshot=False)
+        >>> tuple(st.last.result.shape), st.weights.label, st.progress.bar_style
+        ((1, 3, 96, 128), 'given model', 'success')
     """
+
+    #: Seconds to wait after a size change before re-running the generator, when an event
+    #: loop is running (in a kernel); 0, or no running loop (headless), runs it at once.
+    debounce_s: float = 0.5
+    #: Pixels per character of a gallery button's label (JupyterLab's 13 px UI font, with margin).
+    GALLERY_CHAR_PX: int = 8
 
     def __init__(
         self,
@@ -316,6 +355,7 @@ class Studio:
         self.last: Optional[RenderResult] = None
         self._raw_key: Optional[tuple] = None
         self._busy = False
+        self._pending = None  # the debounced update's timer handle
 
         lay = W.Layout(width="330px")
         style = {"description_width": "95px"}
@@ -325,25 +365,28 @@ class Studio:
             self.weights = W.Dropdown(options=choices, value=choices[0][1], description="Weights", layout=lay, style=style)
         else:
             self.weights = W.Dropdown(options=[("given model", "given")], value="given", description="Weights", layout=lay, style=style, disabled=True)
+        # re-runs the generator: report on release only (and debounced, see _on_size)
         self.size = W.IntSlider(value=settings.size, min=128, max=1024, step=64, description="Size (px)", layout=lay, style=style, continuous_update=False)
-        self.strength = W.FloatSlider(value=settings.strength, min=0, max=1, step=0.05, description="Style strength", layout=lay, style=style, continuous_update=False)
+        # cheap (the cached stylised image is re-finished): follow the slider live
+        self.strength = W.FloatSlider(value=settings.strength, min=0, max=1, step=0.05, description="Style strength", layout=lay, style=style, continuous_update=True)
         self.grade = W.Dropdown(options=sorted(PRESETS), value=settings.grade, description="Grade", layout=lay, style=style)
-        self.grade_amount = W.FloatSlider(value=settings.grade_amount, min=0, max=1.5, step=0.05, description="Grade amount", layout=lay, style=style, continuous_update=False)
+        self.grade_amount = W.FloatSlider(value=settings.grade_amount, min=0, max=1.5, step=0.05, description="Grade amount", layout=lay, style=style, continuous_update=True)
         glow0 = grade_params(settings).glow if settings.glow is None else settings.glow
-        self.glow = W.FloatSlider(value=glow0, min=0, max=1.5, step=0.05, description="Glow", layout=lay, style=style, continuous_update=False)
+        self.glow = W.FloatSlider(value=glow0, min=0, max=1.5, step=0.05, description="Glow", layout=lay, style=style, continuous_update=True)
         self.face = W.Checkbox(value=settings.face, description="Align faces (face2paint)", indent=False)
         self.run_button = W.Button(description="Stylise", button_style="danger", icon="magic", layout=W.Layout(width="330px"))
         self.progress = W.IntProgress(value=0, min=0, max=1, description="", layout=W.Layout(width="330px"))
         self.status = W.HTML(value="")
         self.view = W.Image(format="png", layout=W.Layout(max_width="640px"))
-        self.split = W.FloatSlider(value=0.5, min=0, max=1, step=0.01, description="before | after", readout=False, layout=W.Layout(width="640px"), style={"description_width": "90px"})
+        self.split = W.FloatSlider(value=0.5, min=0, max=1, step=0.01, description="before | after", readout=False, continuous_update=True, layout=W.Layout(width="640px"), style={"description_width": "90px"})
         self.download = W.HTML(value="")
         self.gallery = self._build_gallery(W)
 
         self.upload.observe(self._on_upload, names="value")
         self.run_button.on_click(lambda _b: self.update(force=True))
-        for wdg in (self.weights, self.size, self.face):
+        for wdg in (self.weights, self.face):
             wdg.observe(lambda _c: self.update(), names="value")
+        self.size.observe(self._on_size, names="value")
         for wdg in (self.strength, self.grade_amount, self.glow):
             wdg.observe(lambda _c: self.refresh_finish(), names="value")
         self.grade.observe(self._on_grade, names="value")
@@ -359,14 +402,19 @@ class Studio:
 
     # -- building blocks ------------------------------------------------------------------
     def _build_gallery(self, W):
+        # Buttons clip their label with an ellipsis: make every button wide enough for the
+        # longest name (at least 17 characters, e.g. "stereo_motorcycle"), and let the row wrap.
+        longest = max([17] + [len(n) for n in self.samples])
+        width = f"{max(76, self.GALLERY_CHAR_PX * longest + 24)}px"
         items = []
         for name, img in self.samples.items():
             thumb = img.copy()
             thumb.thumbnail((72, 72))
-            button = W.Button(description=name, layout=W.Layout(width="76px"))
+            button = W.Button(description=name, tooltip=name, layout=W.Layout(width=width, overflow="visible"))
             button.on_click(lambda _b, n=name: self.choose_sample(n))
-            items.append(W.VBox([W.Image(value=png_bytes(thumb), format="png", layout=W.Layout(width="72px")), button]))
-        return W.HBox(items)
+            thumb_view = W.Image(value=png_bytes(thumb), format="png", layout=W.Layout(width="72px"))
+            items.append(W.VBox([thumb_view, button], layout=W.Layout(width=width, align_items="center", margin="0 4px 4px 0")))
+        return W.HBox(items, layout=W.Layout(flex_flow="row wrap", width="100%"))
 
     def settings(self) -> StudioSettings:
         """The :class:`StudioSettings` the controls show now."""
@@ -376,9 +424,11 @@ class Studio:
         )
 
     def model(self) -> tuple[nn.Module, str]:
+        """The generator the controls select and its one-line label (:data:`DEFAULT` means ``load_model(None)``)."""
         if self._fixed_model is not None:
             return self._fixed_model, "weights: the model given to Studio()"
-        return load_model(self.weights.value)
+        value = self.weights.value
+        return load_model(None if value == DEFAULT else value)
 
     # -- events -------------------------------------------------------------------------------
     def choose_sample(self, name: str) -> None:
@@ -399,6 +449,27 @@ class Studio:
         self.photo_name = f["name"]
         self.update()
 
+    def _on_size(self, _change) -> None:
+        """Size changed: re-render now (headless), or once the slider has rested ``debounce_s`` (kernel)."""
+        import asyncio
+
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            loop = None
+        if loop is None or self.debounce_s <= 0:
+            self.update()
+            return
+        self.status.value = f"size {int(self.size.value)} px: re-rendering ..."
+        self._pending = loop.call_later(self.debounce_s, self._run_pending)
+
+    def _run_pending(self) -> None:
+        self._pending = None
+        self.update()
+
     def _on_grade(self, _change) -> None:
         self.glow.value = float(get_preset(self.grade.value).scaled(self.grade_amount.value).glow)
         self.refresh_finish()
@@ -406,6 +477,9 @@ class Studio:
     def _progress(self, done: int, total: int, msg: str) -> None:
         self.progress.max = max(1, total)
         self.progress.value = min(done, total)
+        working = done < total
+        self.progress.bar_style = "info" if working else ""
+        self.progress.description = ("generating…" if msg.startswith("generating") else "working…") if working else ""
         self.status.value = f"{msg} ..."
 
     # -- work -----------------------------------------------------------------------------------
@@ -420,12 +494,14 @@ class Studio:
         self._busy = True
         self.run_button.disabled = True
         try:
+            self.progress.bar_style, self.progress.description = "info", "loading…"
+            self.progress.max, self.progress.value = 1, 0
             model, note = self.model()
-            self.progress.value = 0
             self.last = render(self.photo, model, s, self._progress)
             self.last.notes.append(note)
             self._raw_key = key
         except Exception as exc:  # keep the studio alive; say what went wrong in one line
+            self.progress.bar_style, self.progress.description = "danger", "failed"
             self.status.value = f"<span style='color:#b00'>{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}</span>"
             return None
         finally:
@@ -446,6 +522,7 @@ class Studio:
         r = self.last
         assert r is not None
         self.progress.value = self.progress.max
+        self.progress.bar_style, self.progress.description = "success", ""
         h, w = r.photo.shape[-2:]
         self.status.value = (
             f"<b>{self.photo_name}</b>, {w}x{h} px, {r.seconds:.1f} s<br>{r.message}<br><i>{'; '.join(r.notes)}</i>"

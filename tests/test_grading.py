@@ -267,3 +267,25 @@ def test_glow_inf_no_longer_gives_a_black_image():
     x = _img(1, 16, 16)
     with pytest.raises(ValueError, match="finite"):
         G.color_grade(x, G.PRESETS["neutral"].replace(glow=float("inf")))
+
+
+def test_glow_threshold_is_relative_to_the_images_white_point():
+    """Defect: a stylised frame whose lights top out near luma 0.4 never glowed (fixed threshold 0.7)."""
+    dim = torch.full((1, 3, 64, 64), 0.1)
+    dim[..., 24:40, 24:40] = 0.4  # the brightest thing in a dark picture
+    assert float(G.glow_mask(dim, threshold=0.7)[0, 0, 32, 32]) == pytest.approx(1.0)  # its own white point
+    y = G.glow(dim, 1.0, threshold=0.7)
+    assert float((y - dim).abs().max()) > 0.1 and float(y[0, 0, 2, 2]) == pytest.approx(0.1, abs=1e-6)
+    assert torch.equal(G.glow(dim, 0.0), dim)  # 0 is still exactly the identity
+    # a flat picture has no highlights at all
+    flat = torch.full((1, 3, 32, 32), 0.5)
+    assert float(G.glow_mask(flat).max()) == 0.0 and torch.equal(G.glow(flat, 1.5), flat)
+    # with real whites (white point 1) it is the absolute ramp (Y - t) / (1 - t)
+    x = torch.full((1, 3, 64, 64), 0.2)
+    x[..., 20:44, 20:44] = 1.0
+    blurred_luma = G.luma(G._gaussian_blur(x, 0.02))
+    expected = ((blurred_luma - 0.3) / 0.7).clamp(0, 1)
+    assert torch.allclose(G.glow_mask(x, threshold=0.3), expected, atol=1e-5)
+    # thresholds are per image in a batch
+    both = torch.cat([dim, x])
+    assert torch.allclose(G.glow_mask(both, 0.7), torch.cat([G.glow_mask(dim, 0.7), G.glow_mask(x, 0.7)]))

@@ -167,7 +167,7 @@ def test_load_model_uses_default_weights_when_they_exist(tmp_path, monkeypatch):
     model, note = WG.load_model()
     assert note == f"{path} (local file, no recorded hash)"
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), reference.values()))
-    assert WG.weight_choices()[0] == (f"default ({path})", None)
+    assert WG.weight_choices()[0] == (f"default ({path})", WG.DEFAULT)
 
 
 def test_load_model_falls_back_and_says_so(monkeypatch):
@@ -227,3 +227,142 @@ def test_studio_pipeline_is_the_shared_one():
     r = WG.render(x, Negative(), s)
     expected = P.stylize(x, Negative(), size=64, strength=0.7, grade="shinkai", grade_amount=0.8, glow=0.3)
     assert torch.allclose(r.result[0], expected, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- findings from the browser run
+
+
+def test_weights_dropdown_shows_its_default_on_first_display():
+    """Defect: the first option's value was None, which ipywidgets shows as a blank dropdown."""
+    st = WG.Studio(settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False)
+    values = [v for _, v in st.weights.options]
+    assert st.weights.value is not None and st.weights.value in values
+    assert st.weights.value == values[0] and st.weights.label == st.weights.options[0][0] and st.weights.label
+    assert all(v is not None for v in values)
+    if st.weights.value == WG.DEFAULT:  # the sentinel means load_model(None), the same cached model
+        assert st.weights.label.startswith("default")
+        assert st.model()[0] is WG.load_model(None)[0] and WG.load_model(WG.DEFAULT)[0] is WG.load_model(None)[0]
+    assert st.last is not None  # it rendered with that choice
+
+
+#: Glow at the slider's maximum must change the demo-stylised rocket and chelsea by at least this
+#: mean absolute amount (all pixels and channels, [0, 1] scale). Glow is local - only highlights
+#: and their halo change - so the whole-image mean is small even when the bloom is obvious; before
+#: the fix it was 0.0 (rocket) and 0.0016 (chelsea), after it is about 0.007 and 0.013.
+GLOW_MIN_MEAN = 0.005
+#: ... and the most-changed 1 % of pixels must move by at least this much (0.15 = 38 of 255 grey
+#: levels, far above the ~2-3 levels the eye notices): the bloom is visible where it is. Before the
+#: fix: 0 (rocket), under 0.1 (chelsea); after it about 0.27 on both.
+GLOW_MIN_P99 = 0.15
+
+
+@pytest.mark.parametrize("name", ["rocket", "chelsea"])
+def test_glow_slider_visibly_changes_demo_stylised_photos(name):
+    """Defect: on the rocket the Glow slider changed 0 pixels (no stylised highlight reached luma 0.7)."""
+    from animegan_edu.grading import glow
+
+    model, _ = WG.load_model("demo")
+    st = WG.Studio(model=model, settings=WG.StudioSettings(size=384), samples=WG.sample_images((name,)), snapshot=False)
+    assert st.grade.value == "shinkai"
+    st.glow.value = 0.0
+    off = st.last.result.clone()
+    st.glow.value = st.glow.max  # the slider's maximum
+    on = st.last.result.clone()
+    change = (on - off).abs()
+    assert float(change.mean()) >= GLOW_MIN_MEAN, float(change.mean())
+    per_pixel = change.amax(1).flatten()
+    p99 = float(per_pixel.kthvalue(int(0.99 * per_pixel.numel())).values)
+    assert p99 >= GLOW_MIN_P99, p99
+    assert bool((on >= off - 1e-6).all())  # glow only adds light
+    # glow 0 is exactly the identity: on the stylised image, and in the studio with no grade
+    assert torch.equal(glow(off, 0.0), off)
+    st.grade.value = "neutral"
+    assert st.glow.value == 0.0  # (photo + 1 * (raw - photo) is raw up to float rounding)
+    assert torch.allclose(st.last.result, st.last.raw, atol=1e-6)
+
+
+def test_generator_controls_report_on_release_cheap_ones_live():
+    """Defect: the size slider re-ran the generator on every step; cheap sliders lagged behind."""
+    st = WG.Studio(model=Negative(), settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False)
+    assert st.size.continuous_update is False  # re-runs the generator
+    for cheap in (st.strength, st.grade_amount, st.glow, st.split):  # re-finish the cached image only
+        assert cheap.continuous_update is True
+    # weights and face re-run it too; a dropdown and a checkbox fire once per choice (no dragging)
+    assert not hasattr(st.weights, "continuous_update") and not hasattr(st.face, "continuous_update")
+
+
+def test_size_changes_are_debounced_in_a_running_kernel():
+    """Keyboard steps on the size slider (each one a committed change) make one generator pass."""
+    import asyncio
+
+    model = Negative()
+    st = WG.Studio(model=model, settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False)
+    st.debounce_s = 0.05
+
+    async def press_arrows() -> None:
+        for v in (192, 256, 320):
+            st.size.value = v
+        assert model.calls == 1 and "re-rendering" in st.status.value
+        await asyncio.sleep(0.5)
+
+    asyncio.run(press_arrows())
+    assert model.calls == 2 and st.last.photo.shape[-1] == 320
+
+
+def test_gallery_buttons_fit_names_up_to_17_characters():
+    """Defect: 'astronaut' was cut to 'astron…' (76 px buttons)."""
+    samples = {"astronaut": _photo(), "stereo_motorcycle": _photo(64, 64)}
+    st = WG.Studio(model=Negative(), settings=WG.StudioSettings(size=128), samples=samples, snapshot=False)
+    buttons = [box.children[1] for box in st.gallery.children]
+    assert [b.description for b in buttons] == list(samples)
+    for b in buttons:
+        width = int(b.layout.width.removesuffix("px"))
+        # 17 characters of JupyterLab's 13 px UI font (< 8 px each) plus the button's 2 x 12 px padding
+        assert width >= 17 * 8 + 24
+        assert b.tooltip == b.description
+    assert st.gallery.layout.flex_flow == "row wrap"  # wide buttons wrap instead of overflowing
+    longer = WG.Studio(model=Negative(), settings=WG.StudioSettings(size=128), samples={"a_very_long_photo_name_here": _photo()}, snapshot=False)
+    assert int(longer.gallery.children[0].children[1].layout.width.removesuffix("px")) >= 27 * 8 + 24
+
+
+def test_no_drag_and_drop_promise():
+    """ipywidgets 8's FileUpload only opens the file chooser; the docs must not promise dropping files."""
+    for doc in (WG.Studio.__doc__, WG.__doc__):
+        text = " ".join(doc.lower().split())
+        assert "drag a file onto" not in text and "drag-and-drop upload" not in text
+        assert "no drag-and-drop" in text or "does not work" in text  # it says so instead
+    st = WG.Studio(model=Negative(), settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False)
+    assert "drag" not in st.upload.description.lower()
+
+
+def test_progress_is_non_zero_before_the_generator_runs():
+    """Defect: at 1024 px the bar sat empty for the whole 17-30 s generator pass."""
+    seen: list[tuple[int, int, str]] = []
+    at_call: list[tuple[int, int, str]] = []
+
+    def model(x: torch.Tensor) -> torch.Tensor:
+        at_call.append(seen[-1])
+        return -x
+
+    WG.render(_photo(), model, WG.StudioSettings(size=64, grade="neutral"), lambda d, n, m: seen.append((d, n, m)))
+    done, total, msg = at_call[0]
+    assert 0 < done < total and msg.startswith("generating")
+    assert seen[0][0] == 0 and seen[-1][0] == seen[-1][1]
+
+    # the studio's bar: blue "generating…" part-way while the generator runs, full and green after
+    bar_at_call: list[tuple[int, int, str, str]] = []
+    holder: dict = {}
+
+    class Watch(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if "st" in holder:  # the first render happens inside the constructor
+                p = holder["st"].progress
+                bar_at_call.append((p.value, p.max, p.bar_style, p.description))
+            return -x
+
+    st = WG.Studio(model=Watch(), settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False)
+    holder["st"] = st
+    st.run_button.click()
+    value, maximum, style, description = bar_at_call[-1]
+    assert 0 < value < maximum and style == "info" and description == "generating…"
+    assert st.progress.value == st.progress.max and st.progress.bar_style == "success"
