@@ -42,7 +42,7 @@ import torch
 from PIL import Image, ImageOps
 
 from .data import DEMO_STYLE, DataError, cartoonize, edge_smooth
-from .imageio import VALIDATION_PHOTOS, sample_photo_array
+from .imageio import VALIDATION_PHOTOS, open_image, sample_photo_array
 
 __all__ = [
     "SOURCES_FILE",
@@ -323,13 +323,13 @@ def load_photo(photo: Photo, max_side: int = 512) -> torch.Tensor:
         if photo.file is None:
             im = Image.fromarray(_pypi_array(photo.path))
         else:
-            with Image.open(photo.file) as src:
+            with open_image(photo.file) as src:
                 src.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale
                 src = ImageOps.exif_transpose(src)
                 has_alpha = src.mode in ("RGBA", "LA", "PA") or (src.mode == "P" and "transparency" in src.info)
                 im = _cutout(src) if (photo.cutout or has_alpha) else src.convert("RGB")
         arr = np.asarray(_shrink(im, max_side), dtype=np.uint8).copy()
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError) as exc:  # ImageLoadError is a ValueError naming the file
         raise DataError(f"{photo.file or photo.path}: cannot read image ({exc}); delete the cache folder and rerun") from None
     return torch.from_numpy(arr).permute(2, 0, 1).float() / 255.0
 

@@ -34,12 +34,13 @@ Two value conventions meet here:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import struct
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Optional, Union
 
@@ -56,6 +57,7 @@ __all__ = [
     "ImageSaveError",
     "read_image",
     "load_image",
+    "open_image",
     "max_pixels_default",
     "pil_to_tensor01",
     "tensor01_to_pil",
@@ -220,8 +222,23 @@ def load_image(source: ImageSource, *, name: Optional[str] = None, max_pixels: O
     return Image.fromarray(np.ascontiguousarray(arr))
 
 
-def _decode(source: ImageSource, name: Optional[str], max_pixels: Optional[int]) -> np.ndarray:
-    """The one decoder: ``(H, W, 3)`` uint8 or float32 in [0, 1] (see :func:`_to_rgb`)."""
+@contextlib.contextmanager
+def open_image(source: ImageSource, *, name: Optional[str] = None, max_pixels: Optional[int] = None) -> Iterator[Image.Image]:
+    """Open an image file or bytes as a PIL image, with every check, for ``with`` blocks.
+
+    The one place files are opened: the pixel count is checked from the header before any
+    pixel is decoded (``max_pixels``, default :func:`max_pixels_default`), and every failure
+    is an :class:`ImageLoadError` naming the file. :func:`read_image` uses it; so does code
+    that needs the file's own mode (e.g. the demo set's alpha cut-outs).
+
+    Example:
+        >>> import tempfile, os
+        >>> p = os.path.join(tempfile.mkdtemp(), "x.png")
+        >>> Image.new("RGBA", (5, 3)).save(p)
+        >>> with open_image(p) as im:
+        ...     im.mode, im.size
+        ('RGBA', (5, 3))
+    """
     limit = max_pixels_default() if max_pixels is None else int(max_pixels)
     if isinstance(source, (bytes, bytearray, memoryview)):
         label = name or "<bytes>"
@@ -246,9 +263,7 @@ def _decode(source: ImageSource, name: Optional[str], max_pixels: Optional[int])
                         f"{label}: {w}x{h} pixels ({w * h / 1e6:.1f} MP) is over the limit of {limit / 1e6:g} MP; "
                         f"shrink the image first, or raise the limit (--max-megapixels, or {MAX_PIXELS_ENV})"
                     )
-                im.load()
-                int_scale = _int_range(im)  # before exif_transpose, whose copy drops the TIFF tags
-                return _to_rgb(ImageOps.exif_transpose(im), label, int_scale)
+                yield im
     except ImageLoadError:
         raise
     except Image.DecompressionBombError as exc:
@@ -260,6 +275,14 @@ def _decode(source: ImageSource, name: Optional[str], max_pixels: Optional[int])
     except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:  # truncated / corrupt data
         raise ImageLoadError(f"{label}: corrupt or truncated image ({_one_line(exc)}); re-export or re-download it") from None
 
+
+def _decode(source: ImageSource, name: Optional[str], max_pixels: Optional[int]) -> np.ndarray:
+    """The one decoder: ``(H, W, 3)`` uint8 or float32 in [0, 1] (see :func:`_to_rgb`)."""
+    label = name or ("<bytes>" if isinstance(source, (bytes, bytearray, memoryview)) else str(source))
+    with open_image(source, name=name, max_pixels=max_pixels) as im:
+        im.load()
+        int_scale = _int_range(im)  # before exif_transpose, whose copy drops the TIFF tags
+        return _to_rgb(ImageOps.exif_transpose(im), label, int_scale)
 
 
 def pil_to_tensor01(img: Image.Image) -> torch.Tensor:

@@ -210,7 +210,9 @@ display(W.interactive(lambda amount=1.0, clip=3.0: (show(plt.subplots(figsize=(4
 # brighter than a threshold, and add that light back. The article wrote
 # `highlight = torch.where(blur > 0.8, blur, 0); img + highlight * weight`: a hard cut (a visible
 # ring where the blur crosses 0.8, and no gradient) and an addition that runs past white.
-# `glow_mask` uses a ramp instead, $m = \mathrm{clip}((Y_{blur} - t)/(1 - t), 0, 1)$, and `glow` blends
+# `glow_mask` uses a ramp instead, $m = \mathrm{clip}((Y_{blur} - t)/(w - t), 0, 1)$, where $w$ is the
+# picture's own white point (the 99.5th percentile of $Y_{blur}$) and $t = \max(\text{threshold}\cdot w,
+# \mathrm{median}(Y_{blur}))$, so a dim stylised picture still glows where it is brightest; `glow` blends
 # either by adding (clipped) or by *screen*, $1 - (1 - x)(1 - a\,h)$, which brightens the same way
 # but can never pass 1.
 

@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 08 · The studio: everything in one interface
 #
-# The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), ends with a friendly web interface: drag-and-drop upload, a progress bar, a
+# The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), ends with a friendly web interface: drag-and-drop upload (the Studio here uploads through the file chooser instead), a progress bar, a
 # before/after slider, a gallery of examples. `animegan_edu.widgets.Studio` rebuilds it inside
 # JupyterLab with ipywidgets, on top of the pieces of the previous notebooks:
 #
@@ -48,7 +48,7 @@ studio
 #
 # | control | what it does | runs the generator again? |
 # |---|---|---|
-# | **Upload photo** | drop an image on the button (or click it); EXIF rotation is honoured; a file that is not an image is reported in one line | yes |
+# | **Upload photo** | click the button and choose an image (dropping a file on it does not work in ipywidgets 8); EXIF rotation is honoured; a file that is not an image is reported in one line | yes |
 # | **gallery** | public-domain sample photos shipped with scikit-image | yes |
 # | **Weights** | `default` (a cached public weight, else the bundled demo), any other weight available offline, or an untrained generator | yes |
 # | **Size** | longest side in pixels; time grows with the pixel count | yes |
