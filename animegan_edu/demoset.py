@@ -185,15 +185,26 @@ def _debian_root(package: str, cache: Path, needed: Sequence[str]) -> tuple[Path
                 subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True)  # no package lists yet
         deb = sorted(debdir.glob(f"{package}_*.deb"))[-1]
         version = subprocess.run(["dpkg-deb", "-f", str(deb), "Version"], check=True, capture_output=True, text=True).stdout.strip()
-        if root.exists():
-            shutil.rmtree(root)  # our own cache folder, half-unpacked before
-        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True, capture_output=True)
+        if root.exists() and not (root / VERSION_FILE).exists():
+            raise DataError(
+                f"{root}: exists but was not unpacked by animegan-edu (no {VERSION_FILE}); "
+                "move it away or pass another --cache folder"
+            )
+        unpack = Path(tempfile.mkdtemp(prefix=f".{package}-", dir=cache))  # complete before it takes root's place
+        try:
+            subprocess.run(["dpkg-deb", "-x", str(deb), str(unpack)], check=True, capture_output=True)
+            (unpack / VERSION_FILE).write_text(version + "\n")
+            if root.exists():  # an older unpacking of ours (it carries our marker): replace it
+                shutil.rmtree(root)
+            os.replace(unpack, root)
+        finally:
+            if unpack.exists():
+                shutil.rmtree(unpack, ignore_errors=True)  # our own temporary folder
     except (OSError, subprocess.CalledProcessError, IndexError) as exc:
         raise DataError(
             f"could not get Debian's {package} package (apt-get download {package}: {exc}); "
             f"install it with 'apt-get install {package}' or pass --packages DIR with {package}/ unpacked in it"
         ) from None
-    (root / VERSION_FILE).write_text(version + "\n")
     return root, version
 
 

@@ -5,6 +5,7 @@ Debian package folders under tmp_path stand in for the real packages."""
 import hashlib
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -230,3 +231,47 @@ def test_bundled_sources_table_is_well_formed():
     assert kinds <= {"people", "animal", "food", "vehicle", "nature", "sky_night", "indoor", "street_building", "object"}
     assert sum(len(g["files"]) for g in table["debian"] + table["pypi"]) >= 220
     assert torch.is_tensor(S.load_photo(S.Photo("x", "scikit-image", "0", "skimage.data coins", "l", "object"), 24))
+
+
+def _fake_debian(monkeypatch, calls):
+    """subprocess.run stand-in: apt-get download writes a .deb, dpkg-deb -f/-x fake the rest."""
+    import subprocess
+    import types
+
+    def run(cmd, cwd=None, check=False, capture_output=False, text=False):
+        calls.append(cmd[:2])
+        if cmd[:2] == ["apt-get", "download"]:
+            (Path(cwd) / f"{cmd[2]}_1.0_all.deb").write_bytes(b"deb")
+            return types.SimpleNamespace(stdout="")
+        if cmd[:2] == ["dpkg-deb", "-f"]:
+            return types.SimpleNamespace(stdout="1.0\n")
+        if cmd[:2] == ["dpkg-deb", "-x"]:
+            f = Path(cmd[3]) / "usr/share/fake-pkg/photo.jpg"
+            f.parent.mkdir(parents=True)
+            f.write_bytes(b"jpg")
+            return types.SimpleNamespace(stdout="")
+        raise subprocess.CalledProcessError(1, cmd)
+
+    monkeypatch.setattr(S.subprocess, "run", run)
+
+
+def test_debian_cache_never_deletes_a_folder_it_did_not_unpack(tmp_path, monkeypatch):
+    calls = []
+    _fake_debian(monkeypatch, calls)
+    cache = tmp_path / "my-files"
+    (cache / "fake-pkg").mkdir(parents=True)
+    (cache / "fake-pkg" / "thesis.txt").write_text("years of work")
+    with pytest.raises(S.DataError, match="not unpacked by animegan-edu"):
+        S._debian_root("fake-pkg", cache, ["usr/share/fake-pkg/photo.jpg"])
+    assert (cache / "fake-pkg" / "thesis.txt").read_text() == "years of work"
+
+
+def test_debian_cache_unpacks_completely_then_reuses(tmp_path, monkeypatch):
+    calls = []
+    _fake_debian(monkeypatch, calls)
+    root, version = S._debian_root("fake-pkg", tmp_path / "cache", ["usr/share/fake-pkg/photo.jpg"])
+    assert version == "1.0" and (root / "usr/share/fake-pkg/photo.jpg").exists()
+    assert not [p for p in (tmp_path / "cache").iterdir() if p.name.startswith(".fake-pkg-")]  # no temp left
+    n = len(calls)
+    assert S._debian_root("fake-pkg", tmp_path / "cache", ["usr/share/fake-pkg/photo.jpg"]) == (root, "1.0")
+    assert len(calls) == n  # reused, nothing fetched again
