@@ -295,6 +295,7 @@ class Trainer:
         self.history = History()
         self.samples: torch.Tensor | None = None
         self._vgg: L.VGG19Features | None = None
+        self._val_cache: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
     # ---------------------------------------------------------------- helpers
     @property
@@ -526,14 +527,16 @@ class Trainer:
         from .imageio import VALIDATION_PHOTOS, validation_photo
 
         size = size or self.cfg.val_size
+        if size not in self._val_cache:  # photos and their targets do not change during a run
+            photos = [validation_photo(name, size)[None].to(self.device) for name in VALIDATION_PHOTOS]
+            self._val_cache[size] = [(p, cartoonize(p)) for p in photos]
         self.generator.eval()
         recon, target_db, input_db = [], [], []
-        for name in VALIDATION_PHOTOS:
-            photo = validation_photo(name, size)[None].to(self.device)
+        for photo, target in self._val_cache[size]:
             out = ((self._g(self._to_device(photo * 2 - 1)) + 1) / 2).clamp(0, 1)
             recon.append(-10 * math.log10(max(float(((out - photo) ** 2).mean()), 1e-10)))
             if self.dataset.targets is not None:
-                m = image_metrics(out, cartoonize(photo), photo)
+                m = image_metrics(out, target, photo)
                 target_db.append(m["psnr_db"])
                 input_db.append(m["input_psnr_db"])
         self.generator.train()
