@@ -82,8 +82,8 @@ print("photos:", len(ds), "| batch photo", tuple(b.photo.shape), "| target", tup
 # %%
 from animegan_edu.train import Trainer, load_config
 
-demo = load_config("../configs/demo.yaml")
-cfg = load_config("../configs/demo.yaml", out_dir=str(root / "run"), data_root=str(root), max_side=128,
+demo = load_config("demo")  # a bundled recipe by name: works wherever this notebook is copied
+cfg = load_config("demo", out_dir=str(root / "run"), data_root=str(root), max_side=128,
                   init_steps=30, adv_steps=60, final_steps=0, crop=48, batch_size=4, d_channels=16,
                   crop_schedule=[[0, 48, 4]], warmup_steps=0, val_every=0,
                   threads=0, sample_every=0, checkpoint_every=0, sample_size=128)
@@ -167,7 +167,9 @@ plt.tight_layout()
 # %%
 import json
 
-hist_path = Path("../weights/demo_history.json")
+from animegan_edu.resources import data_dir
+
+hist_path = data_dir("weights") / "demo_history.json"
 if hist_path.exists():
     rows = json.loads(hist_path.read_text())
     fig, ax = plt.subplots(figsize=(8, 3.2))
