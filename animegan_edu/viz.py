@@ -11,9 +11,12 @@ The rules these helpers keep (so a figure is readable from the back of a classro
 
 Functions:
 
+* :func:`projector_style` - matplotlib defaults (dpi, font sizes) for every later figure;
 * :func:`figure` - ``plt.subplots`` with a projector-friendly dpi;
-* :func:`image_row` - a row (wrapped when too wide) of pictures with titles;
+* :func:`image_row` - a row (wrapped when too wide) of pictures with titles, and heat maps
+  with one shared colour bar;
 * :func:`heatmap` - a 2-D array on an axis, with a labelled colour bar;
+* :func:`legend_outside` - a legend right of the axes, where it cannot hide the data;
 * :func:`compare_image` / :func:`before_after_figure` - the before/after split view,
   as an array (for the live widget) and as a figure;
 * :func:`png_bytes` - encode a picture as PNG.
@@ -40,9 +43,11 @@ __all__ = [
     "MIN_DPI",
     "MIN_PICTURE_PX",
     "FONT_SIZE",
+    "projector_style",
     "figure",
     "image_row",
     "heatmap",
+    "legend_outside",
     "compare_image",
     "before_after_figure",
     "png_bytes",
@@ -81,6 +86,44 @@ def _displayable(image: Any) -> np.ndarray:
     return _hwc_uint8(image)
 
 
+def projector_style(dpi: int = DPI, fontsize: int = FONT_SIZE) -> dict[str, Any]:
+    """Set matplotlib's defaults so that every later figure is readable on a projector.
+
+    Figure dpi at least :data:`MIN_DPI`, titles and axis labels at ``fontsize`` points,
+    tick labels and legends one to two points smaller (never below 10). Call it once at
+    the top of a notebook; the helpers below keep these rules on their own as well.
+
+    Args:
+        dpi: figure resolution (raised to 100 if smaller).
+        fontsize: title and label size in points.
+
+    Returns:
+        the ``rcParams`` entries that were set.
+
+    Example:
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> projector_style()["figure.dpi"], plt.rcParams["axes.titlesize"]
+        (110, 12.0)
+    """
+    import matplotlib.pyplot as plt
+
+    small = max(10, fontsize - 2)
+    rc = {
+        "figure.dpi": max(MIN_DPI, int(dpi)),
+        "savefig.dpi": "figure",
+        "font.size": fontsize,
+        "axes.titlesize": fontsize,
+        "axes.labelsize": fontsize,
+        "xtick.labelsize": small,
+        "ytick.labelsize": small,
+        "legend.fontsize": max(10, fontsize - 1),
+        "figure.titlesize": fontsize + 1,
+    }
+    plt.rcParams.update(rc)
+    return rc
+
+
 def figure(nrows: int = 1, ncols: int = 1, *, figsize: Optional[tuple[float, float]] = None, dpi: int = DPI, **kwargs: Any):
     """``plt.subplots`` with at least :data:`MIN_DPI` dpi (default :data:`DPI`).
 
@@ -115,12 +158,20 @@ def image_row(
     suptitle: Optional[str] = None,
     max_width_px: int = 1800,
     fontsize: int = FONT_SIZE,
+    ncols: Optional[int] = None,
+    cmap: str = "gray",
+    vmin: Optional[float] = 0.0,
+    vmax: Optional[float] = 1.0,
+    colorbar_label: Optional[str] = None,
 ):
     """Pictures side by side, each ``height_px`` pixels tall as drawn, with titles above.
 
     The figure is sized so that every picture keeps its aspect ratio at exactly
     ``height_px`` pixels (at least 256) and ``dpi`` (at least 100); a row wider than
-    ``max_width_px`` wraps onto further rows, so a notebook never shrinks it to fit.
+    ``max_width_px`` (or longer than ``ncols`` pictures) wraps onto further rows, so a
+    notebook never shrinks it to fit. 2-D pictures are heat maps: all of them share
+    ``cmap`` and one colour scale, and ``colorbar_label`` adds one labelled colour bar
+    for them at the right.
 
     Args:
         images: PIL images, ``(3, H, W)`` tensors in ``[0, 1]``, ``(H, W, 3)`` uint8 arrays
@@ -131,15 +182,23 @@ def image_row(
         suptitle: a title over the whole figure.
         max_width_px: wrap onto a new row beyond this width.
         fontsize: title size in points.
+        ncols: at most this many pictures per row (``None``: as many as fit).
+        cmap: colour map of the 2-D pictures.
+        vmin, vmax: their colour scale; ``None`` takes the minimum / maximum over all of them.
+        colorbar_label: what the colours of the 2-D pictures mean (adds a colour bar).
 
     Returns:
-        the matplotlib ``Figure`` (one axis per picture, axes hidden).
+        the matplotlib ``Figure`` (one axis per picture, axes hidden; the colour bar's
+        axis, if any, comes last).
 
     Example:
         >>> import matplotlib; matplotlib.use("Agg")
         >>> fig = image_row([torch.rand(3, 30, 40), Image.new("RGB", (20, 20))], ["a", "b"])
         >>> [round(ax.get_window_extent().height) for ax in fig.axes]
         [320, 320]
+        >>> fig = image_row([np.zeros((8, 8)), np.ones((8, 8))], ncols=1, colorbar_label="error")
+        >>> len(fig.axes), fig.axes[-1].get_ylabel()
+        (3, 'error')
     """
     import matplotlib.pyplot as plt
 
@@ -150,22 +209,31 @@ def image_row(
     h_px = max(MIN_PICTURE_PX, int(height_px))
     dpi = max(MIN_DPI, int(dpi))
     pics = [_displayable(im) for im in images]
+    flat = [p for p in pics if p.ndim == 2]
+    if flat and vmin is None:
+        vmin = float(np.nanmin([np.nanmin(p) for p in flat]))
+    if flat and vmax is None:
+        vmax = float(np.nanmax([np.nanmax(p) for p in flat]))
     widths = [h_px * p.shape[1] / p.shape[0] for p in pics]
     gap = 16.0
+    cbar_px = 5.5 * fontsize * dpi / 72.0 + 2 * gap if (colorbar_label and flat) else 0.0
     rows: list[list[int]] = [[]]
     row_w = 0.0
     for i, w in enumerate(widths):
-        if rows[-1] and row_w + gap + w > max_width_px:
+        full = ncols is not None and len(rows[-1]) >= ncols
+        if rows[-1] and (full or row_w + gap + w > max_width_px - cbar_px):
             rows.append([])
             row_w = 0.0
         row_w += (gap if rows[-1] else 0.0) + w
         rows[-1].append(i)
     title_px = (fontsize * dpi / 72.0) * 1.8 if titles is not None else 8.0
     sup_px = (fontsize * dpi / 72.0) * (1.5 * (suptitle.count("\n") + 1) + 0.6) if suptitle else 0.0
-    fig_w = max(sum(widths[i] for i in r) + gap * (len(r) + 1) for r in rows)
+    pics_w = max(sum(widths[i] for i in r) + gap * (len(r) + 1) for r in rows)
+    fig_w = pics_w + cbar_px
     fig_h = sup_px + len(rows) * (title_px + h_px) + gap
     fig = plt.figure(figsize=(fig_w / dpi, fig_h / dpi), dpi=dpi)
     top = fig_h - sup_px
+    mappable = None
     for r in rows:
         x = gap
         y = top - title_px - h_px
@@ -173,7 +241,8 @@ def image_row(
             ax = fig.add_axes((x / fig_w, y / fig_h, widths[i] / fig_w, h_px / fig_h))
             pic = pics[i]
             if pic.ndim == 2:
-                ax.imshow(pic, cmap="gray", vmin=0.0, vmax=1.0, aspect="auto", interpolation="antialiased")
+                mappable = ax.imshow(pic, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
+                                     interpolation="antialiased")
             else:
                 ax.imshow(pic, aspect="auto", interpolation="antialiased")
             ax.set_axis_off()
@@ -181,6 +250,12 @@ def image_row(
                 ax.set_title(titles[i], fontsize=fontsize)
             x += widths[i] + gap
         top = y
+    if mappable is not None and cbar_px:
+        pic_top = fig_h - sup_px - title_px
+        cax = fig.add_axes((pics_w / fig_w, top / fig_h, 18.0 / fig_w, (pic_top - top) / fig_h))
+        cbar = fig.colorbar(mappable, cax=cax)
+        cbar.set_label(colorbar_label, fontsize=fontsize)
+        cbar.ax.tick_params(labelsize=max(10, fontsize - 2))
     if suptitle:
         fig.suptitle(suptitle, fontsize=fontsize, y=1.0 - 0.3 * (fontsize * dpi / 72.0) / fig_h, va="top")
     return fig
@@ -223,6 +298,34 @@ def heatmap(ax: Any, array: Union[np.ndarray, torch.Tensor], label: str, *, cmap
     if title:
         ax.set_title(title, fontsize=fontsize)
     return im
+
+
+def legend_outside(ax: Any, *, fontsize: int = FONT_SIZE - 1, **kwargs: Any):
+    """A legend to the right of ``ax``, outside the plotting area, so it never hides data.
+
+    Use it with ``bbox_inches="tight"`` (the notebook default) or ``fig.tight_layout()``,
+    which make room for it.
+
+    Args:
+        ax: a matplotlib axis with labelled artists.
+        fontsize: legend text size in points (at least 10).
+        **kwargs: passed to ``ax.legend``.
+
+    Returns:
+        the ``Legend``.
+
+    Example:
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> fig, ax = figure()
+        >>> _ = ax.plot([0, 1], [0, 1], label="line")
+        >>> leg = legend_outside(ax)
+        >>> fig.canvas.draw(); bool(leg.get_window_extent().x0 > ax.get_window_extent().x1)
+        True
+    """
+    kwargs.setdefault("loc", "upper left")
+    kwargs.setdefault("bbox_to_anchor", (1.02, 1.0))
+    kwargs.setdefault("borderaxespad", 0.0)
+    return ax.legend(fontsize=max(10, fontsize), **kwargs)
 
 
 def compare_image(before: ImageLike, after: ImageLike, split: float = 0.5, line: int = 2) -> np.ndarray:

@@ -87,3 +87,43 @@ def test_png_bytes_roundtrip():
     img = torch.rand(3, 5, 7)
     back = np.asarray(Image.open(__import__("io").BytesIO(viz.png_bytes(img))))
     assert back.shape == (5, 7, 3)
+
+
+def test_projector_style_sets_readable_defaults():
+    saved = dict(plt.rcParams)
+    try:
+        rc = viz.projector_style(dpi=60, fontsize=12)
+        assert rc["figure.dpi"] == 100 and plt.rcParams["figure.dpi"] == 100
+        assert plt.rcParams["axes.labelsize"] == 12 and plt.rcParams["xtick.labelsize"] >= 10
+        assert plt.figure().dpi >= 100
+    finally:
+        plt.rcParams.update(saved)
+
+
+def test_image_row_heat_maps_share_one_labelled_colour_bar():
+    """Defect: notebook 07's difference heat maps had no colour bar."""
+    maps = [np.zeros((16, 16)), np.full((16, 16), 0.2), torch.rand(3, 16, 16)]
+    fig = viz.image_row(maps, ["a", "b", "photo"], cmap="magma", vmin=None, vmax=None,
+                        colorbar_label="|error| (0-1)")
+    *pics, cbar_ax = fig.axes
+    assert len(pics) == 3 and cbar_ax.get_ylabel() == "|error| (0-1)"
+    assert pics[0].images[0].get_clim() == pytest.approx((0.0, 0.2))  # one scale for all maps
+    assert all(abs(h - 320) < 1 for h in _heights(fig)[:3])
+    fig.canvas.draw()
+    assert cbar_ax.get_window_extent().x0 >= max(ax.get_window_extent().x1 for ax in pics)
+
+
+def test_image_row_ncols_wraps_rows():
+    fig = viz.image_row([torch.rand(3, 8, 8)] * 6, ncols=3)
+    assert len({round(ax.get_position().y0, 3) for ax in fig.axes}) == 2
+    assert all(h >= 256 - 0.5 for h in _heights(fig))
+
+
+def test_legend_outside_does_not_overlap_the_axes():
+    fig, ax = viz.figure()
+    ax.plot([0, 1], [0, 1], label="one")
+    ax.plot([0, 1], [1, 0], label="two")
+    leg = viz.legend_outside(ax)
+    fig.canvas.draw()
+    assert leg.get_window_extent().x0 > ax.get_window_extent().x1
+    assert all(t.get_fontsize() >= 10 for t in leg.get_texts())
