@@ -640,10 +640,12 @@ def register_cli(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint in out_dir")
     p.add_argument("--out-dir", default=None, help="override the config's out_dir")
     p.add_argument("--export", default=None, help="where to write the final generator (.safetensors)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="override the config's CPU threads (e.g. 1 to leave a core free; results differ only by rounding)")
     p.set_defaults(func=_cli_train)
 
 
 def _cli_train(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config, out_dir=args.out_dir)
+    cfg = load_config(args.config, out_dir=args.out_dir, threads=args.threads)
     train(cfg, resume=not args.no_resume, steps=args.steps, export=args.export)
     return 0

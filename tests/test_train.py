@@ -254,3 +254,13 @@ def test_validate_scores_the_held_out_photos(tiny_dataset, tmp_path):
     res = tr.validate()
     assert set(res) == {"val_recon_db", "val_target_db", "val_input_db"}
     assert all(math.isfinite(v) for v in res.values())
+
+
+def test_threads_override_applies_and_is_checked(tmp_path, capsys):
+    from animegan_edu.cli import main
+
+    assert load_config("demo", threads=1).threads == 1
+    assert load_config("demo").threads == 2  # the recipe's own value when not overridden
+    assert main(["train", "--config", "demo", "--threads", "-1", "--out-dir", str(tmp_path / "run")]) == 2
+    assert "threads: must be 0 or more" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
