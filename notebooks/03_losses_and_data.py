@@ -45,8 +45,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from animegan_edu import viz
 from animegan_edu.data import AnimeDataset, cartoonize, colour_offset, edge_smooth
-from animegan_edu.imageio import pil_to_tensor01, sample_photo_array, save_png_atomic, to_generator_range
+from animegan_edu.imageio import (
+    pil_to_tensor01,
+    sample_photo_array,
+    save_png_atomic,
+    to_generator_range,
+)
 from animegan_edu.losses import (
     STYLE_PRESETS,
     VGG19Features,
@@ -61,25 +67,19 @@ from animegan_edu.losses import (
 )
 
 torch.manual_seed(0)
-plt.rcParams.update({"figure.dpi": 56})
+viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
 t_start = time.perf_counter()
 
 
 def load_square(name, side=128):
-    # A skimage sample photo, centre-cropped to a square and resized: (1, 3, side, side) in [0, 1].
+    # A skimage sample photo, centre-cropped to a square and resized:
+    # (1, 3, side, side) in [0, 1].
     arr = sample_photo_array(name)
     h, w = arr.shape[:2]
     s = min(h, w)
     arr = arr[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s, :3]
-    return pil_to_tensor01(Image.fromarray(arr).resize((side, side), Image.Resampling.LANCZOS))[None]
-
-
-def show(ax, img, title=""):
-    # Show a (1, 3, H, W) or (3, H, W) image in [0, 1].
-    img = img[0] if img.ndim == 4 else img
-    ax.imshow(img.permute(1, 2, 0).clamp(0, 1).numpy())
-    ax.set_title(title, fontsize=9)
-    ax.axis("off")
+    square = Image.fromarray(arr).resize((side, side), Image.Resampling.LANCZOS)
+    return pil_to_tensor01(square)[None]
 
 
 names = ("astronaut", "coffee", "chelsea", "rocket")
@@ -101,11 +101,8 @@ print("photos:", tuple(photos.shape), "in [0, 1]; generator range is [-1, 1]: x 
 # %%
 with torch.no_grad():
     cartoons = cartoonize(photos)
-fig, axes = plt.subplots(2, 4, figsize=(8, 4.1))
-for i, n in enumerate(names):
-    show(axes[0, i], photos[i], n)
-    show(axes[1, i], cartoons[i], "cartoonize")
-plt.tight_layout()
+viz.image_row([*photos, *cartoons], [*names, *["cartoonize"] * 4],
+              height_px=256, ncols=4)
 plt.show()
 
 # %% [markdown]
@@ -125,22 +122,20 @@ _, edges = kornia.filters.canny(grey, 0.1, 0.2)  # the defaults of edge_smooth
 band = kornia.morphology.dilation(edges, torch.ones(5, 5)) > 0.5
 smoothed = edge_smooth(anime)
 changed = (smoothed - anime).abs().amax(1, keepdim=True) > 0
-print("edge pixels:", f"{float(edges.mean()):.1%}", "| band (5x5 dilation):", f"{float(band.float().mean()):.1%}")
+print("edge pixels:", f"{float(edges.mean()):.1%}",
+      "| band (5x5 dilation):", f"{float(band.float().mean()):.1%}")
 print("pixels changed outside the band:", int((changed & ~band).sum()))
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(12, 3.3))
-show(axes[0], anime, "anime (cartoonize)")
-overlay = anime[0].permute(1, 2, 0).numpy().copy()
-overlay[band[0, 0].numpy()] = 0.6 * overlay[band[0, 0].numpy()] + 0.4 * np.array([1.0, 0.0, 1.0])
-axes[1].imshow(overlay)
-axes[1].contour(edges[0, 0].numpy(), levels=[0.5], colors="yellow", linewidths=0.5)
-axes[1].set_title("Canny edges (yellow), band (magenta)", fontsize=9)
-axes[1].axis("off")
+magenta = torch.tensor([1.0, 0.0, 1.0]).view(3, 1, 1)
+yellow = torch.tensor([1.0, 1.0, 0.0]).view(3, 1, 1)
+overlay = torch.where(band[0], 0.6 * anime[0] + 0.4 * magenta, anime[0])
+overlay = torch.where(edges[0] > 0.5, yellow, overlay)
 zoom = (slice(30, 78), slice(40, 88))
-show(axes[2], anime[0][:, zoom[0], zoom[1]], "before (zoom)")
-show(axes[3], smoothed[0][:, zoom[0], zoom[1]], "after edge_smooth (zoom)")
-plt.tight_layout()
+viz.image_row([anime[0], overlay,
+               anime[0][:, zoom[0], zoom[1]], smoothed[0][:, zoom[0], zoom[1]]],
+              ["anime (cartoonize)", "edges (yellow), band (magenta)", "before (zoom)",
+               "after edge_smooth (zoom)"], height_px=300)
 plt.show()
 
 # %% [markdown]
@@ -167,13 +162,15 @@ print("relative to photos (R, G, B) x 255:", [round(v, 1) for v in (offset_rel *
 # shows a larger relative offset.
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(9, 3))
-axes[0].bar(["R", "G", "B"], (offset * 255).numpy(), color=["tab:red", "tab:green", "tab:blue"])
-axes[0].axhline(0, color="k", lw=0.5)
-axes[0].set_title("colour offset x 255", fontsize=9)
-show(axes[1], cartoons[3], "style image")
-show(axes[2], (cartoons[3] - offset.view(3, 1, 1)).clamp(0, 1), "offset removed")
-plt.tight_layout()
+fig, ax = viz.figure(figsize=(4.5, 3.4))
+ax.bar(["R", "G", "B"], (offset * 255).numpy(), color=["tab:red", "tab:green", "tab:blue"])
+ax.axhline(0, color="k", lw=0.5)
+ax.set_xlabel("channel")
+ax.set_ylabel("offset (0-255 units)")
+ax.set_title("colour offset of the style set")
+plt.show()
+viz.image_row([cartoons[3], (cartoons[3] - offset.view(3, 1, 1)).clamp(0, 1)],
+              ["style image", "offset removed"], height_px=300)
 plt.show()
 
 # %% [markdown]
@@ -203,24 +200,25 @@ for n, photo, cartoon, smooth in zip(names, photos, cartoons, smooths):
 
 ds = AnimeDataset(root, "Demo", max_side=128, paired=True)
 batch = ds.batch(step=0, batch_size=4, crop=64, seed=0)
-print("photos in the set:", len(ds), "| colour offset x 255:", [round(v, 1) for v in (ds.offset * 255).tolist()])
+print("photos in the set:", len(ds),
+      "| colour offset x 255:", [round(v, 1) for v in (ds.offset * 255).tolist()])
 for field in ("photo", "style", "smooth", "style_gray", "target"):
     t = getattr(batch, field)
-    print(f"{field:10s}", tuple(t.shape), "range", round(float(t.min()), 2), "to", round(float(t.max()), 2))
+    print(f"{field:10s}", tuple(t.shape),
+          "range", round(float(t.min()), 2), "to", round(float(t.max()), 2))
 
 # %% [markdown]
-# Each column is one sample of the batch. The photo and its paired target share the crop;
-# the style, smooth and grey rows show an independently drawn anime crop (with the colour
-# offset removed), in its three forms: as is (real), edge-smoothed (fake) and grey (used by
-# the style loss, and as one more fake for the discriminator).
+# Each row is one sample of the batch (the first two of the four, each 64 x 64 crop drawn
+# 4x enlarged). The photo and its paired target share the crop; the style, smooth and grey
+# pictures show an independently drawn anime crop (with the colour offset removed), in its
+# three forms: as is (real), edge-smoothed (fake) and grey (used by the style loss, and as
+# one more fake for the discriminator).
 
 # %%
-rows = ("photo", "target", "style", "smooth", "style_gray")
-fig, axes = plt.subplots(len(rows), 4, figsize=(5.2, 6.7))
-for r, field in enumerate(rows):
-    for c in range(4):
-        show(axes[r, c], (getattr(batch, field)[c] + 1) / 2, field if c == 0 else "")
-plt.tight_layout()
+fields = ("photo", "target", "style", "smooth", "style_gray")
+crops = [(getattr(batch, f)[c] + 1) / 2 for c in range(2) for f in fields]
+viz.image_row(crops, [f"{f}, sample {c}" for c in range(2) for f in fields],
+              height_px=256, ncols=5)
 plt.show()
 
 # %% [markdown]
@@ -243,19 +241,20 @@ for name, w in STYLE_PRESETS.items():
     print(f"{name:8s} d_terms (real, fake, grey, smooth) = {w.d_terms}  g_adv = {w.g_adv}")
 ones, zeros, halves = torch.ones(1, 1, 8, 8), torch.zeros(1, 1, 8, 8), torch.full((1, 1, 8, 8), 0.5)
 w = STYLE_PRESETS["hayao"].d_terms
-print("perfect D:  L_D =", round(lsgan_d_loss(ones, zeros, zeros, zeros, w).item(), 3), " L_G =", lsgan_g_loss(zeros).item())
-print("confused D: L_D =", round(lsgan_d_loss(halves, halves, halves, halves, w).item(), 3), " L_G =", lsgan_g_loss(halves).item())
+print("perfect D:  L_D =", round(lsgan_d_loss(ones, zeros, zeros, zeros, w).item(), 3),
+      " L_G =", lsgan_g_loss(zeros).item())
+print("confused D: L_D =", round(lsgan_d_loss(halves, halves, halves, halves, w).item(), 3),
+      " L_G =", lsgan_g_loss(halves).item())
 
 # %%
 s = torch.linspace(-0.5, 1.5, 101)
-fig, ax = plt.subplots(figsize=(5, 3))
-ax.plot(s, (s - 1) ** 2, label="real / generator target: (s - 1)²")
+fig, ax = viz.figure(figsize=(5.5, 3.6))
+ax.plot(s, (s - 1) ** 2, label="real / generator target:\n(s - 1)²")
 ax.plot(s, s**2, label="fake, grey, smooth: s²")
 ax.set_xlabel("discriminator score s")
 ax.set_ylabel("loss")
-ax.legend(fontsize=8)
-ax.set_title("LSGAN: quadratic in the distance to the target", fontsize=9)
-plt.tight_layout()
+viz.legend_outside(ax)
+ax.set_title("LSGAN: quadratic in the distance to the target")
 plt.show()
 
 # %% [markdown]
@@ -301,13 +300,12 @@ with torch.no_grad():
 print("input", tuple(x.shape), "-> conv4_4 features", tuple(feats.shape))
 
 # %%
-fig, axes = plt.subplots(1, 9, figsize=(13, 1.9))
-show(axes[0], photos[0], "astronaut")
-for i, ch in enumerate(range(0, 512, 64)):
-    axes[i + 1].imshow(feats[0, ch].numpy(), cmap="viridis")
-    axes[i + 1].set_title(f"channel {ch}", fontsize=9)
-    axes[i + 1].axis("off")
-plt.tight_layout()
+channels = range(0, 512, 64)
+maps = [feats[0, ch] for ch in channels]
+maps = [(m - m.min()) / (m.max() - m.min() + 1e-12) for m in maps]  # each to [0, 1]
+viz.image_row([photos[0], *maps], ["astronaut", *[f"channel {ch}" for ch in channels]],
+              height_px=256, ncols=5, cmap="viridis",
+              colorbar_label="activation, scaled per\nchannel (0 = min, 1 = max)")
 plt.show()
 
 
@@ -333,7 +331,8 @@ noise = torch.randn(photos.shape, generator=gen)
 sigmas = [0.0, 0.5, 1.0, 2.0, 4.0]
 stds = [0.0, 0.05, 0.1, 0.2, 0.3]
 hues = [0, 30, 60, 120, 180]
-blur_curve = [content(kornia.filters.gaussian_blur2d(photos, (17, 17), (s, s)) if s else photos) for s in sigmas]
+blur_curve = [content(kornia.filters.gaussian_blur2d(photos, (17, 17), (s, s)) if s else photos)
+              for s in sigmas]
 noise_curve = [content((photos + s * noise).clamp(0, 1)) for s in stds]
 hue_curve = [content(kornia.enhance.adjust_hue(photos, np.deg2rad(h))) for h in hues]
 other_photo = content(photos.roll(1, 0))
@@ -345,26 +344,29 @@ print("hue degrees ", hues, "->", [round(v, 3) for v in hue_curve])
 print("another photo:", round(other_photo, 3), "| same pixels shuffled:", round(shuffled, 3))
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(11, 3))
-for ax, xs, ys, label in zip(axes, (sigmas, stds, hues), (blur_curve, noise_curve, hue_curve),
-                             ("blur sigma (px)", "noise std", "hue rotation (degrees)")):
+fig, axes = viz.figure(1, 3, figsize=(12.5, 4), sharey=True)
+curves = zip(axes, (sigmas, stds, hues), (blur_curve, noise_curve, hue_curve),
+             ("blur sigma (px)", "noise std", "hue rotation (degrees)"))
+for ax, xs, ys, label in curves:
     ax.plot(xs, ys, "o-", label="distorted photo")
     ax.axhline(other_photo, color="C1", ls="--", label="another photo")
     ax.axhline(shuffled, color="C2", ls=":", label="pixels shuffled")
     ax.set_xlabel(label)
-    ax.set_ylim(0, None)
+top = 1.05 * max(blur_curve + noise_curve + hue_curve + [other_photo, shuffled])
+axes[0].set_ylim(0, top)
 axes[0].set_ylabel("content loss (random VGG19)")
-axes[0].legend(fontsize=8)
-plt.tight_layout()
+viz.legend_outside(axes[2])
+fig.tight_layout()
 plt.show()
 
 
 # %% [markdown]
 # Measured with the random VGG19: the loss rises steadily with blur and with noise over the
-# whole range, and with hue rotation up to about 120°, where it levels off and even dips slightly
-# (0.361 at 120°, 0.353 at 180°: a 180° rotation is not "further" for every colour). Shuffling the pixels (same colours, structure destroyed)
-# costs more than any of them, and more than a different photo. So
-# the random features *do* encode local structure. What they cannot do is tell a meaningful
+# whole range, and with hue rotation up to about 120°, where it levels off and even dips
+# slightly (0.361 at 120°, 0.353 at 180°: a 180° rotation is not "further" for every colour).
+# Shuffling the pixels (same colours, structure destroyed) costs more than a different photo
+# and more than any blur or hue rotation; only strong noise (std 0.2 and more, which buries
+# the structure under new edges everywhere) costs more still. So the random features *do* encode local structure. What they cannot do is tell a meaningful
 # change from a meaningless one as a pretrained VGG would; for teaching the mechanics of the
 # loss, and for the short CPU runs of this toolkit, that is an acceptable stand-in, and the
 # toolkit says so wherever it uses it.
@@ -381,8 +383,8 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 def texture(name, top, left, side=128):
     # A grey skimage texture crop as a (1, 3, side, side) image in [0, 1].
-    t = torch.from_numpy(sample_photo_array(name)[top:top + side, left:left + side, 0].copy()).float() / 255
-    return t.expand(1, 3, side, side)
+    grey = sample_photo_array(name)[top:top + side, left:left + side, 0]
+    return (torch.from_numpy(grey.copy()).float() / 255).expand(1, 3, side, side)
 
 tex = {"brick A": texture("brick", 0, 0), "brick B": texture("brick", 300, 300),
        "grass A": texture("grass", 0, 0), "grass B": texture("grass", 300, 300)}
@@ -395,14 +397,10 @@ for a, b in (("brick A", "brick B"), ("grass A", "grass B"), ("brick A", "grass 
           f"  content loss {content_loss(tex_feats[a], tex_feats[b]).item():.3f}")
 
 # %%
-fig, axes = plt.subplots(2, 4, figsize=(8.5, 4.3))
-vmax = max(float(g[:64, :64].max()) for g in grams.values())
-for i, (k, img) in enumerate(tex.items()):
-    show(axes[0, i], img, k)
-    axes[1, i].imshow(grams[k][:64, :64].numpy(), cmap="magma", vmin=0, vmax=vmax)
-    axes[1, i].set_title("gram, first 64 channels", fontsize=9)
-    axes[1, i].axis("off")
-plt.tight_layout()
+viz.image_row([img[0] for img in tex.values()] + [grams[k][:64, :64] for k in tex],
+              list(tex) + [f"gram of {k}" for k in tex], height_px=256, ncols=4,
+              cmap="magma", vmin=0, vmax=None,
+              colorbar_label="gram entry\n(first 64 channels)")
 plt.show()
 
 # %% [markdown]
@@ -424,14 +422,17 @@ print("YUV", tuple(x_yuv.shape), "| ranges:",
       [(round(float(c.min()), 2), round(float(c.max()), 2)) for c in x_yuv[0]])
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(11, 2.9))
-show(axes[0], photos[0], "RGB")
-for ax, c, name, cmap in zip(axes[1:], x_yuv[0], ("Y (luma)", "U (blue - luma)", "V (red - luma)"), ("gray", "coolwarm", "coolwarm")):
-    lim = (0, 1) if name.startswith("Y") else (-0.3, 0.3)
-    ax.imshow(c.numpy(), cmap=cmap, vmin=lim[0], vmax=lim[1])
-    ax.set_title(name, fontsize=9)
-    ax.axis("off")
-plt.tight_layout()
+fig, axes = viz.figure(2, 2, figsize=(10, 8.4))
+axes = axes.ravel()
+axes[0].imshow(photos[0].permute(1, 2, 0).numpy())
+axes[0].set_title("RGB")
+axes[0].axis("off")
+planes = zip(axes[1:], x_yuv[0], ("Y (luma)", "U (blue - luma)", "V (red - luma)"),
+             ("gray", "coolwarm", "coolwarm"))
+for ax, c, name, cmap in planes:
+    lo, hi = (0, 1) if name.startswith("Y") else (-0.3, 0.3)
+    viz.heatmap(ax, c, name[0] + " value", cmap=cmap, vmin=lo, vmax=hi, title=name)
+fig.tight_layout()
 plt.show()
 
 
@@ -451,25 +452,27 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 def colour_terms(a01, b01):
     a, b = yuv(to_generator_range(a01)), yuv(to_generator_range(b01))
-    return [F.l1_loss(a[:, 0], b[:, 0]).item(), F.huber_loss(a[:, 1], b[:, 1]).item(), F.huber_loss(a[:, 2], b[:, 2]).item()]
+    return [F.l1_loss(a[:, 0], b[:, 0]).item(), F.huber_loss(a[:, 1], b[:, 1]).item(),
+            F.huber_loss(a[:, 2], b[:, 2]).item()]
 
 darker = (photos - 0.1).clamp(0, 1)
 hue_shift = kornia.enhance.adjust_hue(photos, np.deg2rad(40))
 for label, d in (("darker by 0.1", darker), ("hue +40 deg", hue_shift)):
     y, u, v = colour_terms(d, photos)
     total = colour_loss(to_generator_range(d), to_generator_range(photos)).item()
-    print(f"{label:14s} RGB L1 {F.l1_loss(d, photos).item():.3f} | Y L1 {y:.4f}  U Huber {u:.4f}  V Huber {v:.4f}  total {total:.4f}")
+    print(f"{label:14s} RGB L1 {F.l1_loss(d, photos).item():.3f} |",
+          f"Y L1 {y:.4f}  U Huber {u:.4f}  V Huber {v:.4f}  total {total:.4f}")
 
 # %%
 d = torch.linspace(-1, 1, 201)
-fig, ax = plt.subplots(figsize=(5, 3))
+fig, ax = viz.figure(figsize=(5.5, 3.6))
 ax.plot(d, d.abs(), label="L1 (Y)")
 ax.plot(d, F.huber_loss(d, torch.zeros_like(d), reduction="none"), label="Huber, delta 1 (U, V)")
 ax.axvspan(-0.3, 0.3, color="gray", alpha=0.15, label="typical chroma errors")
 ax.set_xlabel("error")
-ax.legend(fontsize=8)
-ax.set_title("small errors: L1 pulls, Huber barely does", fontsize=9)
-plt.tight_layout()
+ax.set_ylabel("loss")
+viz.legend_outside(ax)
+ax.set_title("small errors: L1 pulls, Huber barely does")
 plt.show()
 
 # %% [markdown]
@@ -489,18 +492,20 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 noisy = (photos + 0.1 * noise).clamp(0, 1)
 blurred = kornia.filters.gaussian_blur2d(photos, (9, 9), (2.0, 2.0))
-for label, img in (("photo", photos), ("noisy (std 0.1)", noisy), ("blurred (sigma 2)", blurred), ("cartoonized", cartoons)):
+for label, img in (("photo", photos), ("noisy (std 0.1)", noisy), ("blurred (sigma 2)", blurred),
+                   ("cartoonized", cartoons)):
     print(f"{label:18s} TV = {total_variation_loss(to_generator_range(img)).item():.4f}")
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(11, 2.9))
-for ax, (label, img) in zip(axes, (("photo", photos), ("noisy", noisy), ("blurred", blurred), ("cartoonized", cartoons))):
+tv_images = {"photo": photos, "noisy": noisy, "blurred": blurred,
+             "cartoonized": cartoons}
+diffs = []
+for img in tv_images.values():
     g = to_generator_range(img[:1])
-    dx = (g[..., :, 1:] - g[..., :, :-1]).pow(2).sum(1)[0]
-    ax.imshow(dx.numpy(), cmap="gray_r", vmin=0, vmax=0.5)
-    ax.set_title(f"{label}: squared horizontal diffs", fontsize=9)
-    ax.axis("off")
-plt.tight_layout()
+    diffs.append((g[..., :, 1:] - g[..., :, :-1]).pow(2).sum(1)[0])
+viz.image_row(diffs, list(tv_images), height_px=300, cmap="gray_r", vmin=0, vmax=0.5,
+              colorbar_label="squared difference\nto the right neighbour",
+              suptitle="squared horizontal differences (summed over RGB)")
 plt.show()
 
 # %% [markdown]
@@ -530,17 +535,23 @@ for label, img in variants.items():
     row = [F.l1_loss(g, p).item(), content_loss(f, feats).item(), style_loss(f, feats).item(),
            colour_loss(g, p).item(), total_variation_loss(g).item()]
     table[label] = row
-    print(f"{label:12s} " + " ".join(f"{v:9.2e}" if i == 2 else f"{v:9.4f}" for i, v in enumerate(row)))
+    cells = (f"{v:9.2e}" if i == 2 else f"{v:9.4f}" for i, v in enumerate(row))
+    print(f"{label:12s} " + " ".join(cells))
 
 # %%
-fig, axes = plt.subplots(1, 5, figsize=(12, 2.8))
+fig, axes = viz.figure(2, 3, figsize=(12.5, 7.6))
+axes = axes.ravel()
+axes[5].axis("off")
 labels = list(table)
-for i, (ax, name) in enumerate(zip(axes, ("pixel L1", "content", "gram", "colour", "TV"))):
+for i, (ax, name) in enumerate(zip(axes, ("pixel L1", "content", "gram", "colour",
+                                          "TV (of the image alone)"))):
     ax.bar(range(len(labels)), [table[k][i] for k in labels], color=["C0", "C1", "C2", "C3"])
     ax.set_xticks(range(len(labels)))
-    ax.set_xticklabels(labels, rotation=35, fontsize=8)
-    ax.set_title(name, fontsize=9)
-plt.tight_layout()
+    ax.set_xticklabels(labels, rotation=40, ha="right")
+    ax.set_title(name)
+axes[0].set_ylabel("loss")
+axes[3].set_ylabel("loss")
+fig.tight_layout()
 plt.show()
 tmp.cleanup()
 print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
