@@ -176,7 +176,7 @@ def image_row(
     Args:
         images: PIL images, ``(3, H, W)`` tensors in ``[0, 1]``, ``(H, W, 3)`` uint8 arrays
             or 2-D arrays (grey, ``[0, 1]``).
-        titles: one per picture (or ``None``).
+        titles: one per picture (or ``None``); a title may have several lines.
         height_px: picture height in pixels (raised to 256 if smaller).
         dpi: dots per inch (raised to 100 if smaller).
         suptitle: a title over the whole figure.
@@ -226,7 +226,8 @@ def image_row(
             row_w = 0.0
         row_w += (gap if rows[-1] else 0.0) + w
         rows[-1].append(i)
-    title_px = (fontsize * dpi / 72.0) * 1.8 if titles is not None else 8.0
+    lines = max((str(t).count("\n") + 1 for t in titles), default=1) if titles is not None else 0
+    title_px = (fontsize * dpi / 72.0) * (1.25 * lines + 0.55) if titles is not None else 8.0
     sup_px = (fontsize * dpi / 72.0) * (1.5 * (suptitle.count("\n") + 1) + 0.6) if suptitle else 0.0
     pics_w = max(sum(widths[i] for i in r) + gap * (len(r) + 1) for r in rows)
     fig_w = pics_w + cbar_px

@@ -36,18 +36,26 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from matplotlib_inline.backend_inline import set_matplotlib_formats
+
 from animegan_edu import face as F
+from animegan_edu import viz
+from animegan_edu.imageio import (
+    from_generator_range,
+    sample_photo_array,
+    to_generator_range,
+)
 from animegan_edu.weights import get_generator
-from animegan_edu.imageio import to_generator_range, from_generator_range, sample_photo_array
 
 torch.manual_seed(0)
 torch.set_num_threads(2)
-plt.rcParams["figure.dpi"] = 72
-from matplotlib_inline.backend_inline import set_matplotlib_formats
+viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
 set_matplotlib_formats("jpeg")  # photos: JPEG keeps the saved notebook small
 
-photo = torch.from_numpy(sample_photo_array("astronaut")).permute(2, 0, 1).float().div(255)  # (3, 512, 512) in [0, 1]
-model, note = get_generator()  # the best weights on this machine: a public model, else the bundled demo
+# (3, 512, 512) in [0, 1]
+photo = torch.from_numpy(sample_photo_array("astronaut")).permute(2, 0, 1).div(255.0)
+# the best weights on this machine: a public model, else the bundled demo
+model, note = get_generator()
 print(note)
 
 # %% [markdown]
@@ -66,16 +74,20 @@ print(note)
 # %%
 faces = F.detect_faces(photo)
 f = faces[0]
-print(f"{len(faces)} face, confidence {f.prob:.3f}, size {f.size:.0f} px, roll {f.roll:.1f} degrees")
+print(f"{len(faces)} face, confidence {f.prob:.3f}, size {f.size:.0f} px,",
+      f"roll {f.roll:.1f} degrees")
 
 names = ["left eye", "right eye", "nose", "mouth left", "mouth right"]
-fig, ax = plt.subplots(figsize=(4.5, 4.5))
+fig, ax = viz.figure(figsize=(4.6, 4.6))
 ax.imshow(photo.permute(1, 2, 0))
 x0, y0, x1, y1 = f.box.tolist()
 ax.add_patch(plt.Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, color="lime", lw=2))
 for (x, y), n in zip(f.landmarks.tolist(), names):
-    ax.plot(x, y, "o", color="yellow", ms=4)
-ax.set_xlim(x0 - 60, x1 + 60); ax.set_ylim(y1 + 60, y0 - 60); ax.set_title("box and landmarks"); ax.axis("off")
+    ax.plot(x, y, "o", color="yellow", ms=6)
+ax.set_xlim(x0 - 60, x1 + 60)
+ax.set_ylim(y1 + 60, y0 - 60)
+ax.set_title("box (green) and landmarks (yellow)")
+ax.axis("off")
 plt.show()
 
 # %% [markdown]
@@ -93,12 +105,19 @@ print(F.template_points(512).round(decimals=1).tolist())
 
 # %%
 t = F.template_points(512)
-fig, ax = plt.subplots(figsize=(3.5, 3.5))
+fig, ax = viz.figure(figsize=(4.8, 4.8))
 ax.add_patch(plt.Rectangle((0, 0), 511, 511, fill=False))
 ax.plot(t[:, 0], t[:, 1], "o", color="crimson")
-for (x, y), n in zip(t.tolist(), names):
-    ax.annotate(n, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=8)
-ax.set_xlim(-5, 516); ax.set_ylim(516, -5); ax.set_aspect("equal"); ax.set_title("template in a 512 px crop")
+offsets = [(0, 10), (0, 10), (0, 10), (-6, -20), (6, -20)]  # points: label above / below
+aligns = ["center", "center", "center", "right", "left"]
+for (x, y), n, xy, ha in zip(t.tolist(), names, offsets, aligns):
+    ax.annotate(n, (x, y), textcoords="offset points", xytext=xy, ha=ha, fontsize=11)
+ax.set_xlim(-5, 516)
+ax.set_ylim(516, -5)
+ax.set_aspect("equal")
+ax.set_xlabel("x (crop px)")
+ax.set_ylabel("y (crop px)")
+ax.set_title("template in a 512 px crop")
 plt.show()
 
 
@@ -127,7 +146,8 @@ def umeyama(p, q):
     return np.hstack([s * R, (mq - s * R @ mp)[:, None]])
 
 M = F.estimate_similarity(f.landmarks, F.template_points(512))
-print("same as the library:", np.allclose(umeyama(f.landmarks.numpy(), F.template_points(512).numpy()), M.numpy()))
+mine = umeyama(f.landmarks.numpy(), F.template_points(512).numpy())
+print("same as the library:", np.allclose(mine, M.numpy()))
 scale = float(torch.linalg.norm(M[:, 0]))
 angle = math.degrees(math.atan2(float(M[1, 0]), float(M[0, 0])))
 print(f"scale {scale:.2f} crop px per image px, rotation {angle:.1f} degrees")
@@ -139,11 +159,15 @@ print(f"scale {scale:.2f} crop px per image px, rotation {angle:.1f} degrees")
 # %%
 # NBVAL_CHECK_OUTPUT
 a = math.radians(30)
-known = torch.tensor([[0.5 * math.cos(a), -0.5 * math.sin(a), 40.0], [0.5 * math.sin(a), 0.5 * math.cos(a), 10.0]], dtype=torch.float64)
+known = torch.tensor([[0.5 * math.cos(a), -0.5 * math.sin(a), 40.0],
+                      [0.5 * math.sin(a), 0.5 * math.cos(a), 10.0]], dtype=torch.float64)
 pts = F.transform_points(known, F.template_points(512))
 back = F.estimate_similarity(pts, F.template_points(512))
-print("template recovered:", torch.allclose(F.transform_points(back, pts), F.template_points(512), atol=1e-9))
-print("scale", round(float(torch.linalg.norm(back[:, 0])), 6), "angle", round(math.degrees(math.atan2(float(back[1, 0]), float(back[0, 0]))), 6))
+target = F.template_points(512)
+recovered = torch.allclose(F.transform_points(back, pts), target, atol=1e-9)
+print("template recovered:", recovered)
+print("scale", round(float(torch.linalg.norm(back[:, 0])), 6),
+      "angle", round(math.degrees(math.atan2(float(back[1, 0]), float(back[0, 0]))), 6))
 
 # %% [markdown]
 # ## 4 · The aligned crop
@@ -155,11 +179,14 @@ print("scale", round(float(torch.linalg.norm(back[:, 0])), 6), "angle", round(ma
 # %%
 crop, M1 = F.align_face(photo, f.landmarks, 512)
 lm_crop = F.transform_points(M1[0].double(), f.landmarks)
-fig, ax = plt.subplots(figsize=(4, 4))
+fig, ax = viz.figure(figsize=(4.6, 4.6))
 ax.imshow(crop[0].permute(1, 2, 0))
-ax.plot(t[:, 0], t[:, 1], "+", color="crimson", ms=12, label="template")
-ax.plot(lm_crop[:, 0], lm_crop[:, 1], "o", mfc="none", color="yellow", label="landmarks after warp")
-ax.legend(loc="lower right", fontsize=8); ax.set_title("aligned crop, 512 x 512"); ax.axis("off")
+ax.plot(t[:, 0], t[:, 1], "+", color="crimson", ms=14, mew=2, label="template")
+ax.plot(lm_crop[:, 0], lm_crop[:, 1], "o", mfc="none", mew=2, color="yellow",
+        label="landmarks after warp")
+ax.legend(loc="lower right", fontsize=11)
+ax.set_title("aligned crop, 512 x 512")
+ax.axis("off")
 plt.show()
 print("mean distance landmark -> template:", f"{float((lm_crop - t).norm(dim=1).mean()):.1f} px")
 
@@ -174,9 +201,8 @@ print("mean distance landmark -> template:", f"{float((lm_crop - t).norm(dim=1).
 # %%
 with torch.no_grad():
     styl = from_generator_range(model(to_generator_range(crop)))
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.6))
-for ax, im, title in zip(axes, (crop, styl), ("aligned crop", "stylised crop")):
-    ax.imshow(im[0].permute(1, 2, 0)); ax.set_title(title); ax.axis("off")
+viz.image_row([crop[0], styl[0].clamp(0, 1)], ["aligned crop", "stylised crop"],
+              height_px=360)
 plt.show()
 
 # %% [markdown]
@@ -191,11 +217,10 @@ back = F.warp_back(styl, M1, photo.shape[-2:])
 roundtrip = F.warp_back(crop, M1, photo.shape[-2:])
 covered = F.warp_back(torch.ones(1, 1, 512, 512), M1, photo.shape[-2:])[0, 0] > 0.999
 err = (roundtrip[0] - photo).abs().amax(0)[covered]
-print(f"warp then inverse warp, inside the crop: mean error {float(err.mean()):.4f}, 99th percentile {float(err.quantile(0.99)):.3f}")
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.6))
-axes[0].imshow(back[0].permute(1, 2, 0).clamp(0, 1)); axes[0].set_title("stylised crop, warped back")
-axes[1].imshow(roundtrip[0].permute(1, 2, 0).clamp(0, 1)); axes[1].set_title("photo crop, warped back")
-for ax in axes: ax.axis("off")
+print(f"warp then inverse warp, inside the crop: mean error {float(err.mean()):.4f},",
+      f"99th percentile {float(err.quantile(0.99)):.3f}")
+viz.image_row([back[0].clamp(0, 1), roundtrip[0].clamp(0, 1)],
+              ["stylised crop, warped back", "photo crop, warped back"], height_px=360)
 plt.show()
 
 # %% [markdown]
@@ -208,10 +233,9 @@ plt.show()
 # %%
 mask_crop = F.feather_mask(512)
 mask = F.warp_back(mask_crop, M1, photo.shape[-2:])
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.6))
-axes[0].imshow(mask_crop[0, 0], cmap="gray"); axes[0].set_title("feathered mask in the crop")
-axes[1].imshow(mask[0, 0], cmap="gray"); axes[1].set_title("warped back into the photo")
-for ax in axes: ax.axis("off")
+viz.image_row([mask_crop[0, 0], mask[0, 0]],
+              ["feathered mask in the crop", "warped back into the photo"], height_px=360,
+              colorbar_label="blend weight of the face")
 plt.show()
 
 # %% [markdown]
@@ -223,9 +247,8 @@ plt.show()
 # %%
 res = F.face2paint(photo, model, faces=faces, keep_steps=True)
 print(res.report)
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
-for ax, im, title in zip(axes, (photo[None], res.background, res.image), ("photo", "whole image stylised", "face2paint")):
-    ax.imshow(im[0].permute(1, 2, 0)); ax.set_title(title); ax.axis("off")
+viz.image_row([photo, res.background[0].clamp(0, 1), res.image[0].clamp(0, 1)],
+              ["photo", "whole image stylised", "face2paint"], height_px=360)
 plt.show()
 
 # %% [markdown]
@@ -245,7 +268,8 @@ def rotate_expand(img, deg):
     a = math.radians(deg); c, s = math.cos(a), math.sin(a)
     nw, nh = int(abs(w * c) + abs(h * s)) + 1, int(abs(w * s) + abs(h * c)) + 1
     lin = torch.tensor([[c, s], [-s, c]])
-    shift = torch.tensor([(nw - 1) / 2, (nh - 1) / 2]) - lin @ torch.tensor([(w - 1) / 2, (h - 1) / 2])
+    centre_in = torch.tensor([(w - 1) / 2, (h - 1) / 2])
+    shift = torch.tensor([(nw - 1) / 2, (nh - 1) / 2]) - lin @ centre_in
     m = torch.cat([lin, shift[:, None]], 1)[None]
     return warp_affine(img[None], m, (nh, nw), padding_mode="border")[0]
 
@@ -259,11 +283,9 @@ naive = resize(tilted[None, :, y0:y1, x0:x1], (256, 256))
 # with alignment
 aligned, _ = F.align_face(tilted, tf.landmarks, 256)
 
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.6))
-axes[0].imshow(tilted.permute(1, 2, 0)); axes[0].set_title("photo turned by 40 degrees")
-axes[1].imshow(naive[0].permute(1, 2, 0)); axes[1].set_title("box crop: the generator sees a tilt")
-axes[2].imshow(aligned[0].permute(1, 2, 0)); axes[2].set_title("aligned crop: upright")
-for ax in axes: ax.axis("off")
+viz.image_row([tilted.clamp(0, 1), naive[0].clamp(0, 1), aligned[0].clamp(0, 1)],
+              ["photo turned by 40 degrees", "box crop:\nthe generator sees a tilt",
+               "aligned crop:\nupright"], height_px=360)
 plt.show()
 
 
@@ -283,10 +305,8 @@ print(f"eye line in the aligned crop: {eye_roll(aligned[0]):6.1f} degrees")
 # %%
 res_tilted = F.face2paint(tilted, model, faces=[tf], size=256)
 print(res_tilted.report)
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.6))
-axes[0].imshow(tilted.permute(1, 2, 0)); axes[0].set_title("tilted photo")
-axes[1].imshow(res_tilted.image[0].permute(1, 2, 0)); axes[1].set_title("face2paint on the tilted photo")
-for ax in axes: ax.axis("off")
+viz.image_row([tilted.clamp(0, 1), res_tilted.image[0].clamp(0, 1)],
+              ["tilted photo", "face2paint on the tilted photo"], height_px=360)
 plt.show()
 
 # %% [markdown]

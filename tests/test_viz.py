@@ -127,3 +127,12 @@ def test_legend_outside_does_not_overlap_the_axes():
     fig.canvas.draw()
     assert leg.get_window_extent().x0 > ax.get_window_extent().x1
     assert all(t.get_fontsize() >= 10 for t in leg.get_texts())
+
+
+def test_image_row_makes_room_for_two_line_titles():
+    fig = viz.image_row([torch.rand(3, 8, 8)] * 2, ["one line", "two\nlines"], suptitle="over all")
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    tops = [ax.title.get_window_extent(renderer).y1 for ax in fig.axes]
+    sup = fig._suptitle.get_window_extent(renderer)
+    assert max(tops) <= sup.y0 + 1 and max(tops) <= fig.bbox.height
