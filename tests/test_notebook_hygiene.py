@@ -1,15 +1,25 @@
-"""Hygiene of the committed notebooks: no stored errors, no internal wording, a standard ending."""
+"""Hygiene of the committed notebooks: no stored errors, no internal wording, a standard ending,
+figures readable on a projector, code lines that fit on the screen."""
 from __future__ import annotations
 
+import base64
+import io
 import json
 import re
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from animegan_edu import exercises
+from animegan_edu.viz import MIN_DPI, MIN_PICTURE_PX
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+SOURCES = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.py"))
+IMAGE_TYPES = ("image/png", "image/jpeg")
+MAX_CODE_LINE = 100  # characters; a longer line runs off the right edge of a projected notebook
+URL = re.compile(r"https?://")
 INTERNAL = re.compile(r"\bFACTS\b|(?i:\bthe issue\b|\bissue's|\bthis session\b)")
 
 
@@ -23,7 +33,57 @@ def _source(cell: dict) -> str:
 
 
 def test_notebooks_found() -> None:
-    assert len(NOTEBOOKS) == 9
+    assert len(NOTEBOOKS) >= 9
+    assert {p.name[:2] for p in NOTEBOOKS} >= {f"{i:02d}" for i in range(9)}
+    assert {p.stem for p in SOURCES} >= {p.stem for p in NOTEBOOKS}, "every notebook has its .py source"
+
+
+def _stored_images(path: Path):
+    """(cell index, mime type, PIL image) of every picture stored in the notebook's outputs."""
+    for i, cell in enumerate(_cells(path)):
+        for out in cell.get("outputs", []):
+            for mime in IMAGE_TYPES:
+                data = out.get("data", {}).get(mime)
+                if data:
+                    raw = base64.b64decode(data if isinstance(data, str) else "".join(data))
+                    yield i, mime, Image.open(io.BytesIO(raw))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_figures_are_readable(path: Path) -> None:
+    """Every stored figure: at least 100 dpi and at least 256 px tall.
+
+    matplotlib (also through the inline backend) records its dpi in the file: the PNG
+    pHYs chunk, the JPEG JFIF density; PIL reads either as ``info["dpi"]``.
+    """
+    bad = []
+    for i, mime, im in _stored_images(path):
+        dpi = im.info.get("dpi")
+        if not dpi:
+            bad.append(f"cell {i}: {mime} {im.width}x{im.height} records no dpi (no pHYs/JFIF density)")
+        elif min(dpi) < MIN_DPI - 0.5:
+            bad.append(f"cell {i}: {mime} at {min(dpi):.0f} dpi (< {MIN_DPI})")
+        if im.height < MIN_PICTURE_PX:
+            bad.append(f"cell {i}: {mime} {im.width}x{im.height} px is under {MIN_PICTURE_PX} px tall")
+    assert not bad, f"{path.name}: figures too small for a projector:\n" + "\n".join(bad)
+
+
+def _code_lines(path: Path):
+    """(line number, text) of the code lines of a jupytext percent source (markdown cells skipped)."""
+    in_markdown = False
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("# %%"):
+            in_markdown = "[markdown]" in line or "[md]" in line
+            continue
+        if n == 1 or not in_markdown:
+            yield n, line
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
+def test_code_lines_fit_on_screen(path: Path) -> None:
+    long = [f"line {n}: {len(t)} chars" for n, t in _code_lines(path)
+            if len(t) > MAX_CODE_LINE and not URL.search(t)]
+    assert not long, f"{path.name}: code lines over {MAX_CODE_LINE} characters:\n" + "\n".join(long)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
