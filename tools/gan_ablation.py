@@ -41,7 +41,7 @@ from animegan_edu.train import Trainer, load_config  # noqa: E402
 def branch(name: str, start: Path, steps: int, g_adv: float | None, threads: int) -> Trainer:
     out = ROOT / "runs" / "ablation" / name
     out.mkdir(parents=True, exist_ok=True)
-    over = dict(out_dir=str(out), threads=threads, val_every=0, sample_every=0, checkpoint_every=50)
+    over = dict(out_dir=str(out), data_root=str(ROOT / "data" / "demo"), threads=threads, val_every=0, sample_every=0, checkpoint_every=50)
     if g_adv is not None:
         over["g_adv"] = g_adv
     cfg = load_config("demo", **over)
