@@ -45,12 +45,19 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
-from animegan_edu import models, tf_checkpoint, weights
-from animegan_edu.imageio import from_generator_range, pil_to_tensor01, resize_longest, sample_photo_array, to_generator_range
+from animegan_edu import models, tf_checkpoint, viz, weights
+from animegan_edu.imageio import (
+    from_generator_range,
+    pil_to_tensor01,
+    resize_longest,
+    sample_photo_array,
+    to_generator_range,
+)
 
 torch.manual_seed(0)
 np.random.seed(0)
-plt.rcParams.update({"figure.dpi": 72, "figure.figsize": (8, 3), "image.interpolation": "nearest"})
+viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
+plt.rcParams["image.interpolation"] = "nearest"  # show every pixel of a small feature map
 
 
 # %% [markdown]
@@ -95,24 +102,30 @@ with torch.no_grad():
     norm.weight.uniform_(0.5, 1.5)
     norm.bias.uniform_(-0.5, 0.5)
 h = torch.randn(2, 32, 16, 16) * 3 + 1
-by_hand = F.layer_norm(h, h.shape[1:], eps=norm.eps) * norm.weight[:, None, None] + norm.bias[:, None, None]
-print("GroupNorm(1, C) == layer norm over (C, H, W) + per-channel affine:", torch.allclose(norm(h), by_hand, atol=1e-5))
+by_hand = (F.layer_norm(h, h.shape[1:], eps=norm.eps) * norm.weight[:, None, None]
+           + norm.bias[:, None, None])
+print("GroupNorm(1, C) == layer norm over (C, H, W) + per-channel affine:",
+      torch.allclose(norm(h), by_hand, atol=1e-5))
 
 # %%
 t = torch.linspace(-3, 3, 200)
 with torch.no_grad():
     conv_out = mine[1](mine[0](x))
     unit_out = mine(x)
-fig, ax = plt.subplots(1, 2, figsize=(9, 3))
+fig, ax = viz.figure(1, 2, figsize=(12, 4.2))
 ax[0].plot(t, F.relu(t), label="ReLU")
 ax[0].plot(t, F.leaky_relu(t, 0.2), label="LeakyReLU(0.2)")
 ax[0].set_title("activation: negative values leak through")
-ax[0].legend()
-ax[1].hist(conv_out.flatten().numpy(), bins=60, alpha=0.6, label="after the convolution")
-ax[1].hist(unit_out.flatten().numpy(), bins=60, alpha=0.6, label="after norm + LeakyReLU")
+ax[0].set_xlabel("input")
+ax[0].set_ylabel("output")
+ax[0].legend(loc="upper left")
+ax[1].hist(conv_out.flatten().numpy(), bins=60, alpha=0.6, label="after the\nconvolution")
+ax[1].hist(unit_out.flatten().numpy(), bins=60, alpha=0.6, label="after norm\n+ LeakyReLU")
 ax[1].set_title("values in the unit (random weights)")
-ax[1].legend()
-plt.tight_layout()
+ax[1].set_xlabel("value")
+ax[1].set_ylabel("count")
+viz.legend_outside(ax[1])
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -137,25 +150,29 @@ print("input                 ", row.flatten().int().tolist())
 print("pad (0, 1): centres at", tf_same.flatten().int().tolist())
 print("pad (1, 1): centres at", symmetric.flatten().int().tolist())
 for n in (70, 71):
-    print(f"H = {n}: output rows with (0, 1) -> {(n + 1 - 3) // 2 + 1}, with (1, 1) -> {(n + 2 - 3) // 2 + 1}")
+    print(f"H = {n}: output rows with (0, 1) -> {(n + 1 - 3) // 2 + 1},",
+          f"with (1, 1) -> {(n + 2 - 3) // 2 + 1}")
 
 # %%
-fig, axes = plt.subplots(2, 1, figsize=(8, 2.6), sharex=True)
-for ax, (left, title) in zip(axes, [(0, "TF 'SAME' / AnimeGANv2: pad (0, 1)"), (1, "PyTorch padding=1: pad (1, 1)")]):
+fig, axes = viz.figure(2, 1, figsize=(10, 4.4), sharex=True)
+cases = [(0, "TF 'SAME' / AnimeGANv2: pad (0, 1)"), (1, "PyTorch padding=1: pad (1, 1)")]
+for ax, (left, title) in zip(axes, cases):
     for i in range(-left, 8 + 1):
         pad_cell = i < 0 or i >= 8
-        ax.add_patch(plt.Rectangle((i, 0), 1, 1, fill=True, color="0.85" if pad_cell else "white", ec="k"))
-        ax.text(i + 0.5, 0.5, "pad" if pad_cell else str(i), ha="center", va="center", fontsize=8)
+        ax.add_patch(plt.Rectangle((i, 0), 1, 1, fill=True, ec="k",
+                                   color="0.85" if pad_cell else "white"))
+        ax.text(i + 0.5, 0.5, "pad" if pad_cell else str(i), ha="center", va="center",
+                fontsize=11)
     for j, c in enumerate(["tab:red", "tab:blue", "tab:green", "tab:purple"]):
         start = 2 * j - left
         ax.add_patch(plt.Rectangle((start + 0.05, 1.1 + 0.15 * (j % 2)), 2.9, 0.12, color=c))
         ax.plot(start + 1.5, 1.05, "v", color=c)
     ax.set_xlim(-1.2, 9.2)
     ax.set_ylim(-0.1, 1.6)
-    ax.set_title(title, fontsize=9)
+    ax.set_title(title)
     ax.axis("off")
-plt.suptitle("windows of the first four outputs (triangle = window centre)", fontsize=9)
-plt.tight_layout()
+fig.suptitle("windows of the first four outputs (triangle = window centre)")
+fig.tight_layout()
 plt.show()
 
 
@@ -206,16 +223,16 @@ print(f"plain 3x3 conv 256->256: {models.count_parameters(plain):,} parameters")
 print(f"inverted residual block: {models.count_parameters(lib_block):,} parameters", parts)
 
 # %%
-fig, ax = plt.subplots(figsize=(6, 2.5))
+fig, ax = viz.figure(figsize=(9, 3.4))
 ax.barh(["plain 3x3 conv"], [models.count_parameters(plain)], color="0.6")
 left = 0
 for (name, n), c in zip(parts.items(), ["tab:blue", "tab:orange", "tab:green", "tab:red"]):
     ax.barh(["inverted residual"], [n], left=left, color=c, label=name)
     left += n
 ax.set_xlabel("parameters")
-ax.legend(fontsize=8, loc="lower right")
-ax.set_title("the depthwise 3x3 is almost free; the 1x1 convs carry the weights")
-plt.tight_layout()
+viz.legend_outside(ax, title="inverted residual")
+ax.set_title("the depthwise 3x3 is almost free;\nthe 1x1 convs carry the weights")
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -237,15 +254,14 @@ with torch.no_grad():
     conv.weight.fill_(1.0 / 9)
     checker = tconv(ones)[0, 0]
     smooth = conv(F.pad(models.resize(ones, (16, 16)), (1, 1, 1, 1), mode="reflect"))[0, 0]
-fig, ax = plt.subplots(1, 2, figsize=(7, 3.2))
-for a, img, title in [(ax[0], checker, "transposed conv (uniform weights)"), (ax[1], smooth, "resize + conv (uniform weights)")]:
-    im = a.imshow(img, cmap="magma", vmin=0, vmax=max(checker.max().item(), 1))
-    a.set_title(title, fontsize=9)
-    a.axis("off")
-fig.colorbar(im, ax=ax, shrink=0.8)
+viz.image_row([checker, smooth], ["transposed conv\n(uniform weights)",
+                                  "resize + conv\n(uniform weights)"],
+              height_px=300, cmap="magma", vmin=0, vmax=max(checker.max().item(), 1),
+              colorbar_label="output value")
 plt.show()
 print("distinct values, transposed conv:", sorted(set(checker.flatten().tolist())))
-print("distinct values, resize + conv:  ", sorted(set(round(v, 4) for v in smooth.flatten().tolist())))
+print("distinct values, resize + conv:  ",
+      sorted(set(round(v, 4) for v in smooth.flatten().tolist())))
 
 # %% [markdown]
 # ## 5. The whole generator: shapes after each block
@@ -269,7 +285,10 @@ print("distinct values, resize + conv:  ", sorted(set(round(v, 4) for v in smoot
 G = models.Generator().eval()
 names = ["block_a", "block_b", "block_c", "block_d", "block_e", "out_layer"]
 shapes = {}
-hooks = [getattr(G, n).register_forward_hook(lambda m, i, o, n=n: shapes.__setitem__(n, (tuple(i[0].shape), tuple(o.shape))))
+def record(m, i, o, n):
+    shapes[n] = (tuple(i[0].shape), tuple(o.shape))
+
+hooks = [getattr(G, n).register_forward_hook(lambda m, i, o, n=n: record(m, i, o, n))
          for n in names]
 for size in [(256, 256), (70, 98)]:
     with torch.no_grad():
@@ -281,18 +300,21 @@ for hk in hooks:
     hk.remove()
 
 # %%
-fig, ax = plt.subplots(figsize=(8, 3))
-steps = [("input", 3, 1), ("block_a", 64, 1 / 2), ("block_b", 128, 1 / 4), ("block_c", 128, 1 / 4),
-         ("block_d", 128, 1 / 2), ("block_e", 32, 1), ("output", 3, 1)]
+fig, ax = viz.figure(figsize=(11, 4.4))
+steps = [("input", 3, 1), ("block_a", 64, 1 / 2), ("block_b", 128, 1 / 4),
+         ("block_c", 128, 1 / 4), ("block_d", 128, 1 / 2), ("block_e", 32, 1), ("output", 3, 1)]
 for i, (name, ch, scale) in enumerate(steps):
-    ax.add_patch(plt.Rectangle((i - 0.03 * ch / 8, -scale / 2), 0.06 * ch / 8, scale, color="tab:blue", alpha=0.6))
-    ax.text(i, -0.62, f"{name}\n{ch} ch, {scale:g}x", ha="center", va="top", fontsize=8)
-ax.annotate("", xy=(4, 0.3), xytext=(1, 0.3), arrowprops=dict(arrowstyle="<-", color="0.5", connectionstyle="arc3,rad=-0.3"))
-ax.text(2.5, 0.62, "block_d resizes to block_a's size; block_e to the input's", ha="center", fontsize=8, color="0.3")
+    ax.add_patch(plt.Rectangle((i - 0.03 * ch / 8, -scale / 2), 0.06 * ch / 8, scale,
+                               color="tab:blue", alpha=0.6))
+    ax.text(i, -0.62, f"{name}\n{ch} ch\n{scale:g}x", ha="center", va="top", fontsize=11)
+ax.annotate("", xy=(4, 0.3), xytext=(1, 0.3),
+            arrowprops=dict(arrowstyle="<-", color="0.5", connectionstyle="arc3,rad=-0.3"))
+ax.text(2.5, 0.62, "block_d resizes to block_a's size; block_e to the input's",
+        ha="center", fontsize=11, color="0.3")
 ax.set_xlim(-0.7, 6.7)
-ax.set_ylim(-0.9, 0.75)
+ax.set_ylim(-1.25, 0.75)
 ax.axis("off")
-ax.set_title("height = resolution, width = channels", fontsize=9)
+ax.set_title("height = resolution, width = channels")
 plt.show()
 
 # %% [markdown]
@@ -309,11 +331,12 @@ for n, p in per_block.items():
     print(f"  {n:<9} {p:>9,}")
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 2.6))
+fig, ax = viz.figure(figsize=(8, 3.6))
 ax.bar(per_block.keys(), [p / 1e3 for p in per_block.values()], color="tab:blue")
+ax.set_xlabel("block")
 ax.set_ylabel("thousand parameters")
 ax.set_title("parameters per block")
-plt.tight_layout()
+fig.tight_layout()
 plt.show()
 
 
@@ -330,7 +353,8 @@ plt.show()
 def macs_per_block(model, size):
     counts = dict.fromkeys(names, 0)
     def hook(mod, inp, out, block):
-        counts[block] += out.numel() * mod.kernel_size[0] * mod.kernel_size[1] * (mod.in_channels // mod.groups)
+        k_h, k_w = mod.kernel_size
+        counts[block] += out.numel() * k_h * k_w * (mod.in_channels // mod.groups)
     handles = [m.register_forward_hook(lambda mod, i, o, b=qual.split(".")[0]: hook(mod, i, o, b))
                for qual, m in model.named_modules() if isinstance(m, nn.Conv2d)]
     with torch.no_grad():
@@ -347,15 +371,17 @@ total256 = models.count_macs(G, 256)
 total512 = models.count_macs(G, 512)
 assert sum(macs256.values()) == total256
 print(f"256 x 256: {total256 / 1e9:.2f} GMAC = {2 * total256 / 1e9:.1f} GFLOP")
-print(f"512 x 512: {total512 / 1e9:.2f} GMAC = {2 * total512 / 1e9:.1f} GFLOP (4x: cost grows with the pixel count)")
+print(f"512 x 512: {total512 / 1e9:.2f} GMAC = {2 * total512 / 1e9:.1f} GFLOP",
+      "(4x: cost grows with the pixel count)")
 print(f"block_e share at 512 px: {4 * macs256['block_e'] / 1e9:.1f} GMAC")
 
 # %%
-fig, ax = plt.subplots(figsize=(7, 2.6))
+fig, ax = viz.figure(figsize=(8, 3.6))
 ax.bar(macs256.keys(), [4 * v / 1e9 for v in macs256.values()], color="tab:orange")
+ax.set_xlabel("block")
 ax.set_ylabel("GMAC at 512 x 512")
-ax.set_title("full-resolution 3x3 and 7x7 convs (block_e) dominate the cost")
-plt.tight_layout()
+ax.set_title("full-resolution 3x3 and 7x7 convs (block_e)\ndominate the cost")
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -377,12 +403,12 @@ print("AnimeGANv2 generator receptive field (rows, cols):", extent(rf_g))
 print("article's ResNet generator receptive field:     ", extent(rf_r))
 
 # %%
-fig, ax = plt.subplots(1, 2, figsize=(8, 3.8))
-for a, rf, title in [(ax[0], rf_g, "AnimeGANv2 generator"), (ax[1], rf_r, "article's ResNet generator")]:
-    a.imshow(rf.clamp(min=1e-6).log10(), cmap="viridis", vmin=-6, vmax=0)
-    a.set_title(f"{title}: {extent(rf)[0]} px wide", fontsize=9)
-    a.axis("off")
-plt.suptitle("log10 of |d out[centre] / d input| on a 256 x 256 input", fontsize=9)
+viz.image_row([rf.clamp(min=1e-6).log10() for rf in (rf_g, rf_r)],
+              [f"{title}:\n{extent(rf)[0]} px wide" for rf, title in
+               ((rf_g, "AnimeGANv2 generator"), (rf_r, "article's ResNet generator"))],
+              height_px=360, cmap="viridis", vmin=-6, vmax=0,
+              colorbar_label="log10 |d out[centre] / d input|",
+              suptitle="receptive field on a 256 x 256 input")
 plt.show()
 
 # %% [markdown]
@@ -406,11 +432,13 @@ for k, (a, b) in table.items():
     print(f"{k:<22}{a:>12.2f}{b:>10.2f}")
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(9, 2.6))
-for ax, (k, (a, b)) in zip(axes, table.items()):
+fig, axes = viz.figure(1, 3, figsize=(12, 3.8))
+units = ("million parameters", "GMAC per image", "pixels")
+for ax, (k, (a, b)), unit in zip(axes, table.items(), units):
     ax.bar(["AnimeGANv2", "ResNet"], [a, b], color=["tab:blue", "0.6"])
-    ax.set_title(k, fontsize=9)
-plt.tight_layout()
+    ax.set_title(k)
+    ax.set_ylabel(unit)
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -426,7 +454,8 @@ print("weights used:", label)
 photo = resize_longest(Image.fromarray(sample_photo_array("astronaut")), 256)
 x_photo = to_generator_range(pil_to_tensor01(photo))[None]
 feats = {}
-hooks = [getattr(G_photo, n).register_forward_hook(lambda m, i, o, n=n: feats.__setitem__(n, o[0]))
+hooks = [getattr(G_photo, n).register_forward_hook(
+             lambda m, i, o, n=n: feats.__setitem__(n, o[0]))
          for n in ("block_a", "block_c")]
 with torch.no_grad():
     y_photo = G_photo(x_photo)
@@ -435,26 +464,22 @@ for hk in hooks:
 print({n: tuple(f.shape) for n, f in feats.items()})
 
 # %%
-fig, axes = plt.subplots(2, 6, figsize=(11, 4))
-for row, n in enumerate(("block_a", "block_c")):
+maps, titles = [], []
+for n in ("block_a", "block_c"):
     f = feats[n]
-    strongest = f.abs().mean((1, 2)).argsort(descending=True)[:6]
-    for ax, c in zip(axes[row], strongest.tolist()):
-        ax.imshow(f[c], cmap="gray")
-        ax.set_title(f"{n} ch {c}", fontsize=8)
-        ax.axis("off")
-plt.suptitle("six most active channels after block_a (1/2 res.) and block_c (1/4 res.)", fontsize=9)
-plt.tight_layout()
+    for c in f.abs().mean((1, 2)).argsort(descending=True)[:4].tolist():
+        m = f[c]
+        maps.append((m - m.min()) / (m.max() - m.min() + 1e-12))  # each map to [0, 1]
+        titles.append(f"{n}, channel {c}")
+viz.image_row(maps, titles, height_px=256, ncols=4,
+              colorbar_label="activation, scaled per\nchannel (0 = min, 1 = max)",
+              suptitle="four most active channels after block_a (1/2 res.) "
+                       "and block_c (1/4 res.)")
 plt.show()
 
 # %%
-fig, ax = plt.subplots(1, 2, figsize=(7, 3.6))
-ax[0].imshow(photo)
-ax[0].set_title("input", fontsize=9)
-ax[1].imshow(from_generator_range(y_photo[0]).permute(1, 2, 0))
-ax[1].set_title(f"generator output\n({label.split(':')[0]})", fontsize=9)
-for a in ax:
-    a.axis("off")
+viz.image_row([photo, from_generator_range(y_photo[0])],
+              ["input", f"generator output\n({label.split(':')[0]})"], height_px=360)
 plt.show()
 
 # %% [markdown]
@@ -485,8 +510,9 @@ if (PARITY / "generator_random_seed0.pt").exists():
           f"({'OK' if err <= 1e-5 else 'FAILED'}, tolerance 1e-5)")
     assert err <= 1e-5
 else:
-    print(f"{PARITY} is not here (it is not part of a clone); the parity check would compare our output "
-          "with the public port's stored output (max |difference| < 1e-5). Self-consistency check instead:")
+    print(f"{PARITY} is not here (it is not part of a clone); the parity check would compare "
+          "our output with the public port's stored output (max |difference| < 1e-5). "
+          "Self-consistency check instead:")
     torch.manual_seed(0)
     G_ref = models.Generator().eval()
     x_ref = torch.rand(2, 3, 70, 98) * 2 - 1
@@ -498,21 +524,17 @@ with tempfile.TemporaryDirectory() as tmp:
     G_back = weights.load_generator(f"{tmp}/g.safetensors")
 with torch.no_grad():
     y_back = G_back(x_ref)
-print("save -> load_generator round trip gives the same output bit for bit:", torch.equal(y_back, G_ref(x_ref)))
+print("save -> load_generator round trip gives the same output bit for bit:",
+      torch.equal(y_back, G_ref(x_ref)))
 
 # %%
 with torch.no_grad():
     y_now = G_ref(x_ref)
-fig, ax = plt.subplots(1, 3, figsize=(10, 2.8))
-ax[0].imshow(from_generator_range(y_ref[0]).permute(1, 2, 0))
-ax[0].set_title("stored / reference output", fontsize=9)
-ax[1].imshow(from_generator_range(y_now[0]).permute(1, 2, 0))
-ax[1].set_title("models.Generator", fontsize=9)
-im = ax[2].imshow((y_now - y_ref)[0].abs().amax(0) * 1e6, cmap="magma")
-ax[2].set_title("|difference| x 1e6", fontsize=9)
-fig.colorbar(im, ax=ax[2], shrink=0.8)
-for a in ax:
-    a.axis("off")
+viz.image_row([from_generator_range(y_ref[0]), from_generator_range(y_now[0]),
+               (y_now - y_ref)[0].abs().amax(0) * 1e6],
+              ["stored / reference output", "models.Generator", "|difference| x 1e6"],
+              height_px=300, cmap="magma", vmin=0, vmax=None,
+              colorbar_label="|difference| x 1e6\n(max over RGB)")
 plt.show()
 
 # %% [markdown]
@@ -549,11 +571,13 @@ for name in ["generator/G_MODEL/A/Conv/weights", "generator/G_MODEL/A/LayerNorm/
 def to_tf_layout(name, t):
     a = t.numpy()
     if a.ndim == 4:
-        return a.transpose(2, 3, 0, 1) if name.endswith("/w") else a.transpose(2, 3, 1, 0)   # (C,1,H,W)->(H,W,C,1); OIHW->HWIO
+        # depthwise (C, 1, H, W) -> (H, W, C, 1); ordinary OIHW -> HWIO
+        return a.transpose(2, 3, 0, 1) if name.endswith("/w") else a.transpose(2, 3, 1, 0)
     return a
 
 state = G_ref.state_dict()
-tf_tensors = {tf_name: np.ascontiguousarray(to_tf_layout(tf_name, state[key])) for tf_name, key in vmap.items()}
+tf_tensors = {tf_name: np.ascontiguousarray(to_tf_layout(tf_name, state[key]))
+              for tf_name, key in vmap.items()}
 with tempfile.TemporaryDirectory() as tmp:
     tf_checkpoint.write_bundle(f"{tmp}/Mine-0.ckpt", tf_tensors)
     ckpt = tf_checkpoint.TFCheckpoint(tmp)
@@ -591,21 +615,20 @@ for mode, c in coords.items():
 torch.manual_seed(0)
 small = torch.rand(1, 1, 6, 6)
 ups = {m: models.resize(small, (24, 24), m)[0, 0] for m in ("align_corners", "half_pixel", "tf1")}
-fig, ax = plt.subplots(1, 5, figsize=(13, 2.8))
+fig, ax = viz.figure(figsize=(6.5, 4))
 for c, mode in zip(["tab:blue", "tab:orange", "tab:green"], coords):
-    ax[0].plot(out_idx, coords[mode], "o-", color=c, label=mode)
-ax[0].set_xlabel("output pixel (8 px)")
-ax[0].set_ylabel("input coordinate (4 px)")
-ax[0].legend(fontsize=7)
-for a, mode in zip(ax[1:4], ups):
-    a.imshow(ups[mode], cmap="viridis", vmin=0, vmax=1)
-    a.set_title(f"6x6 -> 24x24, {mode}", fontsize=8)
-    a.axis("off")
-im = ax[4].imshow((ups["tf1"] - ups["align_corners"]).abs(), cmap="magma")
-ax[4].set_title("|tf1 - align_corners|", fontsize=8)
-ax[4].axis("off")
-fig.colorbar(im, ax=ax[4], shrink=0.8)
-plt.tight_layout()
+    ax.plot(out_idx, coords[mode], "o-", color=c, label=mode)
+ax.set_xlabel("output pixel (8 px)")
+ax.set_ylabel("input coordinate (4 px)")
+ax.set_title("where each output pixel samples")
+viz.legend_outside(ax, title="resize mode")
+plt.show()
+viz.image_row([ups[mode] for mode in ups], [f"6x6 -> 24x24,\n{mode}" for mode in ups],
+              height_px=256, cmap="viridis", vmin=0, vmax=1, colorbar_label="value")
+plt.show()
+fig, ax = viz.figure(figsize=(4.6, 3.8))
+viz.heatmap(ax, (ups["tf1"] - ups["align_corners"]).abs(), "|difference|", cmap="magma",
+            title="|tf1 - align_corners|")
 plt.show()
 
 # %% [markdown]
@@ -619,16 +642,12 @@ G_tf1.load_state_dict(G_photo.state_dict())
 with torch.no_grad():
     y_tf1 = G_tf1(x_photo)
 diff = (from_generator_range(y_tf1[0]) - from_generator_range(y_photo[0])).abs()
-print(f"mean |tf1 - align_corners| on the photo: {diff.mean().item():.4f} (on a 0..1 scale; {label.split(':')[0]})")
-fig, ax = plt.subplots(1, 3, figsize=(10, 3.4))
-ax[0].imshow(from_generator_range(y_photo[0]).permute(1, 2, 0))
-ax[0].set_title("align_corners (public port)", fontsize=9)
-ax[1].imshow(from_generator_range(y_tf1[0]).permute(1, 2, 0))
-ax[1].set_title("tf1 (original TensorFlow)", fontsize=9)
-ax[2].imshow(diff.amax(0), cmap="magma")
-ax[2].set_title("|difference| (brighter = larger)", fontsize=9)
-for a in ax:
-    a.axis("off")
+print(f"mean |tf1 - align_corners| on the photo: {diff.mean().item():.4f}",
+      f"(on a 0..1 scale; {label.split(':')[0]})")
+viz.image_row([from_generator_range(y_photo[0]), from_generator_range(y_tf1[0]), diff.amax(0)],
+              ["align_corners\n(public port)", "tf1\n(original TensorFlow)", "|difference|"],
+              height_px=300, cmap="magma", vmin=0, vmax=None,
+              colorbar_label="|tf1 - align_corners|\n(max over RGB, 0-1)")
 plt.show()
 
 # %% [markdown]
