@@ -16,6 +16,8 @@ Functions:
 * :func:`image_row` - a row (wrapped when too wide) of pictures with titles, and heat maps
   with one shared colour bar;
 * :func:`heatmap` - a 2-D array on an axis, with a labelled colour bar;
+* :func:`overlay` - a coarse 2-D map (e.g. a discriminator's patch scores) laid over a
+  picture, with a labelled colour bar;
 * :func:`legend_outside` - a legend right of the axes, where it cannot hide the data;
 * :func:`compare_image` / :func:`before_after_figure` - the before/after split view,
   as an array (for the live widget) and as a figure;
@@ -47,6 +49,7 @@ __all__ = [
     "figure",
     "image_row",
     "heatmap",
+    "overlay",
     "legend_outside",
     "compare_image",
     "before_after_figure",
@@ -296,6 +299,53 @@ def heatmap(ax: Any, array: Union[np.ndarray, torch.Tensor], label: str, *, cmap
     ax.set_xlabel("x (pixels)", fontsize=fontsize - 1)
     ax.set_ylabel("y (pixels)", fontsize=fontsize - 1)
     ax.tick_params(labelsize=fontsize - 2)
+    if title:
+        ax.set_title(title, fontsize=fontsize)
+    return im
+
+
+def overlay(ax: Any, image: ImageLike, values: Union[np.ndarray, torch.Tensor], label: str, *,
+            cmap: str = "coolwarm", alpha: float = 0.55, vmin: Optional[float] = None,
+            vmax: Optional[float] = None, title: Optional[str] = None,
+            fontsize: int = FONT_SIZE):
+    """Lay a 2-D map over a picture, stretched to cover it, with a colour bar labelled ``label``.
+
+    Each value of an ``(h, w)`` map covers an ``H/h x W/w`` block of the picture, as a
+    patch discriminator's score covers a patch of its input.
+
+    Args:
+        ax: a matplotlib axis (its ticks are hidden).
+        image: the picture, any form :func:`image_row` takes (``(3, H, W)`` in ``[0, 1]``...).
+        values: ``(h, w)``, ``(1, h, w)`` or ``(1, 1, h, w)`` numbers.
+        label: what the colours mean.
+        cmap, alpha, vmin, vmax: how the map is drawn over the picture.
+        title: the axis title.
+        fontsize: label size in points.
+
+    Returns:
+        the map's ``AxesImage``; its colour bar is ``.colorbar``.
+
+    Example:
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> fig, ax = figure()
+        >>> im = overlay(ax, torch.rand(3, 64, 64), torch.rand(1, 1, 4, 4), "score")
+        >>> im.get_extent(), im.colorbar.ax.get_ylabel()
+        ([0, 64, 64, 0], 'score')
+    """
+    pic = _displayable(image[0] if isinstance(image, torch.Tensor) and image.ndim == 4 else image)
+    arr = values.detach().float().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, dtype=np.float32)
+    arr = arr.reshape(arr.shape[-2:]) if arr.ndim > 2 and int(np.prod(arr.shape[:-2])) == 1 else arr
+    if arr.ndim != 2:
+        raise ValueError(f"overlay needs a 2-D map, got shape {arr.shape}")
+    h, w = pic.shape[:2]
+    ax.imshow(pic, cmap="gray" if pic.ndim == 2 else None)
+    im = ax.imshow(arr, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax, extent=(0, w, h, 0),
+                   interpolation="nearest")
+    cbar = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    cbar.set_label(label, fontsize=fontsize)
+    cbar.ax.tick_params(labelsize=max(10, fontsize - 2))
+    ax.set_xticks([])
+    ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=fontsize)
     return im

@@ -37,8 +37,14 @@ import torch
 from PIL import Image
 from torch import nn
 
+from animegan_edu import viz
 from animegan_edu.data import cartoonize, edge_smooth
-from animegan_edu.imageio import pil_to_tensor01, resize_longest, sample_photo_array, to_generator_range
+from animegan_edu.imageio import (
+    pil_to_tensor01,
+    resize_longest,
+    sample_photo_array,
+    to_generator_range,
+)
 from animegan_edu.losses import lsgan_d_loss
 from animegan_edu.models import (
     Discriminator,
@@ -49,15 +55,18 @@ from animegan_edu.models import (
 )
 
 torch.manual_seed(0)
-plt.rcParams.update({"figure.dpi": 60, "image.interpolation": "nearest"})
+viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
+plt.rcParams["image.interpolation"] = "nearest"  # one flat square per patch score
 t_start = time.perf_counter()
 
 # The astronaut photo (NASA, public domain) at 256 x 256, as a (1, 3, H, W) tensor in [0, 1].
-astronaut = pil_to_tensor01(Image.fromarray(sample_photo_array("astronaut")).resize((256, 256), Image.Resampling.LANCZOS))[None]
+astronaut = Image.fromarray(sample_photo_array("astronaut"))
+astronaut = pil_to_tensor01(astronaut.resize((256, 256), Image.Resampling.LANCZOS))[None]
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("astronaut:", tuple(astronaut.shape), "range", float(astronaut.min()), "to", float(astronaut.max()))
+print("astronaut:", tuple(astronaut.shape),
+      "range", float(astronaut.min()), "to", float(astronaut.max()))
 
 # %% [markdown]
 # ## 1. A patch discriminator outputs a grid of scores
@@ -88,23 +97,14 @@ print("input", tuple(astronaut.shape), "-> score map", tuple(scores.shape))
 # below, the same kind of map will light up where the image looks "fake".)
 
 # %%
-def show_scores(ax, image, score_map, title, cmap="coolwarm", alpha=0.55):
-    # Draw a (1, 1, h, w) score map stretched over an image (1, 3, H, W) in [0, 1].
-    H, W = image.shape[-2:]
-    ax.imshow(image[0].permute(1, 2, 0).numpy())
-    im = ax.imshow(score_map[0, 0].numpy(), cmap=cmap, alpha=alpha, extent=(0, W, H, 0))
-    ax.set_title(title)
-    ax.axis("off")
-    return im
-
-
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.5))
+# viz.overlay stretches the (1, 1, 32, 32) score map over the (1, 3, 256, 256) photo
+fig, axes = viz.figure(1, 2, figsize=(10, 4.6))
 axes[0].imshow(astronaut[0].permute(1, 2, 0).numpy())
 axes[0].set_title("input 256 x 256")
 axes[0].axis("off")
-im = show_scores(axes[1], astronaut, scores, f"untrained D: {scores.shape[-2]} x {scores.shape[-1]} scores")
-fig.colorbar(im, ax=axes[1], fraction=0.046)
-plt.tight_layout()
+viz.overlay(axes[1], astronaut, scores, "D score (untrained)",
+            title=f"untrained D: {scores.shape[-2]} x {scores.shape[-1]} scores")
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -141,7 +141,8 @@ print("one score sees", rf, "x", rf, "pixels; neighbouring scores are", jump, "p
 # NBVAL_CHECK_OUTPUT
 rf_map = receptive_field(D, size=128)  # (128, 128), max 1
 rows, cols = torch.nonzero(rf_map > 0, as_tuple=True)
-print("non-zero extent:", int(rows.max() - rows.min() + 1), "x", int(cols.max() - cols.min() + 1), "px")
+print("non-zero extent:", int(rows.max() - rows.min() + 1), "x",
+      int(cols.max() - cols.min() + 1), "px")
 print("share of the gradient inside the central 25 x 25 px:",
       round(float(rf_map[52:77, 52:77].sum() / rf_map.sum()), 3))
 
@@ -155,19 +156,20 @@ from matplotlib.patches import Rectangle
 
 cell = (13, 13)
 cy, cx = cell[0] * jump + jump // 2, cell[1] * jump + jump // 2
-fig, axes = plt.subplots(1, 2, figsize=(7, 3.5))
-axes[0].imshow(rf_map.numpy(), cmap="magma")
-axes[0].set_title("|d score / d input| (128 x 128 probe)")
-axes[0].axis("off")
+fig, axes = viz.figure(1, 2, figsize=(10.5, 4.6))
+viz.heatmap(axes[0], rf_map, "|d score / d input|\n(scaled to max 1)", cmap="magma",
+            title="gradient of one score\n(128 x 128 probe)")
 axes[1].imshow(astronaut[0].permute(1, 2, 0).numpy())
 blob = np.zeros((256, 256))
 y0, x0 = cy - 64, cx - 64
-blob[max(y0, 0):y0 + 128, max(x0, 0):x0 + 128] = rf_map.numpy()[max(-y0, 0):, max(-x0, 0):][: 256 - max(y0, 0), : 256 - max(x0, 0)]
-axes[1].imshow(np.ma.masked_less(blob, 0.02), cmap="magma", alpha=0.6)
+top, left = max(y0, 0), max(x0, 0)
+window = rf_map.numpy()[max(-y0, 0):, max(-x0, 0):][:256 - top, :256 - left]
+blob[top:y0 + 128, left:x0 + 128] = window
+axes[1].imshow(np.ma.masked_less(blob, 0.02), cmap="magma", alpha=0.6, vmin=0, vmax=1)
 axes[1].add_patch(Rectangle((cx - rf / 2, cy - rf / 2), rf, rf, fill=False, lw=2, ec="yellow"))
-axes[1].set_title(f"score {cell} sees this {rf} x {rf} patch")
+axes[1].set_title(f"score {cell} sees this\n{rf} x {rf} patch (yellow)")
 axes[1].axis("off")
-plt.tight_layout()
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -237,13 +239,15 @@ print("exact:", round(float(sigma_true), 3), "| second singular value:", round(f
 import copy
 
 def sigma_of(module):
-    # Largest singular value of the weight as a matrix (out, in*kh*kw): sqrt of the top eigenvalue of W W^T.
+    # Largest singular value of the weight as a matrix (out, in*kh*kw):
+    # the square root of the top eigenvalue of W W^T.
     w = module.weight.detach().double().reshape(module.weight.shape[0], -1)
     return float(torch.linalg.eigvalsh(w @ w.T)[-1].sqrt())
 
 sn_conv = nn.utils.parametrizations.spectral_norm(copy.deepcopy(conv))
 sn_conv.eval()
-print("without SN:", round(sigma_of(conv), 3), "| with SN, as attached (15 iterations):", round(sigma_of(sn_conv), 3))
+print("without SN:", round(sigma_of(conv), 3),
+      "| with SN, as attached (15 iterations):", round(sigma_of(sn_conv), 3))
 
 with torch.no_grad():
     sn_conv.parametrizations.weight[0]._v.copy_(v0)
@@ -255,7 +259,8 @@ for step in range(25):
         sn_conv(x)  # one power iteration
     sn_conv.eval()
     sn_sigmas.append(sigma_of(sn_conv))
-print("sigma_max of W / sigma_hat after 1, 5, 10, 25 passes:", [round(sn_sigmas[i], 3) for i in (0, 4, 9, 24)])
+print("sigma_max of W / sigma_hat after 1, 5, 10, 25 passes:",
+      [round(sn_sigmas[i], 3) for i in (0, 4, 9, 24)])
 print("exact / hand estimate after 25 iterations:", round(float(sigma_true) / estimates[24], 3))
 
 # %% [markdown]
@@ -276,24 +281,27 @@ print("without SN:", [round(s, 2) for s in plain])
 print("with SN:   ", [round(s, 2) for s in normed])
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(12, 3.3))
-axes[0].plot(range(1, 26), estimates, "o-", ms=3, label="hand power iteration σ̂")
+fig, axes = viz.figure(1, 3, figsize=(15, 4.4))
+axes[0].plot(range(1, 26), estimates, "o-", ms=4, label="hand power\niteration σ̂")
 axes[0].axhline(float(sigma_true), color="k", ls="--", label="exact σ_max")
 axes[0].set_xlabel("iteration")
-axes[0].legend(fontsize=8)
+axes[0].set_ylabel("estimate of σ_max")
+axes[0].legend(loc="lower right")
 axes[0].set_title("σ̂ creeps up to σ_max")
-axes[1].plot(range(1, 26), sn_sigmas, "s-", ms=3, color="C2")
+axes[1].plot(range(1, 26), sn_sigmas, "s-", ms=4, color="C2")
 axes[1].axhline(1.0, color="gray", ls=":")
 axes[1].set_xlabel("training-mode forward passes")
+axes[1].set_ylabel("σ_max of W / σ̂")
 axes[1].set_title("σ_max of spectral_norm's W / σ̂")
 idx = np.arange(len(plain))
 axes[2].bar(idx - 0.2, plain, 0.4, label="no SN")
 axes[2].bar(idx + 0.2, normed, 0.4, label="spectral norm")
 axes[2].set_xticks(idx)
 axes[2].set_xlabel("conv layer of Discriminator()")
-axes[2].legend(fontsize=8)
+axes[2].set_ylabel("largest singular value")
+viz.legend_outside(axes[2])
 axes[2].set_title("largest singular value per layer")
-plt.tight_layout()
+fig.tight_layout()
 plt.show()
 
 
@@ -347,7 +355,8 @@ d_small = Discriminator(ch=16, n_layers=1)  # spectral norm on, as in the recipe
 real, fake = random_crops()
 with torch.no_grad():
     print("batch", tuple(real.shape), "-> score maps", tuple(d_small(real).shape))
-    print("parameters:", f"{count_parameters(d_small):,}", "| loss before training:", round(lsgan_d_loss(d_small(real), d_small(fake)).item(), 3))
+    print("parameters:", f"{count_parameters(d_small):,}", "| loss before training:",
+          round(lsgan_d_loss(d_small(real), d_small(fake)).item(), 3))
 
 # %% [markdown]
 # Sixty Adam steps (lr 1e-3). The printed numbers depend on floating-point summation order,
@@ -367,7 +376,8 @@ for step in range(1, 61):
     real_means.append(s_real.mean().item())
     fake_means.append(s_fake.mean().item())
     if step in (1, 5, 10, 20, 40, 60):
-        print(f"step {step:2d}: loss {loss.item():.3f}  mean D(sharp) {real_means[-1]:.2f}  mean D(smoothed) {fake_means[-1]:.2f}")
+        print(f"step {step:2d}: loss {loss.item():.3f}  mean D(sharp) {real_means[-1]:.2f}",
+              f" mean D(smoothed) {fake_means[-1]:.2f}")
 
 # %% [markdown]
 # The loss fell to near the 0.5 floor within about 8 steps (0.551 at step 10), then crept onto it
@@ -389,29 +399,25 @@ changed = (astro_sharp - astro_smooth).abs().amax(1, keepdim=True)
 changed_per_patch = torch.nn.functional.adaptive_max_pool2d(changed, gap.shape[-2:]) > 0.05
 print("score map", tuple(gap.shape))
 print("patches where D(sharp) > D(smoothed):", f"{float((gap > 0).float().mean()):.0%}")
-print("... among patches that edge smoothing changed:", f"{float((gap > 0)[changed_per_patch].float().mean()):.0%}")
+print("... among patches that edge smoothing changed:",
+      f"{float((gap > 0)[changed_per_patch].float().mean()):.0%}")
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(13, 3.4))
-axes[0].plot(losses, label="D loss")
-axes[0].plot(real_means, label="mean D(sharp)")
-axes[0].plot(fake_means, label="mean D(smoothed)")
-axes[0].axhline(0.5, color="gray", ls=":")
-axes[0].set_xlabel("step")
-axes[0].legend(fontsize=8)
-axes[0].set_title("60 steps, 64 px crops")
-axes[1].imshow(astro_sharp[0].permute(1, 2, 0).numpy())
-axes[1].set_title("held out: sharp")
-axes[1].axis("off")
-axes[2].imshow(astro_smooth[0].permute(1, 2, 0).numpy())
-axes[2].set_title("edge-smoothed")
-axes[2].axis("off")
+fig, ax = viz.figure(figsize=(7.5, 4))
+ax.plot(range(1, 61), losses, label="D loss")
+ax.plot(range(1, 61), real_means, label="mean D(sharp)")
+ax.plot(range(1, 61), fake_means, label="mean D(smoothed)")
+ax.axhline(0.5, color="gray", ls=":", label="0.5")
+ax.set_xlabel("step")
+ax.set_ylabel("loss / mean score")
+viz.legend_outside(ax)
+ax.set_title("60 steps, 64 px crops")
+plt.show()
 lim = float(gap.abs().max())
-im = axes[3].imshow(gap[0, 0].numpy(), cmap="coolwarm", vmin=-lim, vmax=lim)
-axes[3].set_title("D(sharp) − D(smoothed)")
-axes[3].axis("off")
-fig.colorbar(im, ax=axes[3], fraction=0.046)
-plt.tight_layout()
+viz.image_row([astro_sharp[0], astro_smooth[0], gap[0, 0]],
+              ["held out: sharp", "edge-smoothed", "D(sharp) − D(smoothed)"], height_px=300,
+              cmap="coolwarm", vmin=-lim, vmax=lim,
+              colorbar_label="score difference\n(> 0: sharp judged more real)")
 plt.show()
 
 # %% [markdown]
@@ -435,15 +441,16 @@ msd = MultiScaleDiscriminator()  # scales=3, ch=64 / n_layers=3, then local_ch=3
 msd.eval()
 with torch.no_grad():
     maps = msd(to_generator_range(astronaut))
-print("parameters:", f"{count_parameters(msd):,}", "=", " + ".join(f"{count_parameters(d):,}" for d in msd.discriminators))
+print("parameters:", f"{count_parameters(msd):,}", "=",
+      " + ".join(f"{count_parameters(d):,}" for d in msd.discriminators))
 rf_sizes = []
 for k, (d, m) in enumerate(zip(msd.discriminators, maps)):
     r = receptive_field(d, size=96 if k == 0 else 48)
     rows, cols = torch.nonzero(r > 0, as_tuple=True)
     own = int(rows.max() - rows.min() + 1)
     rf_sizes.append(own * 2**k)
-    print(f"scale {k}: input {256 // 2**k} px -> scores {tuple(m.shape)}, receptive field {own} px of its input "
-          f"~ {own * 2**k} px of the original")
+    print(f"scale {k}: input {256 // 2**k} px -> scores {tuple(m.shape)},",
+          f"receptive field {own} px of its input ~ {own * 2**k} px of the original")
 
 # %% [markdown]
 # (The last number ignores the extra blur of the 3x3 average pooling, which widens each
@@ -452,12 +459,14 @@ for k, (d, m) in enumerate(zip(msd.discriminators, maps)):
 # colours are arbitrary; what matters is how coarse each grid is and how large its squares are.
 
 # %%
-fig, axes = plt.subplots(1, 3, figsize=(10, 3.5))
+fig, axes = viz.figure(1, 3, figsize=(13.5, 4.4))
 for k, (ax, m) in enumerate(zip(axes, maps)):
-    show_scores(ax, astronaut, m, f"scale {k}: {m.shape[-2]} x {m.shape[-1]} scores")
+    viz.overlay(ax, astronaut, m, "D score (untrained)",
+                title=f"scale {k}: {m.shape[-2]} x {m.shape[-1]} scores")
     size = rf_sizes[k]
-    ax.add_patch(Rectangle((128 - size / 2, 128 - size / 2), size, size, fill=False, lw=2, ec="yellow"))
-plt.tight_layout()
+    ax.add_patch(Rectangle((128 - size / 2, 128 - size / 2), size, size,
+                           fill=False, lw=2, ec="yellow"))
+fig.tight_layout()
 plt.show()
 
 # %%

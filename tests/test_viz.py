@@ -136,3 +136,12 @@ def test_image_row_makes_room_for_two_line_titles():
     tops = [ax.title.get_window_extent(renderer).y1 for ax in fig.axes]
     sup = fig._suptitle.get_window_extent(renderer)
     assert max(tops) <= sup.y0 + 1 and max(tops) <= fig.bbox.height
+
+
+def test_overlay_covers_the_picture_and_has_a_colour_bar():
+    fig, ax = viz.figure()
+    im = viz.overlay(ax, torch.rand(1, 3, 40, 60), torch.rand(1, 1, 5, 6), "D score", title="t")
+    assert list(im.get_extent()) == [0.0, 60.0, 40.0, 0.0]
+    assert im.colorbar.ax.get_ylabel() == "D score" and ax.get_title() == "t"
+    with pytest.raises(ValueError, match="2-D"):
+        viz.overlay(ax, torch.rand(3, 8, 8), torch.rand(2, 3, 4), "x")
