@@ -63,7 +63,7 @@ class LossWeights:
         return asdict(self)
 
 
-#: The original TensorFlow recipe's weights per style (FACTS.md; the discriminator's
+#: The original TensorFlow recipe's weights per style (the AnimeGANv2 repository's training defaults; the discriminator's
 #: per-term weights are those the original repository gives per style in its comments).
 STYLE_PRESETS: dict[str, LossWeights] = {
     "hayao": LossWeights(content=1.5, style=2.5, colour=15.0, tv=1.0, d_terms=(1.2, 1.2, 1.2, 0.8)),
