@@ -24,7 +24,8 @@
 #    generated images, greyscale anime and edge-smoothed anime (all fake); the generator adds
 #    the content, style, colour and total-variation losses of notebook 03.
 #
-# This notebook runs a deliberately tiny training (90 steps, about 20 seconds on two cores),
+# This notebook runs a deliberately tiny training (90 steps, about 20 seconds on two idle
+# cores, longer on a busy machine),
 # plots its losses live, and then puts the bundled demo weights next to it (same code; the
 # shipped v1 weights are 4,200 steps of the v1 demo recipe, 97 minutes on one CPU core, and a
 # weak result; a v2 run is in progress, see `weights/MODEL_CARD.md`).
@@ -50,16 +51,19 @@ from pathlib import Path
 import torch
 import matplotlib.pyplot as plt
 
+from animegan_edu import viz
 from animegan_edu.data import AnimeDataset, cartoonize, edge_smooth, _save_png
 from animegan_edu.imageio import sample_photo_array
 
 torch.manual_seed(0)
+viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
 root = Path(tempfile.mkdtemp(prefix="animegan-nb04-"))
 for sub in ("train_photo", "Demo/style", "Demo/smooth", "Demo/paired"):
     (root / sub).mkdir(parents=True)
 for name in ("rocket", "coffee", "chelsea", "astronaut"):
     img = torch.from_numpy(sample_photo_array(name)).permute(2, 0, 1).float() / 255
-    img = torch.nn.functional.interpolate(img[None], scale_factor=128 / max(img.shape[-2:]), mode="area")[0]
+    scale = 128 / max(img.shape[-2:])
+    img = torch.nn.functional.interpolate(img[None], scale_factor=scale, mode="area")[0]
     style = cartoonize(img[None])
     _save_png(img, root / "train_photo" / f"{name}.png")
     _save_png(style[0], root / "Demo/paired" / f"{name}.png")
@@ -67,7 +71,8 @@ for name in ("rocket", "coffee", "chelsea", "astronaut"):
     _save_png(edge_smooth(style)[0], root / "Demo/smooth" / f"{name}.png")
 ds = AnimeDataset(root, "Demo", paired=True, remove_colour_offset=False)
 b = ds.batch(step=0, batch_size=4, crop=48)
-print("photos:", len(ds), "| batch photo", tuple(b.photo.shape), "| target", tuple(b.target.shape))
+print("photos:", len(ds), "| batch photo", tuple(b.photo.shape),
+      "| target", tuple(b.target.shape))
 
 # %% [markdown]
 # ## 2 · The recipe
@@ -87,9 +92,11 @@ cfg = load_config("demo", out_dir=str(root / "run"), data_root=str(root), max_si
                   init_steps=30, adv_steps=60, final_steps=0, crop=48, batch_size=4, d_channels=16,
                   crop_schedule=[[0, 48, 4]], warmup_steps=0, val_every=0,
                   threads=0, sample_every=0, checkpoint_every=0, sample_size=128)
-print(f"demo recipe: init {demo.init_steps} steps + adversarial {demo.adv_steps} steps, crop {demo.crop}, batch {demo.batch_size}")
-print(f"this run:    init {cfg.init_steps} steps + adversarial {cfg.adv_steps} steps, crop {cfg.crop}, batch {cfg.batch_size}")
-print("loss weights:", {k: v for k, v in cfg.loss_weights().as_dict().items() if k != "d_terms"})
+for name, c in (("demo recipe:", demo), ("this run:   ", cfg)):
+    print(f"{name} init {c.init_steps} steps + adversarial {c.adv_steps} steps,",
+          f"crop {c.crop}, batch {c.batch_size}")
+loss_w = cfg.loss_weights().as_dict()
+print("loss weights:", {k: v for k, v in loss_w.items() if k != "d_terms"})
 
 # %% [markdown]
 # ## 3 · Train, watching the losses
@@ -110,10 +117,14 @@ def plot_history(history, ax):
         steps, values = history.series(key)
         if steps:
             ax.plot(steps, values, label=key)
-    ax.axvline(cfg.init_steps, color="grey", ls=":", lw=1)
-    ax.set_xlabel("step"); ax.set_ylabel("loss"); ax.set_yscale("log"); ax.legend(loc="upper right")
+    ax.axvline(cfg.init_steps, color="grey", ls=":", lw=1, label="init ends")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (log scale)")
+    ax.set_yscale("log")
+    viz.legend_outside(ax)
 
-fig, ax = plt.subplots(figsize=(7, 3.2))
+fig, ax = viz.figure(figsize=(8, 3.8))
+fig.subplots_adjust(right=0.78, bottom=0.16)  # room for the legend and the step label
 def live(tr, row):
     if tr.step % 30 == 0:
         plot_history(tr.history, ax)
@@ -139,20 +150,19 @@ plt.show()
 from animegan_edu.weights import get_generator
 from animegan_edu.imageio import sample_photos
 
-photos = sample_photos(192, ("astronaut", "coffee", "chelsea"))  # [-1, 1], centre-cropped squares
+# [-1, 1], centre-cropped squares
+photos = sample_photos(192, ("astronaut", "coffee", "chelsea"))
 demo_model, label = get_generator("demo")
 trainer.generator.eval()
 with torch.no_grad():
     tiny_out = trainer.generator(photos)
     demo_out = demo_model(photos)
-rows = [("photo", photos), (f"tiny run ({trainer.step} steps)", tiny_out), (f"demo weights", demo_out)]
-fig, axes = plt.subplots(3, 3, figsize=(9, 9))
-for r, (title, batch) in enumerate(rows):
-    for c in range(3):
-        axes[r, c].imshow(((batch[c] + 1) / 2).clamp(0, 1).permute(1, 2, 0)); axes[r, c].axis("off")
-    axes[r, 0].set_title(title, loc="left")
-fig.suptitle(label, fontsize=9)
-plt.tight_layout()
+rows = [("photo", photos), (f"tiny run ({trainer.step} steps)", tiny_out),
+        ("demo weights", demo_out)]
+pictures = [((batch[c] + 1) / 2).clamp(0, 1) for _, batch in rows for c in range(3)]
+titles = [title for title, _ in rows for _ in range(3)]
+viz.image_row(pictures, titles, height_px=256, ncols=3, suptitle=f"demo weights: {label}")
+plt.show()
 
 # %% [markdown]
 # ## 5 · The demo run's own losses
@@ -172,15 +182,21 @@ from animegan_edu.resources import data_dir
 hist_path = data_dir("weights") / "demo_history.json"
 if hist_path.exists():
     rows = json.loads(hist_path.read_text())
-    fig, ax = plt.subplots(figsize=(8, 3.2))
+    fig, ax = viz.figure(figsize=(9, 4))
     for key in ("init", "guide", "d", "g_adv"):
         pts = [(r["step"], r[key]) for r in rows if key in r]
         if pts:
             ax.plot(*zip(*pts), label=key, lw=0.8)
-    ax.set_yscale("log"); ax.set_xlabel("step"); ax.legend(); ax.set_title("demo training (logged every 10th step)")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (log scale)")
+    viz.legend_outside(ax)
+    ax.set_title("demo training (logged every 10th step)")
+    fig.tight_layout()
     plt.show()
 else:
-    print("weights/demo_history.json not found: train the demo weights first (README, 'How to train').")
+    print("weights/demo_history.json not found: train the demo weights first",
+          "(README, 'How to train').")
 
 # %% [markdown]
 # ## 6 · Resuming and scaling out
@@ -198,7 +214,7 @@ else:
 #
 # * Init phase: reconstruction only; adversarial phase: LSGAN + content/style/colour/TV (+ the
 #   demo's paired guide).
-# * Twenty seconds of CPU training is a demonstration, not a model. The shipped demo weights
+# * Ninety steps of CPU training (seconds) are a demonstration, not a model. The shipped demo weights
 #   (v1) are 4,200 steps of the v1 demo recipe, 97 minutes on one CPU core, and still a weak
 #   result; a v2 run is in progress (see `weights/MODEL_CARD.md`).
 
