@@ -15,12 +15,12 @@ from pathlib import Path
 
 __all__ = ["DATA_KINDS", "data_dir", "config_path"]
 
-DATA_KINDS = ("weights", "configs")
+DATA_KINDS = ("weights", "configs", "benchmarks")
 _PACKAGE = Path(__file__).resolve().parent
 
 
 def data_dir(kind: str) -> Path:
-    """The folder holding the bundled ``kind`` files (``"weights"`` or ``"configs"``).
+    """The folder holding the bundled ``kind`` files (``"weights"``, ``"configs"`` or ``"benchmarks"``).
 
     Returns ``animegan_edu/_data/<kind>`` when the package was installed from a wheel or
     sdist, else ``<checkout>/<kind>``. The folder may be missing (a source tree without the
@@ -34,7 +34,7 @@ def data_dir(kind: str) -> Path:
         >>> data_dir("photos")
         Traceback (most recent call last):
         ...
-        ValueError: data kind 'photos' unknown; use one of weights, configs
+        ValueError: data kind 'photos' unknown; use one of weights, configs, benchmarks
     """
     if kind not in DATA_KINDS:
         raise ValueError(f"data kind {kind!r} unknown; use one of {', '.join(DATA_KINDS)}")

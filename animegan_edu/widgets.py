@@ -13,8 +13,9 @@ does not accept files dropped onto it, so the studio has no drag-and-drop:
   :func:`animegan_edu.face.face2paint`, blend by style strength, grade and glow), split
   into :func:`stylise_raw` (slow, cached) and :func:`finish` (instant);
 * :func:`compare_image` / :func:`before_after_figure` - the split view, as an array for the
-  live widget and as a static matplotlib figure, which is what a notebook executed
-  headless (or read on a static page) shows. They live in :mod:`animegan_edu.viz`.
+  live widget and as a static matplotlib figure. They live in :mod:`animegan_edu.viz`. The
+  figure is the studio's static stand-in (:mod:`animegan_edu.widgets_live`): shown only where
+  the live widget cannot be (a saved or untrusted notebook, a static page), never under it.
 
 Uploads are decoded by :func:`animegan_edu.imageio.load_image`, exactly like the CLI's
 inputs (transparency over white, 16-bit scaled, size limit).
@@ -39,6 +40,8 @@ from . import pipeline
 from .grading import PRESETS, GradeParams, get_preset
 from .imageio import load_image
 from .viz import before_after_figure, compare_image, png_bytes
+from .widgets_live import show_live
+from .widgets_progress import pass_progress
 
 __all__ = [
     "RANDOM",
@@ -310,19 +313,21 @@ class Studio:
     one generator pass. Strength, grade, glow and the split are cheap (applied to the cached
     stylised image) and follow the slider while it moves.
 
-    While the generator runs the progress bar shows a "generating..." step (blue), then
-    fills (green) when the picture is ready.
+    While the generator runs the progress bar (blue, "generating… N%") follows the pass unit
+    by unit (:func:`animegan_edu.widgets_progress.pass_progress`), so even a 1024 px pass
+    moves it; it is full and green when the picture is ready.
 
-    With ``snapshot=True`` (the default) displaying the studio also draws a static
-    matplotlib before/after figure of the current result, which is what a notebook run
-    headless, or read without a kernel, shows.
+    With ``snapshot=True`` (the default) the studio's output also carries a static
+    before/after figure of its first result (:class:`animegan_edu.widgets_live.LiveView`):
+    shown instead of the widget where it cannot be drawn (headless, untrusted, or a saved
+    notebook reopened), never under the live studio.
 
     Args:
         model: a generator to use instead of the weights dropdown's choice.
         settings: initial :class:`StudioSettings`.
         samples: gallery images (default :func:`sample_images`).
         start: name of the gallery image to render first (``None``: the first one).
-        snapshot: also draw the static figure when displayed.
+        snapshot: carry the static figure as the stand-in when displayed.
 
     Example:
         >>> st = Studio(model=lambda t: -t, settings=StudioSettings(size=128, grade="neutral"),
@@ -336,6 +341,8 @@ class Studio:
     debounce_s: float = 0.5
     #: Pixels per character of a gallery button's label (JupyterLab's 13 px UI font, with margin).
     GALLERY_CHAR_PX: int = 8
+    #: Steps of the progress bar (its ``max``): fine enough for the unit-by-unit pass progress.
+    PROGRESS_STEPS: int = 1000
 
     def __init__(
         self,
@@ -356,6 +363,7 @@ class Studio:
         self._raw_key: Optional[tuple] = None
         self._busy = False
         self._pending = None  # the debounced update's timer handle
+        self._stage = (0, 1)  # the pipeline's last (done, total): the pass in progress follows `done`
 
         lay = W.Layout(width="330px")
         style = {"description_width": "95px"}
@@ -375,7 +383,7 @@ class Studio:
         self.glow = W.FloatSlider(value=glow0, min=0, max=1.5, step=0.05, description="Glow", layout=lay, style=style, continuous_update=True)
         self.face = W.Checkbox(value=settings.face, description="Align faces (face2paint)", indent=False)
         self.run_button = W.Button(description="Stylise", button_style="danger", icon="magic", layout=W.Layout(width="330px"))
-        self.progress = W.IntProgress(value=0, min=0, max=1, description="", layout=W.Layout(width="330px"))
+        self.progress = W.IntProgress(value=0, min=0, max=self.PROGRESS_STEPS, description="", layout=W.Layout(width="330px"))
         self.status = W.HTML(value="")
         self.view = W.Image(format="png", layout=W.Layout(max_width="640px"))
         self.split = W.FloatSlider(value=0.5, min=0, max=1, step=0.01, description="before | after", readout=False, continuous_update=True, layout=W.Layout(width="640px"), style={"description_width": "90px"})
@@ -398,6 +406,11 @@ class Studio:
             layout=W.Layout(width="350px"),
         )
         self.ui = W.HBox([controls, W.VBox([self.view, self.split, self.download])])
+        # CSS classes name the parts in the page (the browser test finds them by these)
+        self.ui.add_class("animegan-studio")
+        for part in ("upload", "weights", "size", "strength", "grade", "grade_amount", "glow", "face", "progress",
+                     "status", "view", "split", "download", "gallery"):
+            getattr(self, part).add_class(f"animegan-studio-{part.replace('_', '-')}")
         self.update()
 
     # -- building blocks ------------------------------------------------------------------
@@ -474,13 +487,27 @@ class Studio:
         self.glow.value = float(get_preset(self.grade.value).scaled(self.grade_amount.value).glow)
         self.refresh_finish()
 
+    def _bar(self, fraction: float, description: str) -> None:
+        """Blue bar at ``fraction`` of the way (never moving back within one render)."""
+        value = int(round(self.PROGRESS_STEPS * min(1.0, max(0.0, fraction))))
+        self.progress.max = self.PROGRESS_STEPS
+        self.progress.value = max(self.progress.value, value)
+        self.progress.bar_style, self.progress.description = "info", description
+
     def _progress(self, done: int, total: int, msg: str) -> None:
-        self.progress.max = max(1, total)
-        self.progress.value = min(done, total)
-        working = done < total
-        self.progress.bar_style = "info" if working else ""
-        self.progress.description = ("generating…" if msg.startswith("generating") else "working…") if working else ""
+        """The pipeline's stage callback: ``done`` of ``total`` stages, ``msg`` says which."""
+        total = max(1, total)
+        done = min(done, total)
+        self._stage = (done, total)
+        if done < total:
+            self._bar(done / total, "generating…" if msg.startswith("generating") else "working…")
         self.status.value = f"{msg} ..."
+
+    def _pass_fraction(self, fraction: float) -> None:
+        """Inside a generator pass (:func:`~animegan_edu.widgets_progress.pass_progress`): the pass after stage ``done``."""
+        done, total = self._stage
+        if done < total:
+            self._bar((done + fraction) / total, f"generating… {int(100 * fraction)}%")
 
     # -- work -----------------------------------------------------------------------------------
     def update(self, force: bool = False) -> Optional[RenderResult]:
@@ -495,9 +522,11 @@ class Studio:
         self.run_button.disabled = True
         try:
             self.progress.bar_style, self.progress.description = "info", "loading…"
-            self.progress.max, self.progress.value = 1, 0
+            self.progress.max, self.progress.value = self.PROGRESS_STEPS, 0
+            self._stage = (0, 1)
             model, note = self.model()
-            self.last = render(self.photo, model, s, self._progress)
+            with pass_progress(model, self._pass_fraction):
+                self.last = render(self.photo, model, s, self._progress)
             self.last.notes.append(note)
             self._raw_key = key
         except Exception as exc:  # keep the studio alive; say what went wrong in one line
@@ -535,24 +564,23 @@ class Studio:
             self.view.value = png_bytes(Image.fromarray(compare_image(self.last.photo, self.last.result, float(self.split.value))))
 
     # -- display ----------------------------------------------------------------------------------
-    def figure(self):
-        """The static before/after figure of the current result (matplotlib)."""
+    def figure(self, extra: str = ""):
+        """The static before/after figure of the current result (matplotlib); ``extra``: one more title line."""
         if self.last is None:
             raise RuntimeError("nothing rendered yet")
-        note = "; ".join(self.last.notes)
-        return before_after_figure(self.last.photo, self.last.result, f"{self.photo_name}: {self.last.message}\n{note}", float(self.split.value))
+        title = f"{self.photo_name}: {self.last.message}\n{'; '.join(self.last.notes)}" + (f"\n{extra}" if extra else "")
+        return before_after_figure(self.last.photo, self.last.result, title, float(self.split.value))
 
     def show(self) -> None:
-        """Display the interface, and the static figure when ``snapshot`` is on."""
-        from IPython.display import display
-
-        display(self.ui)
+        """Display the interface; with ``snapshot`` its output carries the static figure as stand-in."""
+        picture = None
         if self.snapshot and self.last is not None:
             import matplotlib.pyplot as plt
 
-            fig = self.figure()
-            display(fig)
+            fig = self.figure("static picture of the first render: run the cell for the live studio")
+            picture = fig
             plt.close(fig)
+        show_live(self.ui, picture, "[the studio: run this cell in JupyterLab to use its controls]")
 
     def _ipython_display_(self) -> None:
         self.show()

@@ -57,7 +57,8 @@ print("generator:", label)
 
 # %%
 photos = sample_images(("astronaut", "coffee", "chelsea"))
-results = {name: render(img, model, StudioSettings(size=384, grade="neutral")) for name, img in photos.items()}
+neutral = StudioSettings(size=384, grade="neutral")
+results = {name: render(img, model, neutral) for name, img in photos.items()}
 
 fig, axes = plt.subplots(2, 3, figsize=(12, 7.5))
 for col, (name, r) in enumerate(results.items()):
@@ -78,27 +79,33 @@ plt.tight_layout()
 
 # %%
 import ipywidgets as widgets
-from IPython.display import display
+from animegan_edu.widgets_live import show_live
 
 photo = photos["coffee"]
 
 def show(size=256, strength=1.0):
-    r = render(photo, model, StudioSettings(size=size, strength=strength, grade="neutral"))
+    settings = StudioSettings(size=size, strength=strength, grade="neutral")
+    r = render(photo, model, settings)
     plt.figure(figsize=(5, 3.6))
     plt.imshow(r.result[0].permute(1, 2, 0)); plt.axis("off")
     plt.title(f"size {size} px, strength {strength:.2f}  ({r.seconds:.2f} s)")
     plt.show()
 
-ui = widgets.interactive(show, size=widgets.IntSlider(256, 128, 768, 64, description="size"),
-                         strength=widgets.FloatSlider(1.0, min=0.0, max=1.0, step=0.05, description="strength"))
-display(ui)
+# each change re-runs the generator (0.3-2 s): the sliders report when released
+size_slider = widgets.IntSlider(256, 128, 768, 64, description="size",
+                                continuous_update=False)
+strength_slider = widgets.FloatSlider(1.0, min=0.0, max=1.0, step=0.05,
+                                      description="strength", continuous_update=False)
+ui = widgets.interactive(show, size=size_slider, strength=strength_slider)
+show_live(ui, text="[sliders: run this cell in JupyterLab; the grid below shows them]")
 
 # %%
 # The same controls as a static grid, for readers without a kernel.
 fig, axes = plt.subplots(2, 3, figsize=(12, 6))
 for col, strength in enumerate((0.0, 0.5, 1.0)):
     r = render(photo, model, StudioSettings(size=256, strength=strength, grade="neutral"))
-    axes[0, col].imshow(r.result[0].permute(1, 2, 0)); axes[0, col].set_title(f"strength {strength}")
+    axes[0, col].imshow(r.result[0].permute(1, 2, 0))
+    axes[0, col].set_title(f"strength {strength}")
 for col, size in enumerate((128, 256, 512)):
     r = render(photo, model, StudioSettings(size=size, grade="neutral"))
     axes[1, col].imshow(r.result[0].permute(1, 2, 0)); axes[1, col].set_title(f"size {size} px")
@@ -120,7 +127,8 @@ print("cached weights:", ", ".join(w.key for w in cached) or "none")
 if len(cached) > 1:
     fig, axes = plt.subplots(1, len(cached), figsize=(4 * len(cached), 4))
     for ax, w in zip(axes, cached):
-        r = render(photos["astronaut"], load_generator(w, download=False), StudioSettings(size=384, grade="neutral"))
+        generator = load_generator(w, download=False)
+        r = render(photos["astronaut"], generator, StudioSettings(size=384, grade="neutral"))
         ax.imshow(r.result[0].permute(1, 2, 0)); ax.set_title(w.key); ax.axis("off")
 else:
     print("Download a public model to compare: animegan-edu weights download face_paint_512_v2")

@@ -486,8 +486,9 @@ plt.show()
 # ## 11. Parity with the public PyTorch port
 #
 # A faithful generator must reproduce the public port *numerically*. The project's reference
-# folder `../shared/reference/parity/` (it sits beside the repository in the course setup and in
-# CI, and is **not** part of a plain clone) holds random weights, an odd-sized input batch and
+# folder `shared/reference/parity/` (a `shared` folder beside the repository checkout in the
+# course setup and in CI, or wherever `ANIMEGAN_EDU_SHARED` points; it is **not** part of a
+# plain clone) holds random weights, an odd-sized input batch and
 # the output the public port computes from them. With it, the check below loads those weights
 # into `models.Generator` and compares: the largest difference must stay below 1e-5. Without
 # it, the cell says so and runs a self-consistency check instead: weights saved to a
@@ -495,7 +496,9 @@ plt.show()
 # bit for bit. (The tests run the real check: `tests/test_models.py`.)
 
 # %%
-SHARED = Path(os.environ.get("ANIMEGAN_EDU_SHARED", Path("..").resolve().parent / "shared"))
+# beside the checkout that holds animegan_edu (not relative to this notebook's folder)
+CHECKOUT = Path(models.__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("ANIMEGAN_EDU_SHARED", CHECKOUT.parent / "shared"))
 PARITY = SHARED / "reference" / "parity"
 if (PARITY / "generator_random_seed0.pt").exists():
     ref_state = torch.load(PARITY / "generator_random_seed0.pt", weights_only=True)
@@ -591,7 +594,7 @@ if TF_FIXTURE.is_dir() and (PARITY / "generator_random_seed0.pt").exists():
     print("TensorFlow-written checkpoint converts exactly to the parity weights:",
           all(torch.equal(converted[k], ref_state[k]) for k in ref_state))
 else:
-    print("(the TensorFlow-written fixture in ../shared is not here; the tests check it)")
+    print("(the TensorFlow-written fixture in the shared folder is not here; the tests check it)")
 
 # %% [markdown]
 # **The resize at the pixel level.** Upsampling 4 pixels to 8, each convention reads the input

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 import ipywidgets as W
 from IPython.display import display
+from animegan_edu.widgets_live import show_live
 
 from animegan_edu import grading as G
 from animegan_edu.imageio import pil_to_tensor01, resize_longest, sample_photo_array
@@ -39,13 +40,24 @@ from PIL import Image
 torch.manual_seed(0)
 plt.rcParams["figure.dpi"] = 72
 from matplotlib_inline.backend_inline import set_matplotlib_formats
+
 set_matplotlib_formats("jpeg")  # photos: JPEG keeps the saved notebook small
 
-def load(name, size=256):
-    return pil_to_tensor01(resize_longest(Image.fromarray(sample_photo_array(name)), size))[None]
 
-astro, coffee, rocket, chelsea = (load(n) for n in ("astronaut", "coffee", "rocket", "chelsea"))
-show = lambda ax, x, title: (ax.imshow(x[0].permute(1, 2, 0).clamp(0, 1).numpy()), ax.set_title(title, fontsize=9), ax.axis("off"))
+def load(name, size=256):
+    return pil_to_tensor01(
+        resize_longest(Image.fromarray(sample_photo_array(name)), size)
+    )[None]
+
+
+astro, coffee, rocket, chelsea = (
+    load(n) for n in ("astronaut", "coffee", "rocket", "chelsea")
+)
+show = lambda ax, x, title: (
+    ax.imshow(x[0].permute(1, 2, 0).clamp(0, 1).numpy()),
+    ax.set_title(title, fontsize=9),
+    ax.axis("off"),
+)
 print(astro.shape, coffee.shape, rocket.shape)
 
 
@@ -56,16 +68,29 @@ print(astro.shape, coffee.shape, rocket.shape)
 # reads BGR, which is where the mix-up usually comes from). Per-channel histograms make the
 # channels visible:
 
+
 # %%
 def histograms(ax, x, title):
     for c, colour in enumerate(("red", "green", "blue")):
-        ax.hist(x[0, c].flatten().numpy(), bins=64, range=(0, 1), color=colour, alpha=0.45, label=f"channel {c}")
-    ax.set_title(title, fontsize=9); ax.legend(fontsize=7); ax.set_yticks([])
+        ax.hist(
+            x[0, c].flatten().numpy(),
+            bins=64,
+            range=(0, 1),
+            color=colour,
+            alpha=0.45,
+            label=f"channel {c}",
+        )
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7)
+    ax.set_yticks([])
+
 
 fig, axes = plt.subplots(1, 4, figsize=(12, 2.8))
 show(axes[0], astro, "astronaut")
 for c, name in enumerate(("channel 0 = red", "channel 1 = green", "channel 2 = blue")):
-    axes[c + 1].imshow(astro[0, c], cmap="gray", vmin=0, vmax=1); axes[c + 1].set_title(name, fontsize=9); axes[c + 1].axis("off")
+    axes[c + 1].imshow(astro[0, c], cmap="gray", vmin=0, vmax=1)
+    axes[c + 1].set_title(name, fontsize=9)
+    axes[c + 1].axis("off")
 plt.show()
 
 
@@ -74,11 +99,16 @@ plt.show()
 #
 # Here is the article's function, copied only to show what it does (the library never uses it):
 
+
 # %%
-def apply_color_grade_article(image):            # the article's code, verbatim apart from line breaks
-    image[:, 0, :, :] *= 1.1   # "Blue channel boost"   <- channel 0 is RED
+def apply_color_grade_article(
+    image,
+):  # the article's code, verbatim apart from line breaks
+    image[:, 0, :, :] *= 1.1  # "Blue channel boost"   <- channel 0 is RED
     image[:, 1, :, :] *= 1.05  # "Green slight adjust"
-    image = torch.sigmoid((image - 0.5) * 2.0) * 2.0 - 1.0   # a [0, 1] curve applied to [-1, 1] values
+    image = (
+        torch.sigmoid((image - 0.5) * 2.0) * 2.0 - 1.0
+    )  # a [0, 1] curve applied to [-1, 1] values
     return torch.clamp(image, -1, 1)
 
 
@@ -94,26 +124,51 @@ def apply_color_grade_article(image):            # the article's code, verbatim 
 # %%
 # NBVAL_CHECK_OUTPUT
 ends = torch.tensor([-1.0, 0.0, 1.0])
-print("article's curve on [-1, 1] inputs -1, 0, 1 ->", [round(v, 3) for v in (torch.sigmoid((ends - 0.5) * 2.0) * 2.0 - 1.0).tolist()])
+print(
+    "article's curve on [-1, 1] inputs -1, 0, 1 ->",
+    [round(v, 3) for v in (torch.sigmoid((ends - 0.5) * 2.0) * 2.0 - 1.0).tolist()],
+)
 x = torch.full((1, 3, 1, 1), 0.5)
 apply_color_grade_article(x)
-print("the caller's grey pixel after the call:", [round(v, 3) for v in x.flatten().tolist()])
+print(
+    "the caller's grey pixel after the call:",
+    [round(v, 3) for v in x.flatten().tolist()],
+)
 
 # %%
-as_gen = astro.clone() * 2 - 1                                    # generator range, as the article assumes
-article = (apply_color_grade_article(as_gen.clone()) + 1) / 2     # back to [0, 1] for display
-fixed = G.sigmoid_contrast(G.channel_gains(astro, (1.0, 1.05, 1.1)), 2.0)   # blue and green boosted, a [0, 1] S-curve
-swapped = G.channel_gains(astro, (1.1, 1.05, 1.0))                # what "channel 0" really boosts
+as_gen = astro.clone() * 2 - 1  # generator range, as the article assumes
+article = (
+    apply_color_grade_article(as_gen.clone()) + 1
+) / 2  # back to [0, 1] for display
+fixed = G.sigmoid_contrast(
+    G.channel_gains(astro, (1.0, 1.05, 1.1)), 2.0
+)  # blue and green boosted, a [0, 1] S-curve
+swapped = G.channel_gains(astro, (1.1, 1.05, 1.0))  # what "channel 0" really boosts
 
 fig, axes = plt.subplots(2, 3, figsize=(10, 6))
-for ax, x, t in zip(axes[0], (astro, article, fixed), ("photo", "article's grade: dark, grey, warm", "fixed: gains (1, 1.05, 1.1) + S-curve")):
+for ax, x, t in zip(
+    axes[0],
+    (astro, article, fixed),
+    (
+        "photo",
+        "article's grade: dark, grey, warm",
+        "fixed: gains (1, 1.05, 1.1) + S-curve",
+    ),
+):
     show(ax, x, t)
 histograms(axes[1, 0], astro, "photo")
 histograms(axes[1, 1], article, "article: squeezed into [0.05, 0.73]")
 histograms(axes[1, 2], fixed, "fixed: blue shifted right, full range")
-plt.tight_layout(); plt.show()
-print("mean R, G, B of the photo      :", [round(v, 3) for v in astro.mean((0, 2, 3)).tolist()])
-print("gains (1.1, 1.05, 1.0), the bug:", [round(v, 3) for v in swapped.mean((0, 2, 3)).tolist()])
+plt.tight_layout()
+plt.show()
+print(
+    "mean R, G, B of the photo      :",
+    [round(v, 3) for v in astro.mean((0, 2, 3)).tolist()],
+)
+print(
+    "gains (1.1, 1.05, 1.0), the bug:",
+    [round(v, 3) for v in swapped.mean((0, 2, 3)).tolist()],
+)
 
 # %% [markdown]
 # ## 3 · Per-channel gains
@@ -129,11 +184,31 @@ for ax, b in zip(axes, (0.9, 1.0, 1.1, 1.2)):
     show(ax, G.channel_gains(coffee, (1.0, 1.0, b)), f"blue gain {b}")
 plt.show()
 
-def gains_view(red=1.0, green=1.0, blue=1.1):
-    fig, ax = plt.subplots(figsize=(4, 3)); show(ax, G.channel_gains(coffee, (red, green, blue)), f"gains ({red}, {green}, {blue})"); plt.show()
 
-sl = lambda v, lo, hi: W.FloatSlider(value=v, min=lo, max=hi, step=0.05, continuous_update=False)
-display(W.interactive(gains_view, red=sl(1.0, 0.5, 1.5), green=sl(1.0, 0.5, 1.5), blue=sl(1.1, 0.5, 1.5)))
+def gains_view(red=1.0, green=1.0, blue=1.1):
+    fig, ax = plt.subplots(figsize=(4, 3))
+    show(
+        ax,
+        G.channel_gains(coffee, (red, green, blue)),
+        f"gains ({red}, {green}, {blue})",
+    )
+    plt.show()
+
+
+def sl(value, lo, hi, step=0.05):
+    return W.FloatSlider(
+        value=value, min=lo, max=hi, step=step, continuous_update=False
+    )
+
+
+show_live(
+    W.interactive(
+        gains_view,
+        red=sl(1.0, 0.5, 1.5),
+        green=sl(1.0, 0.5, 1.5),
+        blue=sl(1.1, 0.5, 1.5),
+    )
+)
 
 # %% [markdown]
 # ## 4 · The S-curve
@@ -148,19 +223,30 @@ display(W.interactive(gains_view, red=sl(1.0, 0.5, 1.5), green=sl(1.0, 0.5, 1.5)
 # NBVAL_CHECK_OUTPUT
 ramp = torch.linspace(0, 1, 5).view(1, 1, 1, 5).expand(1, 3, 1, 5)
 for k in (0.0, 2.0, 4.0, 8.0):
-    print(f"k = {k}:", [round(v, 3) for v in G.sigmoid_contrast(ramp, k)[0, 0, 0].tolist()])
+    print(
+        f"k = {k}:",
+        [round(v, 3) for v in G.sigmoid_contrast(ramp, k)[0, 0, 0].tolist()],
+    )
 
 # %%
 xs = torch.linspace(0, 1, 256).view(1, 1, 1, -1).expand(1, 3, 1, 256)
 fig, axes = plt.subplots(1, 4, figsize=(12, 2.8))
 for k in (0.0, 2.0, 4.0, 8.0):
     axes[0].plot(xs[0, 0, 0], G.sigmoid_contrast(xs, k)[0, 0, 0], label=f"k={k}")
-axes[0].legend(fontsize=7); axes[0].set_title("curve", fontsize=9); axes[0].set_aspect("equal")
+axes[0].legend(fontsize=7)
+axes[0].set_title("curve", fontsize=9)
+axes[0].set_aspect("equal")
 for ax, k in zip(axes[1:], (0.0, 4.0, 8.0)):
     show(ax, G.sigmoid_contrast(chelsea, k), f"contrast k = {k}")
 plt.show()
-display(W.interactive(lambda k=3.0: (show(plt.subplots(figsize=(4, 3))[1], G.sigmoid_contrast(chelsea, k), f"k = {k}"), plt.show()),
-                      k=W.FloatSlider(value=3.0, min=0, max=12, step=0.5, continuous_update=False)))
+
+
+def contrast_view(k=3.0):
+    show(plt.subplots(figsize=(4, 3))[1], G.sigmoid_contrast(chelsea, k), f"k = {k}")
+    plt.show()
+
+
+show_live(W.interactive(contrast_view, k=sl(3.0, 0, 12, step=0.5)))
 
 # %% [markdown]
 # ## 5 · Saturation
@@ -174,8 +260,16 @@ fig, axes = plt.subplots(1, 4, figsize=(12, 2.6))
 for ax, s in zip(axes, (0.0, 0.6, 1.0, 1.5)):
     show(ax, G.adjust_saturation_luma(coffee, s), f"saturation {s}")
 plt.show()
-display(W.interactive(lambda s=1.2: (show(plt.subplots(figsize=(4, 3))[1], G.adjust_saturation_luma(coffee, s), f"s = {s}"), plt.show()),
-                      s=W.FloatSlider(value=1.2, min=0, max=2, step=0.05, continuous_update=False)))
+
+
+def saturation_view(s=1.2):
+    show(
+        plt.subplots(figsize=(4, 3))[1], G.adjust_saturation_luma(coffee, s), f"s = {s}"
+    )
+    plt.show()
+
+
+show_live(W.interactive(saturation_view, s=sl(1.2, 0, 2)))
 
 # %% [markdown]
 # ## 6 · CLAHE: local contrast
@@ -192,16 +286,32 @@ per_channel = __import__("kornia").enhance.equalize_clahe(hazy, clip_limit=3.0)
 on_luma = G.clahe_luma(hazy, 1.0, clip_limit=3.0)
 half = G.clahe_luma(hazy, 0.5, clip_limit=3.0)
 fig, axes = plt.subplots(2, 4, figsize=(12, 5))
-for ax, x, t in zip(axes[0], (hazy, per_channel, on_luma, half), ("hazy", "CLAHE on R, G, B: hues shift", "CLAHE on luma", "luma CLAHE, amount 0.5")):
+for ax, x, t in zip(
+    axes[0],
+    (hazy, per_channel, on_luma, half),
+    ("hazy", "CLAHE on R, G, B: hues shift", "CLAHE on luma", "luma CLAHE, amount 0.5"),
+):
     show(ax, x, t)
-for ax, x, t in zip(axes[1], (hazy, per_channel, on_luma, half), ("hazy", "per channel", "on luma", "amount 0.5")):
+for ax, x, t in zip(
+    axes[1],
+    (hazy, per_channel, on_luma, half),
+    ("hazy", "per channel", "on luma", "amount 0.5"),
+):
     histograms(ax, x, t)
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
+
 
 # %%
-display(W.interactive(lambda amount=1.0, clip=3.0: (show(plt.subplots(figsize=(4, 3))[1], G.clahe_luma(hazy, amount, clip_limit=clip), f"amount {amount}, clip {clip}"), plt.show()),
-                      amount=W.FloatSlider(value=1.0, min=0, max=1, step=0.05, continuous_update=False),
-                      clip=W.FloatSlider(value=3.0, min=0.5, max=10, step=0.5, continuous_update=False)))
+def clahe_view(amount=1.0, clip=3.0):
+    picture = G.clahe_luma(hazy, amount, clip_limit=clip)
+    show(plt.subplots(figsize=(4, 3))[1], picture, f"amount {amount}, clip {clip}")
+    plt.show()
+
+
+show_live(
+    W.interactive(clahe_view, amount=sl(1.0, 0, 1), clip=sl(3.0, 0.5, 10, step=0.5))
+)
 
 # %% [markdown]
 # ## 7 · Glow
@@ -218,26 +328,57 @@ display(W.interactive(lambda amount=1.0, clip=3.0: (show(plt.subplots(figsize=(4
 
 # %%
 import kornia
+
 blur = kornia.filters.gaussian_blur2d(rocket, (15, 15), (2.0, 2.0))
 article_glow = rocket + torch.where(blur > 0.8, blur, torch.zeros_like(blur)) * 0.3
 mask = G.glow_mask(rocket, threshold=0.5, radius=0.02)
 fig, axes = plt.subplots(1, 4, figsize=(12, 2.8))
 show(axes[0], rocket, "rocket at dusk")
-axes[1].imshow(mask[0, 0], cmap="magma"); axes[1].set_title("highlight mask (threshold 0.5)", fontsize=9); axes[1].axis("off")
+axes[1].imshow(mask[0, 0], cmap="magma")
+axes[1].set_title("highlight mask (threshold 0.5)", fontsize=9)
+axes[1].axis("off")
 show(axes[2], G.glow(rocket, 1.0, threshold=0.5, mode="screen"), "glow 1.0, screen")
 show(axes[3], G.glow(rocket, 1.0, threshold=0.5, mode="add"), "glow 1.0, add")
 plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("article's glow: values above 1:", int((article_glow > 1).sum()), "of", article_glow.numel())
-print("library glow, add and screen: max", round(float(G.glow(rocket, 1.0, 0.5, mode="add").max()), 3), round(float(G.glow(rocket, 1.0, 0.5).max()), 3))
+print(
+    "article's glow: values above 1:",
+    int((article_glow > 1).sum()),
+    "of",
+    article_glow.numel(),
+)
+print(
+    "library glow, add and screen: max",
+    round(float(G.glow(rocket, 1.0, 0.5, mode="add").max()), 3),
+    round(float(G.glow(rocket, 1.0, 0.5).max()), 3),
+)
+
 
 # %%
-display(W.interactive(lambda amount=0.8, threshold=0.5, radius=0.02: (show(plt.subplots(figsize=(4, 3))[1], G.glow(rocket, amount, threshold, radius), f"glow {amount}"), plt.show()),
-                      amount=W.FloatSlider(value=0.8, min=0, max=2, step=0.1, continuous_update=False),
-                      threshold=W.FloatSlider(value=0.5, min=0, max=0.95, step=0.05, continuous_update=False),
-                      radius=W.FloatSlider(value=0.02, min=0.005, max=0.08, step=0.005, continuous_update=False, readout_format=".3f")))
+def glow_view(amount=0.8, threshold=0.5, radius=0.02):
+    picture = G.glow(rocket, amount, threshold, radius)
+    show(plt.subplots(figsize=(4, 3))[1], picture, f"glow {amount}")
+    plt.show()
+
+
+radius_slider = W.FloatSlider(
+    value=0.02,
+    min=0.005,
+    max=0.08,
+    step=0.005,
+    continuous_update=False,
+    readout_format=".3f",
+)
+show_live(
+    W.interactive(
+        glow_view,
+        amount=sl(0.8, 0, 2, step=0.1),
+        threshold=sl(0.5, 0, 0.95),
+        radius=radius_slider,
+    )
+)
 
 # %% [markdown]
 # ## 8 · Presets: one parameters object
@@ -256,7 +397,8 @@ fig, axes = plt.subplots(3, 4, figsize=(12, 7.5))
 for row, x in zip(axes, (coffee, rocket, chelsea)):
     for ax, a in zip(row, (0.0, 0.5, 1.0, 1.5)):
         show(ax, G.color_grade(x, G.PRESETS["shinkai"].scaled(a)), f"shinkai x {a}")
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## 9 · Style strength
@@ -283,8 +425,17 @@ plt.show()
 # %%
 # NBVAL_CHECK_OUTPUT
 from torch.autograd import gradcheck
+
 tiny = (0.3 + 0.4 * torch.rand(1, 3, 4, 4, dtype=torch.float64)).requires_grad_()
-print("gradcheck, curve + saturation + glow:", gradcheck(lambda x: G.glow(G.adjust_saturation_luma(G.sigmoid_contrast(x, 3.0), 1.2), 0.3, 0.0, 0.2), (tiny,)))
+print(
+    "gradcheck, curve + saturation + glow:",
+    gradcheck(
+        lambda x: G.glow(
+            G.adjust_saturation_luma(G.sigmoid_contrast(x, 3.0), 1.2), 0.3, 0.0, 0.2
+        ),
+        (tiny,),
+    ),
+)
 
 torch.manual_seed(0)
 small = torch.nn.functional.interpolate(coffee, scale_factor=0.25, mode="area")
@@ -293,7 +444,9 @@ learn = G.ChannelGains(learnable=True)
 opt = torch.optim.Adam(learn.parameters(), lr=0.01)
 for step in range(100):
     loss = (learn(small) - target).abs().mean()
-    opt.zero_grad(); loss.backward(); opt.step()
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
 print("learnt gains:", [round(v, 2) for v in learn.gains.tolist()])
 
 # %% [markdown]
@@ -329,9 +482,11 @@ from animegan_edu import exercises
 # **1 · Luma.** Write `my_luma(image)`: the Rec. 601 luma `(N, 1, H, W)` of an RGB image `(N, 3, H,
 # W)` in [0, 1], with weights 0.299, 0.587 and 0.114 for red, green and blue.
 
+
 # %%
 def my_luma(image):
     return None  # your code here
+
 
 exercises.check_luma(my_luma)
 
@@ -340,8 +495,10 @@ exercises.check_luma(my_luma)
 # **blue** channel of an RGB image in [0, 1] by `gain`, clip to [0, 1], and leave the caller's tensor
 # unchanged (section 2 shows what goes wrong otherwise).
 
+
 # %%
 def boost_blue(image, gain):
     return None  # your code here
+
 
 exercises.check_blue_boost(boost_blue)

@@ -41,6 +41,8 @@ from IPython.display import Markdown, display
 
 from animegan_edu import quantize as Q
 from animegan_edu.models import count_parameters
+from animegan_edu.resources import data_dir
+from animegan_edu.widgets_live import show_live
 from animegan_edu.weights import get_generator
 
 torch.manual_seed(0)
@@ -48,9 +50,13 @@ plt.rcParams["figure.dpi"] = 60
 gen, weights_label = get_generator()
 print("weights:", weights_label)
 info = Q.cpu_info()
-print(f"CPU: {info['model']}, {info['logical_cpus']} logical CPUs; AVX2 {info['avx2']}, AVX-512 {info['avx512']}, "
-      f"VNNI {info['vnni']}, AMX {info['amx']}; INT8 engine: {Q.default_engine()}; threads: {torch.get_num_threads()}")
-photos = Q.sample_photos(96)             # astronaut, coffee, chelsea, rocket in [-1, 1]
+print(
+    f"CPU: {info['model']}, {info['logical_cpus']} logical CPUs; "
+    f"AVX2 {info['avx2']}, AVX-512 {info['avx512']}, "
+    f"VNNI {info['vnni']}, AMX {info['amx']}; "
+    f"INT8 engine: {Q.default_engine()}; threads: {torch.get_num_threads()}"
+)
+photos = Q.sample_photos(96)  # astronaut, coffee, chelsea, rocket in [-1, 1]
 to01 = lambda t: ((t.clamp(-1, 1) + 1) / 2)
 
 # %% [markdown]
@@ -68,11 +74,17 @@ to01 = lambda t: ((t.clamp(-1, 1) + 1) / 2)
 # %%
 # NBVAL_CHECK_OUTPUT
 x = torch.linspace(-1.0, 3.0, 9)
-scale = float((x.max() - x.min()) / 255); zero_point = int(round(-x.min().item() / scale))
+scale = float((x.max() - x.min()) / 255)
+zero_point = int(round(-x.min().item() / scale))
 q = torch.quantize_per_tensor(x, scale, zero_point, torch.quint8)
 print(f"scale = {scale:.5f}, zero point = {zero_point}")
 print("stored integers:", q.int_repr().tolist())
-print("max round-trip error:", round((q.dequantize() - x).abs().max().item(), 5), "<= scale / 2 =", round(scale / 2, 5))
+print(
+    "max round-trip error:",
+    round((q.dequantize() - x).abs().max().item(), 5),
+    "<= scale / 2 =",
+    round(scale / 2, 5),
+)
 
 # %% [markdown]
 # ## 2 · Weights: per-channel, symmetric
@@ -83,7 +95,7 @@ print("max round-trip error:", round((q.dequantize() - x).abs().max().item(), 5)
 # expensive layer of the generator), two of its channels, with the INT8 grid drawn under them:
 
 # %%
-w = gen.block_e[2][1].weight.detach()                     # (32, 64, 7, 7)
+w = gen.block_e[2][1].weight.detach()  # (32, 64, 7, 7)
 w_int8, w_scale = Q._quantize_weight(w)
 w_back = w_int8.float() * w_scale.view(-1, 1, 1, 1)
 amax = w.abs().flatten(1).amax(1)
@@ -93,17 +105,26 @@ for ax, c in zip(axes[:2], (lo, hi)):
     ax.hist(w[c].flatten().numpy(), bins=80, color="tab:blue", alpha=0.8)
     grid = w_scale[c].item() * np.arange(-127, 128, 8)
     ax.vlines(grid, 0, ax.get_ylim()[1] * 0.08, color="k", lw=0.6)
-    ax.set_title(f"channel {c}: max |w| {amax[c]:.3f}, scale {w_scale[c]:.2e}\n(every 8th INT8 level marked)", fontsize=9)
-axes[2].bar(range(32), w_scale.numpy(), color="tab:orange"); axes[2].set_title("per-channel scales of block_e.2", fontsize=9)
+    ax.set_title(
+        f"channel {c}: max |w| {amax[c]:.3f}, scale {w_scale[c]:.2e}\n"
+        "(every 8th INT8 level marked)",
+        fontsize=9,
+    )
+axes[2].bar(range(32), w_scale.numpy(), color="tab:orange")
+axes[2].set_title("per-channel scales of block_e.2", fontsize=9)
 axes[2].set_xlabel("output channel")
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 rel = ((w_back - w).norm() / w.norm()).item()
 print(f"relative weight error after INT8: {rel:.4f}")
 
 # %%
 # NBVAL_CHECK_OUTPUT
 n = count_parameters(gen)
-print(f"{n:,} parameters: {4 * n / 1e6:.2f} MB as fp32, {n / 1e6:.2f} MB as int8 (plus one fp32 scale per output channel)")
+print(
+    f"{n:,} parameters: {4 * n / 1e6:.2f} MB as fp32, {n / 1e6:.2f} MB as int8 "
+    "(plus one fp32 scale per output channel)"
+)
 
 # %% [markdown]
 # ## 3 · Activations and calibration
@@ -121,30 +142,57 @@ print(f"{n:,} parameters: {4 * n / 1e6:.2f} MB as fp32, {n / 1e6:.2f} MB as int8
 
 # %%
 captured = {}
-hooks = [gen.block_e[0][1].register_forward_hook(lambda m, a, y: captured.__setitem__("conv", y.detach().clone())),
-         gen.block_e[0][3].register_forward_hook(lambda m, a, y: captured.__setitem__("act", y.detach().clone()))]
+hooks = [
+    gen.block_e[0][1].register_forward_hook(
+        lambda m, a, y: captured.__setitem__("conv", y.detach().clone())
+    ),
+    gen.block_e[0][3].register_forward_hook(
+        lambda m, a, y: captured.__setitem__("act", y.detach().clone())
+    ),
+]
 with torch.no_grad():
     gen(photos[:1])
 for h in hooks:
     h.remove()
 qp_minmax = Q.calibrate(gen, photos, observer="minmax")
-qp_hist = Q.calibrate(gen, photos, observer="histogram")   # slower: one histogram per tensor
+qp_hist = Q.calibrate(
+    gen, photos, observer="histogram"
+)  # slower: one histogram per tensor
+
 
 def q_range(p):
     top = 127 if qp_hist["reduce_range"] else 255
     return p.scale * (0 - p.zero_point), p.scale * (top - p.zero_point)
 
+
 fig, axes = plt.subplots(1, 2, figsize=(12, 2.8))
-for ax, (key, name) in zip(axes, (("conv", "block_e.0.conv"), ("act", "block_e.0.act"))):
+for ax, (key, name) in zip(
+    axes, (("conv", "block_e.0.conv"), ("act", "block_e.0.act"))
+):
     v = captured[key].flatten().numpy()
     ax.hist(v, bins=200, color="tab:blue", alpha=0.8, log=True)
-    for qp, colour, label in ((qp_minmax, "tab:red", "min/max"), (qp_hist, "tab:green", "histogram")):
+    for qp, colour, label in (
+        (qp_minmax, "tab:red", "min/max"),
+        (qp_hist, "tab:green", "histogram"),
+    ):
         a, b = q_range(qp[name])
-        ax.axvspan(a, b, color=colour, alpha=0.12, label=f"{label}: [{a:.2f}, {b:.2f}], step {qp[name].scale:.3f}")
-    ax.set_title(name, fontsize=9); ax.legend(fontsize=7)
-plt.tight_layout(); plt.show()
-print(f"7-bit activations (reduce_range): {qp_hist['reduce_range']}, because this CPU has VNNI: {info['vnni']} "
-      "(without VNNI, FBGEMM's u8 x s8 multiply-adds saturate at 16 bits unless activations use 7 bits)")
+        ax.axvspan(
+            a,
+            b,
+            color=colour,
+            alpha=0.12,
+            label=f"{label}: [{a:.2f}, {b:.2f}], step {qp[name].scale:.3f}",
+        )
+    ax.set_title(name, fontsize=9)
+    ax.legend(fontsize=7)
+plt.tight_layout()
+plt.show()
+print(
+    f"7-bit activations (reduce_range): {qp_hist['reduce_range']}, "
+    f"because this CPU has VNNI: {info['vnni']} "
+    "(without VNNI, FBGEMM's u8 x s8 multiply-adds saturate at 16 bits "
+    "unless activations use 7 bits)"
+)
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -172,11 +220,20 @@ with torch.no_grad():
     ref, out = gen(x), qgen(x)
 diff = (to01(out) - to01(ref)).abs()[0].mean(0)
 fig, axes = plt.subplots(1, 4, figsize=(12, 3))
-for ax, img, title in ((axes[0], to01(x), "photo"), (axes[1], to01(ref), "fp32"), (axes[2], to01(out), "INT8")):
-    ax.imshow(img[0].permute(1, 2, 0).numpy()); ax.set_title(title, fontsize=9); ax.axis("off")
-im = axes[3].imshow(diff.numpy(), cmap="magma"); axes[3].set_title("|INT8 - fp32| (mean over RGB)", fontsize=9); axes[3].axis("off")
+for ax, img, title in (
+    (axes[0], to01(x), "photo"),
+    (axes[1], to01(ref), "fp32"),
+    (axes[2], to01(out), "INT8"),
+):
+    ax.imshow(img[0].permute(1, 2, 0).numpy())
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+im = axes[3].imshow(diff.numpy(), cmap="magma")
+axes[3].set_title("|INT8 - fp32| (mean over RGB)", fontsize=9)
+axes[3].axis("off")
 plt.colorbar(im, ax=axes[3], fraction=0.046)
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 print(f"PSNR INT8 vs fp32 at 192 px: {Q.psnr(to01(out), to01(ref)):.1f} dB")
 
 # %% [markdown]
@@ -194,16 +251,24 @@ with torch.no_grad():
     ref = gen(sub)
     sens = {}
     for name in all_layers:
-        one = Q.QuantizedGenerator(gen, float_layers=[n for n in all_layers if n != name])
+        one = Q.QuantizedGenerator(
+            gen, float_layers=[n for n in all_layers if n != name]
+        )
         one.set_float(gen, qp_hist)
         sens[name] = Q.psnr(to01(one(sub)), to01(ref))
 fig, ax = plt.subplots(figsize=(12, 2.8))
 ax.bar(range(len(sens)), list(sens.values()), color="tab:purple")
-ax.set_xticks(range(len(sens))); ax.set_xticklabels(list(sens), rotation=60, fontsize=7)
-ax.set_ylabel("PSNR vs fp32 (dB)"); ax.set_title("only this layer in INT8 (two 96-px sample photos)", fontsize=9)
-plt.tight_layout(); plt.show()
+ax.set_xticks(range(len(sens)))
+ax.set_xticklabels(list(sens), rotation=60, fontsize=7)
+ax.set_ylabel("PSNR vs fp32 (dB)")
+ax.set_title("only this layer in INT8 (two 96-px sample photos)", fontsize=9)
+plt.tight_layout()
+plt.show()
 worst = min(sens, key=sens.get)
-print(f"most sensitive layer: {worst} ({sens[worst]:.1f} dB alone); all layers INT8: {Q.psnr(to01(qgen(sub)), to01(ref)):.1f} dB")
+print(
+    f"most sensitive layer: {worst} ({sens[worst]:.1f} dB alone); "
+    f"all layers INT8: {Q.psnr(to01(qgen(sub)), to01(ref)):.1f} dB"
+)
 
 # %%
 x256 = Q.sample_photos(256)[:1]
@@ -211,11 +276,29 @@ prof_f = Q.profile_layers(Q.fp32_channels_last(gen), x256, repeat=1)
 prof_q = Q.profile_layers(qgen, x256, repeat=1)
 keys = list(prof_f)
 fig, ax = plt.subplots(figsize=(12, 2.8))
-ax.bar(np.arange(len(keys)) - 0.2, [prof_f[k] for k in keys], 0.4, label=f"fp32 channels-last ({sum(prof_f.values()):.0f} ms)")
-ax.bar(np.arange(len(keys)) + 0.2, [prof_q[k] for k in keys], 0.4, label=f"INT8 ({sum(prof_q.values()):.0f} ms)")
-ax.set_xticks(range(len(keys))); ax.set_xticklabels(keys, rotation=60, fontsize=7); ax.set_ylabel("ms"); ax.legend(fontsize=8)
-ax.set_title("per-layer time at 256 px, one image (one run; measured live, so it varies with the machine's load)", fontsize=9)
-plt.tight_layout(); plt.show()
+ax.bar(
+    np.arange(len(keys)) - 0.2,
+    [prof_f[k] for k in keys],
+    0.4,
+    label=f"fp32 channels-last ({sum(prof_f.values()):.0f} ms)",
+)
+ax.bar(
+    np.arange(len(keys)) + 0.2,
+    [prof_q[k] for k in keys],
+    0.4,
+    label=f"INT8 ({sum(prof_q.values()):.0f} ms)",
+)
+ax.set_xticks(range(len(keys)))
+ax.set_xticklabels(keys, rotation=60, fontsize=7)
+ax.set_ylabel("ms")
+ax.legend(fontsize=8)
+ax.set_title(
+    "per-layer time at 256 px, one image "
+    "(one run; measured live, so it varies with the machine's load)",
+    fontsize=9,
+)
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## 6 · Saving and loading: data, not code
@@ -230,14 +313,21 @@ plt.tight_layout(); plt.show()
 # %%
 # NBVAL_CHECK_OUTPUT
 from safetensors.torch import save_file
+
 with tempfile.TemporaryDirectory() as d:
     n_int8 = Q.save_int8(qgen, Path(d) / "int8.safetensors")
-    save_file({k: v.contiguous() for k, v in gen.state_dict().items()}, str(Path(d) / "fp32.safetensors"))
+    save_file(
+        {k: v.contiguous() for k, v in gen.state_dict().items()},
+        str(Path(d) / "fp32.safetensors"),
+    )
     n_fp32 = (Path(d) / "fp32.safetensors").stat().st_size
     back = Q.load_int8(Path(d) / "int8.safetensors")
 with torch.no_grad():
     same = torch.equal(back(photos[:1]), qgen(photos[:1]))
-print(f"INT8 file {n_int8:,} bytes, fp32 file {n_fp32:,} bytes: {n_fp32 / n_int8:.1f}x smaller; reloaded model gives identical output: {same}")
+print(
+    f"INT8 file {n_int8:,} bytes, fp32 file {n_fp32:,} bytes: "
+    f"{n_fp32 / n_int8:.1f}x smaller; reloaded model gives identical output: {same}"
+)
 
 # %% [markdown]
 # ## 7 · Size, speed and quality, measured live
@@ -251,7 +341,14 @@ print(f"INT8 file {n_int8:,} bytes, fp32 file {n_fp32:,} bytes: {n_fp32 / n_int8
 # where the CPU computes bf16 natively. Here at 128 px, calibrated at 64 px, to stay quick:
 
 # %%
-live = Q.run_benchmark(sizes=(128,), repeat=3, generator=gen, weights_label=weights_label, compile=False, calib_size=64)
+live = Q.run_benchmark(
+    sizes=(128,),
+    repeat=3,
+    generator=gen,
+    weights_label=weights_label,
+    compile=False,
+    calib_size=64,
+)
 display(Markdown(Q.bench_table_markdown(live)))
 print(Q.bench_provenance(live))
 
@@ -266,8 +363,14 @@ print(Q.bench_provenance(live))
 # the constant.
 
 # %%
-bench_dir = Path("..") / "benchmarks"
-found = [p for p in (bench_dir / "cpu_bench.json", bench_dir / "cpu_bench_under_load.json") if p.is_file()]
+bench_dir = data_dir(
+    "benchmarks"
+)  # the checkout's benchmarks/, wherever this notebook is
+found = [
+    p
+    for p in (bench_dir / "cpu_bench.json", bench_dir / "cpu_bench_under_load.json")
+    if p.is_file()
+]
 if found:
     res = json.loads(found[0].read_text())
     print(f"from {found[0].name}:")
@@ -275,13 +378,30 @@ if found:
     sizes = sorted(int(s) for s in res["by_size"])
     if len(sizes) > 1:
         fig, ax = plt.subplots(figsize=(6, 3))
-        for key in ("fp32_eager", "fp32_best", "int8", "onnxruntime_fp32", "onnxruntime_int8"):
-            ax.plot(sizes, [res["by_size"][str(s)][key] for s in sizes], "o-", label=key)
-        ax.set_xscale("log", base=2); ax.set_yscale("log"); ax.set_xlabel("side (px)"); ax.set_ylabel("s / image")
-        ax.legend(fontsize=7); ax.set_title("cost versus picture size", fontsize=9); plt.tight_layout(); plt.show()
+        for key in (
+            "fp32_eager",
+            "fp32_best",
+            "int8",
+            "onnxruntime_fp32",
+            "onnxruntime_int8",
+        ):
+            ax.plot(
+                sizes, [res["by_size"][str(s)][key] for s in sizes], "o-", label=key
+            )
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
+        ax.set_xlabel("side (px)")
+        ax.set_ylabel("s / image")
+        ax.legend(fontsize=7)
+        ax.set_title("cost versus picture size", fontsize=9)
+        plt.tight_layout()
+        plt.show()
 else:
-    print("No benchmark file yet: run `animegan-edu bench --size 256 --size 512 --size 1024 --repeat 5 --json "
-          "> benchmarks/cpu_bench.json` on a quiet machine, then re-run this notebook.")
+    print(
+        "No benchmark file yet: run `animegan-edu bench --size 256 --size 512 "
+        "--size 1024 --repeat 5 --json > benchmarks/cpu_bench.json` on a quiet "
+        "machine, then re-run this notebook."
+    )
 
 # %% [markdown]
 # ## 9 · Explore: resolution, threads, path
@@ -297,6 +417,7 @@ onnx32 = Q.export_onnx(gen, tmpdir / "g.onnx")
 onnx8 = Q.quantize_onnx(onnx32, tmpdir / "g8.onnx", photos[:2])
 _sessions = {}
 
+
 def runner(path, threads):
     if path == "fp32 channels-last":
         return Q.fp32_channels_last(gen)
@@ -304,10 +425,14 @@ def runner(path, threads):
         return qgen
     key = (path, threads)
     if key not in _sessions:
-        _sessions[key] = Q.OnnxRuntimeGenerator(onnx32 if path == "ONNX Runtime fp32" else onnx8, threads)
+        _sessions[key] = Q.OnnxRuntimeGenerator(
+            onnx32 if path == "ONNX Runtime fp32" else onnx8, threads
+        )
     return _sessions[key]
 
+
 PATHS = ["fp32 channels-last", "INT8 (ours)", "ONNX Runtime fp32", "ONNX Runtime INT8"]
+
 
 def try_path(size, threads, path, repeat=3):
     x = Q.sample_photos(size)[:1]
@@ -317,39 +442,70 @@ def try_path(size, threads, path, repeat=3):
         f(x)
         ts = []
         for _ in range(repeat):
-            t0 = time.perf_counter(); out = f(x); ts.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            out = f(x)
+            ts.append(time.perf_counter() - t0)
     return out, ref, sorted(ts)[len(ts) // 2]
+
 
 def show_path(ax_img, ax_diff, size, threads, path):
     out, ref, sec = try_path(size, threads, path)
-    ax_img.imshow(to01(out)[0].permute(1, 2, 0).numpy()); ax_img.axis("off")
-    ax_img.set_title(f"{path}\n{size} px, {threads} thread(s): {1000 * sec:.0f} ms", fontsize=8)
+    ax_img.imshow(to01(out)[0].permute(1, 2, 0).numpy())
+    ax_img.axis("off")
+    ax_img.set_title(
+        f"{path}\n{size} px, {threads} thread(s): {1000 * sec:.0f} ms", fontsize=8
+    )
     d = (to01(out) - to01(ref)).abs()[0].mean(0)
-    ax_diff.imshow(d.numpy(), cmap="magma", vmin=0, vmax=0.1); ax_diff.axis("off")
-    ax_diff.set_title(f"|{path} - fp32|, PSNR {Q.psnr(to01(out), to01(ref)):.1f} dB", fontsize=8)
+    ax_diff.imshow(d.numpy(), cmap="magma", vmin=0, vmax=0.1)
+    ax_diff.axis("off")
+    ax_diff.set_title(
+        f"|{path} - fp32|, PSNR {Q.psnr(to01(out), to01(ref)):.1f} dB", fontsize=8
+    )
+
 
 out_w = W.Output()
-size_w = W.IntSlider(value=192, min=64, max=512, step=64, description="size (px)")
-threads_w = W.IntSlider(value=torch.get_num_threads(), min=1, max=os.cpu_count() or 1, description="threads")
+# each change styles and times a picture (0.1-3 s): the sliders report when released
+size_w = W.IntSlider(
+    value=192,
+    min=64,
+    max=512,
+    step=64,
+    description="size (px)",
+    continuous_update=False,
+)
+threads_w = W.IntSlider(
+    value=torch.get_num_threads(),
+    min=1,
+    max=os.cpu_count() or 1,
+    description="threads",
+    continuous_update=False,
+)
 path_w = W.Dropdown(options=PATHS, value="INT8 (ours)", description="path")
+
 
 def update(*_):
     with out_w:
         out_w.clear_output(wait=True)
         fig, axes = plt.subplots(1, 2, figsize=(8, 4))
         show_path(axes[0], axes[1], size_w.value, threads_w.value, path_w.value)
-        plt.tight_layout(); plt.show()
+        plt.tight_layout()
+        plt.show()
+
 
 for w_ in (size_w, threads_w, path_w):
     w_.observe(update, names="value")
-display(W.VBox([W.HBox([size_w, threads_w, path_w]), out_w]))
+show_live(
+    W.VBox([W.HBox([size_w, threads_w, path_w]), out_w]),
+    text="[sliders: run this cell in JupyterLab; the figure below shows every path]",
+)
 update()
 
 # static fallback: every path at 192 px
 fig, axes = plt.subplots(2, 4, figsize=(12, 6))
 for j, p in enumerate(PATHS):
     show_path(axes[0, j], axes[1, j], 192, torch.get_num_threads(), p)
-plt.tight_layout(); plt.show()
+plt.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## Summary
@@ -396,9 +552,11 @@ from animegan_edu import exercises
 # `quint8` (integers 0 to 255) covering the observed range, widened first so that it contains 0 (0
 # must be stored exactly). The checker compares with PyTorch's `MinMaxObserver`.
 
+
 # %%
 def qparams(x_min, x_max):
     return None  # your code here
+
 
 exercises.check_qparams(qparams)
 
@@ -406,9 +564,11 @@ exercises.check_qparams(qparams)
 # **2 · Quantize, then dequantize.** Write `fake_quant(x, scale, zero_point)`: quantize a float tensor
 # to `quint8` with this scale and zero point (section 1) and return the dequantized float tensor.
 
+
 # %%
 def fake_quant(x, scale, zero_point):
     return None  # your code here
+
 
 exercises.check_fake_quantize(fake_quant)
 
@@ -417,8 +577,10 @@ exercises.check_fake_quantize(fake_quant)
 # dB for two images in [0, 1] of the same shape. How much smaller is the mean squared error at 35 dB
 # than at 20 dB?
 
+
 # %%
 def my_psnr(a, b):
     return None  # your code here
+
 
 exercises.check_psnr(my_psnr)

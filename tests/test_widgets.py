@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import re
 
 import matplotlib
@@ -366,3 +367,155 @@ def test_progress_is_non_zero_before_the_generator_runs():
     value, maximum, style, description = bar_at_call[-1]
     assert 0 < value < maximum and style == "info" and description == "generating…"
     assert st.progress.value == st.progress.max and st.progress.bar_style == "success"
+
+
+# --------------------------------------------------------------------------- saved notebooks reopen cleanly
+
+from animegan_edu import widgets_live as WL  # noqa: E402
+
+NOTEBOOK_DIR = __import__("pathlib").Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def _interactive_and_standin_outputs():
+    import ipywidgets as W
+
+    ui = W.interactive(lambda k=1: None, k=W.IntSlider(1, 0, 5))
+    raw = {"output_type": "display_data", "metadata": {}, "data": ui._repr_mimebundle_()}
+    data, meta = WL.LiveView(ui, picture=Image.new("RGB", (8, 6), "red"), text="[sliders]")._repr_mimebundle_()
+    return ui, raw, {"output_type": "display_data", "metadata": meta, "data": data}
+
+
+def test_live_view_carries_a_standin_never_raw_text():
+    """Defect: before a run, or untrusted, a widget output showed 'interactive(children=(IntSlider(…'."""
+    ui, raw, live = _interactive_and_standin_outputs()
+    assert raw["data"]["text/plain"].startswith("interactive(children=")  # what ipywidgets gives
+    assert live["data"][WL.WIDGET_VIEW]["model_id"] == ui.model_id  # the live widget ...
+    assert live["data"]["text/plain"] == "[sliders]"  # ... and readable stand-ins
+    jpeg = Image.open(io.BytesIO(base64.b64decode(live["data"]["image/jpeg"])))
+    assert jpeg.format == "JPEG" and jpeg.size == (8, 6) and jpeg.info["dpi"] == (100, 100)
+    assert live["metadata"][WL.STANDIN_KEY] is True
+
+
+def test_strip_widget_views_leaves_standins_and_drops_raw_text():
+    """Defect: a saved widget view pointed at a dead model ("Error displaying widget: model not found")."""
+    _, raw, live = _interactive_and_standin_outputs()
+    text = {"output_type": "stream", "name": "stdout", "text": "hello\n"}
+    nb = {"metadata": {"widgets": {WL.WIDGET_STATE: {"state": {}}}},
+          "cells": [{"cell_type": "code", "outputs": [raw, text, live]}, {"cell_type": "markdown", "source": "x"}]}
+    problems = WL.widget_output_problems(nb)
+    assert sum("model not found" in p for p in problems) == 2 and sum("raw widget text" in p for p in problems) == 1
+    assert WL.strip_widget_views(nb) == 2
+    outs = nb["cells"][0]["outputs"]
+    assert outs[0] == text and sorted(outs[1]["data"]) == ["image/jpeg", "text/plain"]
+    assert "widgets" not in nb["metadata"] and WL.widget_output_problems(nb) == []
+    assert WL.strip_widget_views(nb) == 0  # idempotent
+    # raw text alone (ipywidgets' repr) is a problem too, even without a view
+    raw_only = {"metadata": {}, "cells": [{"cell_type": "code", "outputs": [
+        {"output_type": "display_data", "metadata": {}, "data": {"text/plain": "interactive(children=(IntSlider(value=1),))"}}]}]}
+    assert WL.widget_output_problems(raw_only) == ["cell 0: raw widget text 'interactive(children=(IntSlider(value=1)'"]
+
+
+def test_jupyter_saves_notebooks_without_widget_views(tmp_path):
+    """The server extension strips on every save, also after jupytext replaces the contents manager."""
+    import logging
+
+    import nbformat
+    from jupyter_server.services.contents.filemanager import FileContentsManager
+    from traitlets.config import Config
+
+    _, raw, live = _interactive_and_standin_outputs()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("ui")
+    cell.outputs = [nbformat.from_dict(raw), nbformat.from_dict(live)]
+    nb.cells.append(cell)
+
+    class App:  # what the extension sees of jupyter_server's ServerApp
+        config = Config()
+        log = logging.getLogger("test")
+        contents_manager = FileContentsManager(root_dir=str(tmp_path))
+
+    WL._load_jupyter_server_extension(App)
+    # jupytext's extension loads later and makes a new contents manager from the server's config
+    later = FileContentsManager(root_dir=str(tmp_path), config=App.config)
+    for i, cm in enumerate((App.contents_manager, later)):
+        cm.save({"type": "notebook", "content": json.loads(nbformat.writes(nb))}, f"n{i}.ipynb")
+        saved = json.loads((tmp_path / f"n{i}.ipynb").read_text())
+        assert WL.WIDGET_VIEW not in json.dumps(saved) and WL.widget_output_problems(saved) == []
+        assert [sorted(o["data"]) for o in saved["cells"][0]["outputs"]] == [["image/jpeg", "text/plain"]]
+    conf = json.loads(WL.install_jupyter_config(tmp_path / "etc").read_text())
+    assert conf == {"ServerApp": {"jpserver_extensions": {"animegan_edu.widgets_live": True}}}
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
+def test_stored_notebooks_reopen_cleanly(path):
+    """No stored widget view without saved state, no raw widget text, in any committed notebook."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    assert WL.widget_output_problems(nb) == []
+    assert WL.WIDGET_VIEW not in json.dumps(nb)
+
+
+def test_studio_displays_one_output_the_live_studio_with_its_figure_as_standin(monkeypatch):
+    """Defect: a stale static figure sat under the live Studio and never followed the controls."""
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda *objs, **kw: shown.extend(objs))
+    st = WG.Studio(model=Negative(), settings=WG.StudioSettings(size=128), samples={"a": _photo()})
+    st._ipython_display_()
+    assert len(shown) == 1 and isinstance(shown[0], WL.LiveView)  # one output, nothing under it
+    data, meta = shown[0]._repr_mimebundle_()
+    assert data[WL.WIDGET_VIEW]["model_id"] == st.ui.model_id and "image/jpeg" in data and meta[WL.STANDIN_KEY]
+    shown.clear()
+    WG.Studio(model=Negative(), settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False).show()
+    assert sorted(shown[0]._repr_mimebundle_()[0]) == [WL.WIDGET_VIEW, "text/plain"]
+
+
+# --------------------------------------------------------------------------- progress through a long pass
+
+
+def test_progress_bar_moves_during_the_generator_pass():
+    """Defect: at 1024 px the bar sat still for 17-30 s during the whole-image pass."""
+    from animegan_edu.models import Generator
+    from animegan_edu.widgets_progress import pass_progress
+
+    torch.manual_seed(0)
+    gen = Generator().eval()
+    st = WG.Studio(model=gen, settings=WG.StudioSettings(size=128, grade="neutral"), samples={"a": _photo()}, snapshot=False)
+    seen: list[tuple[int, str]] = []
+    st.progress.observe(lambda c: seen.append((c["new"], st.progress.description)), names="value")
+    st.run_button.click()
+    values = [v for v, _ in seen]
+    inside = [(v, d) for v, d in seen if d.startswith("generating… ") and d.endswith("%")]
+    assert len({v for v, _ in inside}) >= 10  # unit by unit through the pass
+    assert values[1:] == sorted(values[1:]) and values[-1] == st.progress.max  # forward only, then full
+    assert st.progress.bar_style == "success"
+    # the hooks are gone afterwards, and a plain function (no units) reports nothing
+    assert all(not m._forward_hooks for m in gen.modules())
+    with pass_progress(lambda t: -t, seen.append):
+        pass
+
+
+# --------------------------------------------------------------------------- notebooks: portable, readable
+
+
+def _code_lines(path):
+    in_markdown = False
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.startswith("# %%"):
+            in_markdown = "[markdown]" in line
+        elif not in_markdown and not line.startswith("#"):
+            yield n, line
+
+
+@pytest.mark.parametrize("name", ["06_color_grading_and_glow", "07_quantized_cpu_inference", "08_studio"])
+def test_widget_notebooks_code_lines_fit(name):
+    """Defect: long code lines ran off the right edge in 06 and 07."""
+    long = [f"line {n}: {len(t)}" for n, t in _code_lines(NOTEBOOK_DIR / f"{name}.py") if len(t) > 88]
+    assert long == []
+
+
+@pytest.mark.parametrize("path", sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.py")), ids=lambda p: p.stem)
+def test_notebooks_find_files_without_relative_paths(path):
+    """Defect: notebooks found ../benchmarks and ../configs relative to their folder (copied elsewhere: not found)."""
+    text = path.read_text(encoding="utf-8")
+    assert not re.search(r"""\.\./(benchmarks|configs|weights|shared)|Path\(\s*["']\.\.["']\s*\)""", text)
