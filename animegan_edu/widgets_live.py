@@ -16,8 +16,8 @@ behind:
   notebook: the stand-ins stay, ipywidgets' raw text goes. JupyterLab runs it on every save
   through a server extension (:func:`install_jupyter_config`, done by ``make install``), so a
   student who saves, closes and reopens sees the static stand-ins, never an error.
-  ``python -m animegan_edu.widgets_live strip notebooks/NN.ipynb`` does the same to a file
-  (after ``jupyter nbconvert --execute``).
+  ``jupyter nbconvert --to notebook`` does it too (:mod:`animegan_edu.widgets_nbconvert`, same
+  config), and ``python -m animegan_edu.widgets_live strip notebooks/NN.ipynb`` does it to a file.
 * :func:`widget_output_problems` lists what would not reopen cleanly (the tests run it over the
   committed notebooks).
 
@@ -232,12 +232,16 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     serverapp.log.info("animegan-edu: widget views are stripped from notebooks on save (static stand-ins stay)")
 
 
+NBCONVERT_PREPROCESSOR = "animegan_edu.widgets_nbconvert.StripWidgetViews"
+
+
 def install_jupyter_config(config_dir: Optional[Union[str, Path]] = None) -> Path:
-    """Enable the save hook for every JupyterLab started with ``config_dir``'s configuration.
+    """Enable the save hook for every JupyterLab (and nbconvert) started with ``config_dir``'s configuration.
 
     Writes ``jupyter_server_config.d/animegan-edu.json`` (enabling this module as a server
-    extension) under ``config_dir``, by default ``<sys.prefix>/etc/jupyter`` (the virtual
-    environment's; ``make install`` does this).
+    extension) and adds :data:`NBCONVERT_PREPROCESSOR` to ``NotebookExporter.preprocessors``
+    in ``jupyter_nbconvert_config.json``, under ``config_dir``, by default
+    ``<sys.prefix>/etc/jupyter`` (the virtual environment's; ``make install`` does this).
 
     Returns:
         the file written.
@@ -252,6 +256,13 @@ def install_jupyter_config(config_dir: Optional[Union[str, Path]] = None) -> Pat
     path = root / "jupyter_server_config.d" / "animegan-edu.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"ServerApp": {"jpserver_extensions": {"animegan_edu.widgets_live": True}}}, indent=2) + "\n")
+    # `jupyter nbconvert --to notebook` too (after --execute): animegan_edu.widgets_nbconvert
+    nbconvert = root / "jupyter_nbconvert_config.json"
+    conf = json.loads(nbconvert.read_text()) if nbconvert.is_file() else {}
+    pre = conf.setdefault("NotebookExporter", {}).setdefault("preprocessors", [])
+    if NBCONVERT_PREPROCESSOR not in pre:
+        pre.append(NBCONVERT_PREPROCESSOR)
+    nbconvert.write_text(json.dumps(conf, indent=2) + "\n")
     return path
 
 

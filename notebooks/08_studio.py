@@ -24,9 +24,11 @@
 # * face alignment (`05`, `animegan_edu.face.face2paint`);
 # * style strength, colour grading and glow (`06`, `animegan_edu.grading`).
 #
-# Run the next cell in JupyterLab and use the controls on the left. When this notebook is executed
-# headless (CI, `nbconvert`) or read without a kernel, the widgets cannot draw; the studio then
-# also shows a static before/after figure of its current result.
+# Run the next cell in JupyterLab and use the controls on the left. Where the widgets cannot draw
+# (the notebook executed headless, read without a kernel, untrusted, or saved and reopened), the
+# same output shows a static before/after figure of the studio's first result instead; it is
+# never drawn under the live studio. Saved notebooks keep only that picture (widget views are
+# removed on save, see `animegan_edu.widgets_live`), so a notebook reopens without errors.
 
 # %%
 import matplotlib.pyplot as plt
@@ -34,7 +36,14 @@ import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from animegan_edu.weights import get_generator
-from animegan_edu.widgets import Studio, StudioSettings, render, sample_images, before_after_figure
+from animegan_edu.viz import image_row
+from animegan_edu.widgets import (
+    Studio,
+    StudioSettings,
+    render,
+    sample_images,
+    before_after_figure,
+)
 
 torch.manual_seed(0)
 torch.set_num_threads(2)
@@ -59,7 +68,8 @@ studio
 # | **before \| after** | moves the divider of the comparison | no |
 #
 # The generator result is cached: strength, grade, glow and the divider re-use it and update at once.
-# The progress bar follows the stages (whole picture, then each face); the status line says how
+# The progress bar follows the stages (whole picture, then each face) and, inside each generator
+# pass, the generator's layers, so it moves even during a long 1024-px pass; the status line says how
 # long it took, what face2paint did, and which weights were used. The **Download** link holds the
 # PNG itself (a `data:` URI), so it works without a server.
 #
@@ -71,27 +81,39 @@ studio
 # %%
 # NBVAL_CHECK_OUTPUT
 model, note = get_generator()
-print(StudioSettings(size=256, face=True, strength=0.8, grade="shinkai", grade_amount=0.5, glow=0.4))
+print(
+    StudioSettings(
+        size=256, face=True, strength=0.8, grade="shinkai", grade_amount=0.5, glow=0.4
+    )
+)
 
 # %%
 photo = sample_images(("chelsea",))["chelsea"]
 print(note)
-fig, axes = plt.subplots(1, 4, figsize=(12, 2.6))
-for ax, (title, s) in zip(axes, [("photo (strength 0, neutral)", StudioSettings(size=256, strength=0.0, grade="neutral")),
-                                 ("stylised, neutral", StudioSettings(size=256, grade="neutral")),
-                                 ("stylised, shinkai", StudioSettings(size=256, grade="shinkai")),
-                                 ("strength 0.5, shinkai + glow 1", StudioSettings(size=256, strength=0.5, glow=1.0))]):
-    r = render(photo, model, s)
-    ax.imshow(r.result[0].permute(1, 2, 0)); ax.set_title(title, fontsize=9); ax.axis("off")
+looks = {
+    "photo\n(strength 0, neutral)": dict(strength=0.0, grade="neutral"),
+    "stylised, neutral": dict(grade="neutral"),
+    "stylised, shinkai": dict(grade="shinkai"),
+    "strength 0.5,\nshinkai + glow 1": dict(strength=0.5, glow=1.0),
+}
+pictures = [render(photo, model, StudioSettings(size=256, **kw)).result[0]
+            for kw in looks.values()]
+fig = image_row(pictures, list(looks), height_px=256)
 plt.show()
 
 # %% [markdown]
 # The static figure the studio draws comes from `before_after_figure`, usable on its own:
 
 # %%
-r = render(sample_images(("astronaut",))["astronaut"], model, StudioSettings(size=384, face=True, grade="shinkai"))
+r = render(
+    sample_images(("astronaut",))["astronaut"],
+    model,
+    StudioSettings(size=384, face=True, grade="shinkai"),
+)
 print(r.message)
-fig = before_after_figure(r.photo, r.result, "astronaut with face2paint and the Shinkai grade", split=0.4)
+fig = before_after_figure(
+    r.photo, r.result, "astronaut with face2paint and the Shinkai grade", split=0.4
+)
 plt.show()
 
 # %% [markdown]
@@ -101,8 +123,8 @@ plt.show()
 #   progress bar, a before/after view with a draggable divider and a download link, all inside
 #   JupyterLab with no server or extension.
 # * The slow step (the generator) is cached; the look controls only re-run the cheap grading.
-# * Headless, it still draws a static before/after figure; `render()` is the same pipeline without
-#   widgets.
+# * Where widgets cannot draw (headless, untrusted, reopened after saving) its output shows a
+#   static before/after figure instead; `render()` is the same pipeline without widgets.
 
 # %% [markdown]
 # ## References
@@ -126,9 +148,11 @@ from animegan_edu import exercises
 # side is the size slider's value and both sides are multiples of 4. Write `new_size(w, h, size)`
 # returning the new `(w, h)`.
 
+
 # %%
 def new_size(w, h, size):
     return None  # your code here
+
 
 exercises.check_resize_size(new_size)
 
@@ -141,7 +165,9 @@ exercises.check_resize_size(new_size)
 # %%
 from animegan_edu.grading import blend_strength, color_grade
 
+
 def my_finish(photo, raw, strength):
     return None  # your code here
+
 
 exercises.check_finish(my_finish)

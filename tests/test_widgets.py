@@ -444,6 +444,14 @@ def test_jupyter_saves_notebooks_without_widget_views(tmp_path):
         assert [sorted(o["data"]) for o in saved["cells"][0]["outputs"]] == [["image/jpeg", "text/plain"]]
     conf = json.loads(WL.install_jupyter_config(tmp_path / "etc").read_text())
     assert conf == {"ServerApp": {"jpserver_extensions": {"animegan_edu.widgets_live": True}}}
+    # nbconvert --to notebook (after --execute) strips too: the same config names the preprocessor
+    WL.install_jupyter_config(tmp_path / "etc")  # twice: listed once
+    nbc = json.loads((tmp_path / "etc" / "jupyter_nbconvert_config.json").read_text())
+    assert nbc == {"NotebookExporter": {"preprocessors": [WL.NBCONVERT_PREPROCESSOR]}}
+    from animegan_edu.widgets_nbconvert import StripWidgetViews
+
+    out, _ = StripWidgetViews().preprocess(nbformat.from_dict(json.loads(nbformat.writes(nb))), {})
+    assert WL.widget_output_problems(out) == [] and WL.WIDGET_VIEW not in nbformat.writes(out)
 
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.stem)
