@@ -33,7 +33,7 @@ from .pipeline import MAX_SIZE, MIN_SIZE
 
 PROG = "animegan-edu"
 DEBUG_ENV = "ANIMEGAN_EDU_DEBUG"
-PLUGIN_MODULES = ("train", "data", "quantize", "evaluate")
+PLUGIN_MODULES = ("train", "data", "quantize", "evaluate", "video")
 
 
 def _debug() -> bool:
