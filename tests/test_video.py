@@ -12,6 +12,7 @@ import torch
 
 from animegan_edu import temporal as T
 from animegan_edu import video as V
+from animegan_edu import video_io
 from animegan_edu.cli import main
 from animegan_edu.imageio import sample_photo_array
 from animegan_edu.pipeline import generate
@@ -104,8 +105,8 @@ def test_resume_computes_only_the_missing_frames_and_gives_the_same_video(
     clip_dir: Path, tmp_path: Path, model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     encoded: list[np.ndarray] = []  # the frames handed to the encoder (x264's bytes are not reproducible run to run)
-    to_u8 = V._to_u8
-    monkeypatch.setattr(V, "_to_u8", lambda x: encoded.append(to_u8(x)) or encoded[-1])
+    to_u8 = video_io._to_u8
+    monkeypatch.setattr(video_io, "_to_u8", lambda x: encoded.append(to_u8(x)) or encoded[-1])
     src = clip_dir / "plain.mp4"
     n = V.probe_video(src).frames
     (tmp_path / "a").mkdir()
