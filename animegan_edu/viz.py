@@ -18,6 +18,7 @@ Functions:
 * :func:`heatmap` - a 2-D array on an axis, with a labelled colour bar;
 * :func:`overlay` - a coarse 2-D map (e.g. a discriminator's patch scores) laid over a
   picture, with a labelled colour bar;
+* :func:`rgb_histograms` - the red, green and blue histograms of a picture on one axis;
 * :func:`legend_outside` - a legend right of the axes, where it cannot hide the data;
 * :func:`compare_image` / :func:`before_after_figure` - the before/after split view,
   as an array (for the live widget) and as a figure;
@@ -50,6 +51,7 @@ __all__ = [
     "image_row",
     "heatmap",
     "overlay",
+    "rgb_histograms",
     "legend_outside",
     "compare_image",
     "before_after_figure",
@@ -349,6 +351,43 @@ def overlay(ax: Any, image: ImageLike, values: Union[np.ndarray, torch.Tensor], 
     if title:
         ax.set_title(title, fontsize=fontsize)
     return im
+
+
+def rgb_histograms(ax: Any, image: ImageLike, title: Optional[str] = None, *, bins: int = 64,
+                   legend: bool = True, fontsize: int = FONT_SIZE):
+    """Histograms of a picture's red, green and blue channels, overlaid on ``ax``.
+
+    Args:
+        ax: a matplotlib axis.
+        image: ``(3, H, W)`` / ``(1, 3, H, W)`` in ``[0, 1]``, a PIL image or ``(H, W, 3)`` uint8.
+        title: the axis title.
+        bins: histogram bins over ``[0, 1]``.
+        legend: draw the legend (channel 0 = red, ...) in the upper left corner.
+        fontsize: label size in points.
+
+    Returns:
+        the three bar containers (R, G, B).
+
+    Example:
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> fig, ax = figure()
+        >>> len(rgb_histograms(ax, torch.rand(1, 3, 8, 8), "noise")), ax.get_xlabel()
+        (3, 'value (0-1)')
+    """
+    arr = _hwc_uint8(image[0] if isinstance(image, torch.Tensor) and image.ndim == 4 else image)
+    bars = []
+    for c, colour in enumerate(("red", "green", "blue")):
+        _, _, patches = ax.hist(arr[..., c].ravel() / 255.0, bins=bins, range=(0, 1), color=colour,
+                                alpha=0.45, label=f"channel {c} ({colour[0].upper()})")
+        bars.append(patches)
+    ax.set_xlabel("value (0-1)", fontsize=fontsize - 1)
+    ax.set_ylabel("pixels", fontsize=fontsize - 1)
+    ax.tick_params(labelsize=max(10, fontsize - 2))
+    if legend:
+        ax.legend(fontsize=max(10, fontsize - 2), loc="upper left")
+    if title:
+        ax.set_title(title, fontsize=fontsize)
+    return bars
 
 
 def legend_outside(ax: Any, *, fontsize: int = FONT_SIZE - 1, **kwargs: Any):

@@ -34,11 +34,12 @@ from IPython.display import display
 from animegan_edu.widgets_live import show_live
 
 from animegan_edu import grading as G
+from animegan_edu import viz
 from animegan_edu.imageio import pil_to_tensor01, resize_longest, sample_photo_array
 from PIL import Image
 
 torch.manual_seed(0)
-plt.rcParams["figure.dpi"] = 72
+viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 set_matplotlib_formats("jpeg")  # photos: JPEG keeps the saved notebook small
@@ -55,7 +56,7 @@ astro, coffee, rocket, chelsea = (
 )
 show = lambda ax, x, title: (
     ax.imshow(x[0].permute(1, 2, 0).clamp(0, 1).numpy()),
-    ax.set_title(title, fontsize=9),
+    ax.set_title(title),
     ax.axis("off"),
 )
 print(astro.shape, coffee.shape, rocket.shape)
@@ -70,27 +71,10 @@ print(astro.shape, coffee.shape, rocket.shape)
 
 
 # %%
-def histograms(ax, x, title):
-    for c, colour in enumerate(("red", "green", "blue")):
-        ax.hist(
-            x[0, c].flatten().numpy(),
-            bins=64,
-            range=(0, 1),
-            color=colour,
-            alpha=0.45,
-            label=f"channel {c}",
-        )
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7)
-    ax.set_yticks([])
-
-
-fig, axes = plt.subplots(1, 4, figsize=(12, 2.8))
-show(axes[0], astro, "astronaut")
-for c, name in enumerate(("channel 0 = red", "channel 1 = green", "channel 2 = blue")):
-    axes[c + 1].imshow(astro[0, c], cmap="gray", vmin=0, vmax=1)
-    axes[c + 1].set_title(name, fontsize=9)
-    axes[c + 1].axis("off")
+channels = [astro[0, c] for c in range(3)]
+viz.image_row([astro[0], *channels],
+              ["astronaut", "channel 0 = red", "channel 1 = green", "channel 2 = blue"],
+              height_px=256, colorbar_label="channel value (0-1)")
 plt.show()
 
 
@@ -145,21 +129,18 @@ fixed = G.sigmoid_contrast(
 )  # blue and green boosted, a [0, 1] S-curve
 swapped = G.channel_gains(astro, (1.1, 1.05, 1.0))  # what "channel 0" really boosts
 
-fig, axes = plt.subplots(2, 3, figsize=(10, 6))
-for ax, x, t in zip(
-    axes[0],
-    (astro, article, fixed),
-    (
-        "photo",
-        "article's grade: dark, grey, warm",
-        "fixed: gains (1, 1.05, 1.1) + S-curve",
-    ),
-):
-    show(ax, x, t)
-histograms(axes[1, 0], astro, "photo")
-histograms(axes[1, 1], article, "article: squeezed into [0.05, 0.73]")
-histograms(axes[1, 2], fixed, "fixed: blue shifted right, full range")
-plt.tight_layout()
+viz.image_row([astro[0], article[0].clamp(0, 1), fixed[0]],
+              ["photo", "article's grade:\ndark, grey, warm",
+               "fixed: gains (1, 1.05, 1.1)\n+ S-curve"],
+              height_px=300)
+plt.show()
+fig, axes = viz.figure(1, 3, figsize=(13, 3.8), sharey=True)
+viz.rgb_histograms(axes[0], astro, "photo")
+viz.rgb_histograms(axes[1], article.clamp(0, 1), "article: squeezed into [0.05, 0.73]",
+                   legend=False)
+viz.rgb_histograms(axes[2], fixed, "fixed: blue shifted right,\nfull range",
+                   legend=False)
+fig.tight_layout()
 plt.show()
 print(
     "mean R, G, B of the photo      :",
@@ -179,9 +160,9 @@ print(
 # is what a saved notebook shows):
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(12, 2.6))
-for ax, b in zip(axes, (0.9, 1.0, 1.1, 1.2)):
-    show(ax, G.channel_gains(coffee, (1.0, 1.0, b)), f"blue gain {b}")
+gains = (0.9, 1.0, 1.1, 1.2)
+viz.image_row([G.channel_gains(coffee, (1.0, 1.0, b))[0] for b in gains],
+              [f"blue gain {b}" for b in gains], height_px=256)
 plt.show()
 
 
@@ -230,14 +211,18 @@ for k in (0.0, 2.0, 4.0, 8.0):
 
 # %%
 xs = torch.linspace(0, 1, 256).view(1, 1, 1, -1).expand(1, 3, 1, 256)
-fig, axes = plt.subplots(1, 4, figsize=(12, 2.8))
+fig, ax = viz.figure(figsize=(5.5, 4))
 for k in (0.0, 2.0, 4.0, 8.0):
-    axes[0].plot(xs[0, 0, 0], G.sigmoid_contrast(xs, k)[0, 0, 0], label=f"k={k}")
-axes[0].legend(fontsize=7)
-axes[0].set_title("curve", fontsize=9)
-axes[0].set_aspect("equal")
-for ax, k in zip(axes[1:], (0.0, 4.0, 8.0)):
-    show(ax, G.sigmoid_contrast(chelsea, k), f"contrast k = {k}")
+    ax.plot(xs[0, 0, 0], G.sigmoid_contrast(xs, k)[0, 0, 0], label=f"k = {k}")
+ax.set_xlabel("input value")
+ax.set_ylabel("output value")
+ax.set_aspect("equal")
+ax.set_title("the S-curve")
+viz.legend_outside(ax)
+plt.show()
+ks = (0.0, 4.0, 8.0)
+viz.image_row([G.sigmoid_contrast(chelsea, k)[0] for k in ks],
+              [f"contrast k = {k}" for k in ks], height_px=256)
 plt.show()
 
 
@@ -256,9 +241,9 @@ show_live(W.interactive(contrast_view, k=sl(3.0, 0, 12, step=0.5)))
 # everywhere (hue is undefined on greys), and $s = 1$ is exactly the identity.
 
 # %%
-fig, axes = plt.subplots(1, 4, figsize=(12, 2.6))
-for ax, s in zip(axes, (0.0, 0.6, 1.0, 1.5)):
-    show(ax, G.adjust_saturation_luma(coffee, s), f"saturation {s}")
+levels = (0.0, 0.6, 1.0, 1.5)
+viz.image_row([G.adjust_saturation_luma(coffee, s)[0] for s in levels],
+              [f"saturation {s}" for s in levels], height_px=256)
 plt.show()
 
 
@@ -285,20 +270,16 @@ hazy = 0.45 + 0.35 * chelsea
 per_channel = __import__("kornia").enhance.equalize_clahe(hazy, clip_limit=3.0)
 on_luma = G.clahe_luma(hazy, 1.0, clip_limit=3.0)
 half = G.clahe_luma(hazy, 0.5, clip_limit=3.0)
-fig, axes = plt.subplots(2, 4, figsize=(12, 5))
-for ax, x, t in zip(
-    axes[0],
-    (hazy, per_channel, on_luma, half),
-    ("hazy", "CLAHE on R, G, B: hues shift", "CLAHE on luma", "luma CLAHE, amount 0.5"),
-):
-    show(ax, x, t)
-for ax, x, t in zip(
-    axes[1],
-    (hazy, per_channel, on_luma, half),
-    ("hazy", "per channel", "on luma", "amount 0.5"),
-):
-    histograms(ax, x, t)
-plt.tight_layout()
+versions = (hazy, per_channel, on_luma, half)
+viz.image_row([v[0].clamp(0, 1) for v in versions],
+              ["hazy", "CLAHE on R, G, B:\nhues shift", "CLAHE on luma",
+               "luma CLAHE,\namount 0.5"],
+              height_px=256)
+plt.show()
+fig, axes = viz.figure(1, 4, figsize=(15, 3.8), sharey=True)
+for ax, v, t in zip(axes, versions, ("hazy", "per channel", "on luma", "amount 0.5")):
+    viz.rgb_histograms(ax, v.clamp(0, 1), t, legend=ax is axes[0])
+fig.tight_layout()
 plt.show()
 
 
@@ -332,13 +313,12 @@ import kornia
 blur = kornia.filters.gaussian_blur2d(rocket, (15, 15), (2.0, 2.0))
 article_glow = rocket + torch.where(blur > 0.8, blur, torch.zeros_like(blur)) * 0.3
 mask = G.glow_mask(rocket, threshold=0.5, radius=0.02)
-fig, axes = plt.subplots(1, 4, figsize=(12, 2.8))
-show(axes[0], rocket, "rocket at dusk")
-axes[1].imshow(mask[0, 0], cmap="magma")
-axes[1].set_title("highlight mask (threshold 0.5)", fontsize=9)
-axes[1].axis("off")
-show(axes[2], G.glow(rocket, 1.0, threshold=0.5, mode="screen"), "glow 1.0, screen")
-show(axes[3], G.glow(rocket, 1.0, threshold=0.5, mode="add"), "glow 1.0, add")
+screen = G.glow(rocket, 1.0, threshold=0.5, mode="screen")[0]
+added = G.glow(rocket, 1.0, threshold=0.5, mode="add")[0]
+viz.image_row([rocket[0], mask[0, 0], screen, added],
+              ["rocket at dusk", "highlight mask\n(threshold 0.5)", "glow 1.0, screen",
+               "glow 1.0, add"], height_px=256, ncols=2, cmap="magma",
+              colorbar_label="highlight mask (0-1)")
 plt.show()
 
 # %%
@@ -393,11 +373,11 @@ print(G.PRESETS["shinkai"])
 print("neutral is the identity:", torch.equal(G.color_grade(astro, "neutral"), astro))
 
 # %%
-fig, axes = plt.subplots(3, 4, figsize=(12, 7.5))
-for row, x in zip(axes, (coffee, rocket, chelsea)):
-    for ax, a in zip(row, (0.0, 0.5, 1.0, 1.5)):
-        show(ax, G.color_grade(x, G.PRESETS["shinkai"].scaled(a)), f"shinkai x {a}")
-plt.tight_layout()
+amounts = (0.0, 0.5, 1.0, 1.5)
+graded = [G.color_grade(x, G.PRESETS["shinkai"].scaled(a))[0]
+          for x in (coffee, rocket, chelsea) for a in amounts]
+viz.image_row(graded, [f"shinkai x {a}" for _ in range(3) for a in amounts],
+              height_px=256, ncols=4)
 plt.show()
 
 # %% [markdown]
@@ -409,9 +389,9 @@ plt.show()
 
 # %%
 poster = (coffee * 4).round() / 4
-fig, axes = plt.subplots(1, 4, figsize=(12, 2.6))
-for ax, s in zip(axes, (0.0, 0.33, 0.66, 1.0)):
-    show(ax, G.blend_strength(coffee, poster, s), f"strength {s}")
+strengths = (0.0, 0.33, 0.66, 1.0)
+viz.image_row([G.blend_strength(coffee, poster, s)[0] for s in strengths],
+              [f"strength {s}" for s in strengths], height_px=256)
 plt.show()
 
 # %% [markdown]

@@ -40,13 +40,14 @@ import ipywidgets as W
 from IPython.display import Markdown, display
 
 from animegan_edu import quantize as Q
+from animegan_edu import viz
 from animegan_edu.models import count_parameters
 from animegan_edu.resources import data_dir
 from animegan_edu.widgets_live import show_live
 from animegan_edu.weights import get_generator
 
 torch.manual_seed(0)
-plt.rcParams["figure.dpi"] = 60
+viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
 gen, weights_label = get_generator()
 print("weights:", weights_label)
 info = Q.cpu_info()
@@ -100,20 +101,20 @@ w_int8, w_scale = Q._quantize_weight(w)
 w_back = w_int8.float() * w_scale.view(-1, 1, 1, 1)
 amax = w.abs().flatten(1).amax(1)
 lo, hi = int(amax.argmin()), int(amax.argmax())
-fig, axes = plt.subplots(1, 3, figsize=(13, 2.8))
+fig, axes = viz.figure(1, 3, figsize=(14, 4.4))
 for ax, c in zip(axes[:2], (lo, hi)):
     ax.hist(w[c].flatten().numpy(), bins=80, color="tab:blue", alpha=0.8)
     grid = w_scale[c].item() * np.arange(-127, 128, 8)
     ax.vlines(grid, 0, ax.get_ylim()[1] * 0.08, color="k", lw=0.6)
-    ax.set_title(
-        f"channel {c}: max |w| {amax[c]:.3f}, scale {w_scale[c]:.2e}\n"
-        "(every 8th INT8 level marked)",
-        fontsize=9,
-    )
+    ax.set_title(f"channel {c}: max |w| {amax[c]:.3f}\nscale {w_scale[c]:.2e}"
+                 " (every 8th level marked)")
+    ax.set_xlabel("weight value")
+    ax.set_ylabel("count")
 axes[2].bar(range(32), w_scale.numpy(), color="tab:orange")
-axes[2].set_title("per-channel scales of block_e.2", fontsize=9)
+axes[2].set_title("per-channel scales of block_e.2")
 axes[2].set_xlabel("output channel")
-plt.tight_layout()
+axes[2].set_ylabel("scale")
+fig.tight_layout()
 plt.show()
 rel = ((w_back - w).norm() / w.norm()).item()
 print(f"relative weight error after INT8: {rel:.4f}")
@@ -165,27 +166,21 @@ def q_range(p):
     return p.scale * (0 - p.zero_point), p.scale * (top - p.zero_point)
 
 
-fig, axes = plt.subplots(1, 2, figsize=(12, 2.8))
-for ax, (key, name) in zip(
-    axes, (("conv", "block_e.0.conv"), ("act", "block_e.0.act"))
-):
+fig, axes = viz.figure(2, 1, figsize=(10, 7))
+layers = (("conv", "block_e.0.conv"), ("act", "block_e.0.act"))
+for ax, (key, name) in zip(axes, layers):
     v = captured[key].flatten().numpy()
     ax.hist(v, bins=200, color="tab:blue", alpha=0.8, log=True)
-    for qp, colour, label in (
-        (qp_minmax, "tab:red", "min/max"),
-        (qp_hist, "tab:green", "histogram"),
-    ):
+    for qp, colour, label in ((qp_minmax, "tab:red", "min/max"),
+                              (qp_hist, "tab:green", "histogram")):
         a, b = q_range(qp[name])
-        ax.axvspan(
-            a,
-            b,
-            color=colour,
-            alpha=0.12,
-            label=f"{label}: [{a:.2f}, {b:.2f}], step {qp[name].scale:.3f}",
-        )
-    ax.set_title(name, fontsize=9)
-    ax.legend(fontsize=7)
-plt.tight_layout()
+        ax.axvspan(a, b, color=colour, alpha=0.12,
+                   label=f"{label}:\n[{a:.2f}, {b:.2f}], step {qp[name].scale:.3f}")
+    ax.set_title(name)
+    ax.set_xlabel("activation value")
+    ax.set_ylabel("count (log)")
+    viz.legend_outside(ax, title="calibrated range")
+fig.tight_layout()
 plt.show()
 print(
     f"7-bit activations (reduce_range): {qp_hist['reduce_range']}, "
@@ -211,7 +206,8 @@ print(len(names), "calibrated activations, e.g.", names[:4])
 # only the last 1x1 convolution + `tanh` (3 output channels, next to the picture) run in float.
 
 # %%
-# Q.quantize_generator(gen, photos) calibrates and builds; we reuse the calibration of section 3
+# Q.quantize_generator(gen, photos) calibrates and builds;
+# here we reuse the calibration of section 3
 qgen = Q.QuantizedGenerator(gen)
 qgen.set_float(gen, qp_hist)
 print(qgen.block_e)
@@ -219,20 +215,9 @@ x = Q.sample_photos(192)[:1]
 with torch.no_grad():
     ref, out = gen(x), qgen(x)
 diff = (to01(out) - to01(ref)).abs()[0].mean(0)
-fig, axes = plt.subplots(1, 4, figsize=(12, 3))
-for ax, img, title in (
-    (axes[0], to01(x), "photo"),
-    (axes[1], to01(ref), "fp32"),
-    (axes[2], to01(out), "INT8"),
-):
-    ax.imshow(img[0].permute(1, 2, 0).numpy())
-    ax.set_title(title, fontsize=9)
-    ax.axis("off")
-im = axes[3].imshow(diff.numpy(), cmap="magma")
-axes[3].set_title("|INT8 - fp32| (mean over RGB)", fontsize=9)
-axes[3].axis("off")
-plt.colorbar(im, ax=axes[3], fraction=0.046)
-plt.tight_layout()
+viz.image_row([to01(x)[0], to01(ref)[0], to01(out)[0], diff],
+              ["photo", "fp32", "INT8", "|INT8 - fp32|"], height_px=256, cmap="magma",
+              vmin=0, vmax=None, colorbar_label="|INT8 - fp32|\n(mean over RGB, 0-1)")
 plt.show()
 print(f"PSNR INT8 vs fp32 at 192 px: {Q.psnr(to01(out), to01(ref)):.1f} dB")
 
@@ -240,7 +225,7 @@ print(f"PSNR INT8 vs fp32 at 192 px: {Q.psnr(to01(out), to01(ref)):.1f} dB")
 # ## 5 · Per-layer error and per-layer time
 #
 # Which layers does INT8 hurt? Quantize **one layer at a time** (all others float) and measure the output's
-# PSNR against fp32: the low bars are the sensitive layers, candidates to keep in float with
+# PSNR against fp32: the shortest bars are the sensitive layers, candidates to keep in float with
 # `float_layers=`. Then time every layer, fp32 (channels-last) versus INT8: this profile is what tells
 # whether a speed target is reachable, and where the time goes (convolutions versus everything else).
 
@@ -256,13 +241,14 @@ with torch.no_grad():
         )
         one.set_float(gen, qp_hist)
         sens[name] = Q.psnr(to01(one(sub)), to01(ref))
-fig, ax = plt.subplots(figsize=(12, 2.8))
-ax.bar(range(len(sens)), list(sens.values()), color="tab:purple")
-ax.set_xticks(range(len(sens)))
-ax.set_xticklabels(list(sens), rotation=60, fontsize=7)
-ax.set_ylabel("PSNR vs fp32 (dB)")
-ax.set_title("only this layer in INT8 (two 96-px sample photos)", fontsize=9)
-plt.tight_layout()
+fig, ax = viz.figure(figsize=(8, 0.32 * len(sens) + 1.4))
+ax.barh(range(len(sens)), list(sens.values()), color="tab:purple")
+ax.set_yticks(range(len(sens)), list(sens))
+ax.invert_yaxis()  # the first layer on top
+ax.set_xlabel("PSNR vs fp32 (dB); lower = more sensitive")
+ax.set_ylabel("layer in INT8")
+ax.set_title("only this layer in INT8 (two 96-px sample photos)")
+fig.tight_layout()
 plt.show()
 worst = min(sens, key=sens.get)
 print(
@@ -275,29 +261,20 @@ x256 = Q.sample_photos(256)[:1]
 prof_f = Q.profile_layers(Q.fp32_channels_last(gen), x256, repeat=1)
 prof_q = Q.profile_layers(qgen, x256, repeat=1)
 keys = list(prof_f)
-fig, ax = plt.subplots(figsize=(12, 2.8))
-ax.bar(
-    np.arange(len(keys)) - 0.2,
-    [prof_f[k] for k in keys],
-    0.4,
-    label=f"fp32 channels-last ({sum(prof_f.values()):.0f} ms)",
-)
-ax.bar(
-    np.arange(len(keys)) + 0.2,
-    [prof_q[k] for k in keys],
-    0.4,
-    label=f"INT8 ({sum(prof_q.values()):.0f} ms)",
-)
-ax.set_xticks(range(len(keys)))
-ax.set_xticklabels(keys, rotation=60, fontsize=7)
-ax.set_ylabel("ms")
-ax.legend(fontsize=8)
-ax.set_title(
-    "per-layer time at 256 px, one image "
-    "(one run; measured live, so it varies with the machine's load)",
-    fontsize=9,
-)
-plt.tight_layout()
+pos = np.arange(len(keys))
+fig, ax = viz.figure(figsize=(8, 0.4 * len(keys) + 1.6))
+ax.barh(pos - 0.2, [prof_f[k] for k in keys], 0.4,
+        label=f"fp32 channels-last\n({sum(prof_f.values()):.0f} ms in all)")
+ax.barh(pos + 0.2, [prof_q[k] for k in keys], 0.4,
+        label=f"INT8\n({sum(prof_q.values()):.0f} ms in all)")
+ax.set_yticks(pos, keys)
+ax.invert_yaxis()
+ax.set_xlabel("time (ms)")
+ax.set_ylabel("layer")
+viz.legend_outside(ax)
+ax.set_title("per-layer time at 256 px, one image\n"
+             "(one run, measured live: varies with load)")
+fig.tight_layout()
 plt.show()
 
 # %% [markdown]
@@ -377,24 +354,19 @@ if found:
     display(Markdown(Q.bench_report(res)))
     sizes = sorted(int(s) for s in res["by_size"])
     if len(sizes) > 1:
-        fig, ax = plt.subplots(figsize=(6, 3))
-        for key in (
-            "fp32_eager",
-            "fp32_best",
-            "int8",
-            "onnxruntime_fp32",
-            "onnxruntime_int8",
-        ):
-            ax.plot(
-                sizes, [res["by_size"][str(s)][key] for s in sizes], "o-", label=key
-            )
+        fig, ax = viz.figure(figsize=(6.5, 4))
+        paths = ("fp32_eager", "fp32_best", "int8",
+                 "onnxruntime_fp32", "onnxruntime_int8")
+        for key in paths:
+            seconds = [res["by_size"][str(s)][key] for s in sizes]
+            ax.plot(sizes, seconds, "o-", label=key)
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlabel("side (px)")
-        ax.set_ylabel("s / image")
-        ax.legend(fontsize=7)
-        ax.set_title("cost versus picture size", fontsize=9)
-        plt.tight_layout()
+        ax.set_ylabel("seconds per image")
+        viz.legend_outside(ax, title="path")
+        ax.set_title("cost versus picture size")
+        fig.tight_layout()
         plt.show()
 else:
     print(
@@ -522,7 +494,8 @@ plt.show()
 #   dominate. Always measure on the machine you deploy to: `animegan-edu bench`.
 # * **The quality target was missed.** At 512 px with the current demo weights, INT8 measured about
 #   20 dB PSNR against fp32 (20.3 dB in `benchmarks/cpu_bench.json`), far from the 35 dB target. It
-#   reaches 35 dB only on the small pictures of sections 4-5 (35.6 dB at 192 px, 35.2 dB at 96 px) and
+#   reaches about 35 dB only on the small pictures of sections 4-5 (see the PSNRs printed there, at
+#   192 and 96 px) and
 #   falls as pictures grow (30.4 dB at 256 px, 16.5 dB at 1024 px in the same file). The speed (0.21 s, 0.19x ONNX
 #   Runtime fp32) and file-size (2.23 MB) targets were met. The demo weights are the weak v1 run (see
 #   `weights/MODEL_CARD.md`); whether v2 weights quantize better must be measured again.

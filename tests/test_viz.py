@@ -145,3 +145,10 @@ def test_overlay_covers_the_picture_and_has_a_colour_bar():
     assert im.colorbar.ax.get_ylabel() == "D score" and ax.get_title() == "t"
     with pytest.raises(ValueError, match="2-D"):
         viz.overlay(ax, torch.rand(3, 8, 8), torch.rand(2, 3, 4), "x")
+
+
+def test_rgb_histograms_label_the_axes_and_channels():
+    fig, ax = viz.figure()
+    bars = viz.rgb_histograms(ax, torch.rand(3, 16, 16), "t")
+    assert len(bars) == 3 and ax.get_xlabel() and ax.get_ylabel() and ax.get_title() == "t"
+    assert [t.get_text() for t in ax.get_legend().get_texts()][0].startswith("channel 0")
