@@ -59,7 +59,7 @@ __all__ = [
 # The machine, threads, a quality measure
 # --------------------------------------------------------------------------------------
 def cpu_info() -> dict[str, object]:
-    """What the CPU offers for INT8 and bf16: model name, AVX2, AVX-512, VNNI, AMX.
+    """What the CPU offers for INT8 and bf16: model name, AVX2, AVX-512, VNNI, AMX, AVX-512 BF16.
 
     Example:
         >>> {"model", "logical_cpus", "avx2", "avx512", "vnni", "amx"} <= set(cpu_info())
@@ -79,6 +79,7 @@ def cpu_info() -> dict[str, object]:
         "avx512": flag("_is_avx512_supported"),
         "vnni": flag("_is_vnni_supported"),
         "amx": flag("_is_amx_tile_supported"),
+        "avx512_bf16": flag("_is_avx512_bf16_supported"),
         "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
     }
 

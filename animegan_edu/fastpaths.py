@@ -18,6 +18,7 @@ from __future__ import annotations
 import copy
 import logging
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -35,6 +36,12 @@ __all__ = [
     "export_onnx",
     "OnnxRuntimeGenerator",
     "quantize_onnx",
+    "DEFAULT_TOLERANCE",
+    "MEASURED",
+    "MIN_FAST_PIXELS",
+    "cpu_class",
+    "PathChoice",
+    "choose_path",
 ]
 
 
@@ -277,3 +284,119 @@ def quantize_onnx(
         pre.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
     return int8_path
+
+
+# --------------------------------------------------------------------------------------
+# The default inference path: chosen by CPU capability and by what was measured
+# --------------------------------------------------------------------------------------
+#: Largest max-abs difference from fp32 eager (generator range ``[-1, 1]``) a path may
+#: have and still be the default.
+DEFAULT_TOLERANCE = 1e-3
+
+#: What was measured, per CPU class (:func:`cpu_class`): each path's time relative to
+#: fp32 eager (median, one 512-px image, interleaved in one process, 1 thread) and its
+#: largest difference from fp32 eager. Only classes measured in this project are here.
+MEASURED: dict[str, dict[str, object]] = {
+    "avx512_vnni_bf16": {
+        "machine": "AMD EPYC, 2 logical CPUs, AVX-512 with VNNI and BF16, no AMX (the project's machine)",
+        "source": "benchmarks/int8_variants.json, made by tools/int8_variants.py",
+        "date": "2026-11-29",
+        "seconds_vs_fp32_eager": {"fp32_eager": 1.0, "fp32_channels_last": 0.72, "bf16_channels_last": 0.55, "int8": 0.17},
+        "max_abs_diff_vs_fp32_eager": {"fp32_eager": 0.0, "fp32_channels_last": 5e-6, "bf16_channels_last": 0.035},
+    },
+}
+
+#: Below this many pixels per image the forward pass takes milliseconds on any path, so
+#: the reference path runs (its output is the fp32 eager output bit for bit).
+MIN_FAST_PIXELS = 128 * 128
+
+
+def cpu_class(info: dict[str, object] | None = None) -> str:
+    """The CPU's class for choosing a path: ``"amx"``, ``"avx512_vnni_bf16"``, ``"avx512_vnni"``,
+    ``"avx512"``, ``"avx2_vnni"``, ``"avx2"`` or ``"other"``.
+
+    Args:
+        info: a :func:`animegan_edu.bench.cpu_info` dict (``avx2``, ``avx512``, ``vnni``,
+            ``amx``, optional ``avx512_bf16``); default: this machine's.
+
+    Example:
+        >>> cpu_class({"avx2": True, "avx512": False, "vnni": False, "amx": False})
+        'avx2'
+        >>> cpu_class({"avx2": True, "avx512": True, "vnni": True, "amx": False, "avx512_bf16": True})
+        'avx512_vnni_bf16'
+    """
+    if info is None:
+        from .bench import cpu_info
+
+        info = cpu_info()
+    if info.get("amx"):
+        return "amx"
+    if info.get("avx512") and info.get("vnni"):
+        return "avx512_vnni_bf16" if info.get("avx512_bf16") else "avx512_vnni"
+    if info.get("avx512"):
+        return "avx512"
+    if info.get("avx2"):
+        return "avx2_vnni" if info.get("vnni") else "avx2"
+    return "other"
+
+
+@dataclass(frozen=True)
+class PathChoice:
+    """The default inference path for a CPU, and why.
+
+    Attributes:
+        path: ``"fp32_eager"``, ``"fp32_channels_last"`` or ``"int8"``.
+        cpu_class: see :func:`cpu_class`.
+        measured: whether paths were measured on this CPU class in this project.
+        reason: one line saying what decided it.
+    """
+
+    path: str
+    cpu_class: str
+    measured: bool
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path} ({self.reason})"
+
+
+def choose_path(info: dict[str, object] | None = None, int8_ok: bool = False, tolerance: float = DEFAULT_TOLERANCE) -> PathChoice:
+    """The default inference path: the fastest measured one whose output stays within ``tolerance`` of fp32 eager.
+
+    INT8 is a candidate only when ``int8_ok`` (its quality target, 35 dB PSNR against fp32,
+    was met for the weights in use) and it was measured on this CPU class. On a CPU class
+    nothing was measured on (AVX2-only laptops among them) the answer is fp32 eager, the
+    reference, and :attr:`PathChoice.reason` says that nothing was measured there: no
+    guess about speed.
+
+    Args:
+        info: a :func:`animegan_edu.bench.cpu_info` dict; default this machine's.
+        int8_ok: INT8 met the quality target for these weights.
+        tolerance: largest max-abs difference from fp32 eager (``[-1, 1]`` range).
+
+    Example:
+        >>> choose_path({"avx2": True, "avx512": False, "vnni": False, "amx": False}).path
+        'fp32_eager'
+        >>> vnni_bf16 = {"avx2": True, "avx512": True, "vnni": True, "amx": False, "avx512_bf16": True}
+        >>> choose_path(vnni_bf16).path
+        'fp32_channels_last'
+    """
+    cls = cpu_class(info)
+    m = MEASURED.get(cls)
+    if m is None:
+        return PathChoice(
+            "fp32_eager", cls, False,
+            f"no path was measured on a CPU of class {cls} in this project: keeping the fp32 eager reference "
+            "(measure with `animegan-edu bench` to change that)",
+        )  # fmt: skip
+    speed: dict[str, float] = m["seconds_vs_fp32_eager"]  # type: ignore[assignment]
+    diff: dict[str, float] = m["max_abs_diff_vs_fp32_eager"]  # type: ignore[assignment]
+    ok = {p for p, d in diff.items() if d <= tolerance and p in speed}
+    if int8_ok and "int8" in speed:
+        ok.add("int8")
+    best = min(ok, key=speed.__getitem__)
+    left_out = sorted(p for p in speed if p not in ok)
+    why = f"fastest of {sorted(ok)} measured on {cls} ({m['date']}): {speed[best]:.2f}x fp32 eager's time"
+    if left_out:
+        why += f"; not default: {', '.join(left_out)} (differs from fp32 by more than {tolerance:g}, or INT8 below its quality target)"
+    return PathChoice(best, cls, True, why)

@@ -21,9 +21,10 @@ just the picture, with the rank of its input. Every parameter is checked (NaN an
 infinity are refused with a ``ValueError``). Images are RGB, values in ``[0, 1]``; the
 generator itself maps ``[-1, 1]`` to ``[-1, 1]``.
 
-For a benchmark, ``stylize(batch, model)`` (no ``size``, neutral grade, strength 1) is
-exactly ``from_generator_range(model(to_generator_range(batch)))`` under
-``torch.inference_mode``.
+For a benchmark, ``stylize(batch, model, path="fp32_eager")`` (no ``size``, neutral
+grade, strength 1) is exactly ``from_generator_range(model(to_generator_range(batch)))``
+under ``torch.inference_mode``; the default ``path="auto"`` may run a faster path whose
+output stays within 1e-3 of that (:func:`model_for_path`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ __all__ = [
     "run",
     "stylize",
     "int8_model",
+    "PATHS",
+    "model_for_path",
 ]
 
 #: Smallest and largest allowed ``size`` (longest side, pixels).
@@ -79,6 +82,7 @@ class StylizeResult:
         image: the finished picture.
         messages: one line per image saying what the generator step did.
         seconds: wall time of the whole run.
+        path: the inference path that ran (see :func:`model_for_path`).
     """
 
     photo: torch.Tensor
@@ -86,6 +90,7 @@ class StylizeResult:
     image: torch.Tensor
     messages: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    path: str = ""
 
     @property
     def message(self) -> str:
@@ -283,18 +288,83 @@ def finish(
     return color_grade(blend_strength(photo, raw, float(strength)), grade_params(grade, glow, grade_amount))
 
 
-_INT8: "weakref.WeakKeyDictionary[nn.Module, nn.Module]" = weakref.WeakKeyDictionary()
+_INT8: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple[int, ...], nn.Module]]" = weakref.WeakKeyDictionary()
+_FAST: "weakref.WeakKeyDictionary[nn.Module, tuple[tuple[int, ...], str, nn.Module]]" = weakref.WeakKeyDictionary()
+
+#: The paths :func:`model_for_path` knows (see :mod:`animegan_edu.fastpaths`).
+PATHS = ("auto", "fp32_eager", "fp32_channels_last", "bf16_channels_last", "int8")
+
+
+def _weights_version(model: nn.Module) -> tuple[int, ...]:
+    """Changes whenever a parameter or buffer is modified in place (e.g. ``load_state_dict``)."""
+    return tuple(t._version for t in (*model.parameters(), *model.buffers())) + tuple(id(t) for t in model.parameters())
 
 
 def int8_model(model: nn.Module) -> nn.Module:
-    """The INT8-quantized version of ``model`` (:mod:`animegan_edu.quantize`), made once per model object."""
-    q = _INT8.get(model)
-    if q is None:
-        from .quantize import int8_generator
+    """The INT8-quantized version of ``model`` (:mod:`animegan_edu.quantize`), made once per model and weights."""
+    key = _weights_version(model)
+    hit = _INT8.get(model)
+    if hit is None or hit[0] != key:
+        from .quantize import int8_generator  # (through quantize: tests and notebooks patch it there)
 
-        q = int8_generator(model)  # type: ignore[arg-type]
-        _INT8[model] = q
-    return q
+        hit = (key, int8_generator(model))  # type: ignore[arg-type]
+        _INT8[model] = hit
+    return hit[1]
+
+
+def model_for_path(model: Model, path: Optional[str] = "auto", pixels: Optional[int] = None) -> tuple[Model, str]:
+    """The callable to run for ``model`` on inference path ``path``, and the path's name.
+
+    Only a float :class:`~animegan_edu.models.Generator` on the CPU is switched; any other
+    callable (a quantized model, a face2paint wrapper, a test double, a model on a GPU)
+    runs as given (``"as given"``).
+
+    Args:
+        model: the generator, ``(N, 3, h, w)`` in ``[-1, 1]`` to the same.
+        path: ``"auto"`` (or ``None``): :func:`animegan_edu.fastpaths.choose_path` for this
+            CPU, used only for images of at least
+            :data:`~animegan_edu.fastpaths.MIN_FAST_PIXELS` pixels (``pixels``); or one of
+            :data:`PATHS` by name.
+        pixels: ``H * W`` of the images about to run (``None``: large).
+
+    Returns:
+        ``(callable, path name)``. Converted models are made once per model object and
+        remade when its weights change.
+
+    Example:
+        >>> from animegan_edu.models import Generator
+        >>> g = Generator()
+        >>> model_for_path(g, "fp32_eager")[1], model_for_path(g, "auto", pixels=64 * 64)[1]
+        ('fp32_eager', 'fp32_eager')
+        >>> model_for_path(lambda t: t, "auto")[1]
+        'as given'
+    """
+    from .models import Generator
+
+    path = path or "auto"
+    if path not in PATHS:
+        raise ValueError(f"path must be one of {PATHS}, got {path!r}")
+    dev = _model_device(model)
+    if not isinstance(model, Generator) or (dev is not None and dev.type != "cpu"):
+        return model, "as given"
+    if path == "auto":
+        from .fastpaths import MIN_FAST_PIXELS, choose_path
+
+        if pixels is not None and pixels < MIN_FAST_PIXELS:
+            return model, "fp32_eager"
+        path = choose_path().path
+    if path == "fp32_eager":
+        return model, path
+    if path == "int8":
+        return int8_model(model), path
+    key = _weights_version(model)
+    hit = _FAST.get(model)
+    if hit is None or hit[0] != key or hit[1] != path:
+        from . import fastpaths
+
+        hit = (key, path, getattr(fastpaths, path)(model))
+        _FAST[model] = hit
+    return hit[2], path
 
 
 def run(
@@ -308,6 +378,7 @@ def run(
     glow: Optional[float] = None,
     grade_amount: float = 1.0,
     int8: bool = False,
+    path: Optional[str] = "auto",
     progress: Optional[Progress] = None,
 ) -> StylizeResult:
     """The whole pipeline (:func:`prepare`, :func:`generate`, :func:`finish`), with its intermediates.
@@ -318,7 +389,12 @@ def run(
         size: longest side in pixels, 8 to 4096 (multiple of 4 per side); ``None`` keeps it.
         face: align and stylise faces separately (face2paint).
         strength, grade, glow, grade_amount: see :func:`finish`.
-        int8: run :func:`int8_model` of ``model`` instead (an ``nn.Module`` generator).
+        int8: run :func:`int8_model` of ``model`` instead (an ``nn.Module`` generator);
+            the same as ``path="int8"``.
+        path: the inference path (:func:`model_for_path`): ``"auto"`` picks the fastest
+            path measured on this CPU whose output stays within 1e-3 of fp32 eager
+            (:func:`animegan_edu.fastpaths.choose_path`); ``"fp32_eager"`` runs ``model``
+            exactly as given.
         progress: ``progress(done, total, message)``: ``0`` first, a non-zero step just before
             the generator pass, and ``done == total`` last.
 
@@ -344,19 +420,21 @@ def run(
     if int8:
         if not isinstance(model, nn.Module):
             raise TypeError("int8=True needs an nn.Module generator")
-        model = int8_model(model)
+        model, used = int8_model(model), "int8"
+    else:
+        model, used = model_for_path(model, path, pixels=int(photo.shape[-2] * photo.shape[-1]))
     raw, messages = generate(photo, model, face=face, progress=progress)
     out = color_grade(blend_strength(photo, raw, float(strength)), params)
     if progress is not None:
         progress(1, 1, "done")
-    return StylizeResult(photo, raw, out, messages, time.perf_counter() - t0)
+    return StylizeResult(photo, raw, out, messages, time.perf_counter() - t0, used)
 
 
 def stylize(image: ImageLike, model: Model, **options: object) -> torch.Tensor:
     """Photo in, finished picture out: :func:`run` without the intermediates.
 
     Takes the same keyword options as :func:`run` (``size``, ``face``, ``strength``,
-    ``grade``, ``glow``, ``grade_amount``, ``int8``, ``progress``).
+    ``grade``, ``glow``, ``grade_amount``, ``int8``, ``path``, ``progress``).
 
     Returns:
         ``(3, H, W)`` for a ``(3, H, W)`` tensor or a PIL image, ``(N, 3, H, W)`` for a

@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import importlib
+import math
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -151,12 +152,76 @@ def quantized_engine(name: str) -> Iterator[None]:
 # --------------------------------------------------------------------------------------
 # Calibration
 # --------------------------------------------------------------------------------------
+OBSERVERS = ("histogram", "minmax", "percentile", "mse")
+
+
+class SampleObserver(nn.Module):
+    """Activation observer that keeps a random sample of the values it sees, plus the exact extremes.
+
+    ``kind="percentile"``: the range is the ``[100 - p, p]`` percentiles of the sample
+    (``p = percentile``); ``kind="mse"``: the range, among the tails ``0, 1e-5 ... 1e-2``
+    of the sample, whose ``quint8`` rounding and clipping error (mean square, over the
+    sample) is smallest. ``calculate_qparams()`` returns ``(scale, zero_point)`` tensors,
+    as ``torch.ao`` observers do; the range always includes 0.
+
+    Example:
+        >>> o = SampleObserver("percentile", percentile=99.0)
+        >>> _ = o(torch.cat([torch.linspace(-1, 1, 10_000), torch.tensor([50.0])]))
+        >>> s, z = o.calculate_qparams()
+        >>> round(float(s) * 255, 1), int(z)  # the outlier at 50 is clipped
+        (2.0, 128)
+    """
+
+    def __init__(self, kind: str = "mse", percentile: float = 99.99, samples: int = 1 << 16, qmax: int = 255) -> None:
+        super().__init__()
+        if kind not in ("percentile", "mse"):
+            raise ValueError(f"kind must be 'percentile' or 'mse', got {kind!r}")
+        self.kind, self.percentile, self.samples, self.qmax = kind, percentile, samples, qmax
+        self._parts: list[torch.Tensor] = []
+        self._lo, self._hi = math.inf, -math.inf
+        self._rng = torch.Generator().manual_seed(0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.detach().float().reshape(-1)
+        self._lo, self._hi = min(self._lo, float(flat.min())), max(self._hi, float(flat.max()))
+        if flat.numel() > self.samples:
+            flat = flat[torch.randint(flat.numel(), (self.samples,), generator=self._rng)]
+        self._parts.append(flat.clone())
+        return x
+
+    def _qparams(self, lo: float, hi: float) -> tuple[float, int]:
+        lo, hi = min(lo, 0.0), max(hi, 0.0)
+        scale = max((hi - lo) / self.qmax, 1e-8)
+        return scale, int(min(max(round(-lo / scale), 0), self.qmax))
+
+    def calculate_qparams(self) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self._parts:
+            raise RuntimeError("SampleObserver saw no values")
+        v = torch.cat(self._parts)
+        if self.kind == "percentile":
+            p = self.percentile / 100
+            lo, hi = torch.quantile(v, torch.tensor([1 - p, p])).tolist()
+        else:
+            best = None
+            for tail in (0.0, 1e-5, 1e-4, 1e-3, 1e-2):
+                lo, hi = (self._lo, self._hi) if tail == 0 else torch.quantile(v, torch.tensor([tail, 1 - tail])).tolist()
+                s, z = self._qparams(lo, hi)
+                err = float((torch.fake_quantize_per_tensor_affine(v, s, z, 0, self.qmax) - v).pow(2).mean())
+                if best is None or err < best[0]:
+                    best = (err, lo, hi)
+            lo, hi = best[1], best[2]
+        s, z = self._qparams(lo, hi)
+        return torch.tensor([s]), torch.tensor([z])
+
+
 def _make_observer(kind: str, reduce_range: bool) -> nn.Module:
     from torch.ao.quantization.observer import HistogramObserver, MinMaxObserver
 
+    if kind in ("percentile", "mse"):
+        return SampleObserver(kind, qmax=127 if reduce_range else 255)
     cls = {"minmax": MinMaxObserver, "histogram": HistogramObserver}.get(kind)
     if cls is None:
-        raise ValueError(f"observer must be 'minmax' or 'histogram', got {kind!r}")
+        raise ValueError(f"observer must be one of {OBSERVERS}, got {kind!r}")
     return cls(dtype=torch.quint8, qscheme=torch.per_tensor_affine, reduce_range=reduce_range)
 
 
@@ -181,14 +246,20 @@ def calibrate(
     photos: torch.Tensor,
     observer: str = "histogram",
     reduce_range: bool | None = None,
+    norm_input_observer: str | None = None,
 ) -> dict[str, QParams]:
     """Run ``generator`` on ``photos`` and return ``quint8`` parameters per activation.
 
     Args:
         generator: a float :class:`~animegan_edu.models.Generator` (not modified).
         photos: ``(N, 3, H, W)`` in ``[-1, 1]``; run one at a time.
-        observer: ``"histogram"`` (minimises the quantization error, clips rare
-            outliers) or ``"minmax"`` (covers the whole observed range).
+        observer: ``"histogram"`` (``torch.ao``'s: minimises the quantization error of
+            a merged histogram, clips rare outliers), ``"minmax"`` (covers the whole
+            observed range), ``"percentile"`` or ``"mse"`` (:class:`SampleObserver`).
+        norm_input_observer: another observer for the activations a ``GroupNorm``
+            reads (the ``.conv`` / ``.proj`` outputs; ``None``: ``observer``). GroupNorm
+            computes one mean and variance over every channel and pixel, so clipping
+            its input's outliers shifts the statistics, and with them the whole picture.
         reduce_range: use 7-bit activations (``[0, 127]``). Needed by FBGEMM on CPUs
             without VNNI, whose ``u8 x s8`` multiply-adds saturate at 16 bits;
             ``None`` picks it from the CPU.
@@ -214,7 +285,9 @@ def calibrate(
     obs: dict[str, nn.Module] = {}
     handles = []
     for name, mod, when in _activation_points(gen):
-        o = obs[name] = _make_observer(observer, reduce_range)
+        feeds_norm = name.endswith((".conv", ".proj"))
+        kind = norm_input_observer if feeds_norm and norm_input_observer else observer
+        o = obs[name] = _make_observer(kind, reduce_range)
         if when == "in":
             handles.append(mod.register_forward_pre_hook(lambda m, a, o=o: o(a[0].detach())))
         else:

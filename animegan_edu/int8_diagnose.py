@@ -1,0 +1,138 @@
+"""Where the INT8 error enters: each unit's share of the final error, measured one unit at a time.
+
+Part of the fast-CPU-inference topic (``notebooks/07_quantized_cpu_inference.ipynb``, with
+:mod:`animegan_edu.quantize` and :mod:`animegan_edu.bench`).
+
+A per-layer *time* profile (:func:`animegan_edu.bench.profile_layers`) says where INT8 saves
+time; it does not say where it loses the picture. :func:`unit_contributions` does: for each
+of the generator's 16 units (:func:`animegan_edu.quantize.layer_names`) it
+
+* quantizes **that unit alone** (every other unit in fp32) and measures the PSNR of the
+  final output against fp32 (``alone_psnr_db``: the error this unit brings in by itself,
+  its input and output activations included);
+* keeps **that unit alone in float** (every other one INT8) and measures the PSNR again
+  (``all_but_psnr_db``: what keeping it in float would buy).
+
+:func:`format_contributions` prints the result as a table, worst unit first.
+
+Tensor conventions: generator inputs and outputs are ``(N, 3, H, W)`` RGB in ``[-1, 1]``;
+PSNR is computed on ``[0, 1]`` pictures (``(x + 1) / 2``), so 35 dB is an RMS error of
+about 1.8 % of the range (4.5 grey levels of 255).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+
+from .imageio import sample_photos
+from .models import Generator
+from .quantize import QuantizedGenerator, calibrate, layer_names
+
+__all__ = ["to01", "psnr01", "unit_contributions", "format_contributions"]
+
+
+def to01(t: torch.Tensor) -> torch.Tensor:
+    """Generator range ``[-1, 1]`` to picture range ``[0, 1]`` (clamped).
+
+    Example:
+        >>> to01(torch.tensor([-2.0, 0.0, 1.0])).tolist()
+        [0.0, 0.5, 1.0]
+    """
+    return (t.clamp(-1, 1) + 1) / 2
+
+
+def psnr01(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR in dB of two generator outputs (``[-1, 1]``), compared as ``[0, 1]`` pictures.
+
+    Example:
+        >>> round(psnr01(torch.zeros(4), torch.full((4,), 0.2)), 3)  # 0.1 on [0, 1]
+        20.0
+    """
+    mse = (to01(a).double() - to01(b).double()).pow(2).mean().item()
+    return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+@torch.no_grad()
+def unit_contributions(
+    generator: Generator,
+    photos: torch.Tensor | None = None,
+    calib: torch.Tensor | None = None,
+    qparams: dict | None = None,
+    all_but: bool = True,
+    observer: str = "histogram",
+) -> dict[str, dict[str, float]]:
+    """Each unit's contribution to the INT8 error, measured by quantizing it alone.
+
+    Args:
+        generator: a float :class:`~animegan_edu.models.Generator` (not modified).
+        photos: evaluation photos ``(N, 3, H, W)`` in ``[-1, 1]``; default
+            :func:`~animegan_edu.imageio.sample_photos` at 256 px (the 4 default photos).
+        calib: calibration photos, same convention; default ``photos``. Ignored when
+            ``qparams`` is given.
+        qparams: activation parameters from :func:`~animegan_edu.quantize.calibrate`
+            (to diagnose one particular calibration).
+        all_but: also measure every unit INT8 but this one (``all_but_psnr_db``).
+        observer: see :func:`~animegan_edu.quantize.calibrate`.
+
+    Returns:
+        ``{unit name: {"alone_psnr_db": float, "all_but_psnr_db": float}}`` in the
+        generator's order, one entry per unit of :func:`layer_names` (16), plus
+        ``"all"``: ``{"alone_psnr_db": PSNR with every unit INT8}``. PSNR in dB against
+        the fp32 output (``inf``: identical).
+
+    Cost: ``16 * (1 + all_but)`` forward passes over ``photos``, each mostly fp32 (alone)
+    or mostly INT8 (all but): about a minute at 256 px for 4 photos on one slow core.
+
+    Example:
+        >>> torch.manual_seed(0)
+        <torch._C.Generator object at ...>
+        >>> c = unit_contributions(Generator().eval(), torch.rand(1, 3, 32, 32) * 2 - 1, all_but=False)
+        >>> len(c), list(c)[:2], c["block_a.0"]["alone_psnr_db"] > 20
+        (17, ['block_a.0', 'block_a.1'], True)
+    """
+    gen = generator.float().eval()
+    if photos is None:
+        photos = sample_photos(256)
+    if qparams is None:
+        qparams = calibrate(gen, photos if calib is None else calib, observer=observer)
+    names = layer_names(gen)
+    ref = torch.cat([gen(photos[i : i + 1]) for i in range(photos.shape[0])])
+
+    def score(float_layers: Sequence[str]) -> float:
+        q = QuantizedGenerator(gen, float_layers)
+        q.set_float(gen, qparams)
+        out = torch.cat([q(photos[i : i + 1]) for i in range(photos.shape[0])])
+        return psnr01(out, ref)
+
+    result: dict[str, dict[str, float]] = {}
+    for n in names:
+        entry = {"alone_psnr_db": score([m for m in names if m != n])}
+        if all_but:
+            entry["all_but_psnr_db"] = score([n])
+        result[n] = entry
+    result["all"] = {"alone_psnr_db": score([])}
+    return result
+
+
+def format_contributions(contrib: dict[str, dict[str, float]]) -> str:
+    """A plain-text table of :func:`unit_contributions`, the unit that loses most first.
+
+    Example:
+        >>> print(format_contributions({"block_a.0": {"alone_psnr_db": 40.0, "all_but_psnr_db": 30.0},
+        ...                             "all": {"alone_psnr_db": 28.0}}))
+        unit        INT8 alone (dB)   all INT8 but it (dB)
+        block_a.0              40.0                   30.0
+        every unit INT8: 28.0 dB
+    """
+    rows = [(n, e) for n, e in contrib.items() if n != "all"]
+    rows.sort(key=lambda kv: kv[1]["alone_psnr_db"])
+    lines = [f"{'unit':<10} {'INT8 alone (dB)':>16} {'all INT8 but it (dB)':>22}"]
+    for n, e in rows:
+        ab = e.get("all_but_psnr_db")
+        lines.append(f"{n:<10} {e['alone_psnr_db']:>16.1f} {'-' if ab is None else f'{ab:.1f}':>22}")
+    if "all" in contrib:
+        lines.append(f"every unit INT8: {contrib['all']['alone_psnr_db']:.1f} dB")
+    return "\n".join(lines)
