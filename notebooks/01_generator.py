@@ -57,7 +57,7 @@ from animegan_edu.imageio import (
 torch.manual_seed(0)
 np.random.seed(0)
 viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
-plt.rcParams["image.interpolation"] = "nearest"  # show every pixel of a small feature map
+plt.rcParams["image.interpolation"] = "nearest"  # every pixel of a small map
 
 
 # %% [markdown]
@@ -85,10 +85,11 @@ def conv_norm_lrelu(in_ch, out_ch, kernel_size=3, stride=1, padding=1):
 
 mine = conv_norm_lrelu(3, 32, kernel_size=7, padding=3)
 library = models.ConvNormLReLU(3, 32, kernel_size=7, padding=3)
-library.load_state_dict(mine.state_dict())      # same parameter names: 1.weight, 2.weight, 2.bias
+library.load_state_dict(mine.state_dict())  # same names: 1.weight, 2.weight, 2.bias
 x = torch.rand(1, 3, 64, 64) * 2 - 1
 print(mine)
-print("same output as animegan_edu.models.ConvNormLReLU:", torch.allclose(mine(x), library(x)))
+print("same output as animegan_edu.models.ConvNormLReLU:",
+      torch.allclose(mine(x), library(x)))
 
 # %% [markdown]
 # `GroupNorm(1, C)` is exactly a layer norm over `(C, H, W)` followed by a per-channel affine
@@ -119,8 +120,10 @@ ax[0].set_title("activation: negative values leak through")
 ax[0].set_xlabel("input")
 ax[0].set_ylabel("output")
 ax[0].legend(loc="upper left")
-ax[1].hist(conv_out.flatten().numpy(), bins=60, alpha=0.6, label="after the\nconvolution")
-ax[1].hist(unit_out.flatten().numpy(), bins=60, alpha=0.6, label="after norm\n+ LeakyReLU")
+ax[1].hist(conv_out.flatten().numpy(), bins=60, alpha=0.6,
+           label="after the\nconvolution")
+ax[1].hist(unit_out.flatten().numpy(), bins=60, alpha=0.6,
+           label="after norm\n+ LeakyReLU")
 ax[1].set_title("values in the unit (random weights)")
 ax[1].set_xlabel("value")
 ax[1].set_ylabel("count")
@@ -155,7 +158,8 @@ for n in (70, 71):
 
 # %%
 fig, axes = viz.figure(2, 1, figsize=(10, 4.4), sharex=True)
-cases = [(0, "TF 'SAME' / AnimeGANv2: pad (0, 1)"), (1, "PyTorch padding=1: pad (1, 1)")]
+cases = [(0, "TF 'SAME' / AnimeGANv2: pad (0, 1)"),
+         (1, "PyTorch padding=1: pad (1, 1)")]
 for ax, (left, title) in zip(axes, cases):
     for i in range(-left, 8 + 1):
         pad_cell = i < 0 or i >= 8
@@ -165,7 +169,8 @@ for ax, (left, title) in zip(axes, cases):
                 fontsize=11)
     for j, c in enumerate(["tab:red", "tab:blue", "tab:green", "tab:purple"]):
         start = 2 * j - left
-        ax.add_patch(plt.Rectangle((start + 0.05, 1.1 + 0.15 * (j % 2)), 2.9, 0.12, color=c))
+        y = 1.1 + 0.15 * (j % 2)
+        ax.add_patch(plt.Rectangle((start + 0.05, y), 2.9, 0.12, color=c))
         ax.plot(start + 1.5, 1.05, "v", color=c)
     ax.set_xlim(-1.2, 9.2)
     ax.set_ylim(-0.1, 1.6)
@@ -197,8 +202,9 @@ class MyInvertedRes(nn.Module):
         self.use_residual = in_ch == out_ch
         self.layers = nn.Sequential(
             conv_norm_lrelu(in_ch, mid, kernel_size=1, padding=0),        # expand
-            nn.Sequential(nn.ReflectionPad2d(1), nn.Conv2d(mid, mid, 3, groups=mid, bias=True),
-                          nn.GroupNorm(1, mid), nn.LeakyReLU(0.2)),        # depthwise
+            nn.Sequential(nn.ReflectionPad2d(1),                           # depthwise
+                          nn.Conv2d(mid, mid, 3, groups=mid, bias=True),
+                          nn.GroupNorm(1, mid), nn.LeakyReLU(0.2)),
             nn.Conv2d(mid, out_ch, 1, bias=False),                          # project
             nn.GroupNorm(1, out_ch),
         )
@@ -211,7 +217,8 @@ mine_block = MyInvertedRes(256, 256)
 lib_block = models.InvertedResBlock(256, 256)
 lib_block.load_state_dict(mine_block.state_dict())
 h = torch.randn(1, 256, 16, 16)
-print("same as models.InvertedResBlock:", torch.allclose(mine_block(h), lib_block(h), atol=1e-5))
+print("same as models.InvertedResBlock:",
+      torch.allclose(mine_block(h), lib_block(h), atol=1e-5))
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -220,13 +227,15 @@ parts = {name: models.count_parameters(m) for name, m in
          [("1x1 expand", lib_block.layers[0]), ("3x3 depthwise", lib_block.layers[1]),
           ("1x1 project", lib_block.layers[2]), ("norm", lib_block.layers[3])]}
 print(f"plain 3x3 conv 256->256: {models.count_parameters(plain):,} parameters")
-print(f"inverted residual block: {models.count_parameters(lib_block):,} parameters", parts)
+print(f"inverted residual block: {models.count_parameters(lib_block):,} parameters",
+      parts)
 
 # %%
 fig, ax = viz.figure(figsize=(9, 3.4))
 ax.barh(["plain 3x3 conv"], [models.count_parameters(plain)], color="0.6")
 left = 0
-for (name, n), c in zip(parts.items(), ["tab:blue", "tab:orange", "tab:green", "tab:red"]):
+colours = ["tab:blue", "tab:orange", "tab:green", "tab:red"]
+for (name, n), c in zip(parts.items(), colours):
     ax.barh(["inverted residual"], [n], left=left, color=c, label=name)
     left += n
 ax.set_xlabel("parameters")
@@ -253,7 +262,8 @@ with torch.no_grad():
     tconv.weight.fill_(1.0)
     conv.weight.fill_(1.0 / 9)
     checker = tconv(ones)[0, 0]
-    smooth = conv(F.pad(models.resize(ones, (16, 16)), (1, 1, 1, 1), mode="reflect"))[0, 0]
+    upsampled = models.resize(ones, (16, 16))
+    smooth = conv(F.pad(upsampled, (1, 1, 1, 1), mode="reflect"))[0, 0]
 viz.image_row([checker, smooth], ["transposed conv\n(uniform weights)",
                                   "resize + conv\n(uniform weights)"],
               height_px=300, cmap="magma", vmin=0, vmax=max(checker.max().item(), 1),
@@ -302,13 +312,16 @@ for hk in hooks:
 # %%
 fig, ax = viz.figure(figsize=(11, 4.4))
 steps = [("input", 3, 1), ("block_a", 64, 1 / 2), ("block_b", 128, 1 / 4),
-         ("block_c", 128, 1 / 4), ("block_d", 128, 1 / 2), ("block_e", 32, 1), ("output", 3, 1)]
+         ("block_c", 128, 1 / 4), ("block_d", 128, 1 / 2), ("block_e", 32, 1),
+         ("output", 3, 1)]
 for i, (name, ch, scale) in enumerate(steps):
     ax.add_patch(plt.Rectangle((i - 0.03 * ch / 8, -scale / 2), 0.06 * ch / 8, scale,
                                color="tab:blue", alpha=0.6))
-    ax.text(i, -0.62, f"{name}\n{ch} ch\n{scale:g}x", ha="center", va="top", fontsize=11)
+    ax.text(i, -0.62, f"{name}\n{ch} ch\n{scale:g}x", ha="center", va="top",
+            fontsize=11)
 ax.annotate("", xy=(4, 0.3), xytext=(1, 0.3),
-            arrowprops=dict(arrowstyle="<-", color="0.5", connectionstyle="arc3,rad=-0.3"))
+            arrowprops=dict(arrowstyle="<-", color="0.5",
+                            connectionstyle="arc3,rad=-0.3"))
 ax.text(2.5, 0.62, "block_d resizes to block_a's size; block_e to the input's",
         ha="center", fontsize=11, color="0.3")
 ax.set_xlim(-0.7, 6.7)
@@ -326,7 +339,8 @@ plt.show()
 # %%
 # NBVAL_CHECK_OUTPUT
 per_block = {n: models.count_parameters(getattr(G, n)) for n in names}
-print(f"total parameters: {models.count_parameters(G):,} in {len(G.state_dict())} tensors")
+print(f"total parameters: {models.count_parameters(G):,}",
+      f"in {len(G.state_dict())} tensors")
 for n, p in per_block.items():
     print(f"  {n:<9} {p:>9,}")
 
@@ -355,7 +369,8 @@ def macs_per_block(model, size):
     def hook(mod, inp, out, block):
         k_h, k_w = mod.kernel_size
         counts[block] += out.numel() * k_h * k_w * (mod.in_channels // mod.groups)
-    handles = [m.register_forward_hook(lambda mod, i, o, b=qual.split(".")[0]: hook(mod, i, o, b))
+    handles = [m.register_forward_hook(
+                   lambda mod, i, o, b=qual.split(".")[0]: hook(mod, i, o, b))
                for qual, m in model.named_modules() if isinstance(m, nn.Conv2d)]
     with torch.no_grad():
         model(torch.zeros(1, 3, size, size))
@@ -423,7 +438,8 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 R = models.ResnetGenerator().eval()
 table = {
-    "parameters (M)": (models.count_parameters(G) / 1e6, models.count_parameters(R) / 1e6),
+    "parameters (M)": (models.count_parameters(G) / 1e6,
+                       models.count_parameters(R) / 1e6),
     "GMAC at 256 px": (total256 / 1e9, models.count_macs(R, 256) / 1e9),
     "receptive field (px)": (extent(rf_g)[0], extent(rf_r)[0]),
 }
@@ -509,13 +525,14 @@ if (PARITY / "generator_random_seed0.pt").exists():
     with torch.no_grad():
         y_ours = G_ref(x_ref)
     err = (y_ours - y_ref).abs().max().item()
-    print(f"parity with the public port on {tuple(x_ref.shape)}: max |difference| = {err:.1e} "
+    print(f"parity with the public port on {tuple(x_ref.shape)}: "
+          f"max |difference| = {err:.1e} "
           f"({'OK' if err <= 1e-5 else 'FAILED'}, tolerance 1e-5)")
     assert err <= 1e-5
 else:
-    print(f"{PARITY} is not here (it is not part of a clone); the parity check would compare "
-          "our output with the public port's stored output (max |difference| < 1e-5). "
-          "Self-consistency check instead:")
+    print(f"{PARITY} is not here (it is not part of a clone); "
+          "the parity check would compare our output with the public port's "
+          "stored output (max |difference| < 1e-5). Self-consistency check instead:")
     torch.manual_seed(0)
     G_ref = models.Generator().eval()
     x_ref = torch.rand(2, 3, 70, 98) * 2 - 1
@@ -575,7 +592,8 @@ def to_tf_layout(name, t):
     a = t.numpy()
     if a.ndim == 4:
         # depthwise (C, 1, H, W) -> (H, W, C, 1); ordinary OIHW -> HWIO
-        return a.transpose(2, 3, 0, 1) if name.endswith("/w") else a.transpose(2, 3, 1, 0)
+        depthwise = name.endswith("/w")
+        return a.transpose(2, 3, 0, 1) if depthwise else a.transpose(2, 3, 1, 0)
     return a
 
 state = G_ref.state_dict()
@@ -584,7 +602,8 @@ tf_tensors = {tf_name: np.ascontiguousarray(to_tf_layout(tf_name, state[key]))
 with tempfile.TemporaryDirectory() as tmp:
     tf_checkpoint.write_bundle(f"{tmp}/Mine-0.ckpt", tf_tensors)
     ckpt = tf_checkpoint.TFCheckpoint(tmp)
-    print(ckpt, "| A/Conv/weights TF shape:", ckpt.info("generator/G_MODEL/A/Conv/weights").shape,
+    tf_shape = ckpt.info("generator/G_MODEL/A/Conv/weights").shape
+    print(ckpt, "| A/Conv/weights TF shape:", tf_shape,
           "-> PyTorch", tuple(state["block_a.0.1.weight"].shape))
     back = tf_checkpoint.convert_generator(ckpt)
 print("round trip equal:", all(torch.equal(back[k], state[k]) for k in state))
@@ -594,7 +613,8 @@ if TF_FIXTURE.is_dir() and (PARITY / "generator_random_seed0.pt").exists():
     print("TensorFlow-written checkpoint converts exactly to the parity weights:",
           all(torch.equal(converted[k], ref_state[k]) for k in ref_state))
 else:
-    print("(the TensorFlow-written fixture in the shared folder is not here; the tests check it)")
+    print("(the TensorFlow-written fixture in the shared folder is not here;",
+          "the tests check it)")
 
 # %% [markdown]
 # **The resize at the pixel level.** Upsampling 4 pixels to 8, each convention reads the input
@@ -617,7 +637,8 @@ for mode, c in coords.items():
 # %%
 torch.manual_seed(0)
 small = torch.rand(1, 1, 6, 6)
-ups = {m: models.resize(small, (24, 24), m)[0, 0] for m in ("align_corners", "half_pixel", "tf1")}
+ups = {m: models.resize(small, (24, 24), m)[0, 0]
+       for m in ("align_corners", "half_pixel", "tf1")}
 fig, ax = viz.figure(figsize=(6.5, 4))
 for c, mode in zip(["tab:blue", "tab:orange", "tab:green"], coords):
     ax.plot(out_idx, coords[mode], "o-", color=c, label=mode)
@@ -647,8 +668,10 @@ with torch.no_grad():
 diff = (from_generator_range(y_tf1[0]) - from_generator_range(y_photo[0])).abs()
 print(f"mean |tf1 - align_corners| on the photo: {diff.mean().item():.4f}",
       f"(on a 0..1 scale; {label.split(':')[0]})")
-viz.image_row([from_generator_range(y_photo[0]), from_generator_range(y_tf1[0]), diff.amax(0)],
-              ["align_corners\n(public port)", "tf1\n(original TensorFlow)", "|difference|"],
+viz.image_row([from_generator_range(y_photo[0]), from_generator_range(y_tf1[0]),
+               diff.amax(0)],
+              ["align_corners\n(public port)", "tf1\n(original TensorFlow)",
+               "|difference|"],
               height_px=300, cmap="magma", vmin=0, vmax=None,
               colorbar_label="|tf1 - align_corners|\n(max over RGB, 0-1)")
 plt.show()
@@ -671,7 +694,8 @@ plt.show()
 
 # %%
 for w in weights.AnimeGANv2Weights:
-    print(f"{w.key:<18} {'cached' if weights.is_cached(w) else 'not cached':<11} {w.meta['doc']}")
+    cached = "cached" if weights.is_cached(w) else "not cached"
+    print(f"{w.key:<18} {cached:<11} {w.meta['doc']}")
 print()
 print(weights.describe("shinkai"))
 

@@ -34,6 +34,7 @@ import time
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 from torch import nn
 
@@ -59,9 +60,11 @@ viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a project
 plt.rcParams["image.interpolation"] = "nearest"  # one flat square per patch score
 t_start = time.perf_counter()
 
-# The astronaut photo (NASA, public domain) at 256 x 256, as a (1, 3, H, W) tensor in [0, 1].
+# The astronaut photo (NASA, public domain) at 256 x 256,
+# as a (1, 3, H, W) tensor in [0, 1].
 astronaut = Image.fromarray(sample_photo_array("astronaut"))
-astronaut = pil_to_tensor01(astronaut.resize((256, 256), Image.Resampling.LANCZOS))[None]
+astronaut = astronaut.resize((256, 256), Image.Resampling.LANCZOS)
+astronaut = pil_to_tensor01(astronaut)[None]
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -127,7 +130,8 @@ for m in D.modules():
         k, s = m.kernel_size[0], m.stride[0]
         rf, jump = rf + (k - 1) * jump, jump * s
         print(f"conv {k}x{k} stride {s}: receptive field {rf:3d} px, jump {jump} px")
-print("one score sees", rf, "x", rf, "pixels; neighbouring scores are", jump, "pixels apart")
+print("one score sees", rf, "x", rf, "pixels;",
+      "neighbouring scores are", jump, "pixels apart")
 
 # %% [markdown]
 # The library's `receptive_field(model, size)` measures the same thing empirically: it
@@ -166,7 +170,8 @@ top, left = max(y0, 0), max(x0, 0)
 window = rf_map.numpy()[max(-y0, 0):, max(-x0, 0):][:256 - top, :256 - left]
 blob[top:y0 + 128, left:x0 + 128] = window
 axes[1].imshow(np.ma.masked_less(blob, 0.02), cmap="magma", alpha=0.6, vmin=0, vmax=1)
-axes[1].add_patch(Rectangle((cx - rf / 2, cy - rf / 2), rf, rf, fill=False, lw=2, ec="yellow"))
+axes[1].add_patch(Rectangle((cx - rf / 2, cy - rf / 2), rf, rf,
+                            fill=False, lw=2, ec="yellow"))
 axes[1].set_title(f"score {cell} sees this\n{rf} x {rf} patch (yellow)")
 axes[1].axis("off")
 fig.tight_layout()
@@ -217,9 +222,11 @@ for it in range(25):
     v = W.T @ u
     v = v / v.norm()
     estimates.append(float(u @ W @ v))
-print("estimates at iterations 1, 5, 10, 25:", [round(estimates[i], 3) for i in (0, 4, 9, 24)])
+print("estimates at iterations 1, 5, 10, 25:",
+      [round(estimates[i], 3) for i in (0, 4, 9, 24)])
 s = torch.linalg.svdvals(W)
-print("exact:", round(float(sigma_true), 3), "| second singular value:", round(float(s[1]), 3))
+print("exact:", round(float(sigma_true), 3),
+      "| second singular value:", round(float(s[1]), 3))
 
 # %% [markdown]
 # The estimate approaches $\sigma_{\max}$ from below, and slowly here: the error shrinks
@@ -261,7 +268,8 @@ for step in range(25):
     sn_sigmas.append(sigma_of(sn_conv))
 print("sigma_max of W / sigma_hat after 1, 5, 10, 25 passes:",
       [round(sn_sigmas[i], 3) for i in (0, 4, 9, 24)])
-print("exact / hand estimate after 25 iterations:", round(float(sigma_true) / estimates[24], 3))
+print("exact / hand estimate after 25 iterations:",
+      round(float(sigma_true) / estimates[24], 3))
 
 # %% [markdown]
 # Across a whole discriminator: the largest singular value of every convolution, with and
@@ -328,7 +336,8 @@ plt.show()
 # %%
 def load_small(name, side=160):
     # skimage photo -> (1, 3, H, W) in [0, 1], longest side `side`.
-    return pil_to_tensor01(resize_longest(Image.fromarray(sample_photo_array(name)), side))[None]
+    photo = Image.fromarray(sample_photo_array(name))
+    return pil_to_tensor01(resize_longest(photo, side))[None]
 
 with torch.no_grad():
     sharp = [cartoonize(load_small(n)) for n in ("coffee", "chelsea", "rocket")]
@@ -376,7 +385,8 @@ for step in range(1, 61):
     real_means.append(s_real.mean().item())
     fake_means.append(s_fake.mean().item())
     if step in (1, 5, 10, 20, 40, 60):
-        print(f"step {step:2d}: loss {loss.item():.3f}  mean D(sharp) {real_means[-1]:.2f}",
+        print(f"step {step:2d}: loss {loss.item():.3f}",
+              f" mean D(sharp) {real_means[-1]:.2f}",
               f" mean D(smoothed) {fake_means[-1]:.2f}")
 
 # %% [markdown]
@@ -391,12 +401,13 @@ for step in range(1, 61):
 # %%
 d_small.eval()
 with torch.no_grad():
-    astro_small = torch.nn.functional.interpolate(astronaut, size=(128, 128), mode="area")
+    astro_small = F.interpolate(astronaut, size=(128, 128), mode="area")
     astro_sharp = cartoonize(astro_small)
     astro_smooth = edge_smooth(astro_sharp)
-    gap = d_small(to_generator_range(astro_sharp)) - d_small(to_generator_range(astro_smooth))
+    gap = (d_small(to_generator_range(astro_sharp))
+           - d_small(to_generator_range(astro_smooth)))
 changed = (astro_sharp - astro_smooth).abs().amax(1, keepdim=True)
-changed_per_patch = torch.nn.functional.adaptive_max_pool2d(changed, gap.shape[-2:]) > 0.05
+changed_per_patch = F.adaptive_max_pool2d(changed, gap.shape[-2:]) > 0.05
 print("score map", tuple(gap.shape))
 print("patches where D(sharp) > D(smoothed):", f"{float((gap > 0).float().mean()):.0%}")
 print("... among patches that edge smoothing changed:",
@@ -415,7 +426,8 @@ ax.set_title("60 steps, 64 px crops")
 plt.show()
 lim = float(gap.abs().max())
 viz.image_row([astro_sharp[0], astro_smooth[0], gap[0, 0]],
-              ["held out: sharp", "edge-smoothed", "D(sharp) − D(smoothed)"], height_px=300,
+              ["held out: sharp", "edge-smoothed", "D(sharp) − D(smoothed)"],
+              height_px=300,
               cmap="coolwarm", vmin=-lim, vmax=lim,
               colorbar_label="score difference\n(> 0: sharp judged more real)")
 plt.show()
@@ -437,7 +449,8 @@ plt.show()
 # %%
 # NBVAL_CHECK_OUTPUT
 torch.manual_seed(0)
-msd = MultiScaleDiscriminator()  # scales=3, ch=64 / n_layers=3, then local_ch=32 / local_layers=2
+# scales=3, ch=64 / n_layers=3, then local_ch=32 / local_layers=2
+msd = MultiScaleDiscriminator()
 msd.eval()
 with torch.no_grad():
     maps = msd(to_generator_range(astronaut))

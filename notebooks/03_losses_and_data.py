@@ -87,7 +87,8 @@ photos = torch.cat([load_square(n) for n in names])  # (4, 3, 128, 128) in [0, 1
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("photos:", tuple(photos.shape), "in [0, 1]; generator range is [-1, 1]: x -> 2x - 1")
+print("photos:", tuple(photos.shape),
+      "in [0, 1]; generator range is [-1, 1]: x -> 2x - 1")
 
 # %% [markdown]
 # ## 1. The demo style: `cartoonize`
@@ -153,8 +154,10 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 offset = colour_offset(list(cartoons))
 offset_rel = colour_offset(list(cartoons), reference=list(photos))
-print("style set offset  (R, G, B) x 255:", [round(v, 1) for v in (offset * 255).tolist()])
-print("relative to photos (R, G, B) x 255:", [round(v, 1) for v in (offset_rel * 255).tolist()])
+print("style set offset  (R, G, B) x 255:",
+      [round(v, 1) for v in (offset * 255).tolist()])
+print("relative to photos (R, G, B) x 255:",
+      [round(v, 1) for v in (offset_rel * 255).tolist()])
 
 # %% [markdown]
 # Most of this cast is in the photos already (four warm pictures); relative to them, the
@@ -163,7 +166,8 @@ print("relative to photos (R, G, B) x 255:", [round(v, 1) for v in (offset_rel *
 
 # %%
 fig, ax = viz.figure(figsize=(4.5, 3.4))
-ax.bar(["R", "G", "B"], (offset * 255).numpy(), color=["tab:red", "tab:green", "tab:blue"])
+ax.bar(["R", "G", "B"], (offset * 255).numpy(),
+       color=["tab:red", "tab:green", "tab:blue"])
 ax.axhline(0, color="k", lw=0.5)
 ax.set_xlabel("channel")
 ax.set_ylabel("offset (0-255 units)")
@@ -238,12 +242,15 @@ plt.show()
 # %%
 # NBVAL_CHECK_OUTPUT
 for name, w in STYLE_PRESETS.items():
-    print(f"{name:8s} d_terms (real, fake, grey, smooth) = {w.d_terms}  g_adv = {w.g_adv}")
-ones, zeros, halves = torch.ones(1, 1, 8, 8), torch.zeros(1, 1, 8, 8), torch.full((1, 1, 8, 8), 0.5)
+    print(f"{name:8s} d_terms (real, fake, grey, smooth) = {w.d_terms} ",
+          f"g_adv = {w.g_adv}")
+ones, zeros = torch.ones(1, 1, 8, 8), torch.zeros(1, 1, 8, 8)
+halves = torch.full((1, 1, 8, 8), 0.5)
 w = STYLE_PRESETS["hayao"].d_terms
 print("perfect D:  L_D =", round(lsgan_d_loss(ones, zeros, zeros, zeros, w).item(), 3),
       " L_G =", lsgan_g_loss(zeros).item())
-print("confused D: L_D =", round(lsgan_d_loss(halves, halves, halves, halves, w).item(), 3),
+print("confused D: L_D =",
+      round(lsgan_d_loss(halves, halves, halves, halves, w).item(), 3),
       " L_G =", lsgan_g_loss(halves).item())
 
 # %%
@@ -331,8 +338,8 @@ noise = torch.randn(photos.shape, generator=gen)
 sigmas = [0.0, 0.5, 1.0, 2.0, 4.0]
 stds = [0.0, 0.05, 0.1, 0.2, 0.3]
 hues = [0, 30, 60, 120, 180]
-blur_curve = [content(kornia.filters.gaussian_blur2d(photos, (17, 17), (s, s)) if s else photos)
-              for s in sigmas]
+blur = kornia.filters.gaussian_blur2d
+blur_curve = [content(blur(photos, (17, 17), (s, s)) if s else photos) for s in sigmas]
 noise_curve = [content((photos + s * noise).clamp(0, 1)) for s in stds]
 hue_curve = [content(kornia.enhance.adjust_hue(photos, np.deg2rad(h))) for h in hues]
 other_photo = content(photos.roll(1, 0))
@@ -341,7 +348,8 @@ shuffled = content(photos.flatten(2)[:, :, perm].reshape(photos.shape))
 print("blur sigma  ", sigmas, "->", [round(v, 3) for v in blur_curve])
 print("noise std   ", stds, "->", [round(v, 3) for v in noise_curve])
 print("hue degrees ", hues, "->", [round(v, 3) for v in hue_curve])
-print("another photo:", round(other_photo, 3), "| same pixels shuffled:", round(shuffled, 3))
+print("another photo:", round(other_photo, 3),
+      "| same pixels shuffled:", round(shuffled, 3))
 
 # %%
 fig, axes = viz.figure(1, 3, figsize=(12.5, 4), sharey=True)
@@ -467,7 +475,8 @@ for label, d in (("darker by 0.1", darker), ("hue +40 deg", hue_shift)):
 d = torch.linspace(-1, 1, 201)
 fig, ax = viz.figure(figsize=(5.5, 3.6))
 ax.plot(d, d.abs(), label="L1 (Y)")
-ax.plot(d, F.huber_loss(d, torch.zeros_like(d), reduction="none"), label="Huber, delta 1 (U, V)")
+ax.plot(d, F.huber_loss(d, torch.zeros_like(d), reduction="none"),
+        label="Huber, delta 1 (U, V)")
 ax.axvspan(-0.3, 0.3, color="gray", alpha=0.15, label="typical chroma errors")
 ax.set_xlabel("error")
 ax.set_ylabel("loss")
@@ -492,9 +501,10 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 noisy = (photos + 0.1 * noise).clamp(0, 1)
 blurred = kornia.filters.gaussian_blur2d(photos, (9, 9), (2.0, 2.0))
-for label, img in (("photo", photos), ("noisy (std 0.1)", noisy), ("blurred (sigma 2)", blurred),
-                   ("cartoonized", cartoons)):
-    print(f"{label:18s} TV = {total_variation_loss(to_generator_range(img)).item():.4f}")
+for label, img in (("photo", photos), ("noisy (std 0.1)", noisy),
+                   ("blurred (sigma 2)", blurred), ("cartoonized", cartoons)):
+    tv_value = total_variation_loss(to_generator_range(img)).item()
+    print(f"{label:18s} TV = {tv_value:.4f}")
 
 # %%
 tv_images = {"photo": photos, "noisy": noisy, "blurred": blurred,
@@ -526,14 +536,16 @@ variants = {
     "cartoonized": cartoons,
 }
 p = to_generator_range(photos)
-print(f"{'vs photo':12s} {'pixel L1':>9s} {'content':>9s} {'gram':>9s} {'colour':>9s} {'TV':>9s}")
+header = ("pixel L1", "content", "gram", "colour", "TV")
+print(f"{'vs photo':12s} " + " ".join(f"{h:>9s}" for h in header))
 table = {}
 for label, img in variants.items():
     g = to_generator_range(img)
     with torch.no_grad():
         f = vgg(g)
-    row = [F.l1_loss(g, p).item(), content_loss(f, feats).item(), style_loss(f, feats).item(),
-           colour_loss(g, p).item(), total_variation_loss(g).item()]
+    row = [F.l1_loss(g, p).item(), content_loss(f, feats).item(),
+           style_loss(f, feats).item(), colour_loss(g, p).item(),
+           total_variation_loss(g).item()]
     table[label] = row
     cells = (f"{v:9.2e}" if i == 2 else f"{v:9.4f}" for i, v in enumerate(row))
     print(f"{label:12s} " + " ".join(cells))
@@ -545,7 +557,8 @@ axes[5].axis("off")
 labels = list(table)
 for i, (ax, name) in enumerate(zip(axes, ("pixel L1", "content", "gram", "colour",
                                           "TV (of the image alone)"))):
-    ax.bar(range(len(labels)), [table[k][i] for k in labels], color=["C0", "C1", "C2", "C3"])
+    ax.bar(range(len(labels)), [table[k][i] for k in labels],
+           color=["C0", "C1", "C2", "C3"])
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=40, ha="right")
     ax.set_title(name)

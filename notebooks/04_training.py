@@ -87,9 +87,11 @@ print("photos:", len(ds), "| batch photo", tuple(b.photo.shape),
 # %%
 from animegan_edu.train import Trainer, load_config
 
-demo = load_config("demo")  # a bundled recipe by name: works wherever this notebook is copied
+# a bundled recipe by name: works wherever this notebook is copied
+demo = load_config("demo")
 cfg = load_config("demo", out_dir=str(root / "run"), data_root=str(root), max_side=128,
-                  init_steps=30, adv_steps=60, final_steps=0, crop=48, batch_size=4, d_channels=16,
+                  init_steps=30, adv_steps=60, final_steps=0, crop=48, batch_size=4,
+                  d_channels=16,
                   crop_schedule=[[0, 48, 4]], warmup_steps=0, val_every=0,
                   threads=0, sample_every=0, checkpoint_every=0, sample_size=128)
 for name, c in (("demo recipe:", demo), ("this run:   ", cfg)):
@@ -161,7 +163,8 @@ rows = [("photo", photos), (f"tiny run ({trainer.step} steps)", tiny_out),
         ("demo weights", demo_out)]
 pictures = [((batch[c] + 1) / 2).clamp(0, 1) for _, batch in rows for c in range(3)]
 titles = [title for title, _ in rows for _ in range(3)]
-viz.image_row(pictures, titles, height_px=256, ncols=3, suptitle=f"demo weights: {label}")
+viz.image_row(pictures, titles, height_px=256, ncols=3,
+              suptitle=f"demo weights: {label}")
 plt.show()
 
 # %% [markdown]

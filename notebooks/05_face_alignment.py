@@ -108,7 +108,7 @@ t = F.template_points(512)
 fig, ax = viz.figure(figsize=(4.8, 4.8))
 ax.add_patch(plt.Rectangle((0, 0), 511, 511, fill=False))
 ax.plot(t[:, 0], t[:, 1], "o", color="crimson")
-offsets = [(0, 10), (0, 10), (0, 10), (-6, -20), (6, -20)]  # points: label above / below
+offsets = [(0, 10), (0, 10), (0, 10), (-6, -20), (6, -20)]  # label above / below
 aligns = ["center", "center", "center", "right", "left"]
 for (x, y), n, xy, ha in zip(t.tolist(), names, offsets, aligns):
     ax.annotate(n, (x, y), textcoords="offset points", xytext=xy, ha=ha, fontsize=11)
@@ -160,7 +160,8 @@ print(f"scale {scale:.2f} crop px per image px, rotation {angle:.1f} degrees")
 # NBVAL_CHECK_OUTPUT
 a = math.radians(30)
 known = torch.tensor([[0.5 * math.cos(a), -0.5 * math.sin(a), 40.0],
-                      [0.5 * math.sin(a), 0.5 * math.cos(a), 10.0]], dtype=torch.float64)
+                      [0.5 * math.sin(a), 0.5 * math.cos(a), 10.0]],
+                     dtype=torch.float64)
 pts = F.transform_points(known, F.template_points(512))
 back = F.estimate_similarity(pts, F.template_points(512))
 target = F.template_points(512)
@@ -188,7 +189,8 @@ ax.legend(loc="lower right", fontsize=11)
 ax.set_title("aligned crop, 512 x 512")
 ax.axis("off")
 plt.show()
-print("mean distance landmark -> template:", f"{float((lm_crop - t).norm(dim=1).mean()):.1f} px")
+print("mean distance landmark -> template:",
+      f"{float((lm_crop - t).norm(dim=1).mean()):.1f} px")
 
 # %% [markdown]
 # Five points cannot all land exactly: a real face is not the template face. Least squares spreads
@@ -234,7 +236,8 @@ plt.show()
 mask_crop = F.feather_mask(512)
 mask = F.warp_back(mask_crop, M1, photo.shape[-2:])
 viz.image_row([mask_crop[0, 0], mask[0, 0]],
-              ["feathered mask in the crop", "warped back into the photo"], height_px=360,
+              ["feathered mask in the crop", "warped back into the photo"],
+              height_px=360,
               colorbar_label="blend weight of the face")
 plt.show()
 
@@ -297,7 +300,8 @@ plt.show()
 def eye_roll(img):
     found = F.detect_faces(img, rotations=(0, 90, 180, 270), refine=False)
     lm = found[0].landmarks
-    return math.degrees(math.atan2(float(lm[1, 1] - lm[0, 1]), float(lm[1, 0] - lm[0, 0])))
+    dy, dx = float(lm[1, 1] - lm[0, 1]), float(lm[1, 0] - lm[0, 0])
+    return math.degrees(math.atan2(dy, dx))
 
 print(f"eye line in the box crop:     {eye_roll(naive[0]):6.1f} degrees")
 print(f"eye line in the aligned crop: {eye_roll(aligned[0]):6.1f} degrees")
