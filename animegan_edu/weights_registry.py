@@ -193,7 +193,7 @@ class AnimeGANv2Weights(Enum):
                 "(GPL-2+) and 4 scikit-image photos, styled by animegan_edu.data.cartoonize; recipe configs/demo.yaml"
             ),
             "upsample": "align_corners",
-            "doc": "The toolkit's own demo generator (2 CPU cores, about 80 minutes of training): a procedural cel-shading look, soft results.",
+            "doc": "The toolkit's own demo generator (v1: 4,200 steps, 97 minutes on one CPU core): a procedural cel-shading look, soft results.",
         },
     )
 
