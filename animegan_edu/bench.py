@@ -8,7 +8,9 @@ Introduced in ``notebooks/07_quantized_cpu_inference.ipynb``; the command is
 * :func:`run_benchmark`: every path of :mod:`animegan_edu.quantize` and
   :mod:`animegan_edu.fastpaths` timed side by side, interleaved in one process, and INT8
   quality against fp32; :func:`format_benchmark` and :func:`bench_report` (markdown:
-  :func:`bench_table_markdown`, :func:`bench_targets`, :func:`bench_provenance`) print it.
+  :func:`bench_table_markdown`, :func:`bench_targets`, :func:`bench_provenance`) print it;
+* ``animegan-edu bench --video``: frames per second of ``animegan-edu video``, fp32 against INT8
+  (:func:`animegan_edu.video.run_video_benchmark`).
 
 Tensor conventions: generator inputs and outputs are ``(N, 3, H, W)`` RGB in ``[-1, 1]``.
 """
@@ -491,8 +493,14 @@ def _cmd_bench(args) -> int:  # type: ignore[no-untyped-def]
     sizes = args.size or [512]
     if min(sizes) < 8:
         raise ValueError(f"--size must be at least 8 pixels, got {min(sizes)}")
-    gen, label = _default_generator(args.weights)
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
+    if getattr(args, "video", False):  # video throughput: animegan_edu.video.run_video_benchmark
+        from .video import format_video_benchmark, run_video_benchmark
+
+        vres = run_video_benchmark(sizes[0], args.video_frames, args.threads, args.weights, log=log)
+        print(json.dumps(vres, indent=2) if args.json else format_video_benchmark(vres))
+        return 0
+    gen, label = _default_generator(args.weights)
     result = run_benchmark(
         sizes, args.repeat, args.threads, gen, label, compile=not args.no_compile, calib_size=args.calib_size, log=log
     )
@@ -521,6 +529,9 @@ def register_cli(subparsers) -> None:  # type: ignore[no-untyped-def]
     p.add_argument("--weights", default=None, metavar="NAME|PATH", help="generator weights (default: as `stylize`, else seeded random)")
     p.add_argument("--calib-size", type=_positive_int, default=256, metavar="N", help="calibration photo size (default 256)")
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile (saves ~45 s of compilation per size)")
+    p.add_argument("--video", action="store_true",
+                   help="instead: frames per second of `animegan-edu video` on the test clip, fp32 against INT8 (--size: width)")
+    p.add_argument("--video-frames", type=_positive_int, default=12, metavar="N", help="frames of the --video clip (default 12)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.set_defaults(func=_cmd_bench)
