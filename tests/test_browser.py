@@ -53,6 +53,8 @@ RAW_WIDGET_TEXT = re.compile(r"interactive\(children=|\b[A-Z][A-Za-z]*(Box|Slide
 RUN_TIMEOUT_S = 420  # notebook 07 runs its live benchmark: minutes on a loaded 2-core machine
 
 LATENCY: dict[str, dict[str, float]] = {}
+_LAB: list = []  # the running server, for the helpers that read its log
+_OPENED: list = []  # notebooks opened so far (each in its own workspace)
 
 
 def _need(reason: str) -> None:
@@ -90,9 +92,8 @@ class Lab:
         self.tmp = tmp
         self.root = tmp / "root"
         (self.root / "notebooks").mkdir(parents=True)
-        for nb in NOTEBOOKS:  # copies: the committed notebooks are never touched
-            for ext in (".ipynb", ".py"):
-                shutil.copy2(ROOT / "notebooks" / f"{nb}{ext}", self.root / "notebooks" / f"{nb}{ext}")
+        for nb in NOTEBOOKS:  # copies (the .ipynb alone: jupytext writes its .py pair on save)
+            shutil.copy(ROOT / "notebooks" / f"{nb}.ipynb", self.root / "notebooks" / f"{nb}.ipynb")
         config, self.runtime, settings = tmp / "config", tmp / "runtime", tmp / "settings"
         install_jupyter_config(config)  # what `make install` does for the project's venv
         _settings(settings, "@jupyterlab/docmanager-extension:plugin", {"autosave": False})
@@ -204,7 +205,9 @@ def lab(tmp_path_factory):
     server = Lab(tmp_path_factory.mktemp("lab"))
     watch = IOPubWatch(server.runtime)
     server.iopub = watch
+    _LAB[:] = [server]
     yield server
+    _LAB.clear()
     watch.close()
     server.close()
 
@@ -251,8 +254,14 @@ def _write_latency() -> None:
 
 def _open(lab: Lab, browser, notebook: str):
     page = browser.new_page()
-    page.goto(f"{lab.url}/lab/tree/notebooks/{notebook}.ipynb?token={lab.token}")
-    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+    # a fresh workspace each time: JupyterLab would otherwise reopen (and start kernels for) earlier tabs
+    _OPENED.append(notebook)
+    page.goto(f"{lab.url}/lab/workspaces/w{len(_OPENED)}/tree/notebooks/{notebook}.ipynb?token={lab.token}")
+    try:
+        page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=120_000)
+    except Exception:
+        _shot(page, f"{notebook}-open-failed")
+        raise
     _wait_idle(lab, notebook, 120)
     page.wait_for_timeout(1500)  # outputs render
     return page
@@ -321,12 +330,22 @@ def _changes_picture(page, container, action, timeout_s: float = 120) -> tuple[f
     before_src = handle.evaluate(img_js)
     assert before_src, "no picture before the change"
     before = _img_bytes(page, handle.evaluate_handle(img_js.replace("return i ? i.src : null", "return i")))
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    log_start = len(_LAB[0].log()) if _LAB else 0
     t0 = time.perf_counter()
     action()
-    page.wait_for_function(
-        f"([el, before]) => {{ const src = ({img_js})(el); return src && src !== before; }}",
-        arg=[handle, before_src], timeout=timeout_s * 1000, polling="raf",
-    )
+    while True:  # wait for the new picture; stop at once if the kernel logs a Python error
+        try:
+            page.wait_for_function(
+                f"([el, before]) => {{ const src = ({img_js})(el); return src && src !== before; }}",
+                arg=[handle, before_src], timeout=500, polling="raf",
+            )
+            break
+        except PlaywrightTimeout:
+            log = _LAB[0].log()[log_start:] if _LAB else ""
+            assert "Traceback (most recent call last)" not in log, f"the kernel raised instead of updating the picture:\n{log[-2500:]}"
+            assert time.perf_counter() - t0 < timeout_s, f"the picture did not change within {timeout_s} s"
     seconds = time.perf_counter() - t0
     after = _img_bytes(page, handle.evaluate_handle(img_js.replace("return i ? i.src : null", "return i")))
     return seconds, before, after
@@ -508,7 +527,7 @@ def test_08_studio(lab, browser, tmp_path):
     bar.evaluate("""(bar) => { window.__bar = [];
         new MutationObserver(() => window.__bar.push(parseFloat(bar.style.width))).observe(bar, {attributes: true}); }""")
     seconds, before, after = _changes_picture(page, view, _press(page, studio.locator(".animegan-studio-size"), "ArrowRight"))
-    assert before != after
+    assert max(_pixels(after).shape[:2]) == 384, _pixels(after).shape  # the re-rendered picture, not an earlier one
     lat["size slider 320 -> 384 px (generator re-runs, after the 0.5 s debounce)"] = round(seconds, 3)
     widths = page.evaluate("window.__bar")
     partial = sorted({w for w in widths if 0 < w < 100})
@@ -539,5 +558,16 @@ def test_08_studio(lab, browser, tmp_path):
     message = _status(studio).strip()
     assert "broken.png: not a readable image" in message and len(message.splitlines()) == 1, message
     _shot(studio, f"{nb}-studio")
+
+    # 1024 px: the long whole-image pass reports progress (the bar moves through it)
+    _changes_picture(page, view, lambda: studio.locator(".animegan-studio-gallery button", has_text="chelsea").click())
+    page.wait_for_function("(bar) => bar.style.width === '100%'", arg=bar.element_handle(), timeout=60_000)
+    page.evaluate("window.__bar = []")
+    seconds, before, after = _changes_picture(page, view, _set_readout(studio.locator(".animegan-studio-size"), "1024"), timeout_s=300)
+    assert max(_pixels(after).shape[:2]) == 1024, _pixels(after).shape
+    lat["size slider to 1024 px (generator re-runs, after the 0.5 s debounce)"] = round(seconds, 3)
+    widths = page.evaluate("window.__bar")
+    partial = sorted({w for w in widths if 0 < w < 100})
+    assert len(partial) >= 8 and widths[-1] == 100, f"1024 px: the bar did not move through the pass: {widths}"
     _check_clean_run(lab, browser, page, nb, log_start)
     _save_close_reopen(lab, browser, page, nb)
