@@ -183,7 +183,7 @@ class IOPubWatch:
                         kind, content = msg["msg_type"], msg["content"]
                         if kind == "error" or (kind == "stream" and content.get("name") == "stderr"
                                                and "Traceback" in content.get("text", "")):
-                            self.errors.append(f"{kind}: {content.get('ename', '')} {content.get('evalue', content.get('text', ''))[:300]}")
+                            self.errors.append(f"{kind}: {content.get('ename', '')} {content.get('evalue', content.get('text', ''))[-1500:]}")
                 except Exception:
                     pass
             time.sleep(0.2)
@@ -333,6 +333,7 @@ def _changes_picture(page, container, action, timeout_s: float = 120) -> tuple[f
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     log_start = len(_LAB[0].log()) if _LAB else 0
+    iopub_start = len(_LAB[0].iopub.errors) if _LAB else 0
     t0 = time.perf_counter()
     action()
     while True:  # wait for the new picture; stop at once if the kernel logs a Python error
@@ -345,6 +346,8 @@ def _changes_picture(page, container, action, timeout_s: float = 120) -> tuple[f
         except PlaywrightTimeout:
             log = _LAB[0].log()[log_start:] if _LAB else ""
             assert "Traceback (most recent call last)" not in log, f"the kernel raised instead of updating the picture:\n{log[-2500:]}"
+            errors = _LAB[0].iopub.errors[iopub_start:] if _LAB else []
+            assert not errors, "the kernel raised instead of updating the picture (IOPub):\n" + "\n".join(errors)
             assert time.perf_counter() - t0 < timeout_s, f"the picture did not change within {timeout_s} s"
     seconds = time.perf_counter() - t0
     after = _img_bytes(page, handle.evaluate_handle(img_js.replace("return i ? i.src : null", "return i")))
