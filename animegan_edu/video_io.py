@@ -99,7 +99,10 @@ def _import_av() -> Any:
         import av
     except ImportError:  # pragma: no cover - a dependency of the package
         raise VideoError("video needs PyAV: pip install av") from None
-    av.logging.set_level(av.logging.PANIC)  # FFmpeg's own chatter would bury our one-line errors
+    # FFmpeg's own messages would bury our one-line errors: silence them at the source. (Not with
+    # av.logging.set_level, which routes every message through Python and can deadlock threaded decoding.)
+    if av.logging.get_level() is None:
+        av.logging.set_libav_level(av.logging.PANIC)
     return av
 
 
