@@ -38,6 +38,7 @@ from .fastpaths import (
     quantize_onnx,
 )
 from .imageio import sample_photos
+from .int8_diagnose import ssim01
 from .int8_files import load_int8, save_int8
 from .models import Generator
 from .quantize import _BLOCKS, quantize_generator
@@ -195,6 +196,8 @@ def run_benchmark(
     calib_size: int = 256,
     bf16: bool = True,
     log: object = None,
+    e2e: bool = False,
+    e2e_size: int = 512,
 ) -> dict[str, object]:
     """Time every CPU inference path on one image and compare INT8 with fp32.
 
@@ -206,6 +209,12 @@ def run_benchmark(
     TorchScript-frozen and, with ``compile``, ``torch.compile``), ``int8``
     (:class:`QuantizedGenerator`, saved and loaded back), ``onnxruntime_fp32``,
     ``onnxruntime_int8``; plus ``bf16`` (autocast) where the CPU has native bf16.
+
+    Quality: PSNR and SSIM (kornia, :func:`animegan_edu.int8_diagnose.ssim01`) of INT8,
+    ONNX Runtime INT8 and bf16 against fp32 eager, on the four sample photos. With
+    ``e2e``: ``"cli"``, the whole ``animegan-edu stylize`` command for one
+    ``e2e_size``-px image (:func:`animegan_edu.bench_e2e.cli_seconds`), and ``"face"``,
+    the face path against one plain pass (:func:`animegan_edu.bench_e2e.face_seconds`).
 
     Returns a JSON-ready dict: the figures of the first size at the top level, every
     size under ``"by_size"``, and the machine, versions, load averages and weights used.
@@ -298,6 +307,7 @@ def run_benchmark(
                 q = qgen(photos)
                 o8 = ort8(photos)
                 o32 = ort32(photos)
+                b16 = paths["bf16_channels_last"](photos) if "bf16_channels_last" in paths else None
             to01 = lambda t: (t.clamp(-1, 1) + 1) / 2  # noqa: E731
             entry: dict[str, object] = {
                 "size": size,
@@ -309,7 +319,9 @@ def run_benchmark(
                 "onnxruntime_int8": med["onnxruntime_int8"],
                 "int8_psnr_db": psnr(to01(q), to01(ref)),
                 "int8_psnr_db_per_photo": [psnr(to01(a), to01(b)) for a, b in zip(q, ref)],
+                "int8_ssim": ssim01(q, ref),
                 "onnxruntime_int8_psnr_db": psnr(to01(o8), to01(ref)),
+                "onnxruntime_int8_ssim": ssim01(o8, ref),
                 "onnxruntime_fp32_max_abs_diff": float((o32 - ref).abs().max()),
                 "int8_vs_onnxruntime_fp32": med["int8"] / med["onnxruntime_fp32"],
                 "fp32_candidates": fp32_methods,
@@ -318,6 +330,9 @@ def run_benchmark(
             }
             if "bf16_channels_last" in med:
                 entry["bf16_channels_last"] = med["bf16_channels_last"]
+                entry["bf16_psnr_db"] = psnr(to01(b16), to01(ref))
+                entry["bf16_ssim"] = ssim01(b16, ref)
+                entry["bf16_max_abs_diff"] = float((b16 - ref).abs().max())
             by_size[str(size)] = entry
         first = by_size[str(sizes[0])]
         result.update({k: v for k, v in first.items() if k not in ("all_runs", "first_call_seconds", "fp32_candidates")})
@@ -342,6 +357,14 @@ def run_benchmark(
                 "by_size": by_size,
             }
         )
+    if e2e:
+        from .bench_e2e import cli_seconds, face_seconds
+
+        say(f"end to end: animegan-edu stylize, one {e2e_size}-px image, fresh process")
+        result["cli"] = cli_seconds(generator, e2e_size, repeat, n_threads)
+        say(f"end to end: the face path at {e2e_size} px")
+        with num_threads(n_threads):
+            result["face"] = face_seconds(generator, e2e_size, repeat)
     return result
 
 
@@ -502,7 +525,8 @@ def _cmd_bench(args) -> int:  # type: ignore[no-untyped-def]
         return 0
     gen, label = _default_generator(args.weights)
     result = run_benchmark(
-        sizes, args.repeat, args.threads, gen, label, compile=not args.no_compile, calib_size=args.calib_size, log=log
+        sizes, args.repeat, args.threads, gen, label, compile=not args.no_compile, calib_size=args.calib_size, log=log,
+        e2e=not args.no_e2e, e2e_size=args.e2e_size,
     )
     print(json.dumps(result, indent=2) if args.json else format_benchmark(result))
     return 0
@@ -529,6 +553,8 @@ def register_cli(subparsers) -> None:  # type: ignore[no-untyped-def]
     p.add_argument("--weights", default=None, metavar="NAME|PATH", help="generator weights (default: as `stylize`, else seeded random)")
     p.add_argument("--calib-size", type=_positive_int, default=256, metavar="N", help="calibration photo size (default 256)")
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile (saves ~45 s of compilation per size)")
+    p.add_argument("--no-e2e", action="store_true", help="skip the end-to-end figures (whole `stylize` command, face path)")
+    p.add_argument("--e2e-size", type=_positive_int, default=512, metavar="N", help="image size of the end-to-end figures (default 512)")
     p.add_argument("--video", action="store_true",
                    help="instead: frames per second of `animegan-edu video` on the test clip, fp32 against INT8 (--size: width)")
     p.add_argument("--video-frames", type=_positive_int, default=12, metavar="N", help="frames of the --video clip (default 12)")

@@ -343,6 +343,7 @@ def detect_faces(
     refine: bool = True,
     min_prob: float = 0.95,
     refine_size: int = 192,
+    stop_if_upright: Optional[float] = 0.99,
 ) -> list[Face]:
     """Find faces and their five landmarks with MTCNN, tilted and upside-down ones included.
 
@@ -359,6 +360,11 @@ def detect_faces(
         refine: run the upright second detection.
         min_prob: minimum detector confidence.
         refine_size: side of the crop used for the second detection.
+        stop_if_upright: when the first angle of ``rotations`` yields a face at least this
+            confident that is upright (roll under 30 degrees) and is found again when
+            aligned, the other angles are not searched (they cost about two thirds of the
+            detection time); ``None`` always searches every angle. A second face that is
+            turned by 90 degrees or more, beside a confident upright one, is then missed.
 
     Returns:
         faces sorted from left to right, each a :class:`Face` in ``image``'s pixels.
@@ -385,6 +391,11 @@ def detect_faces(
             c = _rot90_points_back(corners, k, h, w)
             box_img = np.array([c[:, 0].min(), c[:, 1].min(), c[:, 0].max(), c[:, 1].max()])
             candidates.append((lm, prob, box_img, side, roll_here))
+        if stop_if_upright is not None and angle == rotations[0] and any(
+            c[1] >= stop_if_upright and abs(_roll_deg(c[0])) < 30 and _refine(x, c[0], refine_size, min_prob) is not None
+            for c in candidates
+        ):
+            break
     # Merge duplicates, preferring the most confident view, then the most upright one.
     candidates.sort(key=lambda c: (-round(c[1], 3), c[4]))
     kept: list[tuple[np.ndarray, float, np.ndarray, float, float]] = []

@@ -28,6 +28,7 @@ from torch import nn
 
 from .imageio import sample_photos
 from .models import Generator
+from .int8_layers import _quantize_weight
 from .quantize import QuantizedGenerator, quantize_generator
 
 __all__ = ["INT8_FORMAT", "save_int8", "load_int8", "verify_int8", "int8_generator"]
@@ -52,8 +53,10 @@ def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
     """Write ``model`` to ``path`` as safetensors, its SHA-256 to ``<path>.sha256``; return the file's size in bytes.
 
     The file holds only tensors (``int8`` weights, per-channel weight scales, GroupNorm
-    affines, activation ``(scale, zero_point)`` pairs, float weights of the layers kept
-    in float) and a JSON header (format, upsample mode, float layers). Both files are
+    affines, activation ``(scale, zero_point)`` pairs; the layers kept in float store their
+    conv weights as per-channel ``int8`` too, ``<name>.weight_int8`` + ``<name>.weight_scale``,
+    and compute in float) and a JSON header (format, upsample mode, float layers and their
+    dtype). Both files are
     written to temporary names first and renamed, so a failed write leaves nothing behind.
 
     Example:
@@ -71,10 +74,14 @@ def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
         raise TypeError(f"save_int8 needs a QuantizedGenerator, got {type(model).__name__}")
     path = Path(path)
     tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    for key in _float_conv_weights(tensors, model.float_layers):  # stored as int8 + per-channel scale
+        q, scale = _quantize_weight(tensors.pop(key))
+        tensors[key + "_int8"], tensors[key + "_scale"] = q.contiguous(), scale.contiguous()
     meta = {
         "format": INT8_FORMAT,
         "upsample": model.upsample,
         "float_layers": json.dumps(list(model.float_layers)),
+        "float_dtype": model.float_dtype,
     }
     tmp = path.with_name(path.name + ".partial")
     tmp_hash = path.with_name(path.name + ".sha256.partial")
@@ -87,6 +94,15 @@ def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
         tmp.unlink(missing_ok=True)
         tmp_hash.unlink(missing_ok=True)
     return path.stat().st_size
+
+
+def _in_layers(key: str, layers: object) -> bool:
+    return any(key.startswith(f"{name}.") for name in layers)  # type: ignore[attr-defined]
+
+
+def _float_conv_weights(tensors: dict[str, torch.Tensor], float_layers: tuple[str, ...]) -> list[str]:
+    """Keys of the 4-D conv weights of the units kept in float."""
+    return [k for k, v in tensors.items() if k.endswith(".weight") and v.ndim == 4 and _in_layers(k, float_layers)]
 
 
 def verify_int8(path: str | Path, tensors: dict[str, torch.Tensor] | None = None) -> str:
@@ -176,7 +192,12 @@ def load_int8(path: str | Path, engine: str | None = None) -> QuantizedGenerator
         raise ValueError(f"{path}: not an animegan-edu INT8 generator (format {meta.get('format')!r}, expected {INT8_FORMAT!r})")
     verify_int8(path, tensors)
     template = Generator(upsample=meta.get("upsample", "align_corners"))
-    model = QuantizedGenerator(template, json.loads(meta.get("float_layers", "[]")), engine)
+    float_layers = json.loads(meta.get("float_layers", "[]"))
+    model = QuantizedGenerator(template, float_layers, engine, meta.get("float_dtype", "float32"))
+    for key in [k[: -len("_int8")] for k in tensors if k.endswith(".weight_int8") and _in_layers(k, float_layers)]:
+        if key + "_scale" in tensors:
+            q, scale = tensors.pop(key + "_int8"), tensors.pop(key + "_scale")
+            tensors[key] = q.float() * scale.view(-1, *([1] * (q.ndim - 1)))
     try:
         model.load_state_dict(tensors, strict=True)
     except RuntimeError as e:

@@ -194,7 +194,7 @@ def test_bench_json_has_all_keys(capsys, monkeypatch, tmp_path):
     from animegan_edu.cli import main
 
     monkeypatch.setenv("ANIMEGAN_EDU_HOME", str(tmp_path))
-    argv = ["bench", "--size", "32", "--size", "40", "--repeat", "1", "--json", "--no-compile", "--quiet", "--calib-size", "32"]
+    argv = ["bench", "--size", "32", "--size", "40", "--repeat", "1", "--json", "--no-compile", "--quiet", "--calib-size", "32", "--no-e2e"]
     assert main(argv) == 0
     res = json.loads(capsys.readouterr().out)
     for key in ("fp32_eager", "fp32_best", "int8", "onnxruntime_fp32", "onnxruntime_int8", "int8_psnr_db"):
