@@ -61,6 +61,7 @@ __all__ = [
     "pair_flow",
     "clip_flows",
     "warping_error",
+    "blend_previous",
     "stabilize",
     "fidelity_psnr",
     "quantize8",
@@ -305,6 +306,24 @@ def warping_error(frames: torch.Tensor, flows: Optional[Sequence[PairFlow]] = No
     return WarpingError(per, float(per.mean()), float(np.mean(fracs)))
 
 
+def blend_previous(stylized: torch.Tensor, warped_prev: torch.Tensor, mask: torch.Tensor, weight: float) -> torch.Tensor:
+    """The method's one line: ``(1 - w m) S + w m W`` (no rounding).
+
+    Args:
+        stylized: ``S``, the per-frame stylised frame ``(3, H, W)`` in ``[0, 1]``.
+        warped_prev: ``W``, the previous output warped onto this frame, ``(3, H, W)``.
+        mask: ``m``, ``(H, W)`` bool or float in ``[0, 1]``: 1 where the flow is trusted.
+        weight: ``w`` in ``[0, 0.95]``.
+
+    Example:
+        >>> s, w = torch.zeros(3, 1, 2), torch.ones(3, 1, 2)
+        >>> blend_previous(s, w, torch.tensor([[True, False]]), 0.7)[0].tolist()
+        [[0.699999988079071, 0.0]]
+    """
+    a = mask.float() * check_weight(weight)
+    return (1 - a) * stylized + a * warped_prev
+
+
 class TemporalStabilizer:
     """Flow-guided blending of the previous output into each new stylised frame (streaming).
 
@@ -339,8 +358,7 @@ class TemporalStabilizer:
 
     def blend_mask(self, pf: PairFlow) -> torch.Tensor:
         """``w M'``: the per-pixel weight of the warped previous output, ``(H, W)`` in ``[0, w]``."""
-        keep = pf.mask & (pf.photometric <= self.photometric_limit)
-        return keep.float() * self.weight
+        return (pf.mask & (pf.photometric <= self.photometric_limit)).float() * self.weight
 
     def step(self, frame: torch.Tensor, stylized: torch.Tensor) -> torch.Tensor:
         """Output frame ``(3, H, W)`` for input ``frame`` and its per-frame ``stylized`` version (both ``(3, H, W)``)."""
@@ -352,9 +370,9 @@ class TemporalStabilizer:
             self.last_mask_fraction = 0.0
         else:
             pf = pair_flow(self.prev_input, frame)
-            a = self.blend_mask(pf)
-            self.last_mask_fraction = float((a > 0).float().mean())
-            out = quantize8((1 - a) * stylized + a * warp(self.prev_output, pf.back))
+            keep = pf.mask & (pf.photometric <= self.photometric_limit)
+            self.last_mask_fraction = float(keep.float().mean())
+            out = quantize8(blend_previous(stylized, warp(self.prev_output, pf.back), keep, self.weight))
         self.prev_input, self.prev_output = frame, out
         return out
 
