@@ -10,6 +10,7 @@ pass in about 20 steps. A model without such units (a plain function) reports no
 from __future__ import annotations
 
 import contextlib
+import weakref
 from typing import Callable, Iterator
 
 import torch
@@ -37,7 +38,7 @@ def pass_units(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return units
 
 
-_COSTS: dict[int, list[tuple[str, float]]] = {}
+_COSTS: "weakref.WeakKeyDictionary[nn.Module, list[tuple[str, float]]]" = weakref.WeakKeyDictionary()
 
 
 def unit_costs(model: nn.Module, probe: int = 64) -> list[tuple[str, float]]:
@@ -52,9 +53,8 @@ def unit_costs(model: nn.Module, probe: int = 64) -> list[tuple[str, float]]:
         >>> round(sum(s for _, s in shares), 6), max(shares, key=lambda u: u[1])[0].startswith("block_")
         (1.0, True)
     """
-    key = id(model)
-    if key in _COSTS:
-        return _COSTS[key]
+    if model in _COSTS:
+        return _COSTS[model]
     units = pass_units(model)
     order: list[str] = []
     macs: dict[str, float] = {n: 0.0 for n, _ in units}
@@ -90,8 +90,8 @@ def unit_costs(model: nn.Module, probe: int = 64) -> list[tuple[str, float]]:
         for h in handles:
             h.remove()
     total = sum(macs.values()) or 1.0
-    _COSTS[key] = [(n, macs[n] / total) for n in order]
-    return _COSTS[key]
+    _COSTS[model] = [(n, macs[n] / total) for n in order]
+    return _COSTS[model]
 
 
 @contextlib.contextmanager
