@@ -497,6 +497,12 @@ def test_08_studio(lab, browser, tmp_path):
     out = page.locator(".jp-OutputArea-output").filter(has=studio)
     assert out.count() == 1 and out.locator("img").count() == studio.locator("img").count()
 
+    # gallery labels fit their buttons (no "astron…"), and nothing promises drag-and-drop
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):
+        button = studio.locator(".animegan-studio-gallery button", has_text=name)
+        assert button.evaluate("(b) => b.scrollWidth <= b.clientWidth"), f"gallery label {name!r} is cut"
+    assert "drag" not in studio.inner_text().lower()
+
     weights = studio.locator(".animegan-studio-weights select")
     chosen = weights.evaluate("(s) => s.selectedIndex >= 0 ? s.options[s.selectedIndex].text : ''")
     assert chosen.strip(), "the weights dropdown is blank"
@@ -531,13 +537,33 @@ def test_08_studio(lab, browser, tmp_path):
     bar = studio.locator(".animegan-studio-progress .progress-bar")
     bar.evaluate("""(bar) => { window.__bar = [];
         new MutationObserver(() => window.__bar.push(parseFloat(bar.style.width))).observe(bar, {attributes: true}); }""")
-    seconds, before, after = _changes_picture(page, view, _press(page, studio.locator(".animegan-studio-size"), "ArrowRight"))
+    label = studio.locator(".animegan-studio-progress .widget-label")
+    label.evaluate("""(el) => { window.__label = [];
+        new MutationObserver(() => window.__label.push(el.textContent)).observe(el, {childList: true, characterData: true, subtree: true}); }""")
+    size = studio.locator(".animegan-studio-size")
+    seconds, before, after = _changes_picture(page, view, _press(page, size, "ArrowRight"))
     assert max(_pixels(after).shape[:2]) == 384, _pixels(after).shape  # the re-rendered picture, not an earlier one
     lat["size slider 320 -> 384 px (generator re-runs, after the 0.5 s debounce)"] = round(seconds, 3)
     widths = page.evaluate("window.__bar")
     partial = sorted({w for w in widths if 0 < w < 100})
     assert len(partial) >= 3, f"the progress bar did not move through the pass: widths {widths}"
     assert widths[-1] == 100
+    labels = page.evaluate("window.__label")
+    assert any(t.startswith("generating…") for t in labels), labels  # says what it is doing
+    # two quick arrow presses (384 -> 448 -> 512) make one generator pass, at the last size
+    page.evaluate("window.__bar = []")
+
+    def two_presses():
+        handle = size.locator(".noUi-handle").first
+        handle.focus()
+        handle.press("ArrowRight")
+        handle.press("ArrowRight")
+
+    _, _, after = _changes_picture(page, view, two_presses)
+    page.wait_for_function("(bar) => bar.style.width === '100%'", arg=bar.element_handle(), timeout=60_000)
+    page.wait_for_timeout(1500)  # a second pass, if any, would start within the 0.5 s debounce
+    widths = page.evaluate("window.__bar")
+    assert max(_pixels(after).shape[:2]) == 512 and widths.count(0) == 1, f"passes: {widths.count(0)}, widths {widths}"
 
     # upload through the file chooser: a real PNG, then a broken file
     photo = tmp_path / "my_photo.png"
