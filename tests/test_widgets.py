@@ -527,3 +527,12 @@ def test_notebooks_find_files_without_relative_paths(path):
     """Defect: notebooks found ../benchmarks and ../configs relative to their folder (copied elsewhere: not found)."""
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"""\.\./(benchmarks|configs|weights|shared)|Path\(\s*["']\.\.["']\s*\)""", text)
+
+
+@pytest.mark.parametrize("name", ["00_quickstart", "07_quantized_cpu_inference"])
+def test_sliders_that_rerun_the_generator_report_on_release(name):
+    """Sliders whose every change re-runs the generator (0.3 s and more) report only when released."""
+    code = "\n".join(t for _, t in _code_lines(NOTEBOOK_DIR / f"{name}.py"))
+    calls = re.findall(r"(?:W|widgets)\.(?:Int|Float)Slider\((.*?)\)\n", code, re.S)
+    assert len(calls) >= 2
+    assert all("continuous_update=False" in c for c in calls), calls
