@@ -5,7 +5,8 @@ Subcommands defined here:
 * ``animegan-edu stylize IMAGE... -o OUT [--weights NAME|PATH] [--size N]``
 * ``animegan-edu weights list | download NAME | verify FILE | convert-tf DIR -o FILE``
 
-Other modules add their own: for each of ``train``, ``data`` and ``quantize``, if
+Other modules add their own: for each of :data:`PLUGIN_MODULES` (``train``, ``data``,
+``quantize``, ``evaluate``, ``video``), if
 ``animegan_edu.<module>`` exists and defines ``register_cli(subparsers)``, it is called
 (each subcommand sets ``func`` with ``parser.set_defaults(func=...)``; ``func(args)``
 returns an exit status or ``None`` for 0).
