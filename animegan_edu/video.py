@@ -259,6 +259,7 @@ def stylize_video(
     done = _cached_frames(work, n)
     stab = TemporalStabilizer(w if temporal else 0.0)
     messages: list[str] = []
+    face_notes: dict[str, int] = {}  # what face2paint said, and for how many frames
     computed = 0
     bar = tqdm(total=n, initial=done, unit="frame", desc=f"stylising {src.name}", disable=not progress, file=sys.stderr,
                dynamic_ncols=True, smoothing=0.1)
@@ -272,7 +273,8 @@ def stylize_video(
                     continue
                 raw, msgs = gen(photo[None], model, face=face)
                 if face and msgs:
-                    messages.append(f"frame {i}: {'; '.join(msgs)}")
+                    note = msgs[0].split("; ")[0]  # "N face(s) found, M aligned...": no per-frame coordinates
+                    face_notes[note] = face_notes.get(note, 0) + 1
                 save_png_atomic(stab.step(photo, raw[0]), _frame_path(work, i))
                 computed += 1
                 bar.update(1)
@@ -294,6 +296,7 @@ def stylize_video(
     write_video(dest, frames_iter, info.fps, audio_from=src if keep_audio else None, max_seconds=n / float(info.fps))
     if not _remove_work_dir(work):
         messages.append(f"left {work} in place: it holds files animegan-edu did not make")
+    messages[:0] = [f"face2paint: {note} ({k} frame{'s' if k > 1 else ''})" for note, k in face_notes.items()]
     return VideoResult(dest, n, computed, n - computed, (out_w, out_h), info.fps, keep_audio, work, messages)
 
 
