@@ -101,6 +101,31 @@ class _Counting:
         return generate(photo, model, **kw)  # type: ignore[arg-type]
 
 
+def test_cli_face_option_summarises_face2paint(clip_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    rc = main(["video", str(clip_dir / "plain.mp4"), "-o", str(tmp_path / "f.mp4"), "--weights", "random",
+               "--size", "64", "--max-frames", "2", "--face", "--no-progress"])
+    assert rc == 0 and V.probe_video(tmp_path / "f.mp4").frames == 2
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("face2paint: ")]
+    assert notes and sum(int(n.rsplit("(", 1)[1].split()[0]) for n in notes) == 2  # one line per kind, frames counted
+
+
+def test_cli_interrupt_keeps_the_frames_and_says_how_to_continue(
+    clip_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
+    args = ["video", str(clip_dir / "plain.mp4"), "-o", str(tmp_path / "o.mp4"), "--weights", "random",
+            "--size", "64", "--no-progress"]
+    monkeypatch.setattr(V, "generate", _Counting(fail_at=4))
+    assert main(args) == 130
+    err = capsys.readouterr().err
+    assert "4 of 12 frames are kept" in err and "run the same command again" in err
+    assert not (tmp_path / "o.mp4").exists()
+    again = _Counting()
+    monkeypatch.setattr(V, "generate", again)
+    assert main(args) == 0 and again.calls == 8
+    assert "4 reused from an interrupted run" in capsys.readouterr().out
+    assert _listing(tmp_path) == ["o.mp4"]
+
+
 def test_resume_computes_only_the_missing_frames_and_gives_the_same_video(
     clip_dir: Path, tmp_path: Path, model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch
 ) -> None:
