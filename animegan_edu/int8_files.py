@@ -26,10 +26,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .imageio import sample_photos
+from .int8_calib import calibration_photos
 from .models import Generator
 from .int8_layers import _quantize_weight
-from .quantize import QuantizedGenerator, quantize_generator
+from .quantize import DEFAULT_CALIB_SIZE, DEFAULT_FLOAT_LAYERS, DEFAULT_OBSERVER, QuantizedGenerator, default_float_dtype, quantize_generator
 
 __all__ = ["INT8_FORMAT", "save_int8", "load_int8", "verify_int8", "int8_generator"]
 
@@ -214,10 +214,11 @@ def _state_dict_key(generator: nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
-def int8_generator(generator: Generator, cache: bool = True, calib_size: int = 256) -> QuantizedGenerator:
-    """The INT8 model of ``generator``, calibrated on :func:`sample_photos`, cached on disk.
+def int8_generator(generator: Generator, cache: bool = True, calib_size: int = DEFAULT_CALIB_SIZE) -> QuantizedGenerator:
+    """The INT8 model of ``generator`` (the default recipe of :func:`quantize_generator`), cached on disk.
 
-    The cache file is ``<weights cache>/int8/<sha256 of the weights>-<upsample>-<size>.safetensors``
+    Calibrated on :func:`animegan_edu.int8_calib.calibration_photos` at ``calib_size``.
+    The cache file is ``<weights cache>/int8/<sha256 of the weights>-<upsample>-<size>-<recipe>.safetensors``
     (see :func:`animegan_edu.weights.cache_dir`) with its ``.sha256`` sidecar, so the
     calibration (a few seconds) runs once per set of weights. A cache file that
     :func:`load_int8` refuses (changed, unverified, bad values) is reported in a warning
@@ -231,16 +232,17 @@ def int8_generator(generator: Generator, cache: bool = True, calib_size: int = 2
         torch.Size([1, 3, 32, 32])
     """
     if not cache:
-        return quantize_generator(generator, sample_photos(calib_size))
+        return quantize_generator(generator, calibration_photos(calib_size))
     from .weights import cache_dir
 
-    path = cache_dir() / "int8" / f"{_state_dict_key(generator)}-{generator.upsample}-{calib_size}.safetensors"
+    recipe = f"{DEFAULT_OBSERVER}-f{len(DEFAULT_FLOAT_LAYERS)}{default_float_dtype()[:4]}"
+    path = cache_dir() / "int8" / f"{_state_dict_key(generator)}-{generator.upsample}-{calib_size}-{recipe}.safetensors"
     if path.is_file():
         try:
             return load_int8(path)
         except ValueError as exc:
             warnings.warn(f"INT8 cache {exc}; rebuilding it", stacklevel=2)
-    model = quantize_generator(generator, sample_photos(calib_size))
+    model = quantize_generator(generator, calibration_photos(calib_size))
     path.parent.mkdir(parents=True, exist_ok=True)
     save_int8(model, path)
     return model

@@ -83,6 +83,11 @@ __all__ = [
     "QInvertedResBlock",
     "QuantizedGenerator",
     "quantize_generator",
+    "DEFAULT_OBSERVER",
+    "DEFAULT_FLOAT_LAYERS",
+    "DEFAULT_CALIB_SIZE",
+    "default_float_dtype",
+    "SampleObserver",
     "layer_names",
     "register_cli",
     *_MOVED,
@@ -169,7 +174,7 @@ class SampleObserver(nn.Module):
         >>> _ = o(torch.cat([torch.linspace(-1, 1, 10_000), torch.tensor([50.0])]))
         >>> s, z = o.calculate_qparams()
         >>> round(float(s) * 255, 1), int(z)  # the outlier at 50 is clipped
-        (2.0, 128)
+        (2.0, 127)
     """
 
     def __init__(self, kind: str = "mse", percentile: float = 99.99, samples: int = 1 << 16, qmax: int = 255) -> None:
@@ -437,32 +442,60 @@ class QuantizedGenerator(nn.Module):
             return self.out_layer(_to_f(out)).contiguous()
 
 
-DEFAULT_FLOAT_LAYERS: tuple[str, ...] = ()
+# The default recipe, chosen by measurement: benchmarks/int8_variants.json (made by
+# tools/int8_variants.py), summarised in README "Fast CPU inference".
+#: Observer of every activation: min/max. Histogram and MSE clipping do better on photos
+#: like the calibration ones but lose 5-8 dB on a photo whose activations reach further
+#: (the rocket sample); min/max keeps every photo within a few dB of the others.
+DEFAULT_OBSERVER = "minmax"
+#: Units kept in float: the decoder's last four (1/2 and full resolution), where one
+#: 8-bit scale per activation costs most (see :func:`animegan_edu.int8_diagnose.unit_contributions`).
+DEFAULT_FLOAT_LAYERS: tuple[str, ...] = ("block_d.1", "block_e.0", "block_e.1", "block_e.2")
+#: Calibration at the inference size (512 px) on photos other than the evaluation ones.
+DEFAULT_CALIB_SIZE = 512
+
+
+def default_float_dtype(info: dict | None = None) -> str:
+    """``"bfloat16"`` for the float units on CPUs with native bf16 (AVX-512 BF16 or AMX), else ``"float32"``.
+
+    bf16 was measured on AVX-512 BF16 (the project's machine); ``"float32"`` elsewhere is
+    the safe choice, its speed there was not measured.
+
+    Example:
+        >>> default_float_dtype({"avx512_bf16": False, "amx": False})
+        'float32'
+    """
+    if info is None:
+        info = {"avx512_bf16": bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()),
+                "amx": bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())}  # fmt: skip
+    return "bfloat16" if info.get("avx512_bf16") or info.get("amx") else "float32"
 
 
 def quantize_generator(
     generator: Generator,
     photos: torch.Tensor | None = None,
     float_layers: Sequence[str] = DEFAULT_FLOAT_LAYERS,
-    observer: str = "histogram",
+    observer: str = DEFAULT_OBSERVER,
     reduce_range: bool | None = None,
     engine: str | None = None,
     norm_input_observer: str | None = None,
     equalize: float | None = None,
-    float_dtype: str = "float32",
+    float_dtype: str | None = None,
 ) -> QuantizedGenerator:
     """Post-training static INT8 quantization of a float generator.
 
     Args:
         generator: float :class:`~animegan_edu.models.Generator` (left unchanged).
         photos: calibration photos ``(N, 3, H, W)`` in ``[-1, 1]``; default
-            :func:`sample_photos` at 256 px.
-        float_layers: layer names kept in float (see :func:`layer_names`).
+            :func:`animegan_edu.int8_calib.calibration_photos` at :data:`DEFAULT_CALIB_SIZE`.
+        float_layers: layer names kept in float (see :func:`layer_names`); default
+            :data:`DEFAULT_FLOAT_LAYERS`, ``()`` for an all-INT8 model.
         observer, reduce_range, norm_input_observer: see :func:`calibrate`.
         engine: quantized engine (default :func:`default_engine`).
         equalize: ``alpha`` of :func:`animegan_edu.int8_calib.equalize_channels`, run on
             ``photos`` before calibration (``None``: no equalization).
-        float_dtype: ``"float32"`` or ``"bfloat16"`` for the ``float_layers``.
+        float_dtype: ``"float32"`` or ``"bfloat16"`` for the ``float_layers``; default
+            :func:`default_float_dtype`.
 
     Returns:
         a :class:`QuantizedGenerator` in eval mode.
@@ -475,7 +508,10 @@ def quantize_generator(
     if not isinstance(generator, Generator):
         raise TypeError(f"quantize_generator needs an animegan_edu.models.Generator, got {type(generator).__name__}")
     if photos is None:
-        photos = sample_photos(256)
+        from .int8_calib import calibration_photos
+
+        photos = calibration_photos(DEFAULT_CALIB_SIZE)
+    float_dtype = float_dtype or default_float_dtype()
     if equalize is not None:
         from .int8_calib import equalize_channels
 
@@ -494,7 +530,9 @@ def _cmd_quantize(args) -> int:  # type: ignore[no-untyped-def]
     from .weights import get_generator
 
     gen, _ = get_generator(args.weights, fallback=None, progress=False)
-    model = quantize_generator(gen, sample_photos(args.calib_size))
+    from .int8_calib import calibration_photos
+
+    model = quantize_generator(gen, calibration_photos(args.calib_size))
     n = save_int8(model, args.output)
     print(f"wrote {args.output} ({n / 1e6:.2f} MB, INT8, engine {model.engine}) and its SHA-256 beside it")
     return 0
@@ -517,5 +555,6 @@ def register_cli(subparsers) -> None:  # type: ignore[no-untyped-def]
     q = subparsers.add_parser("quantize", help="write the INT8 model of a generator (safetensors)")
     q.add_argument("-o", "--output", required=True, metavar="FILE", help="output .safetensors file")
     q.add_argument("--weights", default=None, metavar="NAME|PATH", help="generator weights (default: as `stylize`)")
-    q.add_argument("--calib-size", type=_positive_int, default=256, metavar="N", help="calibration photo size (default 256)")
+    q.add_argument("--calib-size", type=_positive_int, default=DEFAULT_CALIB_SIZE, metavar="N",
+                   help=f"calibration photo size (default {DEFAULT_CALIB_SIZE}, the inference size)")
     q.set_defaults(func=_cmd_quantize)

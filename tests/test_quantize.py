@@ -110,7 +110,9 @@ def test_int8_save_load_round_trip(qgen, photos, tmp_path):
 
     with safe_open(str(path), framework="pt") as f:
         assert f.metadata()["format"] == Q.INT8_FORMAT
-        assert f.get_tensor("block_e.2.conv.weight_int8").dtype == torch.int8
+        assert f.get_tensor("block_a.0.conv.weight_int8").dtype == torch.int8
+        # the units kept in float (the decoder's, by default) store int8 weights too
+        assert f.get_tensor("block_e.2.1.weight_int8").dtype == torch.int8 and "block_e.2.1.weight" not in f.keys()
 
 
 def test_int8_save_load_with_float_layers(gen, photos, tmp_path):
@@ -288,7 +290,8 @@ def test_load_int8_refuses_a_changed_file(qgen, tmp_path):
         ("block_a.0.norm_qp", 1, float("nan")),  # zero point
         ("block_a.1.conv.out_qp", 0, 0.0),  # a zero scale
         ("block_a.1.act_qp", 1, 300.0),  # zero point outside quint8
-        ("block_e.2.conv.weight_scale", 3, float("nan")),  # per-channel weight scale
+        ("block_b.1.conv.weight_scale", 3, float("nan")),  # per-channel weight scale
+        ("block_e.2.1.weight_scale", 3, 0.0),  # weight scale of a unit kept in float
     ],
 )
 def test_load_int8_refuses_bad_quantization_parameters(qgen, tmp_path, key, index, value):
