@@ -64,9 +64,14 @@ def _need(reason: str) -> None:
 
 
 def _chromium() -> str:
-    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    """Debian's chromium (or the executable ``ANIMEGAN_EDU_CHROMIUM`` names)."""
+    wanted = os.environ.get("ANIMEGAN_EDU_CHROMIUM")
+    if wanted:
+        path = wanted if Path(wanted).is_file() else None
+    else:
+        path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
     if path is None:
-        _need("chromium not found: apt-get install -y chromium")
+        _need(f"chromium not found{f' at {wanted}' if wanted else ''}: apt-get install -y chromium")
     return path
 
 
