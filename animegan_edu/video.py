@@ -138,7 +138,10 @@ def _open_work_dir(work: Path, key: str, info: VideoInfo) -> None:
         if not ours or not work.is_dir():
             raise VideoError(f"{work}: exists but was not made by animegan-edu for this input; move it away and run again")
         return
-    work.mkdir()
+    try:
+        work.mkdir()
+    except OSError as exc:
+        raise VideoError(f"{work}: cannot create the work folder ({exc.strerror or exc}); choose a writable output folder") from None
     atomic_write(marker, lambda p: p.write_text(json.dumps(
         {"made_by": "animegan-edu video", "key": key, "input": str(info.path), "input_sha256": info.sha256,
          "note": "stylised frames of an unfinished run; removed when the video is written"}, indent=1), encoding="utf-8"))
@@ -401,7 +404,7 @@ def _cmd_video(args: Any) -> int:
     if key is not None and (_file_key(dest) == key or dest.resolve() == src.resolve()):
         raise CLIError(f"-o {dest}: that is the input video; refusing to overwrite it, choose another output name")
     max_pixels = None if args.max_megapixels is None else max(1, int(args.max_megapixels * 1e6))
-    probe_video(src, max_pixels=max_pixels)  # bad input: one line, before the weights are loaded
+    probe_video(src, max_pixels=max_pixels, digest=False)  # bad input: one line, before the weights are loaded
     model, label = get_generator(args.weights, fallback=None, upsample=args.upsample, download=True)
     if args.weights is None:
         print(f"animegan-edu: using weights {label} (choose others with --weights)", file=sys.stderr)

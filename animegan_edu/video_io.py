@@ -127,7 +127,10 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def probe_video(path: Union[str, os.PathLike], *, max_pixels: Optional[int] = None, max_total_pixels: Optional[int] = None) -> VideoInfo:
+def probe_video(
+    path: Union[str, os.PathLike], *, max_pixels: Optional[int] = None, max_total_pixels: Optional[int] = None,
+    digest: bool = True,
+) -> VideoInfo:
     """Check a video before any work, reading only its packets (no frame is decoded).
 
     Args:
@@ -135,6 +138,7 @@ def probe_video(path: Union[str, os.PathLike], *, max_pixels: Optional[int] = No
         max_pixels: most pixels per frame (default :func:`animegan_edu.imageio.max_pixels_default`, 40 MP).
         max_total_pixels: most frames x pixels (default :data:`DEFAULT_MAX_VIDEO_PIXELS`, or
             ``$ANIMEGAN_EDU_MAX_VIDEO_PIXELS``).
+        digest: hash the file's bytes (``sha256``; ``""`` without).
 
     Returns:
         a :class:`VideoInfo`.
@@ -215,7 +219,7 @@ def probe_video(path: Union[str, os.PathLike], *, max_pixels: Optional[int] = No
         raise VideoError(f"{p}: corrupt or truncated video ({type(exc).__name__}); re-export or re-download it") from None
     finally:
         container.close()
-    return VideoInfo(p, w, h, fps, n, has_audio, _sha256(p))
+    return VideoInfo(p, w, h, fps, n, has_audio, _sha256(p) if digest else "")
 
 
 def output_size(width: int, height: int, size: int) -> tuple[int, int]:
