@@ -356,10 +356,6 @@ class TemporalStabilizer:
         self.prev_input = None if prev_input is None else _frame(prev_input, "prev_input")
         self.prev_output = None if prev_output is None else quantize8(_frame(prev_output, "prev_output"))
 
-    def blend_mask(self, pf: PairFlow) -> torch.Tensor:
-        """``w M'``: the per-pixel weight of the warped previous output, ``(H, W)`` in ``[0, w]``."""
-        return (pf.mask & (pf.photometric <= self.photometric_limit)).float() * self.weight
-
     def step(self, frame: torch.Tensor, stylized: torch.Tensor) -> torch.Tensor:
         """Output frame ``(3, H, W)`` for input ``frame`` and its per-frame ``stylized`` version (both ``(3, H, W)``)."""
         frame, stylized = _frame(frame, "frame"), _frame(stylized, "stylized")

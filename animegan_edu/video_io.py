@@ -249,6 +249,12 @@ def read_frames(info: VideoInfo, size: Optional[int] = None, max_frames: Optiona
 
     Raises:
         VideoError: the frame size changes mid-stream, or the data is corrupt.
+
+    Example:
+        >>> import tempfile, os
+        >>> info = probe_video(make_test_clip(os.path.join(tempfile.mkdtemp(), "c.mp4"), 0.5, 8, 96))
+        >>> [tuple(f.shape) for f in read_frames(info, size=48, max_frames=2)]
+        [(3, 28, 48), (3, 28, 48)]
     """
     av = _import_av()
     target = None if size is None else output_size(info.width, info.height, size)
