@@ -267,7 +267,15 @@ def install_jupyter_config(config_dir: Optional[Union[str, Path]] = None) -> Pat
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """``python -m animegan_edu.widgets_live strip FILE.ipynb ...`` or ``install-config [DIR]``."""
+    """``python -m animegan_edu.widgets_live strip FILE.ipynb ...`` or ``install-config [DIR]``.
+
+    Returns:
+        the exit status: 0, or 2 (with the usage on stderr) for anything else.
+
+    Example:
+        >>> main(["help"])
+        2
+    """
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["install-config"]:
         print(install_jupyter_config(args[1] if len(args) > 1 else None))
