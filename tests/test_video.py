@@ -341,3 +341,19 @@ def test_sample_clip_is_deterministic_and_licensed() -> None:
     np.testing.assert_array_equal(V.sample_clip_frames(0.25, 12, 64), V.sample_clip_frames(0.25, 12, 64))
     lic = V.sample_clip_licence()
     assert lic["licence"] == "CC0-1.0" and all("CC0" in s["licence"] for s in lic["sources"])
+
+
+def test_int8_option_uses_the_pipelines_int8_model(clip_dir: Path, tmp_path: Path, model: torch.nn.Module,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[object] = []
+
+    def fake_int8(m: torch.nn.Module) -> torch.nn.Module:  # calibration takes ~15 s; the wiring is what is tested
+        seen.append(m)
+        return m
+
+    monkeypatch.setattr(V, "int8_model", fake_int8)
+    r = V.stylize_video(clip_dir / "plain.mp4", tmp_path / "q.mp4", model, size=48, max_frames=2, int8=True,
+                        progress=False)
+    assert seen == [model] and r.frames == 2
+    plain = V.stylize_video(clip_dir / "plain.mp4", tmp_path / "p.mp4", model, size=48, max_frames=2, progress=False)
+    assert r.work_dir.name.split("-")[-1] != plain.work_dir.name.split("-")[-1]  # INT8 frames never mix with fp32 ones
