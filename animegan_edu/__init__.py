@@ -21,8 +21,12 @@ Modules, each named after a concept of the article and the paper:
 * :mod:`animegan_edu.imageio` - all image reading and writing, sample and validation photos
 * :mod:`animegan_edu.pipeline` - the one stylize pipeline (resize, face, strength, grade, glow, INT8)
 * :mod:`animegan_edu.viz` - figure helpers readable on a projector
-* :mod:`animegan_edu.exercises` - checkers for the notebooks' exercises
-* :mod:`animegan_edu.widgets` - the JupyterLab studio
+* :mod:`animegan_edu.overview` - the whole system on one page (a diagram)
+* :mod:`animegan_edu.exercises` - checkers for the notebooks' exercises (video ones in :mod:`~animegan_edu.exercises_video`)
+* :mod:`animegan_edu.widgets` - the JupyterLab studio (:mod:`~animegan_edu.widgets_live`: widgets that reopen cleanly;
+  :mod:`~animegan_edu.widgets_progress`: progress inside a generator pass)
+* :mod:`animegan_edu.video` - ``animegan-edu video`` (files in :mod:`~animegan_edu.video_io`); :mod:`animegan_edu.temporal` -
+  flicker: the temporal warping error and flow-guided blending
 * :mod:`animegan_edu.cli` - the ``animegan-edu`` command
 * :mod:`animegan_edu.resources` - where the bundled demo weights and configs are (checkout or wheel)
 

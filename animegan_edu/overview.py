@@ -49,7 +49,7 @@ BOXES: tuple[Box, ...] = (
     Box("face", "face2paint\n(align, stylise, blend)", ("face",), ("05",), 3.0, 1.15, False),
     Box("grade", "colour grade + glow", ("grading",), ("06",), 5.0, 1.15, False),
     Box("int8", "INT8 / ONNX Runtime\non the CPU", ("quantize",), ("07",), 7.0, 1.15, False),
-    Box("studio", "Studio widgets,\nCLI, video", ("widgets", "cli"), ("08",), 9.0, 1.15, False),
+    Box("studio", "Studio widgets,\nCLI, video", ("widgets", "cli", "video"), ("08", "10"), 9.0, 1.15, False),
 )
 
 #: (from, to, label) arrows between boxes.
