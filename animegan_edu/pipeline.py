@@ -322,7 +322,8 @@ def model_for_path(model: Model, path: Optional[str] = "auto", pixels: Optional[
     Args:
         model: the generator, ``(N, 3, h, w)`` in ``[-1, 1]`` to the same.
         path: ``"auto"`` (or ``None``): :func:`animegan_edu.fastpaths.choose_path` for this
-            CPU, used only for images of at least
+            CPU with ``int8_ok=False`` (INT8's quality depends on the weights, and nothing
+            measures it for the weights in use at run time), used only for images of at least
             :data:`~animegan_edu.fastpaths.MIN_FAST_PIXELS` pixels (``pixels``); or one of
             :data:`PATHS` by name.
         pixels: ``H * W`` of the images about to run (``None``: large).

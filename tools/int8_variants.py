@@ -58,15 +58,17 @@ DECODER = ("block_d.1", "block_e.0", "block_e.1", "block_e.2")
 #: name -> (description, calibration ("sample256": the 4 evaluation photos at 256 px, the
 #: old default; "held512": CALIBRATION_PHOTOS at 512 px), group norm ("torch" or "exact"),
 #: quantize_generator keyword arguments).
+_ALL_INT8 = {"observer": "histogram", "float_layers": (), "float_dtype": "float32"}
 VARIANTS: dict[str, tuple[str, str, str, dict]] = {
-    "before": ("the quantizer before this work: histogram observers, PyTorch's quantized GroupNorm, calibrated on the 4 evaluation photos at 256 px", "sample256", "torch", {}),
-    "exact_gn": ("exact GroupNorm statistics (histogram of the bytes + quantized batch_norm2d), otherwise as before", "sample256", "exact", {}),
-    "exact_gn_held512": ("exact GroupNorm; histogram observers; calibrated at 512 px on 4 other photos", "held512", "exact", {}),
-    "minmax": ("as exact_gn_held512 with min/max observers", "held512", "exact", {"observer": "minmax"}),
-    "mse": ("as exact_gn_held512 with MSE-optimal clipping (SampleObserver)", "held512", "exact", {"observer": "mse"}),
-    "equalize_minmax": ("channel equalization (alpha 0.5) + min/max", "held512", "exact", {"equalize": 0.5, "observer": "minmax"}),
-    "decoder_bf16_hist": ("histogram; the decoder's d.1, e.0, e.1, e.2 in bf16", "held512", "exact", {"float_layers": DECODER, "float_dtype": "bfloat16"}),
-    "decoder_bf16_minmax": ("min/max; the decoder's d.1, e.0, e.1, e.2 in bf16", "held512", "exact", {"observer": "minmax", "float_layers": DECODER, "float_dtype": "bfloat16"}),
+    "before": ("the quantizer before this work: histogram observers, PyTorch's quantized GroupNorm, calibrated on the 4 evaluation photos at 256 px", "sample256", "torch", _ALL_INT8),
+    "exact_gn": ("exact GroupNorm statistics (histogram of the bytes + quantized batch_norm2d), otherwise as before", "sample256", "exact", _ALL_INT8),
+    "exact_gn_held512": ("exact GroupNorm; histogram observers; calibrated at 512 px on 4 other photos", "held512", "exact", _ALL_INT8),
+    "minmax": ("as exact_gn_held512 with min/max observers", "held512", "exact", {**_ALL_INT8, "observer": "minmax"}),
+    "mse": ("as exact_gn_held512 with MSE-optimal clipping (SampleObserver)", "held512", "exact", {**_ALL_INT8, "observer": "mse"}),
+    "equalize_minmax": ("channel equalization (alpha 0.5) + min/max", "held512", "exact", {**_ALL_INT8, "equalize": 0.5, "observer": "minmax"}),
+    "decoder_bf16_hist": ("histogram; the decoder's d.1, e.0, e.1, e.2 in bf16", "held512", "exact", {**_ALL_INT8, "float_layers": DECODER, "float_dtype": "bfloat16"}),
+    "e0_e2_bf16_minmax": ("min/max; e.0, e.1, e.2 in bf16", "held512", "exact", {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER[1:], "float_dtype": "bfloat16"}),
+    "decoder_bf16_minmax": ("the new default: min/max; the decoder's d.1, e.0, e.1, e.2 in bf16", "held512", "exact", {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER, "float_dtype": "bfloat16"}),
 }  # fmt: skip
 
 
