@@ -81,7 +81,8 @@ def unit_contributions(
     calib: torch.Tensor | None = None,
     qparams: dict | None = None,
     all_but: bool = True,
-    observer: str = "histogram",
+    observer: str = "minmax",
+    with_profile: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Each unit's contribution to the INT8 error, measured by quantizing it alone.
 
@@ -95,12 +96,16 @@ def unit_contributions(
             (to diagnose one particular calibration).
         all_but: also measure every unit INT8 but this one (``all_but_psnr_db``).
         observer: see :func:`~animegan_edu.quantize.calibrate`.
+        with_profile: also time each unit (:func:`animegan_edu.bench.profile_layers`, one
+            image, median of 3): ``"fp32_ms"`` and ``"int8_ms"`` per unit, so error and
+            time can be weighed together (which unit is worth keeping in float).
 
     Returns:
         ``{unit name: {"alone_psnr_db": float, "all_but_psnr_db": float}}`` in the
         generator's order, one entry per unit of :func:`layer_names` (16), plus
         ``"all"``: ``{"alone_psnr_db": PSNR with every unit INT8}``. PSNR in dB against
-        the fp32 output (``inf``: identical).
+        the fp32 output (``inf``: identical). With ``with_profile``, ``"fp32_ms"`` and
+        ``"int8_ms"`` per unit too.
 
     Cost: ``16 * (1 + all_but)`` forward passes over ``photos``, each mostly fp32 (alone)
     or mostly INT8 (all but): about a minute at 256 px for 4 photos on one slow core.
@@ -133,6 +138,15 @@ def unit_contributions(
             entry["all_but_psnr_db"] = score([n])
         result[n] = entry
     result["all"] = {"alone_psnr_db": score([])}
+    if with_profile:
+        from .bench import profile_layers
+
+        q = QuantizedGenerator(gen, ())
+        q.set_float(gen, qparams)
+        for key, model in (("fp32_ms", gen), ("int8_ms", q)):
+            prof = profile_layers(model, photos[:1], repeat=3)
+            for n in names:
+                result[n][key] = prof[n]
     return result
 
 

@@ -99,10 +99,11 @@ def test_sample_observers_give_valid_parameters(random_gen, photos, kind):
 
 def test_unit_contributions_one_entry_per_unit(random_gen):
     x = Q.sample_photos(32)[:1]
-    c = unit_contributions(random_gen, x, all_but=True)
+    c = unit_contributions(random_gen, x, all_but=True, with_profile=True)
     assert list(c) == Q.layer_names(random_gen) + ["all"]
     for name in Q.layer_names(random_gen):
         assert c[name]["alone_psnr_db"] > 0 and c[name]["all_but_psnr_db"] > 0
+        assert c[name]["fp32_ms"] >= 0 and c[name]["int8_ms"] >= 0
     # quantizing one unit alone never loses more than quantizing all of them (up to noise)
     assert min(e["alone_psnr_db"] for n, e in c.items() if n != "all") >= c["all"]["alone_psnr_db"] - 1.0
 
