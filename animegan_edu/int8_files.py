@@ -75,7 +75,7 @@ def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
     path = Path(path)
     tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     for key in _float_conv_weights(tensors, model.float_layers):  # stored as int8 + per-channel scale
-        q, scale = _quantize_weight(tensors.pop(key))
+        q, scale = _quantize_weight(tensors.pop(key).float())
         tensors[key + "_int8"], tensors[key + "_scale"] = q.contiguous(), scale.contiguous()
     meta = {
         "format": INT8_FORMAT,
