@@ -73,6 +73,7 @@ def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
     if not isinstance(model, QuantizedGenerator):
         raise TypeError(f"save_int8 needs a QuantizedGenerator, got {type(model).__name__}")
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     for key in _float_conv_weights(tensors, model.float_layers):  # stored as int8 + per-channel scale
         q, scale = _quantize_weight(tensors.pop(key).float())
