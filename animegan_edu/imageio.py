@@ -68,6 +68,7 @@ __all__ = [
     "save_png_atomic",
     "sample_photos",
     "sample_photo_array",
+    "sample_photo01",
     "VALIDATION_PHOTOS",
 ]
 
@@ -545,6 +546,24 @@ def sample_photos(size: int = 256, names: Sequence[str] = ("astronaut", "coffee"
         out.append(t.clamp(0, 1) * 2 - 1)
     return torch.stack(out)
 
+
+def sample_photo01(name: str, size: int, *, square: bool = False) -> torch.Tensor:
+    """One sample photo (:func:`sample_photo_array`) as ``(3, H, W)`` float32 RGB in ``[0, 1]``, Lanczos-resized.
+
+    ``square=False``: the whole photo, longest side ``size`` (:func:`resize_longest`, sides
+    snapped to multiples of 4). ``square=True``: the centred square crop, ``size x size``.
+
+    Example:
+        >>> sample_photo01("coffee", 160).shape, sample_photo01("coffee", 16, square=True).shape
+        (torch.Size([3, 108, 160]), torch.Size([3, 16, 16]))
+    """
+    arr = sample_photo_array(name)
+    if not square:
+        return pil_to_tensor01(resize_longest(Image.fromarray(arr), size))
+    h, w = arr.shape[:2]
+    s = min(h, w)
+    arr = arr[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
+    return pil_to_tensor01(Image.fromarray(arr).resize((size, size), Image.Resampling.LANCZOS))
 
 
 def validation_photo(name: str, size: int) -> torch.Tensor:

@@ -35,17 +35,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 from torch import nn
 
 from animegan_edu import viz
 from animegan_edu.data import cartoonize, edge_smooth
-from animegan_edu.imageio import (
-    pil_to_tensor01,
-    resize_longest,
-    sample_photo_array,
-    to_generator_range,
-)
+from animegan_edu.imageio import sample_photo01, to_generator_range
 from animegan_edu.losses import lsgan_d_loss
 from animegan_edu.models import (
     Discriminator,
@@ -62,9 +56,7 @@ t_start = time.perf_counter()
 
 # The astronaut photo (NASA, public domain) at 256 x 256,
 # as a (1, 3, H, W) tensor in [0, 1].
-astronaut = Image.fromarray(sample_photo_array("astronaut"))
-astronaut = astronaut.resize((256, 256), Image.Resampling.LANCZOS)
-astronaut = pil_to_tensor01(astronaut)[None]
+astronaut = sample_photo01("astronaut", 256, square=True)[None]
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -334,13 +326,8 @@ plt.show()
 # scores settle around 0.5), and only then do the few edge patches start to separate.
 
 # %%
-def load_small(name, side=160):
-    # skimage photo -> (1, 3, H, W) in [0, 1], longest side `side`.
-    photo = Image.fromarray(sample_photo_array(name))
-    return pil_to_tensor01(resize_longest(photo, side))[None]
-
-with torch.no_grad():
-    sharp = [cartoonize(load_small(n)) for n in ("coffee", "chelsea", "rocket")]
+with torch.no_grad():  # each photo (1, 3, H, W) in [0, 1], longest side 160
+    sharp = [cartoonize(sample_photo01(n, 160)[None]) for n in ("coffee", "chelsea", "rocket")]
     smooth = [edge_smooth(s) for s in sharp]
 
 crop_gen = torch.Generator().manual_seed(0)

@@ -43,13 +43,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 from animegan_edu import viz
 from animegan_edu.data import AnimeDataset, cartoonize, colour_offset, edge_smooth
 from animegan_edu.imageio import (
-    pil_to_tensor01,
-    sample_photo_array,
+    sample_photo01,
     save_png_atomic,
     to_generator_range,
 )
@@ -71,19 +69,9 @@ viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a project
 t_start = time.perf_counter()
 
 
-def load_square(name, side=128):
-    # A skimage sample photo, centre-cropped to a square and resized:
-    # (1, 3, side, side) in [0, 1].
-    arr = sample_photo_array(name)
-    h, w = arr.shape[:2]
-    s = min(h, w)
-    arr = arr[(h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s, :3]
-    square = Image.fromarray(arr).resize((side, side), Image.Resampling.LANCZOS)
-    return pil_to_tensor01(square)[None]
-
-
 names = ("astronaut", "coffee", "chelsea", "rocket")
-photos = torch.cat([load_square(n) for n in names])  # (4, 3, 128, 128) in [0, 1]
+# skimage sample photos, centre-cropped to squares: (4, 3, 128, 128) in [0, 1]
+photos = torch.stack([sample_photo01(n, 128, square=True) for n in names])
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -389,13 +377,11 @@ plt.show()
 
 # %%
 # NBVAL_CHECK_OUTPUT
-def texture(name, top, left, side=128):
-    # A grey skimage texture crop as a (1, 3, side, side) image in [0, 1].
-    grey = sample_photo_array(name)[top:top + side, left:left + side, 0]
-    return (torch.from_numpy(grey.copy()).float() / 255).expand(1, 3, side, side)
-
-tex = {"brick A": texture("brick", 0, 0), "brick B": texture("brick", 300, 300),
-       "grass A": texture("grass", 0, 0), "grass B": texture("grass", 300, 300)}
+# grey skimage textures, 512 x 512 kept whole, as (1, 3, H, W) in [0, 1];
+# 128 x 128 crops at (0, 0) and (300, 300)
+brick, grass = (sample_photo01(n, 512)[None] for n in ("brick", "grass"))
+tex = {"brick A": brick[..., :128, :128], "brick B": brick[..., 300:428, 300:428],
+       "grass A": grass[..., :128, :128], "grass B": grass[..., 300:428, 300:428]}
 with torch.no_grad():
     tex_feats = {k: vgg(to_generator_range(v)) for k, v in tex.items()}
 grams = {k: gram(f)[0] for k, f in tex_feats.items()}

@@ -35,8 +35,7 @@ from animegan_edu.widgets_live import show_live
 
 from animegan_edu import grading as G
 from animegan_edu import viz
-from animegan_edu.imageio import pil_to_tensor01, resize_longest, sample_photo_array
-from PIL import Image
+from animegan_edu.imageio import sample_photo01
 
 torch.manual_seed(0)
 viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
@@ -45,14 +44,8 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 set_matplotlib_formats("jpeg")  # photos: JPEG keeps the saved notebook small
 
 
-def load(name, size=256):
-    return pil_to_tensor01(
-        resize_longest(Image.fromarray(sample_photo_array(name)), size)
-    )[None]
-
-
-astro, coffee, rocket, chelsea = (
-    load(n) for n in ("astronaut", "coffee", "rocket", "chelsea")
+astro, coffee, rocket, chelsea = (  # (1, 3, H, W) in [0, 1], longest side 256
+    sample_photo01(n, 256)[None] for n in ("astronaut", "coffee", "rocket", "chelsea")
 )
 show = lambda ax, x, title: (
     ax.imshow(x[0].permute(1, 2, 0).clamp(0, 1).numpy()),

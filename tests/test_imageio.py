@@ -303,3 +303,20 @@ def test_data_read_image_is_the_same_decoder(tmp_path):
         with pytest.raises(data.DataError) as info:
             data.read_image(tmp_path / name)
         assert str(tmp_path / name) in str(info.value) and needle in str(info.value) and "\n" not in str(info.value)
+
+
+def test_sample_photo01_whole_and_square():
+    arr = io.sample_photo_array("chelsea")  # 300 x 451
+    whole = io.sample_photo01("chelsea", 160)
+    assert whole.dtype == torch.float32 and tuple(whole.shape) == (3, 108, 160)
+    assert 0.0 <= float(whole.min()) and float(whole.max()) <= 1.0
+    # the same pixels as Lanczos via resize_longest on the PIL image
+    ref = io.pil_to_tensor01(io.resize_longest(Image.fromarray(arr), 160))
+    assert torch.equal(whole, ref)
+    sq = io.sample_photo01("chelsea", 64, square=True)
+    assert tuple(sq.shape) == (3, 64, 64)
+    # centre crop: the same picture as sample_photos' square, up to resampling
+    gen = io.from_generator_range(io.sample_photos(64, ("chelsea",))[0])
+    assert float((sq - gen).abs().mean()) < 0.02
+    full = io.sample_photo01("chelsea", 300, square=True)  # no resize at the crop's own size
+    assert torch.equal(full, torch.from_numpy(arr[:, 75:375].copy()).permute(2, 0, 1).float() / 255)
