@@ -10,7 +10,7 @@ Modules, each named after a concept of the article and the paper:
 * :mod:`animegan_edu.demoset` - the demo training set, from package registries with a licence per file
 * :mod:`animegan_edu.train` - the two-phase trainer (init, then adversarial)
 * :mod:`animegan_edu.evaluate` - scores a generator on the held-out validation photos
-* :mod:`animegan_edu.face` - face2paint: detect, align, stylise, paste back
+* :mod:`animegan_edu.face` - face2paint: detect and align faces (stylise and paste back: :mod:`~animegan_edu.face_paste`)
 * :mod:`animegan_edu.grading` - Shinkai colour grading and glow
 * :mod:`animegan_edu.quantize` - INT8 post-training quantization: calibration, the INT8 generator
   (units in :mod:`~animegan_edu.int8_layers`, files and cache in :mod:`~animegan_edu.int8_files`)

@@ -11,7 +11,8 @@ upright, centred, at a known scale. face2paint therefore
 2. estimates the similarity transform (rotation, uniform scale, shift) that sends the
    landmarks onto a fixed five-point template (:func:`estimate_similarity`, Umeyama's
    least-squares solution);
-3. warps the face into an upright square crop, 512 px by default (:func:`align_face`,
+3. warps the face into an upright square crop (:func:`align_face`; face2paint picks its side
+   per face, 256 to 512 px, :func:`animegan_edu.face_paste.face_crop_size`;
    kornia's ``warp_affine``);
 4. stylises the crop;
 5. warps it back with the inverse transform (kornia's ``invert_affine_transform``);
@@ -34,32 +35,26 @@ from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass, field
-from typing import Callable, Literal, Optional, Sequence
+from dataclasses import dataclass
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn as nn
 from kornia.geometry.transform import invert_affine_transform, warp_affine
 
-from .imageio import from_generator_range, to_generator_range
 
 __all__ = [
     "TEMPLATE",
     "template_points",
     "Face",
-    "FaceStep",
-    "FaceReport",
-    "Face2PaintResult",
     "get_detector",
     "detect_faces",
     "estimate_similarity",
     "transform_points",
     "align_face",
     "warp_back",
-    "feather_mask",
-    "face2paint",
-    "Face2Paint",
+    "rotate_expanded",
 ]
 
 #: Five-point template in crop units (``x, y`` in ``[0, 1]`` of the crop side): left eye,
@@ -77,8 +72,6 @@ TEMPLATE = torch.tensor(
     dtype=torch.float64,
 )
 
-Stylize = Callable[[torch.Tensor], torch.Tensor]
-Progress = Callable[[int, int, str], None]
 
 
 def template_points(size: int = 512) -> torch.Tensor:
@@ -202,37 +195,34 @@ def warp_back(crop: torch.Tensor, matrix: torch.Tensor, out_size: tuple[int, int
     return warp_affine(crop, inv, tuple(out_size), mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
-def feather_mask(size: int = 512, inner: float = 0.34, outer: float = 0.48, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """Soft elliptical mask over the face region of a crop: 1 inside, 0 outside, cosine ramp between.
-
-    Distances are measured from the template's face centre in crop units, the vertical
-    axis shrunk by 0.85 so the ellipse is taller than wide (faces are).
+def rotate_expanded(image: torch.Tensor, deg: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Turn a picture by ``deg`` degrees (counter-clockwise as seen) onto a canvas that holds all of it.
 
     Args:
-        size: crop side.
-        inner: radius (crop units) inside which the mask is 1.
-        outer: radius where it reaches 0 (``> inner``, at most 0.5 to stay inside the crop).
+        image: ``(3, H, W)`` RGB in ``[0, 1]``.
+        deg: the angle; the borders are filled by repeating the edge pixels.
 
     Returns:
-        ``(1, 1, size, size)`` in [0, 1].
+        the turned ``(3, H', W')`` picture and the ``(2, 3)`` float64 matrix that maps
+        input pixel coordinates to output ones (:func:`transform_points`).
 
     Example:
-        >>> m = feather_mask(64)
-        >>> m.shape, float(m[0, 0, 0, 0]), float(m[0, 0, 36, 32])
-        (torch.Size([1, 1, 64, 64]), 0.0, 1.0)
+        >>> out, m = rotate_expanded(torch.rand(3, 20, 40), 90)
+        >>> tuple(out.shape), [round(v) for v in transform_points(m, torch.tensor([[0.0, 0.0]], dtype=torch.float64))[0].tolist()]
+        ((3, 40, 20), [0, 39])
     """
-    if not 0.0 <= inner < outer:
-        raise ValueError(f"need 0 <= inner < outer, got inner={inner}, outer={outer}")
-    coords = torch.linspace(0.0, 1.0, size, dtype=torch.float64)
-    yy, xx = torch.meshgrid(coords, coords, indexing="ij")
-    cx, cy = 0.5, float(TEMPLATE[:, 1].mean())  # between eyes and mouth
-    r = torch.sqrt((xx - cx) ** 2 + ((yy - cy) * 0.85) ** 2)
-    t = ((r - inner) / (outer - inner)).clamp(0.0, 1.0)
-    mask = 0.5 * (1.0 + torch.cos(math.pi * t))
-    return mask.to(dtype)[None, None]
-
-
-# --------------------------------------------------------------------------- detection
+    _, h, w = _as_batch(image)[0].shape
+    a = math.radians(deg)
+    c, s = math.cos(a), math.sin(a)
+    nw = int(math.ceil(abs(w * c) + abs(h * s) - 1e-9))
+    nh = int(math.ceil(abs(w * s) + abs(h * c) - 1e-9))
+    # y points down, so a counter-clockwise turn on screen is [[c, s], [-s, c]]
+    lin = torch.tensor([[c, s], [-s, c]], dtype=torch.float64)
+    centre_in = torch.tensor([(w - 1) / 2, (h - 1) / 2], dtype=torch.float64)
+    centre_out = torch.tensor([(nw - 1) / 2, (nh - 1) / 2], dtype=torch.float64)
+    m = torch.cat([lin, (centre_out - lin @ centre_in)[:, None]], dim=1)
+    out = warp_affine(_as_batch(image), m[None].to(image.dtype), (nh, nw), align_corners=True, padding_mode="border")
+    return out[0], m
 
 
 @dataclass
@@ -430,151 +420,17 @@ def detect_faces(
 # --------------------------------------------------------------------------- face2paint
 
 
-@dataclass
-class FaceStep:
-    """Everything face2paint computed for one face (kept with ``keep_steps=True``)."""
+# face2paint, the pasting half, lives in animegan_edu.face_paste; these names stay importable from here
+from .face_paste import (  # noqa: E402
+    FACE_CROP_MAX,
+    FACE_CROP_MIN,
+    Face2Paint,
+    Face2PaintResult,
+    FaceReport,
+    FaceStep,
+    face2paint,
+    face_crop_size,
+    feather_mask,
+)
 
-    face: Face
-    matrix: torch.Tensor  # (1, 2, 3) image -> crop
-    crop: torch.Tensor  # (1, 3, s, s) in [0, 1]
-    stylised_crop: torch.Tensor  # (1, 3, s, s) in [0, 1]
-    warped_back: torch.Tensor  # (1, 3, H, W) in [0, 1]
-    mask: torch.Tensor  # (1, 1, H, W) in [0, 1]
-
-
-@dataclass
-class FaceReport:
-    """What face2paint did: faces found, used, and skipped with the reason."""
-
-    found: int
-    used: list[Face] = field(default_factory=list)
-    skipped: list[tuple[Face, str]] = field(default_factory=list)
-    message: str = ""
-
-    def __str__(self) -> str:
-        return self.message
-
-
-@dataclass
-class Face2PaintResult:
-    """``image``: ``(1, 3, H, W)`` in [0, 1]; ``report``; ``steps`` (empty unless kept); ``background``."""
-
-    image: torch.Tensor
-    report: FaceReport
-    steps: list[FaceStep] = field(default_factory=list)
-    background: Optional[torch.Tensor] = None
-
-
-def _run(stylize: Stylize, x01: torch.Tensor) -> torch.Tensor:
-    out = stylize(to_generator_range(x01))
-    if not isinstance(out, torch.Tensor) or out.shape != x01.shape:
-        got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        raise ValueError(f"stylize must return a tensor shaped like its input {tuple(x01.shape)}, got {got}")
-    return from_generator_range(out.to(x01.dtype))
-
-
-def face2paint(
-    image: torch.Tensor,
-    stylize: Stylize,
-    *,
-    size: int = 512,
-    min_face: float = 48.0,
-    background: Literal["stylize", "photo"] = "stylize",
-    faces: Optional[list[Face]] = None,
-    keep_steps: bool = False,
-    progress: Optional[Progress] = None,
-    **detect_kwargs: object,
-) -> Face2PaintResult:
-    """Stylise an image with every face aligned, stylised upright, and pasted back.
-
-    Zero faces: the whole image is stylised, and the report says so. Several faces: each
-    is processed in turn. Faces smaller than ``min_face`` pixels hold too little detail to
-    gain from a ``size``-pixel crop (it would only upsample them); they are skipped and
-    reported, and the whole-image stylisation covers them.
-
-    Args:
-        image: ``(3, H, W)`` or ``(1, 3, H, W)`` RGB in [0, 1].
-        stylize: maps ``(N, 3, h, w)`` in [-1, 1] to the same shape in [-1, 1], e.g. a
-            :class:`animegan_edu.models.Generator`. It is called once on the whole image
-            (when ``background="stylize"``) and once per face crop.
-        size: crop side for each face.
-        min_face: smallest face (pixels, detector box side) worth its own crop.
-        background: ``"stylize"`` pastes faces into the stylised image, ``"photo"`` into the photo.
-        faces: skip detection and use these faces (e.g. from :func:`detect_faces`).
-        keep_steps: keep every intermediate (crops, masks, warps) in ``result.steps``.
-        progress: called as ``progress(done, total, message)`` after each stage.
-        **detect_kwargs: passed to :func:`detect_faces`.
-
-    Returns:
-        a :class:`Face2PaintResult`.
-
-    Raises:
-        TypeError, ValueError: bad image, ``background`` or ``stylize`` output.
-    """
-    x = _as_batch(image)
-    if background not in ("stylize", "photo"):
-        raise ValueError(f"background must be 'stylize' or 'photo', got {background!r}")
-    h, w = x.shape[-2:]
-    found = detect_faces(x, **detect_kwargs) if faces is None else list(faces)  # type: ignore[arg-type]
-    report = FaceReport(found=len(found))
-    for f in found:
-        if f.size < min_face:
-            report.skipped.append((f, f"too small: {f.size:.0f} px < min_face {min_face:.0f} px"))
-        else:
-            report.used.append(f)
-    total = 1 + len(report.used) + 1
-    done = 0
-
-    def tick(msg: str) -> None:
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total, msg)
-
-    if progress is not None:
-        progress(0, total, f"found {len(found)} face(s)")
-    with torch.no_grad():
-        base = _run(stylize, x) if background == "stylize" else x.clone()
-        tick("stylised the whole image" if background == "stylize" else "kept the photo as background")
-        out = base.clone()
-        steps: list[FaceStep] = []
-        feather = feather_mask(size, dtype=x.dtype)
-        for i, f in enumerate(report.used):
-            crop, m = align_face(x, f.landmarks, size)
-            styl = _run(stylize, crop)
-            back = warp_back(styl, m, (h, w)).clamp(0.0, 1.0)
-            mask = warp_back(feather, m, (h, w)).clamp(0.0, 1.0)
-            out = out * (1.0 - mask) + back * mask
-            if keep_steps:
-                steps.append(FaceStep(f, m, crop, styl, back, mask))
-            tick(f"face {i + 1}/{len(report.used)} stylised")
-    parts = []
-    if not found:
-        parts.append("no face found: stylised the whole image" if background == "stylize" else "no face found: image unchanged")
-    else:
-        parts.append(f"{len(found)} face(s) found, {len(report.used)} aligned and stylised")
-        for f, why in report.skipped:
-            c = f.landmarks.mean(0)
-            parts.append(f"skipped the face at ({float(c[0]):.0f}, {float(c[1]):.0f}): {why}")
-        if not report.used:
-            parts.append("stylised the whole image" if background == "stylize" else "image unchanged")
-    report.message = "; ".join(parts)
-    tick("done")
-    return Face2PaintResult(out.clamp(0.0, 1.0), report, steps, base if keep_steps else None)
-
-
-class Face2Paint(nn.Module):
-    """Module form of :func:`face2paint` around a generator: ``forward(image01) -> (1, 3, H, W)``.
-
-    The last :class:`FaceReport` is kept in ``self.last_report``.
-    """
-
-    def __init__(self, generator: nn.Module, size: int = 512, min_face: float = 48.0) -> None:
-        super().__init__()
-        self.generator, self.size, self.min_face = generator, size, min_face
-        self.last_report: Optional[FaceReport] = None
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        res = face2paint(image, self.generator, size=self.size, min_face=self.min_face)
-        self.last_report = res.report
-        return res.image
+__all__ += ["FaceStep", "FaceReport", "Face2PaintResult", "feather_mask", "face_crop_size", "face2paint", "Face2Paint"]

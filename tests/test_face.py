@@ -12,7 +12,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from kornia.geometry.transform import invert_affine_transform, warp_affine
+from kornia.geometry.transform import invert_affine_transform
 
 from animegan_edu import face as FA
 
@@ -216,23 +216,6 @@ def upright_face(portrait) -> FA.Face:
     return faces[0]
 
 
-def _rotate_expand(image: torch.Tensor, deg: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Rotate by ``deg`` (counter-clockwise as seen) onto a canvas that holds the whole picture."""
-    _, h, w = image.shape
-    a = math.radians(deg)
-    nw = int(math.ceil(abs(w * math.cos(a)) + abs(h * math.sin(a))))
-    nh = int(math.ceil(abs(w * math.sin(a)) + abs(h * math.cos(a))))
-    c, s = math.cos(a), math.sin(a)
-    # y points down, so a counter-clockwise turn on screen is [[c, s], [-s, c]]
-    lin = torch.tensor([[c, s], [-s, c]], dtype=torch.float64)
-    centre_in = torch.tensor([(w - 1) / 2, (h - 1) / 2], dtype=torch.float64)
-    centre_out = torch.tensor([(nw - 1) / 2, (nh - 1) / 2], dtype=torch.float64)
-    t = centre_out - lin @ centre_in
-    m = torch.cat([lin, t[:, None]], dim=1)
-    out = warp_affine(image[None], m[None].float(), (nh, nw), align_corners=True, padding_mode="border")
-    return out[0], m
-
-
 def test_detects_the_astronaut_with_sensible_landmarks(upright_face):
     f = upright_face
     assert f.prob > 0.95 and f.refined
@@ -245,7 +228,7 @@ def test_detects_the_astronaut_with_sensible_landmarks(upright_face):
 
 @pytest.mark.parametrize("deg", [35.0, -70.0, 180.0])
 def test_rotated_head_comes_out_upright(portrait, upright_face, deg):
-    rotated, m = _rotate_expand(portrait, deg)
+    rotated, m = FA.rotate_expanded(portrait, deg)
     truth = FA.transform_points(m, upright_face.landmarks)
     faces = FA.detect_faces(rotated)
     assert len(faces) == 1, [f.landmarks.tolist() for f in faces]
