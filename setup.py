@@ -27,7 +27,9 @@ from setuptools.command.build_py import build_py
 ROOT = Path(__file__).resolve().parent
 # top-level folder -> glob patterns of the files to ship (each must match at least one file)
 BUNDLED = {
-    "weights": ["demo.safetensors", "demo.safetensors.sha256", "MODEL_CARD.md"],
+    # notebook 04 reads the loss log and the adversarial-term ablation from weights/ too
+    "weights": ["demo.safetensors", "demo.safetensors.sha256", "MODEL_CARD.md", "demo_history.json",
+                "ablation/gan_ablation.json", "ablation/crops.png"],
     "configs": ["*.yaml"],
 }
 TARGET = Path("animegan_edu") / "_data"
@@ -41,7 +43,7 @@ def bundled_files() -> list[tuple[Path, Path]]:
             found = sorted(p for p in (ROOT / folder).glob(pattern) if p.is_file())
             if not found:
                 raise SystemExit(f"{folder}/{pattern}: not found; the wheel must carry it (see setup.py)")
-            pairs += [(p, TARGET / folder / p.name) for p in found]
+            pairs += [(p, TARGET / folder / p.relative_to(ROOT / folder)) for p in found]
     return pairs
 
 

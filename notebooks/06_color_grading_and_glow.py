@@ -27,10 +27,8 @@
 
 # %%
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 import ipywidgets as W
-from IPython.display import display
 from animegan_edu.widgets_live import show_live
 
 from animegan_edu import grading as G

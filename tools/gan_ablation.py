@@ -91,7 +91,13 @@ def main() -> int:
         "crop_batch": list(b._crop(first)), "date": dt.date.today().isoformat(), "cpu": cpu_info(),
         "wall_s_both": round(wall, 1), "branches": {},
     }
+    from animegan_edu.models import Generator
+    g0 = Generator()
+    g0.load_state_dict(torch.load(start, map_location="cpu", weights_only=True)["generator"])
+    res["branches"]["start"] = {str(s): summarize(evaluate_generator(g0, size=s)) for s in (256, 512)}
     for label, tr in (("L1 only", a), ("L1 + adversarial", b)):
+        res.setdefault("history", {})[label] = [
+            {k: round(float(v), 5) for k, v in r.items()} for r in tr.history.rows]
         row = {}
         for size in (256, 512):
             row[str(size)] = summarize(evaluate_generator(tr.generator, size=size))
