@@ -306,6 +306,15 @@ MEASURED: dict[str, dict[str, object]] = {
         "not_candidates": "onnxruntime_fp32 took 0.65x fp32 eager's time but differed by 1.1e-3 (> 1e-3) and needs an "
         "ONNX export per process; TorchScript and torch.compile need a build per image size",
     },
+    "avx2": {
+        "machine": "AMD EPYC, 2 logical CPUs, AVX2 only (no AVX-512, no VNNI, no bf16), 1 thread, training paused",
+        "source": "benchmarks/int8_variants_avx2.json (tools/int8_variants.py), 512 px, median of 3 interleaved runs, demo weights",
+        "date": "2026-11-29",
+        "seconds_vs_fp32_eager": {"fp32_eager": 1.0, "fp32_channels_last": 0.85, "bf16_channels_last": 6.65, "int8": 0.64},
+        "max_abs_diff_vs_fp32_eager": {"fp32_eager": 0.0, "fp32_channels_last": 1.6e-4, "bf16_channels_last": 1.1e-2},
+        "not_candidates": "onnxruntime_fp32 took 0.67x fp32 eager's time but differed by 1.1e-3 (> 1e-3) and needs an "
+        "ONNX export per process; bf16 has no native instructions here (6.6x slower)",
+    },
 }
 
 #: Below this many pixels per image the forward pass takes milliseconds on any path, so
@@ -366,8 +375,9 @@ def choose_path(info: dict[str, object] | None = None, int8_ok: bool = False, to
     """The default inference path: the fastest measured one whose output stays within ``tolerance`` of fp32 eager.
 
     INT8 is a candidate only when ``int8_ok`` (its quality target, 35 dB PSNR against fp32,
-    was met for the weights in use) and it was measured on this CPU class. On a CPU class
-    nothing was measured on (AVX2-only laptops among them) the answer is fp32 eager, the
+    was met for the weights in use) and it was measured on this CPU class. Measured classes:
+    AVX-512 with VNNI and bf16, and AVX2 only (:data:`MEASURED`). On a CPU class nothing was
+    measured on (AMX, AVX-512 without bf16, AVX2 with VNNI) the answer is fp32 eager, the
     reference, and :attr:`PathChoice.reason` says that nothing was measured there: no
     guess about speed.
 
@@ -378,6 +388,8 @@ def choose_path(info: dict[str, object] | None = None, int8_ok: bool = False, to
 
     Example:
         >>> choose_path({"avx2": True, "avx512": False, "vnni": False, "amx": False}).path
+        'fp32_channels_last'
+        >>> choose_path({"avx2": True, "avx512": True, "vnni": True, "amx": True}).path  # AMX: not measured
         'fp32_eager'
         >>> vnni_bf16 = {"avx2": True, "avx512": True, "vnni": True, "amx": False, "avx512_bf16": True}
         >>> choose_path(vnni_bf16).path

@@ -29,7 +29,14 @@ from torch import nn
 from .int8_calib import calibration_photos
 from .models import Generator
 from .int8_layers import _quantize_weight
-from .quantize import DEFAULT_CALIB_SIZE, DEFAULT_FLOAT_LAYERS, DEFAULT_OBSERVER, QuantizedGenerator, default_float_dtype, quantize_generator
+from .quantize import (
+    DEFAULT_CALIB_SIZE,
+    DEFAULT_FLOAT_LAYERS,
+    DEFAULT_OBSERVER,
+    QuantizedGenerator,
+    default_float_dtype,
+    quantize_generator,
+)
 
 __all__ = ["INT8_FORMAT", "save_int8", "load_int8", "verify_int8", "int8_generator"]
 
@@ -220,6 +227,7 @@ def int8_generator(generator: Generator, cache: bool = True, calib_size: int = D
 
     Calibrated on :func:`animegan_edu.int8_calib.calibration_photos` at ``calib_size``.
     The cache file is ``<weights cache>/int8/<sha256 of the weights>-<upsample>-<size>-<recipe>.safetensors``
+    (the recipe names the observer, the float units and the activation bits: older 7-bit files are not reused)
     (see :func:`animegan_edu.weights.cache_dir`) with its ``.sha256`` sidecar, so the
     calibration (a few seconds) runs once per set of weights. A cache file that
     :func:`load_int8` refuses (changed, unverified, bad values) is reported in a warning
@@ -236,7 +244,7 @@ def int8_generator(generator: Generator, cache: bool = True, calib_size: int = D
         return quantize_generator(generator, calibration_photos(calib_size))
     from .weights import cache_dir
 
-    recipe = f"{DEFAULT_OBSERVER}-f{len(DEFAULT_FLOAT_LAYERS)}{default_float_dtype()[:4]}"
+    recipe = f"{DEFAULT_OBSERVER}-f{len(DEFAULT_FLOAT_LAYERS)}{default_float_dtype()[:4]}-a8"
     path = cache_dir() / "int8" / f"{_state_dict_key(generator)}-{generator.upsample}-{calib_size}-{recipe}.safetensors"
     if path.is_file():
         try:

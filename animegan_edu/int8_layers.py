@@ -65,12 +65,39 @@ class QParams:
 
 
 
-def _quantize_weight(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-output-channel symmetric ``int8`` weights: returns ``(int8 weights, scales)``."""
+def _quantize_weight(w: torch.Tensor, qmax: float = 127.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-output-channel symmetric ``int8`` weights in ``[-qmax, qmax]``: returns ``(int8 weights, scales)``."""
     amax = w.detach().abs().flatten(1).amax(1).clamp_min(1e-8)
-    scale = (amax / 127.0).float()
-    q = torch.round(w.detach() / scale.view(-1, *([1] * (w.ndim - 1)))).clamp(-127, 127).to(torch.int8)
+    scale = (amax / qmax).float()
+    q = torch.round(w.detach() / scale.view(-1, *([1] * (w.ndim - 1)))).clamp(-qmax, qmax).to(torch.int8)
     return q, scale
+
+
+def kernel_weight_qmax() -> int:
+    """Largest weight magnitude handed to the INT8 convolution kernels on this CPU: 127, or 63 without VNNI.
+
+    Without VNNI, x86 INT8 kernels (oneDNN's and FBGEMM's alike) multiply ``u8`` activations
+    by ``s8`` weights in pairs and add them into 16 bits (``vpmaddubsw``), which saturates:
+    ``2 x 255 x 127`` is over 32,767. FBGEMM's usual fix, 7-bit activations, cost the demo
+    weights 9.5 dB here; 7-bit weights keep every pair sum in range
+    (``2 x 255 x 63 = 32,130``) and the 8-bit activations. Measured on an AVX2-only AMD EPYC at
+    512 px against fp32 (oneDNN): 8-bit weights 36.6 dB (demo weights) and 28.6 dB (random
+    init, saturating); 7-bit weights 38.3 and 37.2 dB. Files keep 8-bit weights; they are
+    narrowed when packed for the kernel, so a file works on every CPU.
+
+    :data:`KERNEL_WEIGHT_QMAX` overrides it (``tools/int8_variants.py`` measures both).
+
+    Example:
+        >>> kernel_weight_qmax() in (63, 127)
+        True
+    """
+    if KERNEL_WEIGHT_QMAX is not None:
+        return KERNEL_WEIGHT_QMAX
+    return 127 if torch.cpu._is_vnni_supported() else 63
+
+
+#: ``None``: :func:`kernel_weight_qmax` decides by the CPU; 63 or 127 forces it (experiments only).
+KERNEL_WEIGHT_QMAX: int | None = None
 
 
 def _u8_view(q: torch.Tensor) -> torch.Tensor:
@@ -147,8 +174,12 @@ class _PackedConv(nn.Module):
     def packed(self) -> object:
         engine = torch.backends.quantized.engine
         if self._packed is None or self._packed[0] != engine:
+            w8, scale = self.weight_int8, self.weight_scale
+            qmax = kernel_weight_qmax()
+            if qmax < 127 and int(w8.abs().max()) > qmax:  # no VNNI: 7-bit weights in the kernel
+                w8, scale = _quantize_weight(self.dequantized_weight(), float(qmax))
             qw = torch._make_per_channel_quantized_tensor(
-                self.weight_int8, self.weight_scale.double(), torch.zeros_like(self.weight_scale, dtype=torch.long), 0
+                w8, scale.double(), torch.zeros_like(scale, dtype=torch.long), 0
             )
             b = self.bias if self.bias.numel() else None
             p = torch.ops.quantized.conv2d_prepack(qw, b, [self.stride] * 2, [0, 0], [1, 1], self.groups)

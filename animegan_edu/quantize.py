@@ -112,23 +112,29 @@ def __dir__() -> list[str]:
 # The quantized engine
 # --------------------------------------------------------------------------------------
 def default_engine() -> str:
-    """The quantized engine for this CPU: ``"onednn"`` where it has VNNI, else ``"x86"``.
+    """The quantized engine: ``"onednn"`` wherever this PyTorch build has it, else ``"x86"``.
 
-    oneDNN runs INT8 convolutions (depthwise ones included) on VNNI / AMX instructions;
-    PyTorch's ``"x86"`` engine sends depthwise convolutions to FBGEMM, whose kernel was
-    27x slower than oneDNN's on the 512-channel depthwise conv of ``block_c`` (measured
-    on a 2-core Xeon with AMX). Without VNNI, ``"x86"`` (FBGEMM) is PyTorch's default.
+    Measured in this project at 512 px (demo weights, 1 thread), oneDNN was the faster engine
+    on both CPU classes tried, and the only one that keeps the picture without VNNI:
+
+    * AVX-512 with VNNI (and a 2-core Xeon with AMX): PyTorch's ``"x86"`` engine sends
+      depthwise convolutions to FBGEMM, whose kernel was 27x slower than oneDNN's on the
+      512-channel depthwise conv of ``block_c``;
+    * AVX2 only, no VNNI (an AMD EPYC, 2026-11-29): oneDNN with 8-bit activations took
+      0.55x fp32 eager's time; FBGEMM (``"x86"``) took 1.3x fp32 eager's time with 8-bit
+      activations and 1.6x with 7-bit ones (quality without VNNI:
+      :func:`animegan_edu.int8_layers.kernel_weight_qmax`).
 
     Example:
         >>> default_engine() in torch.backends.quantized.supported_engines
         True
     """
     engines = torch.backends.quantized.supported_engines
-    prefs = ("onednn", "x86", "fbgemm", "qnnpack") if torch.cpu._is_vnni_supported() else ("x86", "fbgemm", "onednn", "qnnpack")
-    for e in prefs:
+    for e in ("onednn", "x86", "fbgemm", "qnnpack"):
         if e in engines:
             return e
     raise RuntimeError(f"no quantized engine in this PyTorch build (supported: {engines})")
+
 
 
 @contextlib.contextmanager
@@ -265,9 +271,11 @@ def calibrate(
             reads (the ``.conv`` / ``.proj`` outputs; ``None``: ``observer``). GroupNorm
             computes one mean and variance over every channel and pixel, so clipping
             its input's outliers shifts the statistics, and with them the whole picture.
-        reduce_range: use 7-bit activations (``[0, 127]``). Needed by FBGEMM on CPUs
-            without VNNI, whose ``u8 x s8`` multiply-adds saturate at 16 bits;
-            ``None`` picks it from the CPU.
+        reduce_range: use 7-bit activations (``[0, 127]``), FBGEMM's usual answer to the
+            16-bit saturation of ``u8 x s8`` multiply-adds on CPUs without VNNI. ``None``
+            (default): 8-bit, because the kernels get 7-bit weights there instead
+            (:func:`animegan_edu.int8_layers.kernel_weight_qmax`), which was measured to
+            keep far more of the picture.
 
     Returns:
         ``{"block_a.0.conv": QParams(...), ...}`` keyed by activation name, plus
@@ -281,7 +289,7 @@ def calibrate(
     if photos.ndim != 4 or photos.shape[1] != 3:
         raise ValueError(f"photos must be (N, 3, H, W) in [-1, 1], got shape {tuple(photos.shape)}")
     if reduce_range is None:
-        reduce_range = not torch.cpu._is_vnni_supported()
+        reduce_range = False  # 8-bit activations everywhere; see int8_layers.kernel_weight_qmax
     gen = copy.deepcopy(generator).float().eval()
     # inplace LeakyReLU would overwrite the GroupNorm output the observer must see first
     for m in gen.modules():

@@ -490,8 +490,12 @@ plt.show()
 #   and the 1x1 output layer touch float.
 # * The INT8 file is about 4x smaller than fp32 (2.2 MB), stored as plain tensors (safetensors).
 # * Which path wins depends on the CPU: with VNNI/AMX, INT8 convolutions are several times faster than
-#   fp32; without VNNI (AVX2 only) the INT8 kernels are only 1.5-1.9x faster and element-wise passes
-#   dominate. Always measure on the machine you deploy to: `animegan-edu bench`.
+#   fp32; without VNNI (AVX2 only) they are not. Measured on an AVX2-only AMD EPYC at 512 px
+#   (`benchmarks/int8_variants_avx2.json`): INT8 took 0.64x fp32 eager's time, but ONNX Runtime fp32
+#   was nearly as fast (INT8 at 0.96x of it: the 0.5x target is **missed** there). On such CPUs the
+#   INT8 kernels add `u8 x s8` pairs in 16 bits, which saturate; with 7-bit activations (the usual fix)
+#   the demo picture fell to 26.0 dB, so the kernels get 7-bit *weights* instead, which kept 35.6 dB.
+#   Always measure on the machine you deploy to: `animegan-edu bench`.
 # * **Where the quality went, and the fix.** The figures quoted in section 8 (`benchmarks/cpu_bench.json`)
 #   predate a fix: there INT8 scored about 20 dB against fp32 at 512 px and fell as pictures grew (30.4 dB
 #   at 256 px, 16.5 dB at 1024 px). Quantizing one unit at a time (`animegan_edu.int8_diagnose`) showed a

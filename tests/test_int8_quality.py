@@ -131,22 +131,24 @@ def test_cpu_class(info, cls):
     assert FP.cpu_class(info) == cls
 
 
-def test_choose_path_measured_class_picks_fastest_within_tolerance():
-    c = FP.choose_path(VNNI_BF16)
-    assert c.measured and c.cpu_class == "avx512_vnni_bf16"
-    m = FP.MEASURED["avx512_vnni_bf16"]
+@pytest.mark.parametrize(("info", "cls"), [(VNNI_BF16, "avx512_vnni_bf16"), (AVX2, "avx2")])
+def test_choose_path_measured_class_picks_fastest_within_tolerance(info, cls):
+    c = FP.choose_path(info)
+    assert c.measured and c.cpu_class == cls
+    m = FP.MEASURED[cls]
     diffs, speed = m["max_abs_diff_vs_fp32_eager"], m["seconds_vs_fp32_eager"]
     assert diffs[c.path] <= FP.DEFAULT_TOLERANCE
     assert all(speed[c.path] <= speed[p] for p, d in diffs.items() if d <= FP.DEFAULT_TOLERANCE)
     assert "bf16_channels_last" in c.reason  # left out, and said why
 
 
-def test_choose_path_int8_only_when_its_quality_target_is_met():
-    assert FP.choose_path(VNNI_BF16, int8_ok=False).path != "int8"
-    assert FP.choose_path(VNNI_BF16, int8_ok=True).path == "int8"
+@pytest.mark.parametrize("info", [VNNI_BF16, AVX2])
+def test_choose_path_int8_only_when_its_quality_target_is_met(info):
+    assert FP.choose_path(info, int8_ok=False).path != "int8"
+    assert FP.choose_path(info, int8_ok=True).path == "int8"
 
 
-@pytest.mark.parametrize("info", [AVX2, AMX, {}])
+@pytest.mark.parametrize("info", [AMX, {"avx2": True, "vnni": True}, {}])
 def test_choose_path_unmeasured_class_says_so_and_keeps_the_reference(info):
     c = FP.choose_path(info, int8_ok=True)
     assert c.path == "fp32_eager" and not c.measured

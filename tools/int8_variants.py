@@ -69,6 +69,9 @@ VARIANTS: dict[str, tuple[str, str, str, dict]] = {
     "decoder_bf16_hist": ("histogram; the decoder's d.1, e.0, e.1, e.2 in bf16", "held512", "exact", {**_ALL_INT8, "float_layers": DECODER, "float_dtype": "bfloat16"}),
     "e0_e2_bf16_minmax": ("min/max; e.0, e.1, e.2 in bf16", "held512", "exact", {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER[1:], "float_dtype": "bfloat16"}),
     "decoder_bf16_minmax": ("the new default: min/max; the decoder's d.1, e.0, e.1, e.2 in bf16", "held512", "exact", {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER, "float_dtype": "bfloat16"}),
+    "decoder_fp32_minmax": ("the default without native bf16 (AVX2-only CPUs): min/max; the decoder's d.1, e.0, e.1, e.2 in fp32; oneDNN, 8-bit activations, 7-bit kernel weights where there is no VNNI", "held512", "exact", {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER, "float_dtype": "float32"}),
+    "decoder_fp32_fbgemm_a7": ("the AVX2 default before 2026-11-29: as decoder_fp32_minmax on PyTorch's x86 engine (FBGEMM), 7-bit activations, 8-bit weights", "held512", "exact", {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER, "float_dtype": "float32", "engine": "x86", "reduce_range": True, "kernel_weight_qmax": 127}),
+    "decoder_fp32_onednn_w8": ("as decoder_fp32_minmax with 8-bit kernel weights (saturates without VNNI)", "held512", "exact", {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER, "float_dtype": "float32", "kernel_weight_qmax": 127}),
 }  # fmt: skip
 
 
@@ -95,6 +98,8 @@ def _each(model, photos: torch.Tensor) -> torch.Tensor:
 
 def build(gen: Generator, variant: str, calib: dict[str, torch.Tensor]):
     _, cal, gn, kwargs = VARIANTS[variant]
+    kwargs = dict(kwargs)
+    int8_layers.KERNEL_WEIGHT_QMAX = kwargs.pop("kernel_weight_qmax", None)
     int8_layers._q_group_norm = _GN[gn]
     return quantize_generator(gen, calib[cal], **kwargs)
 
@@ -139,6 +144,7 @@ def main() -> int:
                     sizes_bytes[v] = save_int8(q, Path(tmpd) / f"{v}.safetensors")
                     models_for_speed[v] = (q, VARIANTS[v][2])
                 say(f"  {entry}")
+                int8_layers.KERNEL_WEIGHT_QMAX = None
         # speed: demo weights, one image, every path interleaved
         gen = sets["demo"][0] if "demo" in sets else next(iter(sets.values()))[0]
         onnx = export_onnx(gen, Path(tmpd) / "g.onnx")
