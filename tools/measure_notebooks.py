@@ -8,6 +8,8 @@ the largest process, together with the CPU (animegan_edu.bench.cpu_info()) and t
     python tools/measure_notebooks.py                 # all notebooks -> docs/notebook_times.json
     python tools/measure_notebooks.py 00 06           # some of them (merged into the JSON)
     python tools/measure_notebooks.py --table         # print the Markdown table only
+    python tools/measure_notebooks.py --label avx2    # another CPU class: docs/notebook_times_avx2.json,
+                                                      # table between <!-- notebook-times-avx2 --> markers
 
 The table between the markers <!-- notebook-times --> ... <!-- /notebook-times --> in
 docs/teaching.md is rewritten from the JSON. Run it on an otherwise idle machine: the figures
@@ -67,13 +69,15 @@ def table(data: dict) -> str:
     rows.append(f"| all | {total_wall:.0f} | {sum(r['cpu_s'] for r in data['notebooks'].values()):.0f} | |")
     cpu = data.get("cpu", {})
     rows.append("")
-    rows.append(f"Measured {data.get('date', '?')} by `tools/measure_notebooks.py` on {cpu.get('model', '?')} "
+    cap = f", PyTorch CPU capability {cpu['capability']}" if cpu.get("capability") else ""
+    rows.append(f"Measured {data.get('date', '?')} by `tools/measure_notebooks.py` on {cpu.get('model', '?')}{cap} "
                 f"({cpu.get('threads', '?')} threads used, torch {cpu.get('torch', '?')}), each notebook run top to "
                 "bottom on a copy, offline, nothing else running. Wall time includes starting the kernel (~2-4 s).")
     return "\n".join(rows)
 
 
-def update_doc(data: dict) -> None:
+def update_doc(data: dict, start: str = START, end: str = END) -> None:
+    START, END = start, end  # noqa: N806
     text = DOC.read_text(encoding="utf-8")
     if START not in text or END not in text:
         raise SystemExit(f"{DOC}: the markers {START} / {END} are missing")
@@ -86,8 +90,11 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("which", nargs="*", help="notebook numbers (default: all)")
     ap.add_argument("--table", action="store_true", help="print the table from the JSON and exit")
+    ap.add_argument("--label", default="", help="another CPU class: its own JSON and table markers")
     args = ap.parse_args()
-    data = json.loads(OUT.read_text()) if OUT.exists() else {"notebooks": {}}
+    out = OUT.with_name(f"notebook_times_{args.label}.json") if args.label else OUT
+    marks = (f"<!-- notebook-times-{args.label} -->", f"<!-- /notebook-times-{args.label} -->") if args.label else (START, END)
+    data = json.loads(out.read_text()) if out.exists() else {"notebooks": {}}
     if args.table:
         print(table(data))
         return 0
@@ -104,11 +111,12 @@ def main() -> int:
     info = cpu_info()
     import torch
 
-    data["cpu"] = {"model": info.get("model"), "threads": 2, "torch": torch.__version__.split("+")[0]}
+    data["cpu"] = {"model": info.get("model"), "threads": 2, "torch": torch.__version__.split("+")[0],
+                   "capability": info.get("torch_cpu_capability"), "flags": {k: info.get(k) for k in ("avx2", "avx512", "vnni", "amx", "avx512_bf16")}}
     data["date"] = dt.date.today().isoformat()
-    OUT.parent.mkdir(exist_ok=True)
-    OUT.write_text(json.dumps(data, indent=1) + "\n")
-    update_doc(data)
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(data, indent=1) + "\n")
+    update_doc(data, *marks)
     print(table(data))
     return 0
 
