@@ -188,7 +188,8 @@ print(f"from step {abl['start_step']}, {abl['steps']} steps each, crops {abl['cr
       f"batch {abl['crop_batch'][1]}; adversarial weight of B: {abl['g_adv_B']}")
 cpu = abl["cpu"]
 print(f"machine: {cpu['model']}, {cpu['logical_cpus']} logical CPUs, PyTorch CPU capability",
-      f"{cpu['torch_cpu_capability']}; {abl['date']}; both copies {abl['wall_s_both'] / 60:.0f} min")
+      f"{cpu['torch_cpu_capability']}; {abl['date']};",
+      f"both copies {abl['wall_s_both'] / 60:.0f} min")
 cols = [("mean_psnr_db", "PSNR vs target (dB)"), ("max_lab_shift", "max Lab shift"),
         ("mean_laplacian_ratio", "Laplacian ratio"), ("mean_edge_corr", "edge correlation")]
 print(f"{'at 512 px':<18}" + "".join(f"{c:>22}" for _, c in cols))
@@ -279,7 +280,8 @@ for label, ls in (("L1 only", "-"), ("L1 + adversarial", "--")):
     axes[1].plot(running_mean(series(label, "d")), ls=ls, color="tab:red", label=f"d, {label}")
 axes[1].plot(running_mean(series("L1 + adversarial", "g_adv")), ls="--", color="tab:purple",
              label="g_adv, L1 + adversarial")
-for ax, title in zip(axes, ("guide losses: A solid, B dashed", "adversarial losses: A solid, B dashed")):
+titles = ("guide losses: A solid, B dashed", "adversarial losses: A solid, B dashed")
+for ax, title in zip(axes, titles):
     ax.set_xlabel(f"step after {abl['start_step']}")
     ax.set_ylabel("loss (running mean of 10)")
     ax.set_title(title)
