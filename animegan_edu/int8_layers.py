@@ -79,11 +79,12 @@ def kernel_weight_qmax() -> int:
     Without VNNI, x86 INT8 kernels (oneDNN's and FBGEMM's alike) multiply ``u8`` activations
     by ``s8`` weights in pairs and add them into 16 bits (``vpmaddubsw``), which saturates:
     ``2 x 255 x 127`` is over 32,767. FBGEMM's usual fix, 7-bit activations, cost the demo
-    weights 9.5 dB here; 7-bit weights keep every pair sum in range
+    weights 9.6 dB here; 7-bit weights keep every pair sum in range
     (``2 x 255 x 63 = 32,130``) and the 8-bit activations. Measured on an AVX2-only AMD EPYC at
-    512 px against fp32 (oneDNN): 8-bit weights 36.6 dB (demo weights) and 28.6 dB (random
-    init, saturating); 7-bit weights 38.3 and 37.2 dB. Files keep 8-bit weights; they are
-    narrowed when packed for the kernel, so a file works on every CPU.
+    512 px against fp32 (oneDNN, ``benchmarks/int8_variants_avx2.json``): 8-bit weights 35.5 dB
+    (demo weights), 29.0 dB (random init) and 27.1 dB (parity fixture), saturating; 7-bit
+    weights 35.6, 36.2 and 36.5 dB. Files keep 8-bit weights; they are narrowed when packed for
+    the kernel, so a file works on every CPU.
 
     :data:`KERNEL_WEIGHT_QMAX` overrides it (``tools/int8_variants.py`` measures both).
 

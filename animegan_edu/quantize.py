@@ -120,9 +120,9 @@ def default_engine() -> str:
     * AVX-512 with VNNI (and a 2-core Xeon with AMX): PyTorch's ``"x86"`` engine sends
       depthwise convolutions to FBGEMM, whose kernel was 27x slower than oneDNN's on the
       512-channel depthwise conv of ``block_c``;
-    * AVX2 only, no VNNI (an AMD EPYC, 2026-11-29): oneDNN with 8-bit activations took
-      0.55x fp32 eager's time; FBGEMM (``"x86"``) took 1.3x fp32 eager's time with 8-bit
-      activations and 1.6x with 7-bit ones (quality without VNNI:
+    * AVX2 only, no VNNI (an AMD EPYC, 2026-11-29, ``benchmarks/int8_variants_avx2.json``):
+      the INT8 model took 0.64x fp32 eager's time on oneDNN and 1.44x on FBGEMM (``"x86"``,
+      7-bit activations), with the decoder's last units in fp32 (quality without VNNI:
       :func:`animegan_edu.int8_layers.kernel_weight_qmax`).
 
     Example:
@@ -134,7 +134,6 @@ def default_engine() -> str:
         if e in engines:
             return e
     raise RuntimeError(f"no quantized engine in this PyTorch build (supported: {engines})")
-
 
 
 @contextlib.contextmanager
