@@ -42,6 +42,7 @@ from PIL import Image
 from .imageio import tensor01_to_pil
 
 __all__ = [
+    "running_mean",
     "DPI",
     "MIN_DPI",
     "MIN_PICTURE_PX",
@@ -388,6 +389,17 @@ def rgb_histograms(ax: Any, image: ImageLike, title: Optional[str] = None, *, bi
     if title:
         ax.set_title(title, fontsize=fontsize)
     return bars
+
+
+def running_mean(values: Sequence[float], n: int = 10) -> np.ndarray:
+    """The mean of each ``n`` consecutive values (``len(values) - n + 1`` of them): smooths a noisy loss curve.
+
+    Example:
+        >>> running_mean([1.0, 2.0, 3.0, 4.0], n=2).tolist()
+        [1.5, 2.5, 3.5]
+    """
+    v = np.asarray(values, dtype=float)
+    return np.convolve(v, np.ones(n) / n, mode="valid")
 
 
 def legend_outside(ax: Any, *, fontsize: int = FONT_SIZE - 1, **kwargs: Any):

@@ -266,19 +266,17 @@ for k in kinds:
 # edges); `g_adv` is B's adversarial loss and `d` the discriminator's.
 
 # %%
-def running_mean(values, n=10):
-    v = np.asarray(values, dtype=float)
-    return np.convolve(v, np.ones(n) / n, mode="valid")
-
-def series(label, key):
-    return [r[key] for r in abl["history"][label] if key in r]
+# each copy's logged losses, step by step ("g_adv" is empty for the L1-only copy)
+curves = {label: {k: [r[k] for r in rows if k in r] for k in ("guide", "guide_grad", "d", "g_adv")}
+          for label, rows in abl["history"].items()}
 
 fig, axes = viz.figure(1, 2, figsize=(13, 4.2))
 for label, ls in (("L1 only", "-"), ("L1 + adversarial", "--")):
     for key, color in (("guide", "tab:blue"), ("guide_grad", "tab:orange")):
-        axes[0].plot(running_mean(series(label, key)), ls=ls, color=color, label=f"{key}, {label}")
-    axes[1].plot(running_mean(series(label, "d")), ls=ls, color="tab:red", label=f"d, {label}")
-axes[1].plot(running_mean(series("L1 + adversarial", "g_adv")), ls="--", color="tab:purple",
+        axes[0].plot(viz.running_mean(curves[label][key]), ls=ls, color=color,
+                     label=f"{key}, {label}")
+    axes[1].plot(viz.running_mean(curves[label]["d"]), ls=ls, color="tab:red", label=f"d, {label}")
+axes[1].plot(viz.running_mean(curves["L1 + adversarial"]["g_adv"]), ls="--", color="tab:purple",
              label="g_adv, L1 + adversarial")
 titles = ("guide losses: A solid, B dashed", "adversarial losses: A solid, B dashed")
 for ax, title in zip(axes, titles):
@@ -289,8 +287,9 @@ for ax, title in zip(axes, titles):
 fig.tight_layout()
 plt.show()
 for label in ("L1 only", "L1 + adversarial"):
-    parts = [f"{k} {np.mean(series(label, k)[:50]):.3f} -> {np.mean(series(label, k)[-50:]):.3f}"
-             for k in ("guide", "d", "g_adv") if series(label, k)]
+    c = curves[label]
+    parts = [f"{k} {np.mean(c[k][:50]):.3f} -> {np.mean(c[k][-50:]):.3f}"
+             for k in ("guide", "d", "g_adv") if c[k]]
     print(f"{label:<17} first 50 -> last 50 steps: " + ", ".join(parts))
 
 # %% [markdown]
