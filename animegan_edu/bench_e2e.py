@@ -29,13 +29,6 @@ from .models import Generator
 __all__ = ["cli_seconds", "face_seconds"]
 
 
-def _save_png(t01: torch.Tensor, path: Path) -> None:
-    from PIL import Image
-
-    arr = (t01.clamp(0, 1) * 255).round().byte().permute(1, 2, 0).numpy()
-    Image.fromarray(arr).save(path)
-
-
 def cli_seconds(generator: Generator, size: int = 512, repeat: int = 3, threads: int | None = None) -> dict[str, object]:
     """Median wall time of ``animegan-edu stylize photo.png -o out.png --size SIZE`` in a fresh process.
 
@@ -54,13 +47,13 @@ def cli_seconds(generator: Generator, size: int = 512, repeat: int = 3, threads:
     """
     from safetensors.torch import save_file
 
-    from .imageio import sample_photos
+    from .imageio import sample_photos, save_png_atomic
 
     runs: list[float] = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         save_file({k: v.contiguous() for k, v in generator.state_dict().items()}, str(tmp / "w.safetensors"))
-        _save_png((sample_photos(size, ("astronaut",))[0] + 1) / 2, tmp / "photo.png")
+        save_png_atomic((sample_photos(size, ("astronaut",))[0] + 1) / 2, tmp / "photo.png")
         env = {**os.environ, "ANIMEGAN_EDU_HOME": str(tmp / "home")}
         if threads is not None:
             env["OMP_NUM_THREADS"] = str(threads)

@@ -336,12 +336,6 @@ class AnimeDataset:
 # --------------------------------------------------------------------------------------
 # Command line: the demo set itself is assembled by animegan_edu.demoset
 # --------------------------------------------------------------------------------------
-def _save_png(t: torch.Tensor, path: Path) -> None:
-    """Write ``(3, H, W)`` in ``[0, 1]`` as a PNG (used by tests/conftest.py's tiny dataset)."""
-    arr = (t.clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
-    Image.fromarray(arr).save(path, format="PNG")
-
-
 def register_cli(subparsers) -> None:  # noqa: ANN001 - argparse's private type
     """Add ``animegan-edu data prepare-demo`` (see :func:`animegan_edu.demoset.prepare_demo`)."""
     from . import demoset

@@ -41,7 +41,8 @@ def _seed_and_threads():
 
 def make_tiny_dataset(root: Path, n_photos: int = 3, n_style: int = 2, size: int = 48, style: str = "Demo") -> Path:
     """A tiny dataset in the original layout (plus ``paired``) from generated images."""
-    from animegan_edu.data import _save_png, cartoonize, edge_smooth
+    from animegan_edu.data import cartoonize, edge_smooth
+    from animegan_edu.imageio import save_png_atomic as _save_png
 
     gen = torch.Generator().manual_seed(0)
     for sub in ("train_photo", f"{style}/style", f"{style}/smooth", f"{style}/paired"):

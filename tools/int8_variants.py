@@ -112,6 +112,10 @@ def main() -> int:
     ap.add_argument("--speed-size", type=int, default=512)
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS))
     ap.add_argument("--weights", nargs="+", default=None, help="weight sets (default: all)")
+    ap.add_argument("--quality-from", default=None, metavar="JSON",
+                    help="take the quality of weight sets not measured in this run from an earlier run's JSON "
+                         "(same machine; the speed is always measured in this run)")
+    ap.add_argument("--quality-only", action="store_true", help="skip the speed measurement (for --quality-from later)")
     ap.add_argument("--shared", default=os.environ.get("ANIMEGAN_EDU_SHARED", str(REPO.parent / "shared")))
     args = ap.parse_args()
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
@@ -145,6 +149,11 @@ def main() -> int:
                     models_for_speed[v] = (q, VARIANTS[v][2])
                 say(f"  {entry}")
                 int8_layers.KERNEL_WEIGHT_QMAX = None
+        if args.quality_only:
+            Path(args.output).write_text(json.dumps({"quality": quality, "machine": cpu_info(), "torch_version": torch.__version__,
+                                                     "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}, indent=1) + "\n")
+            say(f"wrote {args.output} (quality only)")
+            return 0
         # speed: demo weights, one image, every path interleaved
         gen = sets["demo"][0] if "demo" in sets else next(iter(sets.values()))[0]
         onnx = export_onnx(gen, Path(tmpd) / "g.onnx")
@@ -176,6 +185,13 @@ def main() -> int:
                     times[k].append(time.perf_counter() - t0)
                 say(f"speed repeat {r + 1}/{args.repeat}")
         int8_layers._q_group_norm = _GN["exact"]
+    if args.quality_from:
+        earlier = json.loads(Path(args.quality_from).read_text())
+        if earlier.get("machine", {}).get("model") != cpu_info()["model"]:
+            raise SystemExit(f"{args.quality_from}: measured on another CPU ({earlier.get('machine')}); re-run it here")
+        for w, q in earlier["quality"].items():
+            if w not in quality:
+                quality[w] = {**q, "measured": f"in an earlier run on this machine, {earlier.get('date')} ({args.quality_from})"}
     med = {k: statistics.median(v) for k, v in times.items()}
     ort = med["onnxruntime_fp32"]
     eager = med["fp32_eager"]
