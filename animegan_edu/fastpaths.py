@@ -306,6 +306,16 @@ MEASURED: dict[str, dict[str, object]] = {
         "not_candidates": "onnxruntime_fp32 took 0.65x fp32 eager's time but differed by 1.1e-3 (> 1e-3) and needs an "
         "ONNX export per process; TorchScript and torch.compile need a build per image size",
     },
+    "amx": {
+        "machine": "Intel Xeon, 2 logical CPUs, AVX-512 with VNNI, BF16 and AMX, 2 threads, quiet",
+        "source": "benchmarks/int8_variants_amx.json (tools/int8_variants.py), 512 px, median of 5 interleaved runs, v2 demo weights",
+        "date": "2026-12-04",
+        "seconds_vs_fp32_eager": {"fp32_eager": 1.0, "fp32_channels_last": 0.75, "bf16_channels_last": 0.42, "int8": 0.23},
+        "max_abs_diff_vs_fp32_eager": {"fp32_eager": 0.0, "fp32_channels_last": 2.2e-4, "bf16_channels_last": 1.2e-1},
+        "not_candidates": "onnxruntime_fp32 took 0.73x fp32 eager's time and differed by 9.2e-4, but needs an ONNX "
+        "export per process and was no faster than channels-last (0.75x); TorchScript and torch.compile need a build "
+        "per image size",
+    },
     "avx2": {
         "machine": "AMD EPYC, 2 logical CPUs, AVX2 only (no AVX-512, no VNNI, no bf16), 1 thread, training paused",
         "source": "benchmarks/int8_variants_avx2.json (tools/int8_variants.py), 512 px, median of 3 interleaved runs, demo weights",
@@ -376,8 +386,8 @@ def choose_path(info: dict[str, object] | None = None, int8_ok: bool = False, to
 
     INT8 is a candidate only when ``int8_ok`` (its quality target, 35 dB PSNR against fp32,
     was met for the weights in use) and it was measured on this CPU class. Measured classes:
-    AVX-512 with VNNI and bf16, and AVX2 only (:data:`MEASURED`). On a CPU class nothing was
-    measured on (AMX, AVX-512 without bf16, AVX2 with VNNI) the answer is fp32 eager, the
+    AMX, AVX-512 with VNNI and bf16, and AVX2 only (:data:`MEASURED`). On a CPU class nothing was
+    measured on (AVX-512 without bf16, AVX2 with VNNI) the answer is fp32 eager, the
     reference, and :attr:`PathChoice.reason` says that nothing was measured there: no
     guess about speed.
 
@@ -389,7 +399,7 @@ def choose_path(info: dict[str, object] | None = None, int8_ok: bool = False, to
     Example:
         >>> choose_path({"avx2": True, "avx512": False, "vnni": False, "amx": False}).path
         'fp32_channels_last'
-        >>> choose_path({"avx2": True, "avx512": True, "vnni": True, "amx": True}).path  # AMX: not measured
+        >>> choose_path({"avx2": True, "avx512": False, "vnni": True, "amx": False}).path  # AVX2+VNNI: not measured
         'fp32_eager'
         >>> vnni_bf16 = {"avx2": True, "avx512": True, "vnni": True, "amx": False, "avx512_bf16": True}
         >>> choose_path(vnni_bf16).path

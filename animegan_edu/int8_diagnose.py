@@ -31,7 +31,7 @@ from .imageio import sample_photos
 from .models import Generator
 from .quantize import QuantizedGenerator, calibrate, layer_names
 
-__all__ = ["to01", "psnr01", "ssim01", "unit_contributions", "format_contributions"]
+__all__ = ["to01", "psnr01", "ssim01", "unit_contributions", "format_contributions", "variants_table"]
 
 
 def to01(t: torch.Tensor) -> torch.Tensor:
@@ -168,4 +168,36 @@ def format_contributions(contrib: dict[str, dict[str, float]]) -> str:
         lines.append(f"{n:<10} {e['alone_psnr_db']:>16.1f} {'-' if ab is None else f'{ab:.1f}':>22}")
     if "all" in contrib:
         lines.append(f"every unit INT8: {contrib['all']['alone_psnr_db']:.1f} dB")
+    return "\n".join(lines)
+
+
+def variants_table(res: dict) -> str:
+    """Markdown table of a ``tools/int8_variants.py`` result: one row per variant of the quantizer.
+
+    Columns: PSNR against fp32 (dB) for each weight set and evaluation size, the INT8 time as a
+    fraction of ONNX Runtime fp32's (same run), the file size. Missing figures show ``-``.
+
+    Example:
+        >>> res = {"variants": {"minmax": {"int8_file_bytes": 2225728}},
+        ...        "quality": {"demo": {"variants": {"minmax": {"psnr_db_512": 28.84}}}},
+        ...        "speed": {"vs_onnxruntime_fp32": {"int8:minmax": 0.347}}}
+        >>> print(variants_table(res))
+        | variant | demo PSNR 512 | INT8 / ORT fp32 | file MB |
+        |---|---|---|---|
+        | minmax | 28.8 | 0.35x | 2.23 |
+    """
+    sets = list(res["quality"])
+    sizes = sorted({int(k.split("_")[2]) for w in res["quality"].values() for e in w["variants"].values()
+                    for k in e if k.startswith("psnr_db_") and k.count("_") == 2})
+    head = ["variant"] + [f"{w} PSNR {s}" for w in sets for s in sizes] + ["INT8 / ORT fp32", "file MB"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for v, meta in res["variants"].items():
+        row = [v]
+        for w in sets:
+            e = res["quality"][w]["variants"].get(v, {})
+            row += [f"{e[f'psnr_db_{s}']:.1f}" if f"psnr_db_{s}" in e else "-" for s in sizes]
+        r = res.get("speed", {}).get("vs_onnxruntime_fp32", {}).get(f"int8:{v}")
+        size = meta.get("int8_file_bytes")
+        row += [f"{r:.2f}x" if r is not None else "-", f"{size / 1e6:.2f}" if size else "-"]
+        lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)

@@ -68,7 +68,7 @@ __all__ = [
 ]
 
 #: Default blend weight ``w`` of the previous output (chosen by measurement: notebook 10, README "Video").
-DEFAULT_WEIGHT = 0.7
+DEFAULT_WEIGHT = 0.6
 #: Largest allowed weight: at 1 the first frame would be frozen wherever the flow is trusted.
 MAX_WEIGHT = 0.95
 #: Photometric check: a pixel whose input differs from its warped predecessor by more than this

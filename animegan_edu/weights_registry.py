@@ -187,13 +187,13 @@ class AnimeGANv2Weights(Enum):
             "hash": None,  # read from weights/demo.safetensors.sha256 (see recorded_hash)
             "hash_note": "SHA-256 recorded in weights/demo.safetensors.sha256 beside the file",
             "file_size_mb": None,  # measured from the file when present
-            "licence": "MIT (animegan-edu); trained on GPL-2+ and public-domain photos, see weights/MODEL_CARD.md",
+            "licence": "MIT (animegan-edu); trained on photos under their own licences (one per file), see weights/MODEL_CARD.md",
             "training_data": (
-                "the demo set of `animegan-edu data prepare-demo`: 12 nature photographs of Debian's mate-backgrounds "
-                "(GPL-2+) and 4 scikit-image photos, styled by animegan_edu.data.cartoonize; recipe configs/demo.yaml"
+                "the demo set of `animegan-edu data prepare-demo`: 234 photographs from Debian packages and scikit-image, "
+                "a licence per file, styled by animegan_edu.data.cartoonize; recipe configs/demo.yaml"
             ),
             "upsample": "align_corners",
-            "doc": "The toolkit's own demo generator (v1: 4,200 steps, 97 minutes on one CPU core): a procedural cel-shading look, soft results.",
+            "doc": "The toolkit's own demo generator (v2: 16,000 steps of configs/demo.yaml, 6.3 hours on 2-core CPUs): a procedural cel-shading look.",
         },
     )
 

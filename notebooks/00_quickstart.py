@@ -21,9 +21,11 @@
 #
 # * if you have downloaded a public model (`animegan-edu weights download face_paint_512_v2`,
 #   see the README), it is used;
-# * otherwise the toolkit's **own demo weights** (`weights/demo.safetensors`). The shipped ones
-#   (v1) are 4,200 steps of the v1 demo recipe (`animegan-edu train`), 97 minutes on one CPU core,
-#   and a weak result; a v2 run is in progress (see `weights/MODEL_CARD.md`).
+# * otherwise the toolkit's **own demo weights** (`weights/demo.safetensors`):
+#   16,000 steps of the toolkit's demo recipe (`configs/demo.yaml`, about 2.2 G pixels),
+#   6.3 hours of training on 2-core CPUs, towards a procedural cel-shading look. They are
+#   a teaching result, softer than the public models; `weights/MODEL_CARD.md` says what they reach
+#   and where they fall short.
 #
 # The later notebooks open every box used here: the generator (01), discriminators (02),
 # losses and data (03), training (04), faces (05), colour grading (06), fast CPU inference (07)

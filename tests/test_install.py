@@ -90,7 +90,8 @@ def test_wheel_carries_the_bundled_data(installed):
 
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
     for name in ("weights/demo.safetensors", "weights/demo.safetensors.sha256", "configs/demo.yaml",
-                 "weights/ablation/gan_ablation.json", "weights/demo_history.json"):
+                 "weights/ablation/gan_ablation.json", "weights/demo_history.json",
+                 "weights/demo_val_curve.json", "weights/demo_eval.json"):
         assert f"animegan_edu/_data/{name}" in names, f"the wheel lacks {name}"
 
 

@@ -8,6 +8,7 @@ default quantizer (calibrated on the *other* validation photos). They were measu
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -108,6 +109,21 @@ def test_unit_contributions_one_entry_per_unit(random_gen):
     assert min(e["alone_psnr_db"] for n, e in c.items() if n != "all") >= c["all"]["alone_psnr_db"] - 1.0
 
 
+@pytest.mark.parametrize("name", ["int8_variants.json", "int8_variants_avx2.json"])
+def test_variants_table_of_the_recorded_runs(name):
+    from animegan_edu.int8_diagnose import variants_table
+
+    res = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / name).read_text())
+    lines = variants_table(res).splitlines()
+    assert len(lines) == 2 + len(res["variants"])  # header, rule, one row per variant
+    header = lines[0].count("|") - 1
+    assert all(line.count("|") - 1 == header for line in lines)
+    assert lines[0].startswith("| variant | demo PSNR")
+    for line, (v, meta) in zip(lines[2:], res["variants"].items()):
+        assert line.startswith(f"| {v} |")
+        assert line.endswith(f"| {meta['int8_file_bytes'] / 1e6:.2f} |")
+
+
 def test_ssim01_range():
     x = torch.rand(1, 3, 32, 32) * 2 - 1
     assert ssim01(x, x) == 1.0
@@ -131,7 +147,7 @@ def test_cpu_class(info, cls):
     assert FP.cpu_class(info) == cls
 
 
-@pytest.mark.parametrize(("info", "cls"), [(VNNI_BF16, "avx512_vnni_bf16"), (AVX2, "avx2")])
+@pytest.mark.parametrize(("info", "cls"), [(VNNI_BF16, "avx512_vnni_bf16"), (AVX2, "avx2"), (AMX, "amx")])
 def test_choose_path_measured_class_picks_fastest_within_tolerance(info, cls):
     c = FP.choose_path(info)
     assert c.measured and c.cpu_class == cls
@@ -142,13 +158,13 @@ def test_choose_path_measured_class_picks_fastest_within_tolerance(info, cls):
     assert "bf16_channels_last" in c.reason  # left out, and said why
 
 
-@pytest.mark.parametrize("info", [VNNI_BF16, AVX2])
+@pytest.mark.parametrize("info", [VNNI_BF16, AVX2, AMX])
 def test_choose_path_int8_only_when_its_quality_target_is_met(info):
     assert FP.choose_path(info, int8_ok=False).path != "int8"
     assert FP.choose_path(info, int8_ok=True).path == "int8"
 
 
-@pytest.mark.parametrize("info", [AMX, {"avx2": True, "vnni": True}, {}])
+@pytest.mark.parametrize("info", [{"avx512": True, "vnni": True}, {"avx2": True, "vnni": True}, {}])
 def test_choose_path_unmeasured_class_says_so_and_keeps_the_reference(info):
     c = FP.choose_path(info, int8_ok=True)
     assert c.path == "fp32_eager" and not c.measured

@@ -46,7 +46,7 @@ from animegan_edu.bench import cpu_info  # noqa: E402
 from animegan_edu.fastpaths import OnnxRuntimeGenerator, bf16_channels_last, export_onnx, fp32_channels_last  # noqa: E402
 from animegan_edu.imageio import sample_photos  # noqa: E402
 from animegan_edu.int8_calib import CALIBRATION_PHOTOS, calibration_photos  # noqa: E402
-from animegan_edu.int8_diagnose import psnr01, ssim01  # noqa: E402
+from animegan_edu.int8_diagnose import psnr01, ssim01, variants_table  # noqa: E402
 from animegan_edu.int8_files import save_int8  # noqa: E402
 from animegan_edu.models import Generator  # noqa: E402
 from animegan_edu.quantize import quantize_generator  # noqa: E402
@@ -223,25 +223,8 @@ def main() -> int:
     }
     Path(args.output).write_text(json.dumps(res, indent=1) + "\n")
     say(f"wrote {args.output}")
-    print(table(res))
+    print(variants_table(res))
     return 0
-
-
-def table(res: dict) -> str:
-    """Markdown: one row per variant; PSNR at each size per weight set, speed vs ORT fp32, file size."""
-    sets = list(res["quality"])
-    sizes = sorted({int(k.split("_")[2]) for w in res["quality"].values() for e in w["variants"].values() for k in e if k.startswith("psnr_db_") and k.count("_") == 2})
-    head = ["variant"] + [f"{w} PSNR {s}" for w in sets for s in sizes] + ["INT8 / ORT fp32", "file MB"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for v, meta in res["variants"].items():
-        row = [v]
-        for w in sets:
-            e = res["quality"][w]["variants"].get(v, {})
-            row += [f"{e[f'psnr_db_{s}']:.1f}" if f"psnr_db_{s}" in e else "-" for s in sizes]
-        r = res["speed"]["vs_onnxruntime_fp32"].get(f"int8:{v}")
-        row += [f"{r:.2f}x" if r is not None else "-", f"{meta['int8_file_bytes'] / 1e6:.2f}" if meta["int8_file_bytes"] else "-"]
-        lines.append("| " + " | ".join(row) + " |")
-    return "\n".join(lines)
 
 
 _GN = {"torch": int8_layers._q_group_norm_torch, "exact": int8_layers._q_group_norm}
