@@ -402,18 +402,21 @@ for name in ("int8_variants_amx.json", "int8_variants.json", "int8_variants_avx2
         display(Markdown(
             f"**{name}**: {m['model']}, AVX-512 {m['avx512']}, VNNI {m['vnni']}, "
             f"AMX {m['amx']}, bf16 {m.get('avx512_bf16')}; {tried['date']}; "
-            f"{tried['speed']['threads']} thread(s); PSNR in dB against fp32 on 4 photos\n\n"
+            f"{tried['speed']['threads']} thread(s); "
+            "PSNR in dB against fp32 on 4 photos\n\n"
             + variants_table(tried)))
 
 # %%
-qdefault = Q.int8_generator(gen, cache=False)  # the default recipe: calibrated at 512 px
+# the default recipe, calibrated at 512 px
+qdefault = Q.int8_generator(gen, cache=False)
 x512 = Q.sample_photos(512)[:1]  # astronaut, never used for calibration
 with torch.no_grad():
     ref512, out512 = to01(gen(x512)), to01(qdefault(x512))
 print(f"default INT8 recipe (float units: {', '.join(qdefault.float_layers)}; "
       f"{qdefault.float_dtype}) at 512 px: PSNR {Q.psnr(out512, ref512):.1f} dB, "
       f"SSIM {ssim01(out512 * 2 - 1, ref512 * 2 - 1):.3f} against fp32")
-crop = (slice(None), slice(None), slice(0, 256), slice(128, 384))  # the face, 256 x 256 px
+# the face, 256 x 256 px
+crop = (slice(None), slice(None), slice(0, 256), slice(128, 384))
 err = (out512 - ref512)[crop].abs()[0].mean(0)
 viz.image_row([ref512[crop][0], out512[crop][0], err],
               ["fp32 (100%)", "INT8 default (100%)", "|INT8 - fp32|"], height_px=256,
