@@ -39,7 +39,7 @@ from .fastpaths import (
 )
 from .imageio import sample_photos
 from .int8_calib import CALIBRATION_PHOTOS, calibration_photos
-from .int8_diagnose import ssim01
+from .int8_diagnose import one_at_a_time, ssim01
 from .int8_files import load_int8, save_int8
 from .models import Generator
 from .quantize import _BLOCKS, quantize_generator
@@ -305,12 +305,9 @@ def run_benchmark(
                 fp32_methods = {k: med[k] for k in ("fp32_channels_last", "fp32_torchscript", "fp32_compile") if k in med}
                 best = min(fp32_methods, key=fp32_methods.__getitem__)
                 # one photo at a time: a batch of four 1024-px photos through ONNX Runtime took 24 GB
-                each = lambda f: torch.cat([f(photos[i : i + 1]) for i in range(photos.shape[0])])  # noqa: E731
-                ref = each(generator)
-                q = each(qgen)
-                o8 = each(ort8)
-                o32 = each(ort32)
-                b16 = each(paths["bf16_channels_last"]) if "bf16_channels_last" in paths else None
+                ref, q = one_at_a_time(generator, photos), one_at_a_time(qgen, photos)
+                o8, o32 = one_at_a_time(ort8, photos), one_at_a_time(ort32, photos)
+                b16 = one_at_a_time(paths["bf16_channels_last"], photos) if "bf16_channels_last" in paths else None
             to01 = lambda t: (t.clamp(-1, 1) + 1) / 2  # noqa: E731
             entry: dict[str, object] = {
                 "size": size,

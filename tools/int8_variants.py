@@ -46,7 +46,7 @@ from animegan_edu.bench import cpu_info  # noqa: E402
 from animegan_edu.fastpaths import OnnxRuntimeGenerator, bf16_channels_last, export_onnx, fp32_channels_last  # noqa: E402
 from animegan_edu.imageio import sample_photos  # noqa: E402
 from animegan_edu.int8_calib import CALIBRATION_PHOTOS, calibration_photos  # noqa: E402
-from animegan_edu.int8_diagnose import psnr01, ssim01, variants_table  # noqa: E402
+from animegan_edu.int8_diagnose import one_at_a_time, psnr01, ssim01, variants_table  # noqa: E402
 from animegan_edu.int8_files import save_int8  # noqa: E402
 from animegan_edu.models import Generator  # noqa: E402
 from animegan_edu.quantize import quantize_generator  # noqa: E402
@@ -93,7 +93,7 @@ def weight_sets(shared: Path) -> dict[str, tuple[Generator, str]]:
 
 def _each(model, photos: torch.Tensor) -> torch.Tensor:
     with torch.inference_mode():
-        return torch.cat([model(photos[i : i + 1]) for i in range(photos.shape[0])])
+        return one_at_a_time(model, photos)
 
 
 def build(gen: Generator, variant: str, calib: dict[str, torch.Tensor]):
