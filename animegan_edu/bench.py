@@ -361,6 +361,12 @@ def run_benchmark(
         from .bench_e2e import cli_seconds, face_seconds
 
         say(f"end to end: animegan-edu stylize, one {e2e_size}-px image, fresh process")
+        from .pipeline import default_path
+
+        with num_threads(n_threads):
+            choice = default_path(generator, pixels=e2e_size * e2e_size)
+        result["default_path"] = {"path": choice.path, "cpu_class": choice.cpu_class, "reason": choice.reason}
+        say(f"default path at {e2e_size} px: {choice}")
         result["cli"] = cli_seconds(generator, e2e_size, repeat, n_threads)
         say(f"end to end: the face path at {e2e_size} px")
         with num_threads(n_threads):

@@ -120,8 +120,9 @@ def _add_stylize_options(p: argparse.ArgumentParser) -> None:
     fast = p.add_argument_group("fast CPU inference (animegan_edu.quantize)")
     fast.add_argument(
         "--int8", action="store_true",
-        help="run the INT8-quantized generator (calibrated on sample photos once per weights, cached); "
-        "about 4x smaller and faster on CPUs with VNNI/AMX, at a small loss of fidelity",
+        help="always run the INT8-quantized generator (calibrated on sample photos once per weights, cached). "
+        "Without it, the default already runs INT8 where it was measured faster on this CPU and the weights "
+        "pass its quality check (35 dB against fp32), else the fastest float path within 1e-3 of fp32",
     )
 
 

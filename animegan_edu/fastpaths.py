@@ -39,9 +39,11 @@ __all__ = [
     "DEFAULT_TOLERANCE",
     "MEASURED",
     "MIN_FAST_PIXELS",
+    "MIN_INT8_PIXELS",
     "cpu_class",
     "PathChoice",
     "choose_path",
+    "int8_is_faster",
 ]
 
 
@@ -331,6 +333,13 @@ MEASURED: dict[str, dict[str, object]] = {
 #: the reference path runs (its output is the fp32 eager output bit for bit).
 MIN_FAST_PIXELS = 128 * 128
 
+#: INT8 is a default candidate only for images of at least this many pixels: its quality
+#: check (:func:`animegan_edu.int8_files.quality_check`) runs at 256 x 256 px, the size
+#: where its error was largest in the bench (smaller images were not checked).
+MIN_INT8_PIXELS = 256 * 256
+
+
+
 
 def cpu_class(info: dict[str, object] | None = None) -> str:
     """The CPU's class for choosing a path: ``"amx"``, ``"avx512_vnni_bf16"``, ``"avx512_vnni"``,
@@ -424,3 +433,18 @@ def choose_path(info: dict[str, object] | None = None, int8_ok: bool = False, to
     if left_out:
         why += f"; not default: {', '.join(left_out)} (differs from fp32 by more than {tolerance:g}, or INT8 below its quality target)"
     return PathChoice(best, cls, True, why)
+
+
+def int8_is_faster(choice: PathChoice) -> bool:
+    """Whether INT8 was measured faster than ``choice`` on ``choice``'s CPU class.
+
+    Only then is INT8's quality worth checking for the default path.
+
+    Example:
+        >>> amx = {"avx2": True, "avx512": True, "vnni": True, "amx": True, "avx512_bf16": True}
+        >>> int8_is_faster(choose_path(amx)), int8_is_faster(choose_path({"avx2": True, "vnni": True}))
+        (True, False)
+    """
+    m = MEASURED.get(choice.cpu_class) if choice.measured else None
+    speed: dict[str, float] = m["seconds_vs_fp32_eager"] if m else {}  # type: ignore[assignment]
+    return "int8" in speed and choice.path in speed and speed["int8"] < speed[choice.path]

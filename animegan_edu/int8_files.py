@@ -12,7 +12,11 @@ Introduced in ``notebooks/07_quantized_cpu_inference.ipynb`` (section "Size on d
   it builds the model;
 * :func:`int8_generator` keeps one calibrated INT8 model per set of weights in
   ``$ANIMEGAN_EDU_HOME/int8/`` (used by ``animegan-edu stylize --int8``); a cache file that
-  fails those checks is reported and rebuilt.
+  fails those checks is reported and rebuilt;
+* :func:`quality_check` measures, once per set of weights, how close the INT8 model's
+  output is to fp32 (PSNR on photos the calibration never saw); the record is kept in the
+  cache file, and the default inference path uses INT8 only when it reaches
+  :data:`INT8_TARGET_DB` (:func:`animegan_edu.pipeline.default_path`).
 """
 
 from __future__ import annotations
@@ -38,10 +42,24 @@ from .quantize import (
     quantize_generator,
 )
 
-__all__ = ["INT8_FORMAT", "save_int8", "load_int8", "verify_int8", "int8_generator"]
+__all__ = [
+    "INT8_FORMAT", "INT8_TARGET_DB", "CHECK_SIZE", "CHECK_PHOTOS",
+    "save_int8", "load_int8", "verify_int8", "quality_check", "int8_generator",
+]  # fmt: skip
 
 INT8_FORMAT = "animegan-edu-int8/1"
 _CHUNK = 1 << 20
+
+#: INT8 runs by default only when its output is at least this close to fp32's (PSNR in dB,
+#: pictures in ``[0, 1]``) on the check photos.
+INT8_TARGET_DB = 35.0
+#: Side of the (square) check photos in px. Of 256, 512 and 1024 px, 256 px gave the
+#: lowest PSNR in the bench, and it is the smallest image INT8 runs on by default.
+CHECK_SIZE = 256
+#: The check photos: :func:`animegan_edu.imageio.sample_photos`' four, none of which is a
+#: calibration photo (:data:`animegan_edu.int8_calib.CALIBRATION_PHOTOS`).
+CHECK_PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "rocket")
+_QUALITY_KEYS = ("psnr_db", "min_photo_psnr_db", "size")
 
 
 def _sha256(path: Path) -> str:
@@ -63,7 +81,8 @@ def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
     affines, activation ``(scale, zero_point)`` pairs; the layers kept in float store their
     conv weights as per-channel ``int8`` too, ``<name>.weight_int8`` + ``<name>.weight_scale``,
     and compute in float) and a JSON header (format, upsample mode, float layers and their
-    dtype). Both files are
+    dtype, and the :func:`quality_check` record when the model carries one in
+    ``model.quality``). Both files are
     written to temporary names first and renamed, so a failed write leaves nothing behind.
 
     Example:
@@ -91,6 +110,9 @@ def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
         "float_layers": json.dumps(list(model.float_layers)),
         "float_dtype": model.float_dtype,
     }
+    quality = getattr(model, "quality", None)
+    if quality is not None:
+        meta["quality"] = json.dumps(quality)
     tmp = path.with_name(path.name + ".partial")
     tmp_hash = path.with_name(path.name + ".sha256.partial")
     try:
@@ -211,7 +233,61 @@ def load_int8(path: str | Path, engine: str | None = None) -> QuantizedGenerator
     except RuntimeError as e:
         first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
         raise ValueError(f"{path}: tensors do not match the INT8 generator ({first})") from None
+    model.quality = _read_quality(path, meta.get("quality"))
     return model.eval()
+
+
+def _read_quality(path: Path, text: str | None) -> dict[str, object] | None:
+    """The :func:`quality_check` record of a file's header; ``passed`` is recomputed, not trusted."""
+    if text is None:
+        return None
+    try:
+        q = json.loads(text)
+        values = [float(q[k]) for k in _QUALITY_KEYS]
+    except (ValueError, TypeError, KeyError):
+        raise ValueError(f"{path}: its INT8 quality record is malformed; re-create the file with save_int8()") from None
+    if not all(math.isfinite(v) for v in values):
+        raise ValueError(f"{path}: its INT8 quality record holds NaN or infinity; re-create the file with save_int8()")
+    q["passed"] = values[0] >= INT8_TARGET_DB
+    return q
+
+
+@torch.no_grad()
+def quality_check(
+    generator: nn.Module, int8: nn.Module, size: int = CHECK_SIZE, names: tuple[str, ...] = CHECK_PHOTOS
+) -> dict[str, object]:
+    """How close ``int8``'s output is to ``generator``'s (fp32), on photos the calibration never saw.
+
+    Both models map ``(N, 3, H, W)`` RGB in ``[-1, 1]`` to the same; the outputs are compared
+    as ``[0, 1]`` pictures, each photo run on its own.
+
+    Returns:
+        ``psnr_db`` (all photos together, the bench's ``int8_psnr_db``), ``min_photo_psnr_db``,
+        ``per_photo_db``, ``size``, ``photos``, ``target_db`` (:data:`INT8_TARGET_DB`) and
+        ``passed`` (``psnr_db >= target_db``).
+
+    Example:
+        >>> g = Generator().eval()
+        >>> q = quality_check(g, g, size=32, names=("coffee",))
+        >>> q["psnr_db"], q["passed"]
+        (inf, True)
+    """
+    from .imageio import sample_photos
+    from .int8_diagnose import one_at_a_time, psnr01
+
+    x = sample_photos(size, names)
+    ref, out = one_at_a_time(generator, x).float(), one_at_a_time(int8, x).float()
+    per = {n: psnr01(out[i : i + 1], ref[i : i + 1]) for i, n in enumerate(names)}
+    overall = psnr01(out, ref)
+    return {
+        "psnr_db": overall,
+        "min_photo_psnr_db": min(per.values()),
+        "per_photo_db": per,
+        "size": size,
+        "photos": list(names),
+        "target_db": INT8_TARGET_DB,
+        "passed": overall >= INT8_TARGET_DB,
+    }
 
 
 def _state_dict_key(generator: nn.Module) -> str:
@@ -222,7 +298,9 @@ def _state_dict_key(generator: nn.Module) -> str:
     return h.hexdigest()[:16]
 
 
-def int8_generator(generator: Generator, cache: bool = True, calib_size: int = DEFAULT_CALIB_SIZE) -> QuantizedGenerator:
+def int8_generator(
+    generator: Generator, cache: bool = True, calib_size: int = DEFAULT_CALIB_SIZE, check: bool = True
+) -> QuantizedGenerator:
     """The INT8 model of ``generator`` (the default recipe of :func:`quantize_generator`), cached on disk.
 
     Calibrated on :func:`animegan_edu.int8_calib.calibration_photos` at ``calib_size``.
@@ -231,27 +309,39 @@ def int8_generator(generator: Generator, cache: bool = True, calib_size: int = D
     (see :func:`animegan_edu.weights.cache_dir`) with its ``.sha256`` sidecar, so the
     calibration (a few seconds) runs once per set of weights. A cache file that
     :func:`load_int8` refuses (changed, unverified, bad values) is reported in a warning
-    and rebuilt. Used by ``animegan-edu stylize --int8``.
+    and rebuilt. Used by ``animegan-edu stylize --int8`` and by the default path.
+
+    With ``check``, the model carries ``model.quality``, the :func:`quality_check` record
+    (measured once per set of weights, a few seconds, and kept in the cache file); without,
+    ``model.quality`` is what the cache file holds, or ``None``.
 
     Input and output of the model: ``(N, 3, H, W)`` RGB in ``[-1, 1]``.
 
     Example:
-        >>> m = int8_generator(Generator(), cache=False, calib_size=32)
-        >>> m(torch.zeros(1, 3, 32, 32)).shape
-        torch.Size([1, 3, 32, 32])
+        >>> m = int8_generator(Generator(), cache=False, calib_size=32, check=False)
+        >>> m(torch.zeros(1, 3, 32, 32)).shape, m.quality
+        (torch.Size([1, 3, 32, 32]), None)
     """
     if not cache:
-        return quantize_generator(generator, calibration_photos(calib_size))
+        model = quantize_generator(generator, calibration_photos(calib_size))
+        model.quality = quality_check(generator, model) if check else None
+        return model
     from .weights import cache_dir
 
     recipe = f"{DEFAULT_OBSERVER}-f{len(DEFAULT_FLOAT_LAYERS)}{default_float_dtype()[:4]}-a8"
     path = cache_dir() / "int8" / f"{_state_dict_key(generator)}-{generator.upsample}-{calib_size}-{recipe}.safetensors"
     if path.is_file():
         try:
-            return load_int8(path)
+            model = load_int8(path)
         except ValueError as exc:
             warnings.warn(f"INT8 cache {exc}; rebuilding it", stacklevel=2)
+        else:
+            if check and model.quality is None:  # a file from before quality records
+                model.quality = quality_check(generator, model)
+                save_int8(model, path)
+            return model
     model = quantize_generator(generator, calibration_photos(calib_size))
+    model.quality = quality_check(generator, model) if check else None
     path.parent.mkdir(parents=True, exist_ok=True)
     save_int8(model, path)
     return model

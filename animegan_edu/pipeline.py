@@ -24,7 +24,8 @@ generator itself maps ``[-1, 1]`` to ``[-1, 1]``.
 For a benchmark, ``stylize(batch, model, path="fp32_eager")`` (no ``size``, neutral
 grade, strength 1) is exactly ``from_generator_range(model(to_generator_range(batch)))``
 under ``torch.inference_mode``; the default ``path="auto"`` may run a faster path whose
-output stays within 1e-3 of that (:func:`model_for_path`).
+output stays within 1e-3 of that, or INT8 where its quality check on these weights reached
+35 dB against fp32 (:func:`default_path`).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import operator
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import Callable, Optional, Union
+from typing import TYPE_CHECKING, Callable, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -42,6 +43,9 @@ from PIL import Image
 
 from .grading import GradeParams, blend_strength, color_grade, get_preset
 from .imageio import from_generator_range, pil_to_tensor01, resize_longest, to_generator_range
+
+if TYPE_CHECKING:
+    from .fastpaths import PathChoice
 
 __all__ = [
     "MIN_SIZE",
@@ -58,6 +62,7 @@ __all__ = [
     "stylize",
     "int8_model",
     "PATHS",
+    "default_path",
     "model_for_path",
 ]
 
@@ -312,6 +317,44 @@ def int8_model(model: nn.Module) -> nn.Module:
     return hit[1]
 
 
+def default_path(model: nn.Module, pixels: Optional[int] = None) -> PathChoice:
+    """The path ``"auto"`` runs for the float generator ``model`` on this CPU, and why.
+
+    1. :func:`animegan_edu.fastpaths.choose_path`: the fastest path measured on this CPU
+       class whose output stays within 1e-3 of fp32 eager;
+    2. INT8 instead, when it was measured faster on this class, the image has at least
+       :data:`~animegan_edu.fastpaths.MIN_INT8_PIXELS` pixels, and the INT8 model of *these
+       weights* passed its quality check (:func:`animegan_edu.int8_files.quality_check`: at
+       least 35 dB PSNR against fp32 on four photos the calibration never saw). The first
+       call per set of weights calibrates and checks (seconds; cached on disk, so later
+       processes only read the record).
+
+    Args:
+        model: a float :class:`~animegan_edu.models.Generator` (``[-1, 1]`` RGB NCHW).
+        pixels: ``H * W`` of the images about to run (``None``: large).
+
+    Example:
+        >>> from animegan_edu.models import Generator
+        >>> default_path(Generator(), pixels=128 * 128).path != "int8"
+        True
+    """
+    import dataclasses
+
+    from .fastpaths import MIN_INT8_PIXELS, choose_path, int8_is_faster
+
+    choice = choose_path()
+    if not int8_is_faster(choice) or (pixels is not None and pixels < MIN_INT8_PIXELS):
+        return choice
+    quality = getattr(int8_model(model), "quality", None)
+    if not isinstance(quality, dict):
+        return dataclasses.replace(choice, reason=choice.reason + "; INT8: no quality record for these weights")
+    measured = f"INT8 {quality['psnr_db']:.1f} dB against fp32 at {quality['size']} px for these weights"
+    if not quality.get("passed"):
+        return dataclasses.replace(choice, reason=f"{choice.reason}; {measured}, below {quality['target_db']:g} dB")
+    best = choose_path(int8_ok=True)
+    return dataclasses.replace(best, reason=f"{best.reason}; {measured} (target {quality['target_db']:g} dB)")
+
+
 def model_for_path(model: Model, path: Optional[str] = "auto", pixels: Optional[int] = None) -> tuple[Model, str]:
     """The callable to run for ``model`` on inference path ``path``, and the path's name.
 
@@ -321,9 +364,8 @@ def model_for_path(model: Model, path: Optional[str] = "auto", pixels: Optional[
 
     Args:
         model: the generator, ``(N, 3, h, w)`` in ``[-1, 1]`` to the same.
-        path: ``"auto"`` (or ``None``): :func:`animegan_edu.fastpaths.choose_path` for this
-            CPU with ``int8_ok=False`` (INT8's quality depends on the weights, and nothing
-            measures it for the weights in use at run time), used only for images of at least
+        path: ``"auto"`` (or ``None``): :func:`default_path` (INT8 only where its quality
+            check on these weights passed), used only for images of at least
             :data:`~animegan_edu.fastpaths.MIN_FAST_PIXELS` pixels (``pixels``); or one of
             :data:`PATHS` by name.
         pixels: ``H * W`` of the images about to run (``None``: large).
@@ -349,11 +391,11 @@ def model_for_path(model: Model, path: Optional[str] = "auto", pixels: Optional[
     if not isinstance(model, Generator) or (dev is not None and dev.type != "cpu"):
         return model, "as given"
     if path == "auto":
-        from .fastpaths import MIN_FAST_PIXELS, choose_path
+        from .fastpaths import MIN_FAST_PIXELS
 
         if pixels is not None and pixels < MIN_FAST_PIXELS:
             return model, "fp32_eager"
-        path = choose_path().path
+        path = default_path(model, pixels).path
     if path == "fp32_eager":
         return model, path
     if path == "int8":
@@ -393,9 +435,9 @@ def run(
         int8: run :func:`int8_model` of ``model`` instead (an ``nn.Module`` generator);
             the same as ``path="int8"``.
         path: the inference path (:func:`model_for_path`): ``"auto"`` picks the fastest
-            path measured on this CPU whose output stays within 1e-3 of fp32 eager
-            (:func:`animegan_edu.fastpaths.choose_path`); ``"fp32_eager"`` runs ``model``
-            exactly as given.
+            path measured on this CPU whose output stays within 1e-3 of fp32 eager, or INT8
+            where its quality check on these weights passed (:func:`default_path`);
+            ``"fp32_eager"`` runs ``model`` exactly as given.
         progress: ``progress(done, total, message)``: ``0`` first, a non-zero step just before
             the generator pass, and ``done == total`` last.
 

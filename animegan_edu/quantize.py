@@ -411,6 +411,8 @@ class QuantizedGenerator(nn.Module):
         self.upsample: UpsampleMode = template.upsample
         self.float_layers = tuple(sorted(float_layers))
         self.float_dtype = float_dtype
+        #: the :func:`animegan_edu.int8_files.quality_check` record, when one was measured
+        self.quality: dict[str, object] | None = None
         float_to = torch.bfloat16 if float_dtype == "bfloat16" else torch.float32
         self.engine = engine or default_engine()
         for b in _BLOCKS:

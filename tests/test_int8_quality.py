@@ -196,6 +196,101 @@ def test_pipeline_rejects_unknown_path(random_gen):
         P.run(torch.rand(1, 3, 16, 16), random_gen, path="fp64")
 
 
+# ------------------------------------------------------------------ INT8 as the default, by measurement
+AMX = {"avx2": True, "avx512": True, "vnni": True, "amx": True, "avx512_bf16": True}
+
+
+class _Stub(torch.nn.Module):
+    """An "INT8 model" whose quality record says what the test needs."""
+
+    def __init__(self, psnr_db: float) -> None:
+        super().__init__()
+        self.quality = {"psnr_db": psnr_db, "size": 256, "target_db": 35.0, "passed": psnr_db >= 35.0}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+@pytest.mark.parametrize(("psnr", "expect"), [(36.2, "int8"), (34.9, "fp32_channels_last")])
+def test_default_path_uses_int8_only_when_its_check_passed(random_gen, monkeypatch, psnr, expect):
+    from animegan_edu import bench
+    from animegan_edu import pipeline as P
+
+    monkeypatch.setattr(bench, "cpu_info", lambda: AMX)
+    calls = []
+    monkeypatch.setattr(P, "int8_model", lambda m: calls.append(m) or _Stub(psnr))
+    c = P.default_path(random_gen, pixels=512 * 384)
+    assert c.path == expect and f"{psnr:.1f} dB" in c.reason and calls == [random_gen]
+    # small images never pay for (or use) INT8: its quality was checked at 256 px
+    calls.clear()
+    assert P.default_path(random_gen, pixels=200 * 200).path == "fp32_channels_last" and calls == []
+    # and the pipeline runs what default_path chose
+    assert P.run(torch.rand(1, 3, 256, 256), random_gen).path == expect
+
+
+def test_default_path_never_checks_int8_where_it_was_not_measured_faster(random_gen, monkeypatch):
+    from animegan_edu import bench
+    from animegan_edu import pipeline as P
+
+    monkeypatch.setattr(bench, "cpu_info", lambda: {"avx2": True, "vnni": True})  # class not measured
+    monkeypatch.setattr(P, "int8_model", lambda m: pytest.fail("INT8 calibrated where it cannot be chosen"))
+    assert P.default_path(random_gen, pixels=1 << 20).path == "fp32_eager"
+
+
+def test_quality_check_measures_the_difference_from_fp32(random_gen):
+    from animegan_edu.int8_diagnose import to01
+    from animegan_edu.int8_files import INT8_TARGET_DB, quality_check
+
+    names = ("coffee", "chelsea")
+    x = Q.sample_photos(64, names)
+    with torch.no_grad():
+        ref = to01(random_gen(x))
+    for shift, passed in ((0.01, True), (0.03, False)):  # in [0, 1]: 40 dB and about 30.5 dB
+        def shifted(t: torch.Tensor, s: float = shift) -> torch.Tensor:
+            return (random_gen(t) + 2 * s).clamp(-1, 1)
+
+        q = quality_check(random_gen, shifted, size=64, names=names)
+        with torch.no_grad():
+            expect = psnr01(shifted(x), random_gen(x))
+        assert q["psnr_db"] == pytest.approx(expect) and q["passed"] is passed
+        assert q["psnr_db"] <= 20 * torch.log10(1 / torch.tensor(shift)).item() + 0.5  # clamping only lowers the error
+        assert set(q["per_photo_db"]) == set(names) and q["target_db"] == INT8_TARGET_DB
+        assert q["min_photo_psnr_db"] == min(q["per_photo_db"].values()) and q["size"] == 64
+    assert float(ref.std()) > 0  # the photos are not blank
+
+
+def test_quality_record_is_kept_in_the_cache_and_checked_on_load(random_gen, tmp_path, monkeypatch):
+    import hashlib
+
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+
+    from animegan_edu import int8_files as IF
+
+    monkeypatch.setenv("ANIMEGAN_EDU_HOME", str(tmp_path))
+    first = IF.int8_generator(random_gen, calib_size=32)
+    q = first.quality
+    assert isinstance(q, dict) and q["size"] == IF.CHECK_SIZE and q["photos"] == list(IF.CHECK_PHOTOS)
+    (path,) = (tmp_path / "int8").glob("*.safetensors")
+    # a second process reads the record instead of measuring again
+    monkeypatch.setattr(IF, "quality_check", lambda *a, **k: pytest.fail("measured again"))
+    again = IF.int8_generator(random_gen, calib_size=32)
+    assert again.quality["psnr_db"] == pytest.approx(q["psnr_db"]) and again.quality["passed"] == q["passed"]
+    # "passed" is recomputed from the number, never trusted; a non-finite number is refused
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    tensors = load_file(str(path))
+    for record, ok in (({**q, "psnr_db": 20.0, "passed": True}, False), ({**q, "psnr_db": float("nan")}, None)):
+        save_file(tensors, str(path), metadata={**meta, "quality": json.dumps(record)})
+        path.with_name(path.name + ".sha256").write_text(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n")
+        if ok is None:
+            with pytest.raises(ValueError, match="quality record holds NaN") as err:
+                IF.load_int8(path)
+            assert str(path) in str(err.value)
+        else:
+            assert IF.load_int8(path).quality["passed"] is ok
+
+
 # ------------------------------------------------------------------ bench JSON
 
 
