@@ -335,9 +335,8 @@ print(Q.bench_provenance(live))
 # The toolkit's own targets are stated at 512 px, two cores: INT8 at most 1.0 s and at most 0.5x ONNX
 # Runtime fp32, at least 35 dB against fp32, a file of at most 2.5 MB. They come from
 # `animegan-edu bench --size 256 --size 512 --size 1024 --repeat 5 --json > benchmarks/cpu_bench.json`
-# (with `torch.compile`), quoted here with the date, machine and load they were measured on (that run
-# followed another benchmark on the same machine; its load-average warning comes from that run, since
-# the 1-minute load average lags, and nothing else ran alongside). Cost grows
+# (with `torch.compile`), quoted here with the date, machine and load they were measured on (a quiet
+# machine: the load after the run is the benchmark's own two threads). Cost grows
 # with the number of pixels (4x per doubling of the side) for every path; what changes between paths is
 # the constant.
 
@@ -585,7 +584,7 @@ plt.show()
 #   and the 1x1 output layer touch float.
 # * The INT8 file is about 4x smaller than fp32 (2.2 MB), stored as plain tensors (safetensors).
 # * Which path wins depends on the CPU. On the Intel Xeon with AMX that section 8 quotes, INT8 took
-#   0.34x ONNX Runtime fp32's time at 512 px with the demo weights, and kept 36.5 dB (SSIM 0.971) against
+#   0.32x ONNX Runtime fp32's time at 512 px with the demo weights, and kept 36.5 dB (SSIM 0.968) against
 #   fp32 (37.5 dB for a randomly initialised generator): every target met. Without VNNI (AVX2 only) the
 #   INT8 kernels add `u8 x s8` pairs in 16 bits, which saturate, so they get 7-bit weights there; quality
 #   held (35.6 dB on an AVX2-only AMD EPYC, `benchmarks/int8_variants_avx2.json`), but INT8 took 0.96x
