@@ -525,7 +525,12 @@ class Studio:
             self.progress.max, self.progress.value = self.PROGRESS_STEPS, 0
             self._stage = (0, 1)
             model, note = self.model()
-            with pass_progress(model, self._pass_fraction):
+            # the pass may run another module than `model` (its INT8 model): the bar follows that one
+            runs = None
+            if isinstance(model, nn.Module):
+                h, w = pipeline.prepare(self.photo, s.size).shape[-2:]
+                runs = pipeline.model_for_path(model, "auto", pixels=int(h * w))[0]
+            with pass_progress(model, self._pass_fraction, runs=runs):
                 self.last = render(self.photo, model, s, self._progress)
             self.last.notes.append(note)
             self._raw_key = key

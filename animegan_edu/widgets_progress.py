@@ -95,11 +95,14 @@ def unit_costs(model: nn.Module, probe: int = 64) -> list[tuple[str, float]]:
 
 
 @contextlib.contextmanager
-def pass_progress(model: object, report: Callable[[float], None]) -> Iterator[None]:
+def pass_progress(model: object, report: Callable[[float], None], runs: object = None) -> Iterator[None]:
     """While inside, every pass of ``model`` calls ``report(fraction done)`` after each unit.
 
     Fractions rise from about 0.01 to 1.0 within a pass (and start again with the next pass).
     ``model`` without units (not an ``nn.Module``, or without children) reports nothing.
+    ``runs``: the module that will actually run in ``model``'s place, when it is another one
+    with the same unit names (its INT8 model, :func:`animegan_edu.pipeline.model_for_path`);
+    its units report too, with the shares measured on ``model``.
 
     Example:
         >>> from animegan_edu.models import Generator
@@ -117,9 +120,10 @@ def pass_progress(model: object, report: Callable[[float], None]) -> Iterator[No
     for name, share in costs:
         acc += share
         cumulative[name] = min(1.0, acc)
+    hooked = [model] + ([runs] if isinstance(runs, nn.Module) and runs is not model else [])
     handles = [
         unit.register_forward_hook(lambda _m, _a, _y, f=cumulative[name]: report(f))
-        for name, unit in pass_units(model) if name in cumulative
+        for m in hooked for name, unit in pass_units(m) if name in cumulative
     ]
     try:
         yield

@@ -505,6 +505,29 @@ def test_progress_bar_moves_during_the_generator_pass():
         pass
 
 
+
+@pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor")
+def test_progress_bar_moves_when_the_default_path_runs_int8(monkeypatch):
+    """Defect: with INT8 as the default path the bar jumped 0 -> 50 -> 100 (its hooks sat on the float model)."""
+    from animegan_edu import pipeline as P
+    from animegan_edu.int8_files import int8_generator
+    from animegan_edu.models import Generator
+
+    torch.manual_seed(0)
+    gen = Generator().eval()
+    q = int8_generator(gen, cache=False, calib_size=32, check=False, progress=False)
+    monkeypatch.setattr(P, "int8_model", lambda m: q)
+    monkeypatch.setattr(P, "default_path", lambda m, pixels=None: type("C", (), {"path": "int8"})())
+    # 192 x 192 px: above the size where "auto" may leave fp32 eager (128 x 128 pixels)
+    st = WG.Studio(model=gen, settings=WG.StudioSettings(size=192, grade="neutral"), samples={"a": _photo(96, 96)}, snapshot=False)
+    seen: list[str] = []
+    st.progress.observe(lambda c: seen.append(st.progress.description), names="value")
+    st.run_button.click()
+    inside = {d for d in seen if d.startswith("generating… ") and d.endswith("%")}
+    assert len(inside) >= 10, seen  # unit by unit through the INT8 pass
+    assert st.progress.bar_style == "success"
+    assert all(not m._forward_hooks for m in [*gen.modules(), *q.modules()])
+
 # --------------------------------------------------------------------------- notebooks: portable, readable
 
 
