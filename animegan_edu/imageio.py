@@ -60,6 +60,7 @@ __all__ = [
     "open_image",
     "max_pixels_default",
     "pil_to_tensor01",
+    "snapped_size",
     "tensor01_to_pil",
     "to_generator_range",
     "from_generator_range",
@@ -337,7 +338,13 @@ def from_generator_range(x: torch.Tensor) -> torch.Tensor:
     return ((x + 1.0) * 0.5).clamp(0.0, 1.0)
 
 
-def _snapped_size(w: int, h: int, size: int, multiple: int) -> tuple[int, int]:
+def snapped_size(w: int, h: int, size: int, multiple: int = 4) -> tuple[int, int]:
+    """``(w, h)`` after :func:`resize_longest` to ``size`` (without resizing anything).
+
+    Example:
+        >>> snapped_size(400, 300, 256), snapped_size(1920, 1080, 512)
+        ((256, 192), (512, 288))
+    """
     scale = size / max(w, h)
 
     def snap(v: float) -> int:
@@ -376,14 +383,14 @@ def resize_longest(img: Union[Image.Image, torch.Tensor], size: int, multiple: i
         raise ValueError(f"size must be >= {max(1, multiple)}, got {size}")
     if isinstance(img, torch.Tensor):
         h, w = img.shape[-2:]
-        new = _snapped_size(int(w), int(h), size, multiple)
+        new = snapped_size(int(w), int(h), size, multiple)
         if new == (w, h):
             return img.clone()
         x = img if img.ndim == 4 else img.unsqueeze(0)
         out = F.interpolate(x.float(), size=(new[1], new[0]), mode="bicubic", align_corners=False, antialias=True).clamp_(0.0, 1.0)
         return out.to(img.dtype) if img.ndim == 4 else out[0].to(img.dtype)
     w, h = img.size
-    new = _snapped_size(w, h, size, multiple)
+    new = snapped_size(w, h, size, multiple)
     if new == (w, h):
         return img.copy()
     return img.resize(new, Image.Resampling.LANCZOS)

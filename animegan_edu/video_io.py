@@ -29,7 +29,7 @@ from typing import Any, Optional, Union
 import numpy as np
 import torch
 
-from .imageio import atomic_write, max_pixels_default
+from .imageio import atomic_write, max_pixels_default, snapped_size
 from .pipeline import check_size, prepare
 
 __all__ = [
@@ -231,10 +231,7 @@ def output_size(width: int, height: int, size: int) -> tuple[int, int]:
         >>> output_size(1920, 1080, 512), output_size(320, 240, 512)
         ((512, 288), (320, 240))
     """
-    n = _longest(width, height, size)
-    k = n / max(width, height)
-    snap = lambda v: max(4, int(round(v * k / 4)) * 4)  # noqa: E731 - the rule of imageio.resize_longest
-    return snap(width), snap(height)
+    return snapped_size(width, height, _longest(width, height, size))
 
 
 def _longest(width: int, height: int, size: int) -> int:

@@ -38,7 +38,7 @@ from PIL import Image
 
 from . import pipeline
 from .grading import PRESETS, GradeParams, get_preset
-from .imageio import load_image
+from .imageio import load_image, snapped_size
 from .viz import before_after_figure, compare_image, png_bytes
 from .widgets_live import show_live
 from .widgets_progress import pass_progress
@@ -528,8 +528,8 @@ class Studio:
             # the pass may run another module than `model` (its INT8 model): the bar follows that one
             runs = None
             if isinstance(model, nn.Module):
-                h, w = pipeline.prepare(self.photo, s.size).shape[-2:]
-                runs = pipeline.model_for_path(model, "auto", pixels=int(h * w))[0]
+                w, h = snapped_size(*self.photo.size, s.size)  # what pipeline.prepare will make
+                runs = pipeline.model_for_path(model, "auto", pixels=w * h)[0]
             with pass_progress(model, self._pass_fraction, runs=runs):
                 self.last = render(self.photo, model, s, self._progress)
             self.last.notes.append(note)
