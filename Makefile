@@ -11,8 +11,8 @@ $(STAMP): requirements.txt pyproject.toml setup.py
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
-	# JupyterLab from this venv saves notebooks without widget views (animegan_edu.widgets_live)
-	$(BIN)/python -m animegan_edu.widgets_live install-config
+	# JupyterLab from this venv saves notebooks without widget views (animegan_edu.studio.live)
+	$(BIN)/python -m animegan_edu.studio.live install-config
 	touch $(STAMP)
 
 install: $(STAMP)

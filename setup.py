@@ -28,8 +28,16 @@ ROOT = Path(__file__).resolve().parent
 # top-level folder -> glob patterns of the files to ship (each must match at least one file)
 BUNDLED = {
     # notebook 04 reads the loss log and the adversarial-term ablation from weights/ too
-    "weights": ["demo.safetensors", "demo.safetensors.sha256", "MODEL_CARD.md", "demo_history.json", "demo_val_curve.json", "demo_eval.json",
-                "ablation/gan_ablation.json", "ablation/crops.png"],
+    "weights": [
+        "demo.safetensors",
+        "demo.safetensors.sha256",
+        "MODEL_CARD.md",
+        "demo_history.json",
+        "demo_val_curve.json",
+        "demo_eval.json",
+        "ablation/gan_ablation.json",
+        "ablation/crops.png",
+    ],
     "configs": ["*.yaml"],
 }
 TARGET = Path("animegan_edu") / "_data"

@@ -108,7 +108,9 @@ def max_pixels_default() -> int:
     try:
         value = int(float(text))
     except (ValueError, OverflowError):
-        raise ValueError(f"{MAX_PIXELS_ENV}={text!r}: expected a positive number of pixels, e.g. 40000000") from None
+        raise ValueError(
+            f"{MAX_PIXELS_ENV}={text!r}: expected a positive number of pixels, e.g. 40000000"
+        ) from None
     if value < 1:
         raise ValueError(f"{MAX_PIXELS_ENV}={text!r}: expected a positive number of pixels, e.g. 40000000")
     return value
@@ -153,7 +155,9 @@ def _to_rgb(im: Image.Image, label: str, int_scale: float = 65535.0) -> np.ndarr
             arr = arr.astype(np.float32) / 65535.0
         grey = np.clip(arr, 0.0, 1.0).astype(np.float32, copy=False)
         return np.repeat(grey[..., None], 3, axis=-1)
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or ("transparency" in im.info and mode in ("P", "L", "RGB")):
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+        "transparency" in im.info and mode in ("P", "L", "RGB")
+    ):
         rgba = np.asarray(im.convert("RGBA"))
         alpha8 = rgba[..., 3:]
         if bool((alpha8 == 255).all()):
@@ -165,7 +169,9 @@ def _to_rgb(im: Image.Image, label: str, int_scale: float = 65535.0) -> np.ndarr
         return rgb
     if mode in ("1", "L", "P", "RGB", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
         return np.asarray(im if mode == "RGB" else im.convert("RGB"))
-    raise ImageLoadError(f"{label}: unsupported image mode {mode!r}; convert it to 8- or 16-bit RGB or greyscale first")
+    raise ImageLoadError(
+        f"{label}: unsupported image mode {mode!r}; convert it to 8- or 16-bit RGB or greyscale first"
+    )
 
 
 def read_image(
@@ -208,7 +214,9 @@ def read_image(
     return torch.from_numpy(arr).permute(2, 0, 1).contiguous()
 
 
-def load_image(source: ImageSource, *, name: Optional[str] = None, max_pixels: Optional[int] = None) -> Image.Image:
+def load_image(
+    source: ImageSource, *, name: Optional[str] = None, max_pixels: Optional[int] = None
+) -> Image.Image:
     """:func:`read_image` as an ``RGB`` PIL image (``uint8``, values rounded to 0..255).
 
     Example:
@@ -225,7 +233,9 @@ def load_image(source: ImageSource, *, name: Optional[str] = None, max_pixels: O
 
 
 @contextlib.contextmanager
-def open_image(source: ImageSource, *, name: Optional[str] = None, max_pixels: Optional[int] = None) -> Iterator[Image.Image]:
+def open_image(
+    source: ImageSource, *, name: Optional[str] = None, max_pixels: Optional[int] = None
+) -> Iterator[Image.Image]:
     """Open an image file or bytes as a PIL image, with every check, for ``with`` blocks.
 
     The one place files are opened: the pixel count is checked from the header before any
@@ -253,7 +263,9 @@ def open_image(source: ImageSource, *, name: Optional[str] = None, max_pixels: O
         if not p.exists():
             raise ImageLoadError(f"{label}: no such file; check the path")
         if p.is_dir():
-            raise ImageLoadError(f"{label}: is a directory, not an image file; give the image files inside it")
+            raise ImageLoadError(
+                f"{label}: is a directory, not an image file; give the image files inside it"
+            )
         opener = lambda: Image.open(p)  # noqa: E731
     try:
         with warnings.catch_warnings():
@@ -269,13 +281,24 @@ def open_image(source: ImageSource, *, name: Optional[str] = None, max_pixels: O
     except ImageLoadError:
         raise
     except Image.DecompressionBombError as exc:
-        raise ImageLoadError(f"{label}: image too large to decode safely ({_one_line(exc)}); shrink it first") from None
+        raise ImageLoadError(
+            f"{label}: image too large to decode safely ({_one_line(exc)}); shrink it first"
+        ) from None
     except UnidentifiedImageError:
         raise ImageLoadError(f"{label}: not a readable image file; {_FORMATS}") from None
     except MemoryError:
         raise ImageLoadError(f"{label}: not enough memory to decode this image; shrink it first") from None
-    except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error) as exc:  # truncated / corrupt data
-        raise ImageLoadError(f"{label}: corrupt or truncated image ({_one_line(exc)}); re-export or re-download it") from None
+    except (
+        OSError,
+        SyntaxError,
+        ValueError,
+        EOFError,
+        IndexError,
+        struct.error,
+    ) as exc:  # truncated / corrupt data
+        raise ImageLoadError(
+            f"{label}: corrupt or truncated image ({_one_line(exc)}); re-export or re-download it"
+        ) from None
 
 
 def _decode(source: ImageSource, name: Optional[str], max_pixels: Optional[int]) -> np.ndarray:
@@ -353,7 +376,9 @@ def snapped_size(w: int, h: int, size: int, multiple: int = 4) -> tuple[int, int
     return snap(w * scale), snap(h * scale)
 
 
-def resize_longest(img: Union[Image.Image, torch.Tensor], size: int, multiple: int = 4) -> Union[Image.Image, torch.Tensor]:
+def resize_longest(
+    img: Union[Image.Image, torch.Tensor], size: int, multiple: int = 4
+) -> Union[Image.Image, torch.Tensor]:
     """Resize so the longest side is ``size`` pixels, keeping the aspect ratio.
 
     Both sides are then rounded to a multiple of ``multiple`` (at least ``multiple``),
@@ -387,7 +412,9 @@ def resize_longest(img: Union[Image.Image, torch.Tensor], size: int, multiple: i
         if new == (w, h):
             return img.clone()
         x = img if img.ndim == 4 else img.unsqueeze(0)
-        out = F.interpolate(x.float(), size=(new[1], new[0]), mode="bicubic", align_corners=False, antialias=True).clamp_(0.0, 1.0)
+        out = F.interpolate(
+            x.float(), size=(new[1], new[0]), mode="bicubic", align_corners=False, antialias=True
+        ).clamp_(0.0, 1.0)
         return out.to(img.dtype) if img.ndim == 4 else out[0].to(img.dtype)
     w, h = img.size
     new = snapped_size(w, h, size, multiple)
@@ -450,7 +477,9 @@ def atomic_write(path: Union[str, os.PathLike], write_fn: Callable[[Path], objec
         os.replace(tmp_name, dest)
         tmp_name = None
     except OSError as exc:
-        raise ImageSaveError(f"{dest}: cannot write the file ({exc.strerror or _one_line(exc)}); check the folder's permissions and free space") from None
+        raise ImageSaveError(
+            f"{dest}: cannot write the file ({exc.strerror or _one_line(exc)}); check the folder's permissions and free space"
+        ) from None
     finally:
         if tmp_name is not None:
             try:
@@ -489,8 +518,17 @@ def save_png_atomic(img: Union[Image.Image, torch.Tensor], path: Union[str, os.P
 
 #: Validation photos (never trained on), all shipped inside pip-installed wheels: scikit-image
 #: (astronaut, coffee, chelsea, rocket, stereo_motorcycle's left view), scikit-learn (china,
-#: flower) and matplotlib (grace_hopper). Licences: ``animegan_edu.demoset.VALIDATION_LICENCES``.
-VALIDATION_PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "stereo_motorcycle", "china", "flower", "grace_hopper")
+#: flower) and matplotlib (grace_hopper). Licences: ``animegan_edu.data.demoset.VALIDATION_LICENCES``.
+VALIDATION_PHOTOS = (
+    "astronaut",
+    "coffee",
+    "chelsea",
+    "rocket",
+    "stereo_motorcycle",
+    "china",
+    "flower",
+    "grace_hopper",
+)
 
 
 def sample_photo_array(name: str) -> np.ndarray:
@@ -522,7 +560,9 @@ def sample_photo_array(name: str) -> np.ndarray:
 
         loader = getattr(data, name, None)
         if not callable(loader) or name.startswith("_"):
-            raise ValueError(f"unknown sample photo {name!r}; use one of {', '.join(VALIDATION_PHOTOS)} or a skimage.data image")
+            raise ValueError(
+                f"unknown sample photo {name!r}; use one of {', '.join(VALIDATION_PHOTOS)} or a skimage.data image"
+            )
         arr = loader()
         arr = arr[0] if isinstance(arr, tuple) else arr  # stereo_motorcycle: (left, right, disparity)
     arr = np.asarray(arr)
@@ -531,7 +571,9 @@ def sample_photo_array(name: str) -> np.ndarray:
     return np.ascontiguousarray(arr[..., :3].astype(np.uint8))
 
 
-def sample_photos(size: int = 256, names: Sequence[str] = ("astronaut", "coffee", "chelsea", "rocket")) -> torch.Tensor:
+def sample_photos(
+    size: int = 256, names: Sequence[str] = ("astronaut", "coffee", "chelsea", "rocket")
+) -> torch.Tensor:
     """Sample photos by name (see :func:`sample_photo_array`), centre-cropped square and resized.
 
     Returns ``(N, 3, size, size)`` float32 RGB in ``[-1, 1]`` (generator input range).
@@ -549,7 +591,9 @@ def sample_photos(size: int = 256, names: Sequence[str] = ("astronaut", "coffee"
         h, w = t.shape[-2:]
         s = min(h, w)
         t = t[:, (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
-        t = torch.nn.functional.interpolate(t[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True)[0]
+        t = torch.nn.functional.interpolate(
+            t[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True
+        )[0]
         out.append(t.clamp(0, 1) * 2 - 1)
     return torch.stack(out)
 

@@ -212,7 +212,9 @@ class Generator(nn.Module):
         if x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"Generator expects (N, 3, H, W) RGB in [-1, 1], got shape {tuple(x.shape)}")
         if min(x.shape[-2:]) < 8:
-            raise ValueError(f"Generator needs H, W >= 8 (reflection padding at 1/4 resolution), got {tuple(x.shape[-2:])}")
+            raise ValueError(
+                f"Generator needs H, W >= 8 (reflection padding at 1/4 resolution), got {tuple(x.shape[-2:])}"
+            )
         full = x.shape[-2:]
         out = self.block_a(x)
         half = out.shape[-2:]
@@ -396,7 +398,11 @@ def count_macs(model: nn.Module, size: int | tuple[int, int], in_ch: int = 3) ->
         elif isinstance(mod, nn.Linear):
             total += out.numel() * mod.in_features
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]
+    handles = [
+        m.register_forward_hook(hook)
+        for m in model.modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))
+    ]
     try:
         was_training = model.training
         model.eval()
@@ -415,13 +421,25 @@ def _single_channel_twin(conv: nn.Module, in_ch: int) -> nn.Module:
     k = conv.kernel_size[0] * conv.kernel_size[1]
     if isinstance(conv, nn.ConvTranspose2d):
         twin: nn.Module = nn.ConvTranspose2d(
-            cin, 1, conv.kernel_size, stride=conv.stride, padding=conv.padding,
-            output_padding=conv.output_padding, dilation=conv.dilation, bias=False,
+            cin,
+            1,
+            conv.kernel_size,
+            stride=conv.stride,
+            padding=conv.padding,
+            output_padding=conv.output_padding,
+            dilation=conv.dilation,
+            bias=False,
         )
     else:
         twin = nn.Conv2d(
-            cin, 1, conv.kernel_size, stride=conv.stride, padding=conv.padding,
-            dilation=conv.dilation, padding_mode=conv.padding_mode, bias=False,
+            cin,
+            1,
+            conv.kernel_size,
+            stride=conv.stride,
+            padding=conv.padding,
+            dilation=conv.dilation,
+            padding_mode=conv.padding_mode,
+            bias=False,
         )
     with torch.no_grad():
         twin.weight.fill_(1.0 / (k * cin))

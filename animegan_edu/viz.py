@@ -39,7 +39,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .imageio import tensor01_to_pil
+from animegan_edu.imageio import tensor01_to_pil
 
 __all__ = [
     "running_mean",
@@ -80,7 +80,9 @@ def _hwc_uint8(image: ImageLike) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
     if isinstance(image, torch.Tensor):
         return np.asarray(tensor01_to_pil(image))
-    raise TypeError(f"expected a PIL image, a (3, H, W) tensor in [0, 1] or an (H, W, 3) uint8 array, got {type(image).__name__}")
+    raise TypeError(
+        f"expected a PIL image, a (3, H, W) tensor in [0, 1] or an (H, W, 3) uint8 array, got {type(image).__name__}"
+    )
 
 
 def _displayable(image: Any) -> np.ndarray:
@@ -130,7 +132,14 @@ def projector_style(dpi: int = DPI, fontsize: int = FONT_SIZE) -> dict[str, Any]
     return rc
 
 
-def figure(nrows: int = 1, ncols: int = 1, *, figsize: Optional[tuple[float, float]] = None, dpi: int = DPI, **kwargs: Any):
+def figure(
+    nrows: int = 1,
+    ncols: int = 1,
+    *,
+    figsize: Optional[tuple[float, float]] = None,
+    dpi: int = DPI,
+    **kwargs: Any,
+):
     """``plt.subplots`` with at least :data:`MIN_DPI` dpi (default :data:`DPI`).
 
     Args:
@@ -248,8 +257,9 @@ def image_row(
             ax = fig.add_axes((x / fig_w, y / fig_h, widths[i] / fig_w, h_px / fig_h))
             pic = pics[i]
             if pic.ndim == 2:
-                mappable = ax.imshow(pic, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto",
-                                     interpolation="antialiased")
+                mappable = ax.imshow(
+                    pic, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="antialiased"
+                )
             else:
                 ax.imshow(pic, aspect="auto", interpolation="antialiased")
             ax.set_axis_off()
@@ -268,9 +278,17 @@ def image_row(
     return fig
 
 
-def heatmap(ax: Any, array: Union[np.ndarray, torch.Tensor], label: str, *, cmap: str = "viridis",
-            vmin: Optional[float] = None, vmax: Optional[float] = None, title: Optional[str] = None,
-            fontsize: int = FONT_SIZE):
+def heatmap(
+    ax: Any,
+    array: Union[np.ndarray, torch.Tensor],
+    label: str,
+    *,
+    cmap: str = "viridis",
+    vmin: Optional[float] = None,
+    vmax: Optional[float] = None,
+    title: Optional[str] = None,
+    fontsize: int = FONT_SIZE,
+):
     """Show a 2-D array on ``ax`` with a colour bar labelled ``label`` and labelled axes.
 
     Args:
@@ -290,7 +308,11 @@ def heatmap(ax: Any, array: Union[np.ndarray, torch.Tensor], label: str, *, cmap
         >>> heatmap(ax, torch.rand(8, 8), "error").colorbar.ax.get_ylabel()
         'error'
     """
-    arr = array.detach().float().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array, dtype=np.float32)
+    arr = (
+        array.detach().float().cpu().numpy()
+        if isinstance(array, torch.Tensor)
+        else np.asarray(array, dtype=np.float32)
+    )
     if arr.ndim == 3 and arr.shape[0] == 1:
         arr = arr[0]
     if arr.ndim != 2:
@@ -307,10 +329,19 @@ def heatmap(ax: Any, array: Union[np.ndarray, torch.Tensor], label: str, *, cmap
     return im
 
 
-def overlay(ax: Any, image: ImageLike, values: Union[np.ndarray, torch.Tensor], label: str, *,
-            cmap: str = "coolwarm", alpha: float = 0.55, vmin: Optional[float] = None,
-            vmax: Optional[float] = None, title: Optional[str] = None,
-            fontsize: int = FONT_SIZE):
+def overlay(
+    ax: Any,
+    image: ImageLike,
+    values: Union[np.ndarray, torch.Tensor],
+    label: str,
+    *,
+    cmap: str = "coolwarm",
+    alpha: float = 0.55,
+    vmin: Optional[float] = None,
+    vmax: Optional[float] = None,
+    title: Optional[str] = None,
+    fontsize: int = FONT_SIZE,
+):
     """Lay a 2-D map over a picture, stretched to cover it, with a colour bar labelled ``label``.
 
     Each value of an ``(h, w)`` map covers an ``H/h x W/w`` block of the picture, as a
@@ -336,14 +367,19 @@ def overlay(ax: Any, image: ImageLike, values: Union[np.ndarray, torch.Tensor], 
         ([0, 64, 64, 0], 'score')
     """
     pic = _displayable(image[0] if isinstance(image, torch.Tensor) and image.ndim == 4 else image)
-    arr = values.detach().float().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values, dtype=np.float32)
+    arr = (
+        values.detach().float().cpu().numpy()
+        if isinstance(values, torch.Tensor)
+        else np.asarray(values, dtype=np.float32)
+    )
     arr = arr.reshape(arr.shape[-2:]) if arr.ndim > 2 and int(np.prod(arr.shape[:-2])) == 1 else arr
     if arr.ndim != 2:
         raise ValueError(f"overlay needs a 2-D map, got shape {arr.shape}")
     h, w = pic.shape[:2]
     ax.imshow(pic, cmap="gray" if pic.ndim == 2 else None)
-    im = ax.imshow(arr, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax, extent=(0, w, h, 0),
-                   interpolation="nearest")
+    im = ax.imshow(
+        arr, cmap=cmap, alpha=alpha, vmin=vmin, vmax=vmax, extent=(0, w, h, 0), interpolation="nearest"
+    )
     cbar = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     cbar.set_label(label, fontsize=fontsize)
     cbar.ax.tick_params(labelsize=max(10, fontsize - 2))
@@ -354,8 +390,15 @@ def overlay(ax: Any, image: ImageLike, values: Union[np.ndarray, torch.Tensor], 
     return im
 
 
-def rgb_histograms(ax: Any, image: ImageLike, title: Optional[str] = None, *, bins: int = 64,
-                   legend: bool = True, fontsize: int = FONT_SIZE):
+def rgb_histograms(
+    ax: Any,
+    image: ImageLike,
+    title: Optional[str] = None,
+    *,
+    bins: int = 64,
+    legend: bool = True,
+    fontsize: int = FONT_SIZE,
+):
     """Histograms of a picture's red, green and blue channels, overlaid on ``ax``.
 
     Args:
@@ -378,8 +421,14 @@ def rgb_histograms(ax: Any, image: ImageLike, title: Optional[str] = None, *, bi
     arr = _hwc_uint8(image[0] if isinstance(image, torch.Tensor) and image.ndim == 4 else image)
     bars = []
     for c, colour in enumerate(("red", "green", "blue")):
-        _, _, patches = ax.hist(arr[..., c].ravel() / 255.0, bins=bins, range=(0, 1), color=colour,
-                                alpha=0.45, label=f"channel {c} ({colour[0].upper()})")
+        _, _, patches = ax.hist(
+            arr[..., c].ravel() / 255.0,
+            bins=bins,
+            range=(0, 1),
+            color=colour,
+            alpha=0.45,
+            label=f"channel {c} ({colour[0].upper()})",
+        )
         bars.append(patches)
     ax.set_xlabel("value (0-1)", fontsize=fontsize - 1)
     ax.set_ylabel("pixels", fontsize=fontsize - 1)
@@ -460,8 +509,14 @@ def compare_image(before: ImageLike, after: ImageLike, split: float = 0.5, line:
     return out
 
 
-def before_after_figure(before: ImageLike, after: ImageLike, title: str = "", split: float = 0.5,
-                        height_px: int = 320, dpi: int = DPI):
+def before_after_figure(
+    before: ImageLike,
+    after: ImageLike,
+    title: str = "",
+    split: float = 0.5,
+    height_px: int = 320,
+    dpi: int = DPI,
+):
     """A static figure: before, after, and the split view, side by side (:func:`image_row`).
 
     Example:
@@ -471,8 +526,13 @@ def before_after_figure(before: ImageLike, after: ImageLike, title: str = "", sp
         ['before', 'after', 'split at 50%']
     """
     a, b = _hwc_uint8(before), _hwc_uint8(after)
-    return image_row([a, b, compare_image(a, b, split)], ["before", "after", f"split at {split:.0%}"],
-                     height_px=height_px, dpi=dpi, suptitle=title or None)
+    return image_row(
+        [a, b, compare_image(a, b, split)],
+        ["before", "after", f"split at {split:.0%}"],
+        height_px=height_px,
+        dpi=dpi,
+        suptitle=title or None,
+    )
 
 
 def png_bytes(image: ImageLike) -> bytes:

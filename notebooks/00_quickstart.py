@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -17,7 +17,7 @@
 # # 00 · Quickstart: a photo becomes anime in three cells
 #
 # This notebook turns a photo into an anime-style picture with the AnimeGANv2 generator, on
-# the CPU, offline. The weights come from `animegan_edu.weights`:
+# the CPU, offline. The weights come from `animegan_edu.weights.hub`:
 #
 # * if you have downloaded a public model (`animegan-edu weights download face_paint_512_v2`,
 #   see the README), it is used;
@@ -41,10 +41,11 @@
 
 # %%
 # %config InlineBackend.figure_formats = ["jpeg"]
-import torch
 import matplotlib.pyplot as plt
-from animegan_edu.weights import get_generator
-from animegan_edu.widgets import render, sample_images, StudioSettings
+import torch
+
+from animegan_edu.studio.widgets import StudioSettings, render, sample_images
+from animegan_edu.weights.hub import get_generator
 
 torch.manual_seed(0)
 model, label = get_generator()
@@ -81,7 +82,8 @@ plt.tight_layout()
 
 # %%
 import ipywidgets as widgets
-from animegan_edu.widgets_live import show_live
+
+from animegan_edu.studio.live import show_live
 
 photo = photos["coffee"]
 
@@ -122,7 +124,7 @@ plt.tight_layout()
 # side. On a machine without the internet only the demo is there, which this cell says.
 
 # %%
-from animegan_edu.weights import AnimeGANv2Weights, is_cached, load_generator
+from animegan_edu.weights.hub import AnimeGANv2Weights, is_cached, load_generator
 
 cached = [w for w in AnimeGANv2Weights if is_cached(w)]
 print("cached weights:", ", ".join(w.key for w in cached) or "none")
@@ -160,7 +162,7 @@ else:
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 # %% [markdown]
 # **1 · Into the generator's range.** `render` feeds the generator pixels in [-1, 1], not [0, 1].

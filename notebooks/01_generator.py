@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -45,7 +45,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
-from animegan_edu import models, tf_checkpoint, viz, weights
+from animegan_edu import models, viz
 from animegan_edu.imageio import (
     from_generator_range,
     pil_to_tensor01,
@@ -53,6 +53,8 @@ from animegan_edu.imageio import (
     sample_photo_array,
     to_generator_range,
 )
+from animegan_edu.weights import hub as weights
+from animegan_edu.weights.tf import checkpoint as tf_checkpoint
 
 torch.manual_seed(0)
 np.random.seed(0)
@@ -539,6 +541,7 @@ else:
     with torch.no_grad():
         y_ref = G_ref(x_ref)
 from safetensors.torch import save_file
+
 with tempfile.TemporaryDirectory() as tmp:
     save_file(G_ref.state_dict(), f"{tmp}/g.safetensors")
     G_back = weights.load_generator(f"{tmp}/g.safetensors")
@@ -560,7 +563,7 @@ plt.show()
 # %% [markdown]
 # ## 12. TensorFlow versus PyTorch: layouts, names and the resize
 #
-# The Shinkai style exists only as an original **TensorFlow** checkpoint. `animegan_edu.tf_checkpoint`
+# The Shinkai style exists only as an original **TensorFlow** checkpoint. `animegan_edu.weights.tf.checkpoint`
 # reads those files without TensorFlow and converts them. Three things differ between the two
 # worlds:
 #
@@ -734,7 +737,7 @@ print(weights.describe("shinkai"))
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 # %% [markdown]
 # **1 · Output size of a padded stride-2 unit.** A unit reflect-pads `top` rows above and `bottom`

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -38,9 +38,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from animegan_edu import viz
-from animegan_edu.data import cartoonize, edge_smooth
+from animegan_edu.data.dataset import cartoonize, edge_smooth
 from animegan_edu.imageio import sample_photo01, to_generator_range
-from animegan_edu.losses import lsgan_d_loss
 from animegan_edu.models import (
     Discriminator,
     MultiScaleDiscriminator,
@@ -48,6 +47,7 @@ from animegan_edu.models import (
     count_parameters,
     receptive_field,
 )
+from animegan_edu.training.losses import lsgan_d_loss
 
 torch.manual_seed(0)
 viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
@@ -236,6 +236,7 @@ print("exact:", round(float(sigma_true), 3),
 # %%
 # NBVAL_CHECK_OUTPUT
 import copy
+
 
 def sigma_of(module):
     # Largest singular value of the weight as a matrix (out, in*kh*kw):
@@ -505,7 +506,7 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 # %% [markdown]
 # **1 · The receptive-field recurrence.** Write `rf(kernels, strides)`: the receptive field (in input

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -18,7 +18,7 @@
 #
 # The AnimeGANv2 generator learns from **unpaired** data: photos on one side, anime frames on
 # the other. This notebook builds that data and every loss the recipe combines, on real
-# images, with `animegan_edu.data` and `animegan_edu.losses`:
+# images, with `animegan_edu.data.dataset` and `animegan_edu.training.losses`:
 #
 # 1. the demo style (`cartoonize`), our stand-in for anime frames;
 # 2. **edge smoothing**, the "fake" anime the discriminator must reject;
@@ -45,13 +45,13 @@ import torch
 import torch.nn.functional as F
 
 from animegan_edu import viz
-from animegan_edu.data import AnimeDataset, cartoonize, colour_offset, edge_smooth
+from animegan_edu.data.dataset import AnimeDataset, cartoonize, colour_offset, edge_smooth
 from animegan_edu.imageio import (
     sample_photo01,
     save_png_atomic,
     to_generator_range,
 )
-from animegan_edu.losses import (
+from animegan_edu.training.losses import (
     STYLE_PRESETS,
     VGG19Features,
     colour_loss,
@@ -75,8 +75,7 @@ photos = torch.stack([sample_photo01(n, 128, square=True) for n in names])
 
 # %%
 # NBVAL_CHECK_OUTPUT
-print("photos:", tuple(photos.shape),
-      "in [0, 1]; generator range is [-1, 1]: x -> 2x - 1")
+print("photos:", tuple(photos.shape), "in [0, 1]; generator range is [-1, 1]: x -> 2x - 1")
 
 # %% [markdown]
 # ## 1. The demo style: `cartoonize`
@@ -90,8 +89,7 @@ print("photos:", tuple(photos.shape),
 # %%
 with torch.no_grad():
     cartoons = cartoonize(photos)
-viz.image_row([*photos, *cartoons], [*names, *["cartoonize"] * 4],
-              height_px=256, ncols=4)
+viz.image_row([*photos, *cartoons], [*names, *["cartoonize"] * 4], height_px=256, ncols=4)
 plt.show()
 
 # %% [markdown]
@@ -111,8 +109,12 @@ _, edges = kornia.filters.canny(grey, 0.1, 0.2)  # the defaults of edge_smooth
 band = kornia.morphology.dilation(edges, torch.ones(5, 5)) > 0.5
 smoothed = edge_smooth(anime)
 changed = (smoothed - anime).abs().amax(1, keepdim=True) > 0
-print("edge pixels:", f"{float(edges.mean()):.1%}",
-      "| band (5x5 dilation):", f"{float(band.float().mean()):.1%}")
+print(
+    "edge pixels:",
+    f"{float(edges.mean()):.1%}",
+    "| band (5x5 dilation):",
+    f"{float(band.float().mean()):.1%}",
+)
 print("pixels changed outside the band:", int((changed & ~band).sum()))
 
 # %%
@@ -121,10 +123,11 @@ yellow = torch.tensor([1.0, 1.0, 0.0]).view(3, 1, 1)
 overlay = torch.where(band[0], 0.6 * anime[0] + 0.4 * magenta, anime[0])
 overlay = torch.where(edges[0] > 0.5, yellow, overlay)
 zoom = (slice(30, 78), slice(40, 88))
-viz.image_row([anime[0], overlay,
-               anime[0][:, zoom[0], zoom[1]], smoothed[0][:, zoom[0], zoom[1]]],
-              ["anime (cartoonize)", "edges (yellow), band (magenta)", "before (zoom)",
-               "after edge_smooth (zoom)"], height_px=300)
+viz.image_row(
+    [anime[0], overlay, anime[0][:, zoom[0], zoom[1]], smoothed[0][:, zoom[0], zoom[1]]],
+    ["anime (cartoonize)", "edges (yellow), band (magenta)", "before (zoom)", "after edge_smooth (zoom)"],
+    height_px=300,
+)
 plt.show()
 
 # %% [markdown]
@@ -142,10 +145,8 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 offset = colour_offset(list(cartoons))
 offset_rel = colour_offset(list(cartoons), reference=list(photos))
-print("style set offset  (R, G, B) x 255:",
-      [round(v, 1) for v in (offset * 255).tolist()])
-print("relative to photos (R, G, B) x 255:",
-      [round(v, 1) for v in (offset_rel * 255).tolist()])
+print("style set offset  (R, G, B) x 255:", [round(v, 1) for v in (offset * 255).tolist()])
+print("relative to photos (R, G, B) x 255:", [round(v, 1) for v in (offset_rel * 255).tolist()])
 
 # %% [markdown]
 # Most of this cast is in the photos already (four warm pictures); relative to them, the
@@ -154,15 +155,17 @@ print("relative to photos (R, G, B) x 255:",
 
 # %%
 fig, ax = viz.figure(figsize=(4.5, 3.4))
-ax.bar(["R", "G", "B"], (offset * 255).numpy(),
-       color=["tab:red", "tab:green", "tab:blue"])
+ax.bar(["R", "G", "B"], (offset * 255).numpy(), color=["tab:red", "tab:green", "tab:blue"])
 ax.axhline(0, color="k", lw=0.5)
 ax.set_xlabel("channel")
 ax.set_ylabel("offset (0-255 units)")
 ax.set_title("colour offset of the style set")
 plt.show()
-viz.image_row([cartoons[3], (cartoons[3] - offset.view(3, 1, 1)).clamp(0, 1)],
-              ["style image", "offset removed"], height_px=300)
+viz.image_row(
+    [cartoons[3], (cartoons[3] - offset.view(3, 1, 1)).clamp(0, 1)],
+    ["style image", "offset removed"],
+    height_px=300,
+)
 plt.show()
 
 # %% [markdown]
@@ -192,12 +195,12 @@ for n, photo, cartoon, smooth in zip(names, photos, cartoons, smooths):
 
 ds = AnimeDataset(root, "Demo", max_side=128, paired=True)
 batch = ds.batch(step=0, batch_size=4, crop=64, seed=0)
-print("photos in the set:", len(ds),
-      "| colour offset x 255:", [round(v, 1) for v in (ds.offset * 255).tolist()])
+print(
+    "photos in the set:", len(ds), "| colour offset x 255:", [round(v, 1) for v in (ds.offset * 255).tolist()]
+)
 for field in ("photo", "style", "smooth", "style_gray", "target"):
     t = getattr(batch, field)
-    print(f"{field:10s}", tuple(t.shape),
-          "range", round(float(t.min()), 2), "to", round(float(t.max()), 2))
+    print(f"{field:10s}", tuple(t.shape), "range", round(float(t.min()), 2), "to", round(float(t.max()), 2))
 
 # %% [markdown]
 # Each row is one sample of the batch (the first two of the four, each 64 x 64 crop drawn
@@ -209,8 +212,7 @@ for field in ("photo", "style", "smooth", "style_gray", "target"):
 # %%
 fields = ("photo", "target", "style", "smooth", "style_gray")
 crops = [(getattr(batch, f)[c] + 1) / 2 for c in range(2) for f in fields]
-viz.image_row(crops, [f"{f}, sample {c}" for c in range(2) for f in fields],
-              height_px=256, ncols=5)
+viz.image_row(crops, [f"{f}, sample {c}" for c in range(2) for f in fields], height_px=256, ncols=5)
 plt.show()
 
 # %% [markdown]
@@ -230,16 +232,22 @@ plt.show()
 # %%
 # NBVAL_CHECK_OUTPUT
 for name, w in STYLE_PRESETS.items():
-    print(f"{name:8s} d_terms (real, fake, grey, smooth) = {w.d_terms} ",
-          f"g_adv = {w.g_adv}")
+    print(f"{name:8s} d_terms (real, fake, grey, smooth) = {w.d_terms} ", f"g_adv = {w.g_adv}")
 ones, zeros = torch.ones(1, 1, 8, 8), torch.zeros(1, 1, 8, 8)
 halves = torch.full((1, 1, 8, 8), 0.5)
 w = STYLE_PRESETS["hayao"].d_terms
-print("perfect D:  L_D =", round(lsgan_d_loss(ones, zeros, zeros, zeros, w).item(), 3),
-      " L_G =", lsgan_g_loss(zeros).item())
-print("confused D: L_D =",
-      round(lsgan_d_loss(halves, halves, halves, halves, w).item(), 3),
-      " L_G =", lsgan_g_loss(halves).item())
+print(
+    "perfect D:  L_D =",
+    round(lsgan_d_loss(ones, zeros, zeros, zeros, w).item(), 3),
+    " L_G =",
+    lsgan_g_loss(zeros).item(),
+)
+print(
+    "confused D: L_D =",
+    round(lsgan_d_loss(halves, halves, halves, halves, w).item(), 3),
+    " L_G =",
+    lsgan_g_loss(halves).item(),
+)
 
 # %%
 s = torch.linspace(-0.5, 1.5, 101)
@@ -298,9 +306,14 @@ print("input", tuple(x.shape), "-> conv4_4 features", tuple(feats.shape))
 channels = range(0, 512, 64)
 maps = [feats[0, ch] for ch in channels]
 maps = [(m - m.min()) / (m.max() - m.min() + 1e-12) for m in maps]  # each to [0, 1]
-viz.image_row([photos[0], *maps], ["astronaut", *[f"channel {ch}" for ch in channels]],
-              height_px=256, ncols=5, cmap="viridis",
-              colorbar_label="activation, scaled per\nchannel (0 = min, 1 = max)")
+viz.image_row(
+    [photos[0], *maps],
+    ["astronaut", *[f"channel {ch}" for ch in channels]],
+    height_px=256,
+    ncols=5,
+    cmap="viridis",
+    colorbar_label="activation, scaled per\nchannel (0 = min, 1 = max)",
+)
 plt.show()
 
 
@@ -321,6 +334,7 @@ def content(distorted01):
     with torch.no_grad():
         return content_loss(vgg(to_generator_range(distorted01)), feats).item()
 
+
 gen = torch.Generator().manual_seed(0)
 noise = torch.randn(photos.shape, generator=gen)
 sigmas = [0.0, 0.5, 1.0, 2.0, 4.0]
@@ -336,13 +350,16 @@ shuffled = content(photos.flatten(2)[:, :, perm].reshape(photos.shape))
 print("blur sigma  ", sigmas, "->", [round(v, 3) for v in blur_curve])
 print("noise std   ", stds, "->", [round(v, 3) for v in noise_curve])
 print("hue degrees ", hues, "->", [round(v, 3) for v in hue_curve])
-print("another photo:", round(other_photo, 3),
-      "| same pixels shuffled:", round(shuffled, 3))
+print("another photo:", round(other_photo, 3), "| same pixels shuffled:", round(shuffled, 3))
 
 # %%
 fig, axes = viz.figure(1, 3, figsize=(12.5, 4), sharey=True)
-curves = zip(axes, (sigmas, stds, hues), (blur_curve, noise_curve, hue_curve),
-             ("blur sigma (px)", "noise std", "hue rotation (degrees)"))
+curves = zip(
+    axes,
+    (sigmas, stds, hues),
+    (blur_curve, noise_curve, hue_curve),
+    ("blur sigma (px)", "noise std", "hue rotation (degrees)"),
+)
 for ax, xs, ys, label in curves:
     ax.plot(xs, ys, "o-", label="distorted photo")
     ax.axhline(other_photo, color="C1", ls="--", label="another photo")
@@ -380,21 +397,33 @@ plt.show()
 # grey skimage textures, 512 x 512 kept whole, as (1, 3, H, W) in [0, 1];
 # 128 x 128 crops at (0, 0) and (300, 300)
 brick, grass = (sample_photo01(n, 512)[None] for n in ("brick", "grass"))
-tex = {"brick A": brick[..., :128, :128], "brick B": brick[..., 300:428, 300:428],
-       "grass A": grass[..., :128, :128], "grass B": grass[..., 300:428, 300:428]}
+tex = {
+    "brick A": brick[..., :128, :128],
+    "brick B": brick[..., 300:428, 300:428],
+    "grass A": grass[..., :128, :128],
+    "grass B": grass[..., 300:428, 300:428],
+}
 with torch.no_grad():
     tex_feats = {k: vgg(to_generator_range(v)) for k, v in tex.items()}
 grams = {k: gram(f)[0] for k, f in tex_feats.items()}
 print("gram matrix", tuple(grams["brick A"].shape))
 for a, b in (("brick A", "brick B"), ("grass A", "grass B"), ("brick A", "grass A")):
-    print(f"{a} vs {b}: style loss {style_loss(tex_feats[a], tex_feats[b]).item():.2e}"
-          f"  content loss {content_loss(tex_feats[a], tex_feats[b]).item():.3f}")
+    print(
+        f"{a} vs {b}: style loss {style_loss(tex_feats[a], tex_feats[b]).item():.2e}"
+        f"  content loss {content_loss(tex_feats[a], tex_feats[b]).item():.3f}"
+    )
 
 # %%
-viz.image_row([img[0] for img in tex.values()] + [grams[k][:64, :64] for k in tex],
-              list(tex) + [f"gram of {k}" for k in tex], height_px=256, ncols=4,
-              cmap="magma", vmin=0, vmax=None,
-              colorbar_label="gram entry\n(first 64 channels)")
+viz.image_row(
+    [img[0] for img in tex.values()] + [grams[k][:64, :64] for k in tex],
+    list(tex) + [f"gram of {k}" for k in tex],
+    height_px=256,
+    ncols=4,
+    cmap="magma",
+    vmin=0,
+    vmax=None,
+    colorbar_label="gram entry\n(first 64 channels)",
+)
 plt.show()
 
 # %% [markdown]
@@ -412,8 +441,12 @@ plt.show()
 # %%
 # NBVAL_CHECK_OUTPUT
 x_yuv = yuv(to_generator_range(photos[:1]))
-print("YUV", tuple(x_yuv.shape), "| ranges:",
-      [(round(float(c.min()), 2), round(float(c.max()), 2)) for c in x_yuv[0]])
+print(
+    "YUV",
+    tuple(x_yuv.shape),
+    "| ranges:",
+    [(round(float(c.min()), 2), round(float(c.max()), 2)) for c in x_yuv[0]],
+)
 
 # %%
 fig, axes = viz.figure(2, 2, figsize=(10, 8.4))
@@ -421,8 +454,9 @@ axes = axes.ravel()
 axes[0].imshow(photos[0].permute(1, 2, 0).numpy())
 axes[0].set_title("RGB")
 axes[0].axis("off")
-planes = zip(axes[1:], x_yuv[0], ("Y (luma)", "U (blue - luma)", "V (red - luma)"),
-             ("gray", "coolwarm", "coolwarm"))
+planes = zip(
+    axes[1:], x_yuv[0], ("Y (luma)", "U (blue - luma)", "V (red - luma)"), ("gray", "coolwarm", "coolwarm")
+)
 for ax, c, name, cmap in planes:
     lo, hi = (0, 1) if name.startswith("Y") else (-0.3, 0.3)
     viz.heatmap(ax, c, name[0] + " value", cmap=cmap, vmin=lo, vmax=hi, title=name)
@@ -446,23 +480,28 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 def colour_terms(a01, b01):
     a, b = yuv(to_generator_range(a01)), yuv(to_generator_range(b01))
-    return [F.l1_loss(a[:, 0], b[:, 0]).item(), F.huber_loss(a[:, 1], b[:, 1]).item(),
-            F.huber_loss(a[:, 2], b[:, 2]).item()]
+    return [
+        F.l1_loss(a[:, 0], b[:, 0]).item(),
+        F.huber_loss(a[:, 1], b[:, 1]).item(),
+        F.huber_loss(a[:, 2], b[:, 2]).item(),
+    ]
+
 
 darker = (photos - 0.1).clamp(0, 1)
 hue_shift = kornia.enhance.adjust_hue(photos, np.deg2rad(40))
 for label, d in (("darker by 0.1", darker), ("hue +40 deg", hue_shift)):
     y, u, v = colour_terms(d, photos)
     total = colour_loss(to_generator_range(d), to_generator_range(photos)).item()
-    print(f"{label:14s} RGB L1 {F.l1_loss(d, photos).item():.3f} |",
-          f"Y L1 {y:.4f}  U Huber {u:.4f}  V Huber {v:.4f}  total {total:.4f}")
+    print(
+        f"{label:14s} RGB L1 {F.l1_loss(d, photos).item():.3f} |",
+        f"Y L1 {y:.4f}  U Huber {u:.4f}  V Huber {v:.4f}  total {total:.4f}",
+    )
 
 # %%
 d = torch.linspace(-1, 1, 201)
 fig, ax = viz.figure(figsize=(5.5, 3.6))
 ax.plot(d, d.abs(), label="L1 (Y)")
-ax.plot(d, F.huber_loss(d, torch.zeros_like(d), reduction="none"),
-        label="Huber, delta 1 (U, V)")
+ax.plot(d, F.huber_loss(d, torch.zeros_like(d), reduction="none"), label="Huber, delta 1 (U, V)")
 ax.axvspan(-0.3, 0.3, color="gray", alpha=0.15, label="typical chroma errors")
 ax.set_xlabel("error")
 ax.set_ylabel("loss")
@@ -487,21 +526,31 @@ plt.show()
 # NBVAL_CHECK_OUTPUT
 noisy = (photos + 0.1 * noise).clamp(0, 1)
 blurred = kornia.filters.gaussian_blur2d(photos, (9, 9), (2.0, 2.0))
-for label, img in (("photo", photos), ("noisy (std 0.1)", noisy),
-                   ("blurred (sigma 2)", blurred), ("cartoonized", cartoons)):
+for label, img in (
+    ("photo", photos),
+    ("noisy (std 0.1)", noisy),
+    ("blurred (sigma 2)", blurred),
+    ("cartoonized", cartoons),
+):
     tv_value = total_variation_loss(to_generator_range(img)).item()
     print(f"{label:18s} TV = {tv_value:.4f}")
 
 # %%
-tv_images = {"photo": photos, "noisy": noisy, "blurred": blurred,
-             "cartoonized": cartoons}
+tv_images = {"photo": photos, "noisy": noisy, "blurred": blurred, "cartoonized": cartoons}
 diffs = []
 for img in tv_images.values():
     g = to_generator_range(img[:1])
     diffs.append((g[..., :, 1:] - g[..., :, :-1]).pow(2).sum(1)[0])
-viz.image_row(diffs, list(tv_images), height_px=300, cmap="gray_r", vmin=0, vmax=0.5,
-              colorbar_label="squared difference\nto the right neighbour",
-              suptitle="squared horizontal differences (summed over RGB)")
+viz.image_row(
+    diffs,
+    list(tv_images),
+    height_px=300,
+    cmap="gray_r",
+    vmin=0,
+    vmax=0.5,
+    colorbar_label="squared difference\nto the right neighbour",
+    suptitle="squared horizontal differences (summed over RGB)",
+)
 plt.show()
 
 # %% [markdown]
@@ -529,9 +578,13 @@ for label, img in variants.items():
     g = to_generator_range(img)
     with torch.no_grad():
         f = vgg(g)
-    row = [F.l1_loss(g, p).item(), content_loss(f, feats).item(),
-           style_loss(f, feats).item(), colour_loss(g, p).item(),
-           total_variation_loss(g).item()]
+    row = [
+        F.l1_loss(g, p).item(),
+        content_loss(f, feats).item(),
+        style_loss(f, feats).item(),
+        colour_loss(g, p).item(),
+        total_variation_loss(g).item(),
+    ]
     table[label] = row
     cells = (f"{v:9.2e}" if i == 2 else f"{v:9.4f}" for i, v in enumerate(row))
     print(f"{label:12s} " + " ".join(cells))
@@ -541,10 +594,10 @@ fig, axes = viz.figure(2, 3, figsize=(12.5, 7.6))
 axes = axes.ravel()
 axes[5].axis("off")
 labels = list(table)
-for i, (ax, name) in enumerate(zip(axes, ("pixel L1", "content", "gram", "colour",
-                                          "TV (of the image alone)"))):
-    ax.bar(range(len(labels)), [table[k][i] for k in labels],
-           color=["C0", "C1", "C2", "C3"])
+for i, (ax, name) in enumerate(
+    zip(axes, ("pixel L1", "content", "gram", "colour", "TV (of the image alone)"))
+):
+    ax.bar(range(len(labels)), [table[k][i] for k in labels], color=["C0", "C1", "C2", "C3"])
     ax.set_xticks(range(len(labels)))
     ax.set_xticklabels(labels, rotation=40, ha="right")
     ax.set_title(name)
@@ -598,7 +651,7 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 # %% [markdown]
 # **1 · The Gram matrix.** Write `my_gram(feat)`: for features `(N, C, H, W)` return the `(N, C, C)`
@@ -607,6 +660,7 @@ from animegan_edu import exercises
 # %%
 def my_gram(feat):
     return None  # your code here
+
 
 exercises.check_gram(my_gram)
 
@@ -619,6 +673,7 @@ exercises.check_gram(my_gram)
 def d_loss(real, fake, gray, smooth):
     return None  # your code here
 
+
 exercises.check_lsgan_d_loss(d_loss)
 
 # %% [markdown]
@@ -629,5 +684,6 @@ exercises.check_lsgan_d_loss(d_loss)
 # %%
 def tv(x):
     return None  # your code here
+
 
 exercises.check_total_variation(tv)

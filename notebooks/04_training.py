@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -16,7 +16,7 @@
 # %% [markdown]
 # # 04 · Training: init phase, then adversarial phase
 #
-# AnimeGANv2 trains in two phases (`animegan_edu.train.Trainer`):
+# AnimeGANv2 trains in two phases (`animegan_edu.training.train.Trainer`):
 #
 # 1. **Init**: the generator learns to reproduce its input (content only). Starting the GAN from
 #    a generator that already keeps the content avoids the early collapse into noise.
@@ -48,13 +48,12 @@
 import tempfile
 from pathlib import Path
 
-import torch
 import matplotlib.pyplot as plt
+import torch
 
 from animegan_edu import viz
-from animegan_edu.data import AnimeDataset, cartoonize, edge_smooth
-from animegan_edu.imageio import save_png_atomic
-from animegan_edu.imageio import sample_photo_array
+from animegan_edu.data.dataset import AnimeDataset, cartoonize, edge_smooth
+from animegan_edu.imageio import sample_photo_array, save_png_atomic
 
 torch.manual_seed(0)
 viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
@@ -86,7 +85,7 @@ print("photos:", len(ds), "| batch photo", tuple(b.photo.shape),
 # losses and adversarial weights of 300 instead: they need the original datasets and a GPU.
 
 # %%
-from animegan_edu.train import Trainer, load_config
+from animegan_edu.training.train import Trainer, load_config
 
 # a bundled recipe by name: works wherever this notebook is copied
 demo = load_config("demo")
@@ -150,8 +149,8 @@ plt.show()
 # Colour and detail come only after thousands of steps and billions of pixels.
 
 # %%
-from animegan_edu.weights import get_generator
 from animegan_edu.imageio import sample_photos
+from animegan_edu.weights.hub import get_generator
 
 # [-1, 1], centre-cropped squares
 photos = sample_photos(192, ("astronaut", "coffee", "chelsea"))
@@ -362,7 +361,7 @@ else:
 #   discriminator, both optimisers, history, RNG), atomically. `animegan-edu train --config ...`
 #   resumes from it; batches are a pure function of the step, so the resumed run is
 #   bit-for-bit the run that never stopped (a test checks this).
-# * `torchrun --nproc_per_node 2 -m animegan_edu.cli train --config ...` runs the same trainer
+# * `torchrun --nproc_per_node 2 -m animegan_edu.cli.main train --config ...` runs the same trainer
 #   under DistributedDataParallel; each rank draws different batches and gradients are
 #   averaged (a test trains two CPU ranks with gloo and checks their weights are identical).
 
@@ -399,7 +398,7 @@ else:
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 # %% [markdown]
 # **1 · The generator's adversarial loss.** Write `g_loss(d_fake)`: given the discriminator's score

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -21,7 +21,7 @@
 # notebook walks through every step on a real face and then shows why the alignment matters on a
 # tilted head.
 #
-# The library owns the code (`animegan_edu.face`); here we look at what each function does:
+# The library owns the code (`animegan_edu.inference.face`); here we look at what each function does:
 #
 # 1. detection and five landmarks (MTCNN from facenet-pytorch),
 # 2. the canonical five-point template,
@@ -32,20 +32,20 @@
 
 # %%
 import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-from animegan_edu import face as F
 from animegan_edu import viz
 from animegan_edu.imageio import (
     from_generator_range,
     sample_photo_array,
     to_generator_range,
 )
-from animegan_edu.weights import get_generator
+from animegan_edu.inference import face as F
+from animegan_edu.weights.hub import get_generator
 
 torch.manual_seed(0)
 torch.set_num_threads(2)
@@ -59,7 +59,7 @@ model, note = get_generator()
 print(note)
 
 # %% [markdown]
-# The generator used below comes from `animegan_edu.weights.get_generator()`: a downloaded
+# The generator used below comes from `animegan_edu.weights.hub.get_generator()`: a downloaded
 # public model if this machine has one, else the demo weights bundled with the toolkit. Every
 # geometric step below is exact whatever the weights: that is what this notebook is about.
 #
@@ -334,7 +334,7 @@ plt.show()
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 # %% [markdown]
 # **1 · Umeyama's similarity transform.** Write `similarity(src, dst)`: for two `(K, 2)` point sets,

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -20,20 +20,20 @@
 # soft glow around highlights. The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), adds this look after the generator with a small
 # "colour grade" and a "glow" filter. Its code has slips worth learning from; this notebook
 # takes each control on its own, shows what it does to the pixels, and ends with the presets of
-# `animegan_edu.grading`.
+# `animegan_edu.inference.grading`.
 #
 # Everything here works on images in **[0, 1]**, RGB, shaped `(N, 3, H, W)`. Generator outputs are
 # in [-1, 1]: convert them with `animegan_edu.imageio.from_generator_range` first.
 
 # %%
+import ipywidgets as W
 import matplotlib.pyplot as plt
 import torch
-import ipywidgets as W
-from animegan_edu.widgets_live import show_live
 
-from animegan_edu import grading as G
 from animegan_edu import viz
 from animegan_edu.imageio import sample_photo01
+from animegan_edu.inference import grading as G
+from animegan_edu.studio.live import show_live
 
 torch.manual_seed(0)
 viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
@@ -447,7 +447,7 @@ print("learnt gains:", [round(v, 2) for v in learn.gains.tolist()])
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 # %% [markdown]
 # **1 · Luma.** Write `my_luma(image)`: the Rec. 601 luma `(N, 1, H, W)` of an RGB image `(N, 3, H,

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -22,7 +22,7 @@
 #
 # 1. what quantization is (a scale and a zero point), on real weights and real activations;
 # 2. calibration: choosing those numbers from sample photos;
-# 3. the INT8 generator of `animegan_edu.quantize`, and where its error comes from, layer by layer;
+# 3. the INT8 generator of `animegan_edu.int8.quantize`, and where its error comes from, layer by layer;
 # 4. size, speed and quality of every CPU path, measured live (small pictures, so this stays fast),
 #    next to the 512-px figures of `animegan-edu bench`, and what was tried to keep the picture;
 # 5. sliders for resolution, threads and path.
@@ -30,21 +30,24 @@
 # Tensors: generator inputs and outputs are `(N, 3, H, W)` RGB in **[-1, 1]**; pictures shown are [0, 1].
 
 # %%
-import json, os, tempfile, time
+import json
+import os
+import tempfile
+import time
 from pathlib import Path
 
+import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-import ipywidgets as W
 from IPython.display import Markdown, display
 
-from animegan_edu import quantize as Q
 from animegan_edu import viz
+from animegan_edu.int8 import quantize as Q
 from animegan_edu.models import count_parameters
 from animegan_edu.resources import data_dir
-from animegan_edu.widgets_live import show_live
-from animegan_edu.weights import get_generator
+from animegan_edu.studio.live import show_live
+from animegan_edu.weights.hub import get_generator
 
 torch.manual_seed(0)
 viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
@@ -285,7 +288,7 @@ plt.show()
 # layers). `Q.load_int8` rebuilds the structure from the header and loads the tensors: nothing is
 # unpickled, so a file from a stranger cannot run code. `Q.save_int8` also records the file's SHA-256
 # beside it (`int8.safetensors.sha256`), and `Q.load_int8` refuses a file whose hash is missing or
-# differs, or whose scales and zero points are NaN, infinite or out of range (`animegan_edu.int8_files`).
+# differs, or whose scales and zero points are NaN, infinite or out of range (`animegan_edu.int8.files`).
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -391,7 +394,7 @@ else:
 # screen pixel per image pixel), where the eye can judge what 35 dB means.
 
 # %%
-from animegan_edu.int8_diagnose import ssim01, variants_table
+from animegan_edu.int8.diagnose import ssim01, variants_table
 
 for name in ("int8_variants_amx.json", "int8_variants.json", "int8_variants_avx2.json"):
     path = bench_dir / name
@@ -444,7 +447,7 @@ plt.show()
 # machine's answer for a 512-px picture, and the check of the demo weights, photo by photo.
 
 # %%
-from animegan_edu import pipeline as P
+from animegan_edu.inference import pipeline as P
 
 check = qdefault.quality
 print(P.default_path(gen, pixels=512 * 512))
@@ -591,7 +594,7 @@ plt.show()
 #   ONNX Runtime fp32's time: the 0.5x target is **missed** on such CPUs. Always measure on the machine
 #   you deploy to: `animegan-edu bench`.
 # * **Where the quality went, and the fix.** The first quantizer scored about 20 dB at 512 px with the
-#   first demo weights, and less the larger the picture. Quantizing one unit at a time (`animegan_edu.int8_diagnose`) showed a single
+#   first demo weights, and less the larger the picture. Quantizing one unit at a time (`animegan_edu.int8.diagnose`) showed a single
 #   unit, `block_e.1`, taking the picture to 12.9 dB: PyTorch's quantized GroupNorm computes the variance
 #   in float32 in a way that breaks down on large tensors. The fix is exact GroupNorm statistics, min/max
 #   calibration at 512 px, and the decoder's last four units in bf16 (their weights still stored as int8,
@@ -617,7 +620,7 @@ plt.show()
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 # %% [markdown]
 # **1 · Scale and zero point.** Write `qparams(x_min, x_max)` returning `(scale, zero_point)` for

@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -17,33 +17,33 @@
 # # 08 · The studio: everything in one interface
 #
 # The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), ends with a friendly web interface: drag-and-drop upload (the Studio here uploads through the file chooser instead), a progress bar, a
-# before/after slider, a gallery of examples. `animegan_edu.widgets.Studio` rebuilds it inside
+# before/after slider, a gallery of examples. `animegan_edu.studio.widgets.Studio` rebuilds it inside
 # JupyterLab with ipywidgets, on top of the pieces of the previous notebooks:
 #
-# * the generator (`01`), with the default weights of `animegan_edu.weights`;
-# * face alignment (`05`, `animegan_edu.face.face2paint`);
-# * style strength, colour grading and glow (`06`, `animegan_edu.grading`).
+# * the generator (`01`), with the default weights of `animegan_edu.weights.hub`;
+# * face alignment (`05`, `animegan_edu.inference.face.face2paint`);
+# * style strength, colour grading and glow (`06`, `animegan_edu.inference.grading`).
 #
 # Run the next cell in JupyterLab and use the controls on the left. Where the widgets cannot draw
 # (the notebook executed headless, read without a kernel, untrusted, or saved and reopened), the
 # same output shows a static before/after figure of the studio's first result instead; it is
 # never drawn under the live studio. Saved notebooks keep only that picture (widget views are
-# removed on save, see `animegan_edu.widgets_live`), so a notebook reopens without errors.
+# removed on save, see `animegan_edu.studio.live`), so a notebook reopens without errors.
 
 # %%
 import matplotlib.pyplot as plt
 import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-from animegan_edu.weights import get_generator
-from animegan_edu.viz import image_row
-from animegan_edu.widgets import (
+from animegan_edu.studio.widgets import (
     Studio,
     StudioSettings,
+    before_after_figure,
     render,
     sample_images,
-    before_after_figure,
 )
+from animegan_edu.viz import image_row
+from animegan_edu.weights.hub import get_generator
 
 torch.manual_seed(0)
 torch.set_num_threads(2)
@@ -63,7 +63,7 @@ studio
 # | **Size** | longest side in pixels; time grows with the pixel count | yes |
 # | **Align faces** | face2paint: each face is aligned to a 512-px upright crop, stylised there and blended back | yes |
 # | **Style strength** | blend between photo (0) and stylised picture (1) | no |
-# | **Grade / Grade amount** | a preset of `animegan_edu.grading` and how much of it | no |
+# | **Grade / Grade amount** | a preset of `animegan_edu.inference.grading` and how much of it | no |
 # | **Glow** | highlight glow amount | no |
 # | **before \| after** | moves the divider of the comparison | no |
 #
@@ -141,7 +141,7 @@ plt.show()
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 # %% [markdown]
 # **1 · The working size.** Before the generator, the studio resizes a picture so that its longest
@@ -159,11 +159,10 @@ exercises.check_resize_size(new_size)
 # %% [markdown]
 # **2 · The fast step.** When a look slider moves, the studio re-runs only the cheap part: blend the
 # photo and the cached generator output by strength, then apply the grade. Write `my_finish(photo,
-# raw, strength)` for the `"shinkai"` grade, using `animegan_edu.grading` (`blend_strength`,
+# raw, strength)` for the `"shinkai"` grade, using `animegan_edu.inference.grading` (`blend_strength`,
 # `color_grade`). Does the order matter?
 
 # %%
-from animegan_edu.grading import blend_strength, color_grade
 
 
 def my_finish(photo, raw, strength):

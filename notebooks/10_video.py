@@ -6,7 +6,7 @@
 #       extension: .py
 #       format_name: percent
 #       format_version: '1.3'
-#       jupytext_version: 1.19.6
+#       jupytext_version: 1.19.7
 #   kernelspec:
 #     display_name: Python 3
 #     language: python
@@ -38,15 +38,14 @@ import tempfile
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import numpy as np
 import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
-from animegan_edu import temporal as T
-from animegan_edu import video as V
-from animegan_edu.pipeline import generate
+from animegan_edu.inference.pipeline import generate
+from animegan_edu.video import stylize as V
+from animegan_edu.video import temporal as T
 from animegan_edu.viz import figure, heatmap, image_row
-from animegan_edu.weights import get_generator
+from animegan_edu.weights.hub import get_generator
 
 torch.manual_seed(0)
 torch.set_num_threads(2)
@@ -60,7 +59,7 @@ print("weights:", label)
 # ## 1 · A test clip, made here
 #
 # No video ships with Python packages under a clear licence, so the toolkit renders its own:
-# `animegan_edu.video.make_test_clip` pans and zooms over scikit-image's `coffee` photo and moves a
+# `animegan_edu.video.stylize.make_test_clip` pans and zooms over scikit-image's `coffee` photo and moves a
 # disc cut from its `chelsea` photo across it (both CC0), then encodes it as H.264 with PyAV.
 # The same function makes the clips of the tests and of `animegan-edu bench --video`.
 # Two seconds at 12 frames per second, 256 pixels wide:
@@ -79,21 +78,21 @@ print("licence:", licence["licence"], "-", "; ".join(s["item"] for s in licence[
 shown = [0, 8, 16, 23]
 image_row([clip[t] for t in shown], [f"input frame {t}" for t in shown],
           height_px=256, max_width_px=2000,
-          suptitle="The test clip: the camera pans and zooms, the disc moves on its own");
+          suptitle="The test clip: the camera pans and zooms, the disc moves on its own")
 plt.show()
 
 # %% [markdown]
 # ## 2 · Frame by frame, and what flicker looks like
 #
 # The plain way: every frame through the pipeline's generator step
-# (`animegan_edu.pipeline.generate`), independently. With the weights above this takes a few
+# (`animegan_edu.inference.pipeline.generate`), independently. With the weights above this takes a few
 # seconds for the 24 frames.
 
 # %%
 per_frame = torch.cat([generate(frame[None], model)[0] for frame in clip])
 per_frame = T.quantize8(per_frame)  # what an 8-bit video keeps
 image_row([per_frame[t] for t in shown], [f"frame by frame {t}" for t in shown],
-          height_px=256, max_width_px=2000);
+          height_px=256, max_width_px=2000)
 plt.show()
 
 # %% [markdown]
@@ -254,7 +253,7 @@ for name, frames, fidelity in rows:
 image_row([per_frame[t], stable[t], per_frame[t + 1], stable[t + 1]],
           [f"frame by frame {t}", f"flow-guided {t}",
            f"frame by frame {t + 1}", f"flow-guided {t + 1}"],
-          height_px=256, max_width_px=2000);
+          height_px=256, max_width_px=2000)
 plt.show()
 pf2 = T.pair_flow(clip[t], clip[t + 1])
 fig, axes = figure(1, 3, figsize=(16, 3.8))
@@ -286,7 +285,7 @@ plt.show()
 # In a notebook the command line's `main` can be called directly (here without a progress bar):
 
 # %%
-from animegan_edu.cli import main
+from animegan_edu.cli.main import main
 
 status = main(["video", str(clip_path), "-o", str(work / "anime.mp4"),
                "--size", "128", "--max-frames", "12", "--no-progress"])
@@ -328,7 +327,7 @@ print("a bad input:", main(["video", str(work), "-o", str(work / "x.mp4")]))
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 # %% [markdown]
 # **1 · The masked error.** Write `masked_error(a, b, mask)`: the mean absolute difference between

@@ -1,7 +1,8 @@
 """Solutions to notebook 00's exercises."""
+
 import torch
 
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 
 def to_gen(x01: torch.Tensor) -> torch.Tensor:

@@ -1,10 +1,11 @@
 """Solutions to notebook 01's exercises."""
-from animegan_edu import exercises
+
+from animegan_edu.teaching import exercises
 
 
 def out_size(h: int, top: int, bottom: int) -> int:
-    padded = h + top + bottom           # the generator's units: top=0, bottom=1
-    return (padded - 3) // 2 + 1        # 3x3 kernel, stride 2
+    padded = h + top + bottom  # the generator's units: top=0, bottom=1
+    return (padded - 3) // 2 + 1  # 3x3 kernel, stride 2
 
 
 def conv_params(in_ch: int, out_ch: int, k: int, groups: int, bias: bool) -> int:

@@ -1,7 +1,8 @@
 """Solutions to notebook 02's exercises."""
+
 import torch
 
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 
 def rf(kernels: list[int], strides: list[int]) -> int:
@@ -13,7 +14,7 @@ def rf(kernels: list[int], strides: list[int]) -> int:
 
 
 def grid(size: int) -> int:
-    for _ in range(3):                  # three stride-2 3x3 convs with padding 1
+    for _ in range(3):  # three stride-2 3x3 convs with padding 1
         size = (size + 2 - 3) // 2 + 1
     return size
 

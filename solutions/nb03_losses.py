@@ -1,7 +1,8 @@
 """Solutions to notebook 03's exercises."""
+
 import torch
 
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 
 def my_gram(feat: torch.Tensor) -> torch.Tensor:
@@ -18,7 +19,11 @@ def tv(x: torch.Tensor) -> torch.Tensor:
     return (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean() + (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean()
 
 
-RESULTS = [exercises.check_gram(my_gram), exercises.check_lsgan_d_loss(d_loss), exercises.check_total_variation(tv)]
+RESULTS = [
+    exercises.check_gram(my_gram),
+    exercises.check_lsgan_d_loss(d_loss),
+    exercises.check_total_variation(tv),
+]
 
 if __name__ == "__main__":
     print(*RESULTS, sep="\n")

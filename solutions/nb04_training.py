@@ -1,7 +1,8 @@
 """Solutions to notebook 04's exercises."""
+
 import torch
 
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 
 def g_loss(d_fake: torch.Tensor) -> torch.Tensor:

@@ -1,7 +1,8 @@
 """Solutions to notebook 05's exercises."""
+
 import torch
 
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 
 def similarity(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
@@ -11,7 +12,7 @@ def similarity(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
     cov = dc.T @ sc / len(src)
     u, sig, vh = torch.linalg.svd(cov)
     d = torch.ones(2, dtype=src.dtype)
-    if torch.linalg.det(u) * torch.linalg.det(vh) < 0:     # no reflection
+    if torch.linalg.det(u) * torch.linalg.det(vh) < 0:  # no reflection
         d[1] = -1
     rot = u @ torch.diag(d) @ vh
     scale = (sig * d).sum() / var_s

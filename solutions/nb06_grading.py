@@ -1,7 +1,8 @@
 """Solutions to notebook 06's exercises."""
+
 import torch
 
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 
 
 def my_luma(image: torch.Tensor) -> torch.Tensor:
@@ -10,8 +11,8 @@ def my_luma(image: torch.Tensor) -> torch.Tensor:
 
 
 def boost_blue(image: torch.Tensor, gain: float) -> torch.Tensor:
-    out = image.clone()                 # never change the caller's picture
-    out[:, 2] = out[:, 2] * gain        # channel 2 is blue in RGB
+    out = image.clone()  # never change the caller's picture
+    out[:, 2] = out[:, 2] * gain  # channel 2 is blue in RGB
     return out.clamp(0, 1)
 
 

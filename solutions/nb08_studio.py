@@ -1,8 +1,9 @@
 """Solutions to notebook 08's exercises."""
+
 import torch
 
-from animegan_edu import exercises
-from animegan_edu.grading import blend_strength, color_grade
+from animegan_edu.inference.grading import blend_strength, color_grade
+from animegan_edu.teaching import exercises
 
 
 def new_size(w: int, h: int, size: int) -> tuple[int, int]:

@@ -39,9 +39,11 @@ def _seed_and_threads():
     yield
 
 
-def make_tiny_dataset(root: Path, n_photos: int = 3, n_style: int = 2, size: int = 48, style: str = "Demo") -> Path:
+def make_tiny_dataset(
+    root: Path, n_photos: int = 3, n_style: int = 2, size: int = 48, style: str = "Demo"
+) -> Path:
     """A tiny dataset in the original layout (plus ``paired``) from generated images."""
-    from animegan_edu.data import cartoonize, edge_smooth
+    from animegan_edu.data.dataset import cartoonize, edge_smooth
     from animegan_edu.imageio import save_png_atomic as _save_png
 
     gen = torch.Generator().manual_seed(0)
@@ -50,7 +52,9 @@ def make_tiny_dataset(root: Path, n_photos: int = 3, n_style: int = 2, size: int
     yy, xx = torch.meshgrid(torch.linspace(0, 1, size), torch.linspace(0, 1, size + 8), indexing="ij")
     for i in range(n_photos):
         c = torch.rand(3, 1, 1, generator=gen)
-        photo = (c * (0.5 + 0.5 * torch.sin(6 * xx + i) * yy) + 0.1 * torch.rand(3, size, size + 8, generator=gen)).clamp(0, 1)
+        photo = (
+            c * (0.5 + 0.5 * torch.sin(6 * xx + i) * yy) + 0.1 * torch.rand(3, size, size + 8, generator=gen)
+        ).clamp(0, 1)
         _save_png(photo, root / "train_photo" / f"p{i}.png")
         _save_png(cartoonize(photo[None])[0], root / style / "paired" / f"p{i}.png")
     for j in range(n_style):

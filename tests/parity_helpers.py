@@ -19,7 +19,9 @@ from animegan_edu.models import Generator
 TOLERANCE = 1e-5
 
 
-def assert_parity(sd_path: Path, in_path: Path, out_path: Path, upsample: str = "align_corners", atol: float = TOLERANCE) -> float:
+def assert_parity(
+    sd_path: Path, in_path: Path, out_path: Path, upsample: str = "align_corners", atol: float = TOLERANCE
+) -> float:
     """Load ``sd_path`` strictly into ``Generator(upsample)``; its output on ``in_path`` must match ``out_path``.
 
     Returns the maximum absolute difference (asserted ``<= atol``).
@@ -30,7 +32,9 @@ def assert_parity(sd_path: Path, in_path: Path, out_path: Path, upsample: str = 
     return assert_state_dict_parity(state, x, expected, upsample, atol)
 
 
-def assert_state_dict_parity(state, x: torch.Tensor, expected: torch.Tensor, upsample: str = "align_corners", atol: float = TOLERANCE) -> float:
+def assert_state_dict_parity(
+    state, x: torch.Tensor, expected: torch.Tensor, upsample: str = "align_corners", atol: float = TOLERANCE
+) -> float:
     g = Generator(upsample=upsample)
     g.load_state_dict(state, strict=True)
     g.eval()
@@ -62,7 +66,9 @@ def parity_cases(parity_dir: Path) -> list[tuple[list[Path], Path, Path]]:
     return cases
 
 
-def assert_parity_any(candidates: list[Path], in_path: Path, out_path: Path, upsample: str = "align_corners") -> float:
+def assert_parity_any(
+    candidates: list[Path], in_path: Path, out_path: Path, upsample: str = "align_corners"
+) -> float:
     """:func:`assert_parity` for the first candidate state dict that fits; fails if none does."""
     errors = []
     for sd in candidates:

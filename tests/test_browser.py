@@ -46,10 +46,18 @@ ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "browser"
 NOTEBOOKS = ("00_quickstart", "06_color_grading_and_glow", "07_quantized_cpu_inference", "08_studio")
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
-RAW_WIDGET_TEXT = re.compile(r"interactive\(children=|\b[A-Z][A-Za-z]*(Box|Slider|Dropdown|Upload)\((children|value)=")
+RAW_WIDGET_TEXT = re.compile(
+    r"interactive\(children=|\b[A-Z][A-Za-z]*(Box|Slider|Dropdown|Upload)\((children|value)="
+)
 RUN_TIMEOUT_S = 420  # notebook 07 runs its live benchmark: minutes on a loaded 2-core machine
 
 LATENCY: dict[str, dict[str, float]] = {}
@@ -69,7 +77,9 @@ def _chromium() -> str:
     if wanted:
         path = wanted if Path(wanted).is_file() else None
     else:
-        path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+        path = shutil.which("chromium") or (
+            "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+        )
     if path is None:
         _need(f"chromium not found{f' at {wanted}' if wanted else ''}: apt-get install -y chromium")
     return path
@@ -92,7 +102,7 @@ class Lab:
     """A JupyterLab server on 127.0.0.1 over a temporary copy of the notebooks."""
 
     def __init__(self, tmp: Path) -> None:
-        from animegan_edu.widgets_live import install_jupyter_config
+        from animegan_edu.studio.live import install_jupyter_config
 
         self.tmp = tmp
         self.root = tmp / "root"
@@ -103,20 +113,44 @@ class Lab:
         install_jupyter_config(config)  # what `make install` does for the project's venv
         _settings(settings, "@jupyterlab/docmanager-extension:plugin", {"autosave": False})
         _settings(settings, "@jupyterlab/notebook-extension:tracker", {"windowingMode": "none"})
-        _settings(settings, "@jupyterlab/apputils-extension:notification", {"fetchNews": "false", "checkForUpdates": False})
+        _settings(
+            settings,
+            "@jupyterlab/apputils-extension:notification",
+            {"fetchNews": "false", "checkForUpdates": False},
+        )
         self.port, self.token = _free_port(), base64.b32encode(os.urandom(15)).decode().lower()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = dict(os.environ, JUPYTER_CONFIG_DIR=str(config), JUPYTER_RUNTIME_DIR=str(self.runtime),
-                   JUPYTER_DATA_DIR=str(tmp / "data"), JUPYTERLAB_SETTINGS_DIR=str(settings),
-                   JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"), OMP_NUM_THREADS="1",
-                   ANIMEGAN_EDU_OFFLINE="1", MPLBACKEND="module://matplotlib_inline.backend_inline")
+        env = dict(
+            os.environ,
+            JUPYTER_CONFIG_DIR=str(config),
+            JUPYTER_RUNTIME_DIR=str(self.runtime),
+            JUPYTER_DATA_DIR=str(tmp / "data"),
+            JUPYTERLAB_SETTINGS_DIR=str(settings),
+            JUPYTERLAB_WORKSPACES_DIR=str(tmp / "workspaces"),
+            OMP_NUM_THREADS="1",
+            ANIMEGAN_EDU_OFFLINE="1",
+            MPLBACKEND="module://matplotlib_inline.backend_inline",
+        )
         self.log_path = tmp / "lab.log"
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
-             "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
-             "--ServerApp.open_browser=False", "--ServerApp.allow_root=True"],
-            cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "jupyterlab",
+                "--no-browser",
+                "--ServerApp.ip=127.0.0.1",
+                f"--ServerApp.port={self.port}",
+                "--ServerApp.port_retries=0",
+                f"--IdentityProvider.token={self.token}",
+                f"--ServerApp.root_dir={self.root}",
+                "--ServerApp.open_browser=False",
+                "--ServerApp.allow_root=True",
+            ],
+            cwd=self.root,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.time() + 120
         while True:
@@ -129,7 +163,9 @@ class Lab:
                 time.sleep(0.5)
 
     def api(self, method: str, path: str):
-        req = urllib.request.Request(self.url + path, method=method, headers={"Authorization": f"token {self.token}"})
+        req = urllib.request.Request(
+            self.url + path, method=method, headers={"Authorization": f"token {self.token}"}
+        )
         with urllib.request.urlopen(req, timeout=30) as r:
             body = r.read()
         return json.loads(body) if body else None
@@ -186,9 +222,14 @@ class IOPubWatch:
                     while True:
                         msg = c.get_iopub_msg(timeout=0.05)
                         kind, content = msg["msg_type"], msg["content"]
-                        if kind == "error" or (kind == "stream" and content.get("name") == "stderr"
-                                               and "Traceback" in content.get("text", "")):
-                            self.errors.append(f"{kind}: {content.get('ename', '')} {content.get('evalue', content.get('text', ''))[-1500:]}")
+                        if kind == "error" or (
+                            kind == "stream"
+                            and content.get("name") == "stderr"
+                            and "Traceback" in content.get("text", "")
+                        ):
+                            self.errors.append(
+                                f"{kind}: {content.get('ename', '')} {content.get('evalue', content.get('text', ''))[-1500:]}"
+                            )
                 except Exception:
                     pass
             time.sleep(0.2)
@@ -225,8 +266,11 @@ def browser(lab, tmp_path_factory):
     print(f"\nbrowser test artifacts: {ARTIFACTS}")
     with sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=_chromium(), headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1500, "height": 1100},
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=_chromium(),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1500, "height": 1100},
         )
         ctx.console_errors = []
         ctx.on("console", lambda m: ctx.console_errors.append(m.text) if m.type == "error" else None)
@@ -239,11 +283,11 @@ def browser(lab, tmp_path_factory):
 def _write_latency() -> None:
     if not LATENCY:
         return
-    from animegan_edu.bench import cpu_info
+    from animegan_edu.bench.run import cpu_info
 
     out = {
         "what": "seconds from a slider key press (or click, or file chosen) to the new picture in the page, "
-                "JupyterLab + Chromium on 127.0.0.1, kernels with OMP_NUM_THREADS=1",
+        "JupyterLab + Chromium on 127.0.0.1, kernels with OMP_NUM_THREADS=1",
         "measured_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "cpu": cpu_info(),
         "load_average_1min": os.getloadavg()[0],
@@ -287,11 +331,13 @@ def _page_problems(page) -> list[str]:
     text = page.inner_text(".jp-NotebookPanel .jp-Notebook")
     problems = []
     if "Error displaying widget" in text:
-        problems.append("Error displaying widget: " + text[text.index("Error displaying widget"):][:80])
+        problems.append("Error displaying widget: " + text[text.index("Error displaying widget") :][:80])
     m = RAW_WIDGET_TEXT.search(text)
     if m:
-        problems.append(f"raw widget text: {text[m.start():m.start() + 60]!r}")
-    for err in page.locator('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts():
+        problems.append(f"raw widget text: {text[m.start() : m.start() + 60]!r}")
+    for err in page.locator(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+    ).all_inner_texts():
         if "Traceback" in err or re.search(r"^\w+Error\b", err, re.M):
             problems.append(f"error output: {err[:300]}")
     return problems
@@ -309,7 +355,9 @@ def _run_all(lab: Lab, page, notebook: str) -> float:
             break
         problems = [p for p in _page_problems(page) if p.startswith("error output")]
         assert not problems, f"{notebook}: {problems}"
-        assert time.time() - t0 < RUN_TIMEOUT_S, f"{notebook}: still running after {RUN_TIMEOUT_S} s: {prompts}"
+        assert time.time() - t0 < RUN_TIMEOUT_S, (
+            f"{notebook}: still running after {RUN_TIMEOUT_S} s: {prompts}"
+        )
         time.sleep(1)
     page.wait_for_timeout(1000)
     return time.time() - t0
@@ -345,14 +393,18 @@ def _changes_picture(page, container, action, timeout_s: float = 120) -> tuple[f
         try:
             page.wait_for_function(
                 f"([el, before]) => {{ const src = ({img_js})(el); return src && src !== before; }}",
-                arg=[handle, before_src], timeout=500, polling="raf",
+                arg=[handle, before_src],
+                timeout=500,
+                polling="raf",
             )
             break
         except PlaywrightTimeout:
             pass
         # not yet: a Python error in the kernel, or too long a wait, fails at once
         log = _LAB[0].log()[log_start:] if _LAB else ""
-        assert "Traceback (most recent call last)" not in log, f"the kernel raised instead of updating the picture:\n{log[-2500:]}"
+        assert "Traceback (most recent call last)" not in log, (
+            f"the kernel raised instead of updating the picture:\n{log[-2500:]}"
+        )
         errors = _LAB[0].iopub.errors[iopub_start:] if _LAB else []
         assert not errors, "the kernel raised instead of updating the picture (IOPub):\n" + "\n".join(errors)
         assert time.perf_counter() - t0 < timeout_s, f"the picture did not change within {timeout_s} s"
@@ -366,6 +418,7 @@ def _press(page, slider, key: str):
         handle = slider.locator(".noUi-handle").first
         handle.focus()
         handle.press(key)
+
     return act
 
 
@@ -376,6 +429,7 @@ def _set_readout(slider, value: str):
         readout.press("Control+a")
         readout.type(value)
         readout.press("Enter")
+
     return act
 
 
@@ -400,7 +454,7 @@ def _check_clean_run(lab: Lab, browser, page, notebook: str, log_start: int) -> 
 
 def _save_close_reopen(lab: Lab, browser, page, notebook: str) -> None:
     """Save, close the page, shut the kernel down, reopen: nothing broken, stand-ins shown."""
-    from animegan_edu.widgets_live import STANDIN_KEY, WIDGET_VIEW, widget_output_problems
+    from animegan_edu.studio.live import STANDIN_KEY, WIDGET_VIEW, widget_output_problems
 
     path = lab.root / "notebooks" / f"{notebook}.ipynb"
     before = path.stat().st_mtime_ns
@@ -415,7 +469,9 @@ def _save_close_reopen(lab: Lab, browser, page, notebook: str) -> None:
     saved = json.loads(path.read_text())
     assert widget_output_problems(saved) == [], notebook
     assert WIDGET_VIEW not in json.dumps(saved), f"{notebook}: a widget view was saved"
-    standins = [o for c in saved["cells"] for o in c.get("outputs", []) if (o.get("metadata") or {}).get(STANDIN_KEY)]
+    standins = [
+        o for c in saved["cells"] for o in c.get("outputs", []) if (o.get("metadata") or {}).get(STANDIN_KEY)
+    ]
     assert standins, f"{notebook}: the saved file lost its static stand-ins"
     page.close()
     lab.shutdown_kernels()
@@ -424,7 +480,9 @@ def _save_close_reopen(lab: Lab, browser, page, notebook: str) -> None:
         again.wait_for_timeout(1500)
         assert _page_problems(again) == [], f"{notebook} reopened"
         if notebook == "08_studio":  # the studio's static before/after figure stands in for it
-            shown = again.locator(".jp-CodeCell").first.locator('.jp-OutputArea-output[data-mime-type="image/jpeg"] img')
+            shown = again.locator(".jp-CodeCell").first.locator(
+                '.jp-OutputArea-output[data-mime-type="image/jpeg"] img'
+            )
         else:
             shown = again.locator(".jp-OutputArea-output", has_text="run this cell in JupyterLab")
         assert shown.count() >= 1, f"{notebook} reopened: no static stand-in shown"
@@ -451,7 +509,9 @@ def test_00_quickstart_sliders(lab, browser):
     page, log_start = _run_notebook(lab, browser, nb)
     ui = page.locator(".widget-interact").first
     assert ui.locator(".widget-slider").count() == 2
-    seconds, before, after = _changes_picture(page, ui, _press(page, ui.locator(".widget-slider").nth(1), "ArrowLeft"))
+    seconds, before, after = _changes_picture(
+        page, ui, _press(page, ui.locator(".widget-slider").nth(1), "ArrowLeft")
+    )
     assert before != after
     LATENCY.setdefault(nb, {})["strength slider (generator re-runs, 256 px)"] = round(seconds, 3)
     _shot(ui, f"{nb}-sliders")
@@ -467,7 +527,9 @@ def test_06_grading_sliders(lab, browser):
     names = ["channel gains", "S-curve", "saturation", "CLAHE", "glow"]
     for i, name in enumerate(names):
         ui = uis.nth(i)
-        seconds, before, after = _changes_picture(page, ui, _press(page, ui.locator(".widget-slider").first, "ArrowLeft"))
+        seconds, before, after = _changes_picture(
+            page, ui, _press(page, ui.locator(".widget-slider").first, "ArrowLeft")
+        )
         assert before != after, name
         LATENCY.setdefault(nb, {})[f"{name} slider"] = round(seconds, 3)
     _shot(uis.nth(4), f"{nb}-glow-slider")
@@ -480,7 +542,9 @@ def test_07_quantized_sliders(lab, browser):
     page, log_start = _run_notebook(lab, browser, nb)
     box = page.locator(".jp-OutputArea-output .widget-vbox").filter(has=page.locator(".widget-slider")).first
     assert box.locator(".widget-slider").count() == 2 and box.locator("select").count() == 1
-    seconds, before, after = _changes_picture(page, box, _press(page, box.locator(".widget-slider").first, "ArrowRight"))
+    seconds, before, after = _changes_picture(
+        page, box, _press(page, box.locator(".widget-slider").first, "ArrowRight")
+    )
     assert before != after
     LATENCY.setdefault(nb, {})["size slider 192 -> 256 px (INT8, timed 3 times)"] = round(seconds, 3)
     _shot(box, f"{nb}-explorer")
@@ -513,10 +577,14 @@ def test_08_studio(lab, browser, tmp_path):
     assert chosen.strip(), "the weights dropdown is blank"
 
     # cheap sliders: strength and split (the cached stylised image is re-finished)
-    seconds, before, after = _changes_picture(page, view, _press(page, studio.locator(".animegan-studio-strength"), "ArrowLeft"))
+    seconds, before, after = _changes_picture(
+        page, view, _press(page, studio.locator(".animegan-studio-strength"), "ArrowLeft")
+    )
     assert before != after
     lat["strength slider"] = round(seconds, 3)
-    seconds, before, after = _changes_picture(page, view, _press(page, studio.locator(".animegan-studio-split"), "ArrowRight"))
+    seconds, before, after = _changes_picture(
+        page, view, _press(page, studio.locator(".animegan-studio-split"), "ArrowRight")
+    )
     assert before != after
     lat["before|after split"] = round(seconds, 3)
 
@@ -547,7 +615,9 @@ def test_08_studio(lab, browser, tmp_path):
         new MutationObserver(() => window.__label.push(el.textContent)).observe(el, {childList: true, characterData: true, subtree: true}); }""")
     size = studio.locator(".animegan-studio-size")
     seconds, before, after = _changes_picture(page, view, _press(page, size, "ArrowRight"))
-    assert max(_pixels(after).shape[:2]) == 384, _pixels(after).shape  # the re-rendered picture, not an earlier one
+    assert max(_pixels(after).shape[:2]) == 384, _pixels(
+        after
+    ).shape  # the re-rendered picture, not an earlier one
     lat["size slider 320 -> 384 px (generator re-runs, after the 0.5 s debounce)"] = round(seconds, 3)
     widths = page.evaluate("window.__bar")
     partial = sorted({w for w in widths if 0 < w < 100})
@@ -568,7 +638,9 @@ def test_08_studio(lab, browser, tmp_path):
     page.wait_for_function("(bar) => bar.style.width === '100%'", arg=bar.element_handle(), timeout=60_000)
     page.wait_for_timeout(1500)  # a second pass, if any, would start within the 0.5 s debounce
     widths = page.evaluate("window.__bar")
-    assert max(_pixels(after).shape[:2]) == 512 and widths.count(0) == 1, f"passes: {widths.count(0)}, widths {widths}"
+    assert max(_pixels(after).shape[:2]) == 512 and widths.count(0) == 1, (
+        f"passes: {widths.count(0)}, widths {widths}"
+    )
 
     # upload through the file chooser: a real PNG, then a broken file
     photo = tmp_path / "my_photo.png"
@@ -581,6 +653,7 @@ def test_08_studio(lab, browser, tmp_path):
             with page.expect_file_chooser() as chooser:
                 upload.click()
             chooser.value.set_files(str(path))
+
         return act
 
     seconds, before, after = _changes_picture(page, view, choose(photo))
@@ -589,21 +662,30 @@ def test_08_studio(lab, browser, tmp_path):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"this is not a picture")
     choose(broken)()
-    page.wait_for_function("(el) => el.innerText.includes('broken.png')", arg=studio.locator(".animegan-studio-status").element_handle(),
-                           timeout=30_000)
+    page.wait_for_function(
+        "(el) => el.innerText.includes('broken.png')",
+        arg=studio.locator(".animegan-studio-status").element_handle(),
+        timeout=30_000,
+    )
     message = _status(studio).strip()
     assert "broken.png: not a readable image" in message and len(message.splitlines()) == 1, message
     _shot(studio, f"{nb}-studio")
 
     # 1024 px: the long whole-image pass reports progress (the bar moves through it)
-    _changes_picture(page, view, lambda: studio.locator(".animegan-studio-gallery button", has_text="chelsea").click())
+    _changes_picture(
+        page, view, lambda: studio.locator(".animegan-studio-gallery button", has_text="chelsea").click()
+    )
     page.wait_for_function("(bar) => bar.style.width === '100%'", arg=bar.element_handle(), timeout=60_000)
     page.evaluate("window.__bar = []")
-    seconds, before, after = _changes_picture(page, view, _set_readout(studio.locator(".animegan-studio-size"), "1024"), timeout_s=300)
+    seconds, before, after = _changes_picture(
+        page, view, _set_readout(studio.locator(".animegan-studio-size"), "1024"), timeout_s=300
+    )
     assert max(_pixels(after).shape[:2]) == 1024, _pixels(after).shape
     lat["size slider to 1024 px (generator re-runs, after the 0.5 s debounce)"] = round(seconds, 3)
     widths = page.evaluate("window.__bar")
     partial = sorted({w for w in widths if 0 < w < 100})
-    assert len(partial) >= 8 and widths[-1] == 100, f"1024 px: the bar did not move through the pass: {widths}"
+    assert len(partial) >= 8 and widths[-1] == 100, (
+        f"1024 px: the bar did not move through the pass: {widths}"
+    )
     _check_clean_run(lab, browser, page, nb, log_start)
     _save_close_reopen(lab, browser, page, nb)

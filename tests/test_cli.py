@@ -11,10 +11,11 @@ import torch
 from http_helpers import serve_folder
 from PIL import Image
 
-from animegan_edu import cli, tf_checkpoint
-from animegan_edu import weights as W
+from animegan_edu.cli import main as cli
 from animegan_edu.imageio import load_image, read_image, resize_longest
 from animegan_edu.models import Generator
+from animegan_edu.weights import hub as W
+from animegan_edu.weights.tf import checkpoint as tf_checkpoint
 
 
 @pytest.fixture(autouse=True)
@@ -86,7 +87,9 @@ def test_stylize_honours_exif_orientation(tmp_path, weights_file, capsys):
     # orientation 6: the stored left (red) half ends up on top
     top, bottom = np.asarray(upright)[5, 12], np.asarray(upright)[35, 12]
     assert top[0] > 200 and top[2] < 60 and bottom[2] > 200 and bottom[0] < 60
-    code, _, err = _run(["stylize", src, "-o", tmp_path / "out", "--weights", weights_file, "--size", 40], capsys)
+    code, _, err = _run(
+        ["stylize", src, "-o", tmp_path / "out", "--weights", weights_file, "--size", 40], capsys
+    )
     assert code == 0, err
     assert Image.open(tmp_path / "out" / "rot.png").size == (24, 40)
 
@@ -96,7 +99,18 @@ def test_stylize_converts_grey_and_rgba(tmp_path, weights_file, capsys):
     Image.new("RGBA", (20, 20), (10, 20, 30, 0)).save(tmp_path / "alpha.png")
     Image.new("P", (20, 20)).save(tmp_path / "pal.gif")
     code, _, err = _run(
-        ["stylize", tmp_path / "grey.png", tmp_path / "alpha.png", tmp_path / "pal.gif", "-o", tmp_path / "out", "--weights", weights_file, "--size", 16],
+        [
+            "stylize",
+            tmp_path / "grey.png",
+            tmp_path / "alpha.png",
+            tmp_path / "pal.gif",
+            "-o",
+            tmp_path / "out",
+            "--weights",
+            weights_file,
+            "--size",
+            16,
+        ],
         capsys,
     )
     assert code == 0, err
@@ -110,13 +124,14 @@ def test_stylize_bad_inputs_are_skipped(tmp_path, weights_file, capsys):
     text = tmp_path / "notes.png"
     text.write_text("this is not an image")
     corrupt = tmp_path / "broken.jpg"
-    full = (tmp_path / "full.jpg")
+    full = tmp_path / "full.jpg"
     _photo(full, (200, 120))
     corrupt.write_bytes(full.read_bytes()[:400])
     missing = tmp_path / "missing.png"
     out = tmp_path / "out"
     code, stdout, err = _run(
-        ["stylize", good1, text, corrupt, missing, good2, "-o", out, "--weights", weights_file, "--size", 16], capsys
+        ["stylize", good1, text, corrupt, missing, good2, "-o", out, "--weights", weights_file, "--size", 16],
+        capsys,
     )
     assert code == 2
     assert sorted(p.name for p in out.iterdir()) == ["a.png", "b.png"]  # no partial outputs, no temp files
@@ -134,7 +149,9 @@ def test_stylize_same_stem_does_not_overwrite(tmp_path, weights_file, capsys):
     (tmp_path / "x").mkdir()
     a = _photo(tmp_path / "pic.png")
     b = _photo(tmp_path / "x" / "pic.jpg", color=(10, 200, 10))
-    code, _, err = _run(["stylize", a, b, "-o", tmp_path / "out", "--weights", weights_file, "--size", 16], capsys)
+    code, _, err = _run(
+        ["stylize", a, b, "-o", tmp_path / "out", "--weights", weights_file, "--size", 16], capsys
+    )
     assert code == 0, err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["pic-2.png", "pic.png"]
 
@@ -149,14 +166,30 @@ def test_stylize_bad_weights_one_line(tmp_path, capsys):
     a = _photo(tmp_path / "a.png")
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"PK\x03\x04garbage")
-    for weights, needle in ((bad, "truncated or corrupt"), ("shinkai", "shinkai is not cached"), ("nonsense", "unknown weights")):
+    for weights, needle in (
+        (bad, "truncated or corrupt"),
+        ("shinkai", "shinkai is not cached"),
+        ("nonsense", "unknown weights"),
+    ):
         code, _, err = _run(["stylize", a, "-o", tmp_path / "o", "--weights", weights], capsys)
         assert code == 2 and needle in err and err.count("\n") == 1 and "Traceback" not in err
     assert not (tmp_path / "o").exists()  # no empty output folder left behind
 
 
 def test_stylize_too_small_size(tmp_path, weights_file, capsys):
-    code, _, err = _run(["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "o", "--size", "4", "--weights", weights_file], capsys)
+    code, _, err = _run(
+        [
+            "stylize",
+            _photo(tmp_path / "a.png"),
+            "-o",
+            tmp_path / "o",
+            "--size",
+            "4",
+            "--weights",
+            weights_file,
+        ],
+        capsys,
+    )
     assert code == 2 and "--size must be at least 8" in err
 
 
@@ -172,7 +205,9 @@ def test_weights_list_and_verify(tmp_path, weights_file, capsys):
     assert code == 2 and "truncated" in err and err.count("\n") == 1
 
 
-def test_weights_verify_resolves_registry_names_before_local_files(tmp_path, weights_file, capsys, monkeypatch):
+def test_weights_verify_resolves_registry_names_before_local_files(
+    tmp_path, weights_file, capsys, monkeypatch
+):
     import shutil
 
     monkeypatch.chdir(tmp_path)
@@ -199,7 +234,10 @@ def test_weights_convert_tf(tmp_path, shared_dir, capsys):
     assert g.upsample == "tf1"  # recorded in the file's metadata: decode like the TF original
     assert W.load_generator(out, upsample="align_corners").upsample == "align_corners"
     assert W.sha256_file(out) in stdout
-    code, _, err = _run(["weights", "convert-tf", shared_dir("testdata/tf_bundle_minimal"), "-o", tmp_path / "x.safetensors"], capsys)
+    code, _, err = _run(
+        ["weights", "convert-tf", shared_dir("testdata/tf_bundle_minimal"), "-o", tmp_path / "x.safetensors"],
+        capsys,
+    )
     assert code == 2 and "no AnimeGANv2 generator variables" in err
     assert not (tmp_path / "x.safetensors").exists()
 
@@ -207,8 +245,20 @@ def test_weights_convert_tf(tmp_path, shared_dir, capsys):
 def test_console_script_runs(tmp_path):
     """The installed entry point works as a process (exit status, one-line error)."""
     proc = subprocess.run(
-        [sys.executable, "-m", "animegan_edu.cli", "stylize", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o"), "--weights", "nonsense"],
-        capture_output=True, text=True, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "animegan_edu.cli.main",
+            "stylize",
+            str(tmp_path / "nope.png"),
+            "-o",
+            str(tmp_path / "o"),
+            "--weights",
+            "nonsense",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().startswith("animegan-edu: error: unknown weights")
@@ -239,9 +289,24 @@ def test_weights_download_tf_entry_from_local_server_then_stylize(tmp_path, shar
     code, out, _ = _run(["weights", "verify", "shinkai"], capsys)
     assert code == 0 and "registry entry 'shinkai'" in out
     monkeypatch.setenv(W.ENV_OFFLINE, "1")  # from now on the cache is enough
-    code, _, err = _run(["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "o.png", "--weights", "Shinkai", "--size", 16], capsys)
+    code, _, err = _run(
+        [
+            "stylize",
+            _photo(tmp_path / "a.png"),
+            "-o",
+            tmp_path / "o.png",
+            "--weights",
+            "Shinkai",
+            "--size",
+            16,
+        ],
+        capsys,
+    )
     assert code == 0, err
-    assert Image.open(tmp_path / "o.png").size == (16, 8)  # 40x24 -> longest 16, sides rounded to multiples of 4
+    assert Image.open(tmp_path / "o.png").size == (
+        16,
+        8,
+    )  # 40x24 -> longest 16, sides rounded to multiples of 4
 
 
 # --------------------------------------------------------------------------- never lose a user's data
@@ -279,7 +344,11 @@ def test_stylize_output_names_are_unique(tmp_path, weights_file, capsys):
     """Defect: `x/a.png y/a.png x/a-2.png -o out/` gave 3 inputs but 2 outputs."""
     (tmp_path / "x").mkdir()
     (tmp_path / "y").mkdir()
-    inputs = [_photo(tmp_path / "x" / "a.png"), _photo(tmp_path / "y" / "a.png", color=(0, 0, 200)), _photo(tmp_path / "x" / "a-2.png", color=(0, 200, 0))]
+    inputs = [
+        _photo(tmp_path / "x" / "a.png"),
+        _photo(tmp_path / "y" / "a.png", color=(0, 0, 200)),
+        _photo(tmp_path / "x" / "a-2.png", color=(0, 200, 0)),
+    ]
     out = tmp_path / "out"
     code, stdout, err = _run(["stylize", *inputs, "-o", out, "--weights", weights_file, "--size", 16], capsys)
     assert code == 0, err
@@ -290,28 +359,55 @@ def test_stylize_output_names_are_unique(tmp_path, weights_file, capsys):
 def test_stylize_size_has_an_upper_bound(tmp_path, weights_file, capsys):
     """Defect: --size 100000 ended in a bare MemoryError."""
     for size in ("100000", "4097"):
-        code, _, err = _run(["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "o", "--size", size, "--weights", weights_file], capsys)
+        code, _, err = _run(
+            [
+                "stylize",
+                _photo(tmp_path / "a.png"),
+                "-o",
+                tmp_path / "o",
+                "--size",
+                size,
+                "--weights",
+                weights_file,
+            ],
+            capsys,
+        )
         assert code == 2 and "--size must be at least 8 and at most 4096" in err and err.count("\n") == 1
     assert not (tmp_path / "o").exists()
 
 
 def test_stylize_bad_weights_leave_no_new_folders(tmp_path, capsys):
     """Defect: an empty -o folder (and its parents) stayed behind when loading the weights failed."""
-    code, _, err = _run(["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "new" / "deeper", "--weights", "nonsense"], capsys)
+    code, _, err = _run(
+        ["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "new" / "deeper", "--weights", "nonsense"],
+        capsys,
+    )
     assert code == 2 and "unknown weights" in err
     assert not (tmp_path / "new").exists()
 
 
 def test_stylize_all_inputs_bad_leaves_no_folder(tmp_path, weights_file, capsys):
     (tmp_path / "t.png").write_text("text")
-    code, _, err = _run(["stylize", tmp_path / "t.png", "-o", tmp_path / "o", "--weights", weights_file, "--size", 16], capsys)
+    code, _, err = _run(
+        ["stylize", tmp_path / "t.png", "-o", tmp_path / "o", "--weights", weights_file, "--size", 16], capsys
+    )
     assert code == 2 and "t.png: not a readable image" in err
     assert not (tmp_path / "o").exists()
 
 
 def test_stylize_output_location_that_is_a_file(tmp_path, weights_file, capsys):
     (tmp_path / "notes.txt").write_text("keep me")
-    code, _, err = _run(["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "notes.txt" / "o", "--weights", weights_file], capsys)
+    code, _, err = _run(
+        [
+            "stylize",
+            _photo(tmp_path / "a.png"),
+            "-o",
+            tmp_path / "notes.txt" / "o",
+            "--weights",
+            weights_file,
+        ],
+        capsys,
+    )
     assert code == 2 and err.count("\n") == 1 and "notes.txt" in err and "not a folder" in err
     assert (tmp_path / "notes.txt").read_text() == "keep me"
 
@@ -323,17 +419,38 @@ def test_stylize_refuses_huge_images_from_the_header(tmp_path, weights_file, cap
     big = tmp_path / "bomb.png"
     _huge_png(big, 12000, 12000)
     good = _photo(tmp_path / "a.png")
-    code, _, err = _run(["stylize", big, good, "-o", tmp_path / "o", "--weights", weights_file, "--size", 16], capsys)
+    code, _, err = _run(
+        ["stylize", big, good, "-o", tmp_path / "o", "--weights", weights_file, "--size", 16], capsys
+    )
     assert code == 2
     lines = err.strip().splitlines()
-    assert len(lines) == 2 and "bomb.png: 12000x12000 pixels (144.0 MP) is over the limit of 40 MP" in lines[0]
+    assert (
+        len(lines) == 2 and "bomb.png: 12000x12000 pixels (144.0 MP) is over the limit of 40 MP" in lines[0]
+    )
     assert "1 of 2 images failed" in lines[1]
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["a.png"]
-    code, _, err = _run(["stylize", good, "-o", tmp_path / "p", "--weights", weights_file, "--size", 16, "--max-megapixels", "0.0001"], capsys)
+    code, _, err = _run(
+        [
+            "stylize",
+            good,
+            "-o",
+            tmp_path / "p",
+            "--weights",
+            weights_file,
+            "--size",
+            16,
+            "--max-megapixels",
+            "0.0001",
+        ],
+        capsys,
+    )
     assert code == 2 and "limit of 0.0001 MP" in err
 
 
-@pytest.mark.parametrize(("flag", "value"), [("--glow", "inf"), ("--glow", "nan"), ("--strength", "nan"), ("--max-megapixels", "inf")])
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--glow", "inf"), ("--glow", "nan"), ("--strength", "nan"), ("--max-megapixels", "inf")],
+)
 def test_stylize_refuses_non_finite_numbers(flag, value, capsys):
     """Defect: `--glow inf` was accepted and produced a black image."""
     with pytest.raises(SystemExit) as exc:
@@ -347,7 +464,19 @@ def test_stylize_output_respects_umask(tmp_path, weights_file, capsys):
 
     old = os.umask(0o022)
     try:
-        code, _, err = _run(["stylize", _photo(tmp_path / "a.png"), "-o", tmp_path / "r.png", "--weights", weights_file, "--size", 16], capsys)
+        code, _, err = _run(
+            [
+                "stylize",
+                _photo(tmp_path / "a.png"),
+                "-o",
+                tmp_path / "r.png",
+                "--weights",
+                weights_file,
+                "--size",
+                16,
+            ],
+            capsys,
+        )
     finally:
         os.umask(old)
     assert code == 0, err
@@ -356,7 +485,21 @@ def test_stylize_output_respects_umask(tmp_path, weights_file, capsys):
 
 def test_stylize_transparent_pixels_become_white(tmp_path, weights_file, capsys):
     Image.new("RGBA", (16, 16), (0, 0, 0, 0)).save(tmp_path / "clear.png")
-    code, _, err = _run(["stylize", tmp_path / "clear.png", "-o", tmp_path / "o.png", "--weights", weights_file, "--size", 16, "--strength", "0"], capsys)
+    code, _, err = _run(
+        [
+            "stylize",
+            tmp_path / "clear.png",
+            "-o",
+            tmp_path / "o.png",
+            "--weights",
+            weights_file,
+            "--size",
+            16,
+            "--strength",
+            "0",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert np.asarray(Image.open(tmp_path / "o.png")).min() == 255
 

@@ -9,9 +9,10 @@ import pytest
 import torch
 from PIL import Image
 
-from animegan_edu import cli, pipeline
-from animegan_edu.grading import PRESETS, color_grade
+from animegan_edu.cli import main as cli
 from animegan_edu.imageio import from_generator_range, pil_to_tensor01, to_generator_range
+from animegan_edu.inference import pipeline
+from animegan_edu.inference.grading import PRESETS, color_grade
 from animegan_edu.models import Generator
 
 
@@ -25,7 +26,7 @@ def weights_file(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="module")
 def model(weights_file):
-    from animegan_edu.weights import load_generator
+    from animegan_edu.weights.hub import load_generator
 
     return load_generator(weights_file)
 
@@ -59,7 +60,19 @@ def test_parser_accepts_the_options_with_defaults():
     ns = cli.build_parser().parse_args(["stylize", "a.png", "-o", "out"])
     assert (ns.face, ns.grade, ns.glow, ns.strength) == (False, "neutral", None, 1.0)
     ns = cli.build_parser().parse_args(
-        ["stylize", "a.png", "-o", "out", "--face", "--grade", "shinkai", "--glow", "0.5", "--strength", "0.25"]
+        [
+            "stylize",
+            "a.png",
+            "-o",
+            "out",
+            "--face",
+            "--grade",
+            "shinkai",
+            "--glow",
+            "0.5",
+            "--strength",
+            "0.25",
+        ]
     )
     assert (ns.face, ns.grade, ns.glow, ns.strength) == (True, "shinkai", 0.5, 0.25)
 
@@ -67,8 +80,13 @@ def test_parser_accepts_the_options_with_defaults():
 @pytest.mark.parametrize(
     "flag,value,expect",
     [
-        ("--strength", "1.5", "[0, 1]"), ("--strength", "x", "number"), ("--glow", "-1", ">= 0"), ("--grade", "hayao", "invalid choice"),
-        ("--glow", "inf", "finite"), ("--glow", "nan", "finite"), ("--strength", "nan", "finite"),
+        ("--strength", "1.5", "[0, 1]"),
+        ("--strength", "x", "number"),
+        ("--glow", "-1", ">= 0"),
+        ("--grade", "hayao", "invalid choice"),
+        ("--glow", "inf", "finite"),
+        ("--glow", "nan", "finite"),
+        ("--strength", "nan", "finite"),
     ],
 )
 def test_bad_values_are_rejected(capsys, flag, value, expect):
@@ -107,12 +125,38 @@ def test_glow_alone_only_brightens(model):
 
 def test_end_to_end_files(tmp_path, weights_file, capsys):
     src = _photo(tmp_path)
-    rc = cli.main(["stylize", src, "-o", str(tmp_path / "a.png"), "--weights", weights_file, "--size", "48", "--strength", "0"])
+    rc = cli.main(
+        [
+            "stylize",
+            src,
+            "-o",
+            str(tmp_path / "a.png"),
+            "--weights",
+            weights_file,
+            "--size",
+            "48",
+            "--strength",
+            "0",
+        ]
+    )
     assert rc == 0
     same = pil_to_tensor01(Image.open(tmp_path / "a.png"))
     assert torch.allclose(same, pil_to_tensor01(Image.open(src)), atol=1.5 / 255)
     rc = cli.main(
-        ["stylize", src, "-o", str(tmp_path / "b.png"), "--weights", weights_file, "--size", "48", "--grade", "shinkai", "--glow", "0.6"]
+        [
+            "stylize",
+            src,
+            "-o",
+            str(tmp_path / "b.png"),
+            "--weights",
+            weights_file,
+            "--size",
+            "48",
+            "--grade",
+            "shinkai",
+            "--glow",
+            "0.6",
+        ]
     )
     assert rc == 0 and (tmp_path / "b.png").stat().st_size > 0
     assert "b.png" in capsys.readouterr().out
@@ -120,14 +164,28 @@ def test_end_to_end_files(tmp_path, weights_file, capsys):
 
 def test_face_flag_without_faces_says_so(tmp_path, weights_file, capsys):
     src = _photo(tmp_path, size=(64, 64))
-    rc = cli.main(["stylize", src, "-o", str(tmp_path / "f.png"), "--weights", weights_file, "--size", "64", "--face"])
+    rc = cli.main(
+        ["stylize", src, "-o", str(tmp_path / "f.png"), "--weights", weights_file, "--size", "64", "--face"]
+    )
     assert rc == 0
     assert "no face found: stylised the whole image" in capsys.readouterr().out
 
 
 def test_face_flag_aligns_a_real_face(tmp_path, weights_file, capsys):
     src = _astronaut(tmp_path)
-    rc = cli.main(["stylize", src, "-o", str(tmp_path / "face.png"), "--weights", weights_file, "--size", "256", "--face"])
+    rc = cli.main(
+        [
+            "stylize",
+            src,
+            "-o",
+            str(tmp_path / "face.png"),
+            "--weights",
+            weights_file,
+            "--size",
+            "256",
+            "--face",
+        ]
+    )
     assert rc == 0
     out = capsys.readouterr().out
     assert "1 face(s) found, 1 aligned and stylised" in out

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from animegan_edu import data as D
+from animegan_edu.data import dataset as D
 
 
 def _step_image(h=32, w=32):
@@ -98,7 +98,7 @@ def test_dataset_errors_name_the_folder(tmp_path, tiny_dataset):
 
 
 def test_prepare_demo_moved_to_demoset():
-    """The demo set is assembled by animegan_edu.demoset (tests in test_demoset.py)."""
-    from animegan_edu import demoset
+    """The demo set is assembled by animegan_edu.data.demoset (tests in test_demoset.py)."""
+    from animegan_edu.data import demoset
 
     assert D.prepare_demo is demoset.prepare_demo

@@ -1,4 +1,4 @@
-"""The demo training set (animegan_edu.demoset): licences per file, validation kept apart,
+"""The demo training set (animegan_edu.data.demoset): licences per file, validation kept apart,
 no deletion of folders we did not write, byte-identical reruns. Offline: small fake
 Debian package folders under tmp_path stand in for the real packages."""
 
@@ -12,8 +12,8 @@ import pytest
 import torch
 from PIL import Image
 
-from animegan_edu import data as D
-from animegan_edu import demoset as S
+from animegan_edu.data import dataset as D
+from animegan_edu.data import demoset as S
 from animegan_edu.imageio import VALIDATION_PHOTOS, sample_photo_array, sample_photos
 
 COPYRIGHT = """Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
@@ -97,7 +97,11 @@ def test_manifest_records_source_and_licence_per_file(fake):
         assert entry["package"] and entry["version"] and entry["path"] and entry["licence"]
     sky = m["files"]["train_photo/fake-backgrounds_sky.png"]
     assert (sky["package"], sky["version"], sky["path"], sky["licence"]) == (
-        "fake-backgrounds", "1.2-3", "usr/share/bg/sky.png", "CC0-1.0")  # the later stanza wins
+        "fake-backgrounds",
+        "1.2-3",
+        "usr/share/bg/sky.png",
+        "CC0-1.0",
+    )  # the later stanza wins
     assert m["files"]["Demo/smooth/fake-backgrounds_street.png"]["licence"] == "GPL-2+"
     wall = m["files"]["train_photo/fake-backgrounds_wall.png"]
     assert wall["path"].endswith("1920x1080.png")  # the largest of the wallpaper's sizes
@@ -131,7 +135,9 @@ def test_validation_set_is_written_and_never_trained_on(fake):
     with pytest.raises(D.DataError, match="chelsea is a validation photo"):
         _build(tmp_path, out=tmp_path / "other", sources=tmp_path / "bad.json")
     # by pixels: a Debian file that is a validation photo under another name is refused
-    Image.fromarray(sample_photo_array("coffee")).save(tmp_path / "pkgs/fake-backgrounds/usr/share/bg/street.png")
+    Image.fromarray(sample_photo_array("coffee")).save(
+        tmp_path / "pkgs/fake-backgrounds/usr/share/bg/street.png"
+    )
     with pytest.raises(D.DataError, match="validation photo coffee"):
         _build(tmp_path, out=tmp_path / "other")
     assert not (tmp_path / "other").exists()
@@ -176,9 +182,13 @@ def test_an_empty_folder_is_filled_not_removed(fake):
 def test_rerun_is_byte_identical_and_leaves_the_set_untouched(fake):
     tmp_path, _ = fake
     out = _build(tmp_path)
-    before = {str(p.relative_to(out)): (_sha(p), os.stat(p).st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    before = {
+        str(p.relative_to(out)): (_sha(p), os.stat(p).st_mtime_ns) for p in out.rglob("*") if p.is_file()
+    }
     _build(tmp_path)
-    after = {str(p.relative_to(out)): (_sha(p), os.stat(p).st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    after = {
+        str(p.relative_to(out)): (_sha(p), os.stat(p).st_mtime_ns) for p in out.rglob("*") if p.is_file()
+    }
     assert after == before
     # built elsewhere from scratch: the same bytes (deterministic, no timestamps)
     other = _build(tmp_path, out=tmp_path / "again")
@@ -228,9 +238,21 @@ def test_bundled_sources_table_is_well_formed():
     names = [f[0] for g in table["pypi"] for f in g["files"]]
     assert not set(names) & set(VALIDATION_PHOTOS)
     kinds = {f[1] for g in table["debian"] + table["pypi"] for f in g["files"]}
-    assert kinds <= {"people", "animal", "food", "vehicle", "nature", "sky_night", "indoor", "street_building", "object"}
+    assert kinds <= {
+        "people",
+        "animal",
+        "food",
+        "vehicle",
+        "nature",
+        "sky_night",
+        "indoor",
+        "street_building",
+        "object",
+    }
     assert sum(len(g["files"]) for g in table["debian"] + table["pypi"]) >= 220
-    assert torch.is_tensor(S.load_photo(S.Photo("x", "scikit-image", "0", "skimage.data coins", "l", "object"), 24))
+    assert torch.is_tensor(
+        S.load_photo(S.Photo("x", "scikit-image", "0", "skimage.data coins", "l", "object"), 24)
+    )
 
 
 def _fake_debian(monkeypatch, calls):

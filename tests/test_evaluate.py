@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from animegan_edu.evaluate import PhotoScore, evaluate_generator, image_metrics, summarize
 from animegan_edu.imageio import VALIDATION_PHOTOS, validation_photo
+from animegan_edu.training.evaluate import PhotoScore, evaluate_generator, image_metrics, summarize
 
 
 @pytest.fixture(scope="module")
@@ -66,17 +66,22 @@ def test_non_finite_generator_is_refused():
 
 
 def test_cli_json_on_the_bundled_weights(capsys):
-    from animegan_edu.cli import main
+    from animegan_edu.cli.main import main
 
     assert main(["evaluate", "--size", "64", "--photos", "coffee", "rocket", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert "demo" in out["weights"] and len(out["photos"]) == 2
-    assert set(out["summary"]["64"]) >= {"mean_psnr_db", "min_margin_db", "max_lab_shift", "min_laplacian_ratio"}
+    assert set(out["summary"]["64"]) >= {
+        "mean_psnr_db",
+        "min_margin_db",
+        "max_lab_shift",
+        "min_laplacian_ratio",
+    }
     PhotoScore(**out["photos"][0])  # the JSON rows are complete
 
 
 def test_cli_refuses_absurd_sizes(capsys):
-    from animegan_edu.cli import main
+    from animegan_edu.cli.main import main
 
     assert main(["evaluate", "--size", "100000"]) == 2
     assert "--size 100000" in capsys.readouterr().err

@@ -1,4 +1,5 @@
 """The checked exercises: every reference solution passes, wrong answers get a hint and no exception."""
+
 from __future__ import annotations
 
 import runpy
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from animegan_edu import exercises as ex
+from animegan_edu.teaching import exercises as ex
 
 SOLUTIONS = sorted((Path(__file__).resolve().parents[1] / "solutions").glob("nb*.py"))
 
@@ -39,30 +40,35 @@ def _stub(*args: object) -> None:
 
 # One plausible mistake per checker: a wrong value, a wrong shape, or a wrong type of answer.
 WRONG = {
-    "check_to_generator_range": lambda x: x * 2,                                   # forgot the shift
-    "check_blend_strength": lambda p, st, s: st * s,                               # loses the photo
-    "check_stride2_size": lambda h, t, b: h // 2,                                  # ignores the padding
-    "check_conv_parameters": lambda i, o, k, g, b: o * i * k * k,                  # ignores groups and bias
-    "check_receptive_field": lambda ks, ss: sum(ks) - len(ks) + 1,                 # ignores strides
-    "check_patch_grid": lambda s: s // 8,                                          # floors odd sizes
-    "check_spectral_sigma": lambda w: float(w.norm()),                             # Frobenius, not spectral
-    "check_gram": lambda f: f.flatten(2) @ f.flatten(2).transpose(1, 2),           # not normalised
+    "check_to_generator_range": lambda x: x * 2,  # forgot the shift
+    "check_blend_strength": lambda p, st, s: st * s,  # loses the photo
+    "check_stride2_size": lambda h, t, b: h // 2,  # ignores the padding
+    "check_conv_parameters": lambda i, o, k, g, b: o * i * k * k,  # ignores groups and bias
+    "check_receptive_field": lambda ks, ss: sum(ks) - len(ks) + 1,  # ignores strides
+    "check_patch_grid": lambda s: s // 8,  # floors odd sizes
+    "check_spectral_sigma": lambda w: float(w.norm()),  # Frobenius, not spectral
+    "check_gram": lambda f: f.flatten(2) @ f.flatten(2).transpose(1, 2),  # not normalised
     "check_lsgan_d_loss": lambda r, f, g, s: (r - 1).pow(2).mean() + f.pow(2).mean(),  # drops two terms
     "check_total_variation": lambda x: (x[..., 1:, :] - x[..., :-1, :]).abs().mean(),  # L1, one direction
-    "check_lsgan_g_loss": lambda d: d.pow(2).mean(),                               # the fake label
-    "check_generator_loss": lambda t, w: sum(float(v) for v in t.values()),        # unweighted
-    "check_similarity": lambda s, d: torch.linalg.lstsq(                            # full affine: not a similarity
-        torch.cat([s, torch.ones(len(s), 1, dtype=s.dtype)], 1), d).solution.T,
+    "check_lsgan_g_loss": lambda d: d.pow(2).mean(),  # the fake label
+    "check_generator_loss": lambda t, w: sum(float(v) for v in t.values()),  # unweighted
+    "check_similarity": lambda s, d: (
+        torch.linalg.lstsq(  # full affine: not a similarity
+            torch.cat([s, torch.ones(len(s), 1, dtype=s.dtype)], 1), d
+        ).solution.T
+    ),
     "check_invert_similarity": lambda m: torch.cat([torch.linalg.inv(m[:, :2]), -m[:, 2:]], 1),  # wrong shift
-    "check_luma": lambda im: im.mean(1, keepdim=True),                             # plain average
-    "check_blue_boost": lambda im, g: torch.cat([im[:, :1] * g, im[:, 1:]], 1).clamp(0, 1),  # the article's red
-    "check_qparams": lambda lo, hi: ((hi - lo) / 256, 0),                          # no zero point
-    "check_fake_quantize": lambda x, s, z: torch.round(x / s) * s,                 # no clamp
+    "check_luma": lambda im: im.mean(1, keepdim=True),  # plain average
+    "check_blue_boost": lambda im, g: torch.cat([im[:, :1] * g, im[:, 1:]], 1).clamp(
+        0, 1
+    ),  # the article's red
+    "check_qparams": lambda lo, hi: ((hi - lo) / 256, 0),  # no zero point
+    "check_fake_quantize": lambda x, s, z: torch.round(x / s) * s,  # no clamp
     "check_psnr": lambda a, b: float(10 * torch.log10(1 / (a - b).abs().mean())),  # MAE, not MSE
-    "check_resize_size": lambda w, h, size: (size, size),                          # square
+    "check_resize_size": lambda w, h, size: (size, size),  # square
     "check_finish": lambda p, r, s: ex.check_finish.__globals__["torch"].lerp(p, r, s),  # no grade
-    "check_masked_error": lambda a, b, m: float((a - b).abs().mean()),             # ignores the mask
-    "check_temporal_blend": lambda s, w, m, a: (1 - a) * s + a * w,                # blends occluded pixels too
+    "check_masked_error": lambda a, b, m: float((a - b).abs().mean()),  # ignores the mask
+    "check_temporal_blend": lambda s, w, m, a: (1 - a) * s + a * w,  # blends occluded pixels too
 }
 
 

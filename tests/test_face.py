@@ -1,4 +1,4 @@
-"""Tests for animegan_edu.face: geometry (exact, no detector), then MTCNN on real photos.
+"""Tests for animegan_edu.inference.face: geometry (exact, no detector), then MTCNN on real photos.
 
 Ground truth for rotated faces is independent of the detector's own answer on the rotated
 picture: the landmarks found on the upright photo are rotated with the same matrix that
@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from kornia.geometry.transform import invert_affine_transform
 
-from animegan_edu import face as FA
+from animegan_edu.inference import face as FA
 
 # --------------------------------------------------------------------------- helpers
 
@@ -32,7 +32,9 @@ def _smooth_image(h: int = 96, w: int = 96) -> torch.Tensor:
 
 
 def _blobs(points: torch.Tensor, h: int, w: int, sigma: float = 1.5) -> torch.Tensor:
-    yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64), indexing="ij")
+    yy, xx = torch.meshgrid(
+        torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64), indexing="ij"
+    )
     img = torch.zeros(h, w, dtype=torch.float64)
     for x, y in points.tolist():
         img = torch.maximum(img, torch.exp(-((xx - x) ** 2 + (yy - y) ** 2) / (2 * sigma**2)))
@@ -44,7 +46,9 @@ def _peak(img: torch.Tensor, near: torch.Tensor, radius: int = 6) -> torch.Tenso
     x0, y0 = (int(round(v)) for v in near.tolist())
     patch = img[0, 0, y0 - radius : y0 + radius + 1, x0 - radius : x0 + radius + 1].double()
     patch = (patch - patch.max() * 0.5).clamp(min=0)
-    ys, xs = torch.meshgrid(torch.arange(-radius, radius + 1.0), torch.arange(-radius, radius + 1.0), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(-radius, radius + 1.0), torch.arange(-radius, radius + 1.0), indexing="ij"
+    )
     wsum = patch.sum()
     return torch.tensor([x0 + float((xs * patch).sum() / wsum), y0 + float((ys * patch).sum() / wsum)])
 
@@ -71,7 +75,9 @@ def test_template_points_scale_with_size_and_eyes_are_level():
 @pytest.mark.parametrize("deg,scale", [(0.0, 1.0), (37.0, 0.6), (-120.0, 2.5), (180.0, 1.3)])
 def test_estimate_similarity_recovers_a_known_transform(deg, scale):
     m = _rotation(deg, scale, (12.0, -7.5))
-    src = torch.tensor([[10.0, 20.0], [50.0, 22.0], [31.0, 40.0], [15.0, 60.0], [47.0, 61.0]], dtype=torch.float64)
+    src = torch.tensor(
+        [[10.0, 20.0], [50.0, 22.0], [31.0, 40.0], [15.0, 60.0], [47.0, 61.0]], dtype=torch.float64
+    )
     dst = FA.transform_points(m, src)
     est = FA.estimate_similarity(src, dst)
     assert torch.allclose(est, m, atol=1e-9)
@@ -103,13 +109,17 @@ def test_template_landmarks_land_on_the_template(deg):
     size, h, w = 128, 160, 200
     # landmarks of a synthetic face: the template sent into the image by a known similarity
     to_img = _rotation(deg, 0.8, (0.0, 0.0))
-    pts = FA.transform_points(to_img, FA.template_points(size) - size / 2) + torch.tensor([100.0, 80.0], dtype=torch.float64)
+    pts = FA.transform_points(to_img, FA.template_points(size) - size / 2) + torch.tensor(
+        [100.0, 80.0], dtype=torch.float64
+    )
     image = _blobs(pts, h, w)
     crop, m = FA.align_face(image, pts, size)
     assert crop.shape == (1, 3, size, size) and m.shape == (1, 2, 3)
     mapped = FA.transform_points(m[0].double(), pts)
     assert torch.allclose(mapped, FA.template_points(size), atol=1e-3)
-    for found_at, expected in zip([_peak(crop, t) for t in FA.template_points(size)], FA.template_points(size)):
+    for found_at, expected in zip(
+        [_peak(crop, t) for t in FA.template_points(size)], FA.template_points(size)
+    ):
         assert float((found_at - expected).norm()) < 0.5  # sub-pixel: the dots really moved there
     eyes = FA.template_points(size)[:2]
     assert abs(float(_peak(crop, eyes[0])[1] - _peak(crop, eyes[1])[1])) < 0.5  # upright: eyes level
@@ -117,7 +127,9 @@ def test_template_landmarks_land_on_the_template(deg):
 
 def test_inverse_warp_returns_the_image():
     image = _smooth_image(120, 140)
-    pts = FA.transform_points(_rotation(25.0, 0.5), FA.template_points(128) - 64) + torch.tensor([70.0, 60.0], dtype=torch.float64)
+    pts = FA.transform_points(_rotation(25.0, 0.5), FA.template_points(128) - 64) + torch.tensor(
+        [70.0, 60.0], dtype=torch.float64
+    )
     crop, m = FA.align_face(image, pts, 128)
     back = FA.warp_back(crop, m, (120, 140))
     covered = FA.warp_back(torch.ones(1, 1, 128, 128), m, (120, 140))
@@ -148,9 +160,19 @@ def test_feather_mask_is_soft_and_centred():
 def _fake_face(center=(100.0, 80.0), eye_dist=40.0, deg=0.0) -> FA.Face:
     size = 512
     s = eye_dist / (0.25 * (size - 1))
-    pts = FA.transform_points(_rotation(deg, s), FA.template_points(size) - (size - 1) / 2) + torch.tensor(center, dtype=torch.float64)
+    pts = FA.transform_points(_rotation(deg, s), FA.template_points(size) - (size - 1) / 2) + torch.tensor(
+        center, dtype=torch.float64
+    )
     side = eye_dist * 2.0
-    return FA.Face(torch.tensor([center[0] - side / 2, center[1] - side / 2, center[0] + side / 2, center[1] + side / 2]), pts, 0.99, side, deg)
+    return FA.Face(
+        torch.tensor(
+            [center[0] - side / 2, center[1] - side / 2, center[0] + side / 2, center[1] + side / 2]
+        ),
+        pts,
+        0.99,
+        side,
+        deg,
+    )
 
 
 def test_face2paint_zero_faces_stylises_the_whole_image_and_says_so():
@@ -163,7 +185,11 @@ def test_face2paint_zero_faces_stylises_the_whole_image_and_says_so():
 
 def test_face2paint_pastes_each_face_and_skips_tiny_ones():
     image = _smooth_image(200, 320)
-    faces = [_fake_face((80.0, 100.0), 40.0, 20.0), _fake_face((230.0, 100.0), 44.0, -35.0), _fake_face((300.0, 30.0), 8.0)]
+    faces = [
+        _fake_face((80.0, 100.0), 40.0, 20.0),
+        _fake_face((230.0, 100.0), 44.0, -35.0),
+        _fake_face((300.0, 30.0), 8.0),
+    ]
     calls = []
 
     def stylize(t: torch.Tensor) -> torch.Tensor:
@@ -171,8 +197,16 @@ def test_face2paint_pastes_each_face_and_skips_tiny_ones():
         return -t
 
     steps_seen = []
-    res = FA.face2paint(image, stylize, faces=faces, size=96, min_face=48, background="photo", keep_steps=True,
-                        progress=lambda d, n, msg: steps_seen.append((d, n)))
+    res = FA.face2paint(
+        image,
+        stylize,
+        faces=faces,
+        size=96,
+        min_face=48,
+        background="photo",
+        keep_steps=True,
+        progress=lambda d, n, msg: steps_seen.append((d, n)),
+    )
     assert res.report.found == 3
     assert len(res.report.used) == 2 and len(res.report.skipped) == 1
     assert "too small" in res.report.skipped[0][1] and "16 px" in res.report.skipped[0][1]

@@ -1,18 +1,20 @@
-"""animegan_edu.face_paste: the crop size each face gets, and face2paint choosing it per face."""
+"""animegan_edu.inference.face_paste: the crop size each face gets, and face2paint choosing it per face."""
 
 from __future__ import annotations
 
 import torch
 
-from animegan_edu import face as FA
-from animegan_edu.face_paste import FACE_CROP_MAX, FACE_CROP_MIN, face_crop_size
+from animegan_edu.inference import face as FA
+from animegan_edu.inference.face_paste import FACE_CROP_MAX, FACE_CROP_MIN, face_crop_size
 
 
 def _face_with_eyes(eye_dist: float, centre: tuple[float, float] = (160.0, 120.0)) -> FA.Face:
     """A face whose five landmarks sit where the template puts them, eyes ``eye_dist`` apart."""
     side = 4.0 * eye_dist  # the template's crop covers four eye distances
     pts = FA.TEMPLATE * side + torch.tensor(centre, dtype=torch.float64) - side / 2
-    box = torch.tensor([centre[0] - eye_dist, centre[1] - eye_dist, centre[0] + eye_dist, centre[1] + eye_dist])
+    box = torch.tensor(
+        [centre[0] - eye_dist, centre[1] - eye_dist, centre[0] + eye_dist, centre[1] + eye_dist]
+    )
     return FA.Face(box, pts, 0.99, 2 * eye_dist, 0.0)
 
 

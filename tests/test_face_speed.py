@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from animegan_edu import face as FA
+from animegan_edu.inference import face as FA
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for animegan_edu.grading: shapes, ranges, invariants, errors, module == function, gradcheck."""
+"""Tests for animegan_edu.inference.grading: shapes, ranges, invariants, errors, module == function, gradcheck."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch.autograd import gradcheck
 
-from animegan_edu import grading as G
+from animegan_edu.inference import grading as G
 
 
 def _img(n: int = 2, h: int = 24, w: int = 32, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -233,7 +233,8 @@ NON_FINITE = [float("inf"), float("-inf"), float("nan")]
 
 @pytest.mark.parametrize("bad", NON_FINITE)
 @pytest.mark.parametrize(
-    "field", ["contrast", "saturation", "clahe", "clahe_clip", "glow", "glow_threshold", "glow_radius", "gains"]
+    "field",
+    ["contrast", "saturation", "clahe", "clahe_clip", "glow", "glow_threshold", "glow_radius", "gains"],
 )
 def test_grade_params_refuse_non_finite(field, bad):
     """Defect: GradeParams(glow=inf) was accepted (``inf < 0`` is False) and graded to a black image."""

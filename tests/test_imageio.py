@@ -35,7 +35,16 @@ def test_generator_range_roundtrip():
     assert io.from_generator_range(torch.tensor([-3.0, 3.0])).tolist() == [0.0, 1.0]
 
 
-@pytest.mark.parametrize(("size", "target", "expected"), [((400, 300), 256, (256, 192)), ((300, 400), 256, (192, 256)), ((1000, 30), 512, (512, 16)), ((64, 64), 64, (64, 64)), ((10, 7), 100, (100, 72))])
+@pytest.mark.parametrize(
+    ("size", "target", "expected"),
+    [
+        ((400, 300), 256, (256, 192)),
+        ((300, 400), 256, (192, 256)),
+        ((1000, 30), 512, (512, 16)),
+        ((64, 64), 64, (64, 64)),
+        ((10, 7), 100, (100, 72)),
+    ],
+)
 def test_resize_longest(size, target, expected):
     out = io.resize_longest(Image.new("RGB", size), target)
     assert out.size == expected
@@ -51,7 +60,12 @@ def test_load_image_errors_are_one_line(tmp_path):
     (tmp_path / "t.png").write_text("text")
     Image.new("RGB", (50, 50)).save(tmp_path / "full.png")
     (tmp_path / "cut.png").write_bytes((tmp_path / "full.png").read_bytes()[:60])
-    cases = {tmp_path / "none.png": "no such file", tmp_path: "is a directory", tmp_path / "t.png": "not a readable image", tmp_path / "cut.png": "corrupt or truncated"}
+    cases = {
+        tmp_path / "none.png": "no such file",
+        tmp_path: "is a directory",
+        tmp_path / "t.png": "not a readable image",
+        tmp_path / "cut.png": "corrupt or truncated",
+    }
     for path, needle in cases.items():
         with pytest.raises(io.ImageLoadError) as info:
             io.load_image(path)
@@ -70,7 +84,9 @@ def test_save_png_atomic(tmp_path):
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def _png(path, arr: np.ndarray, bit_depth: int, color_type: int) -> None:
@@ -79,7 +95,12 @@ def _png(path, arr: np.ndarray, bit_depth: int, color_type: int) -> None:
     rows = arr.astype(">u2" if bit_depth == 16 else "u1")
     raw = b"".join(b"\x00" + rows[y].tobytes() for y in range(h))
     ihdr = struct.pack(">IIBBBBB", w, h, bit_depth, color_type, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(raw)) + _chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(raw))
+        + _chunk(b"IEND", b"")
+    )
 
 
 def _huge_png(path, w: int, h: int) -> None:
@@ -88,7 +109,9 @@ def _huge_png(path, w: int, h: int) -> None:
     row = b"\x00" + b"\x00" * ((w + 7) // 8)
     idat = b"".join(comp.compress(row) for _ in range(h)) + comp.flush()
     ihdr = struct.pack(">IIBBBBB", w, h, 1, 0, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", idat) + _chunk(b"IEND", b"")
+    )
 
 
 def _ramp16(w: int = 16, h: int = 4) -> np.ndarray:
@@ -106,7 +129,9 @@ def test_16bit_grey_png_is_scaled_not_clipped(tmp_path):
     assert torch.allclose(t[0, 0], torch.linspace(0, 1, 16), atol=1e-4)
     assert torch.equal(t[0], t[1]) and torch.equal(t[1], t[2])
     assert abs(float(t.mean()) - 0.5) < 0.01
-    assert np.asarray(io.load_image(tmp_path / "g16.png"))[0, :, 0].tolist() == [round(v * 255) for v in np.linspace(0, 1, 16)]
+    assert np.asarray(io.load_image(tmp_path / "g16.png"))[0, :, 0].tolist() == [
+        round(v * 255) for v in np.linspace(0, 1, 16)
+    ]
 
 
 def test_16bit_rgb_png_and_tiff_keep_their_colours(tmp_path):
@@ -116,7 +141,9 @@ def test_16bit_rgb_png_and_tiff_keep_their_colours(tmp_path):
     _png(tmp_path / "rgba16.png", np.concatenate([rgb, np.full_like(g, 65535)[..., None]], -1), 16, 6)
     for name in ("rgb16.png", "rgba16.png"):
         t = io.read_image(tmp_path / name)
-        assert torch.allclose(t[:, 0, :], torch.from_numpy(rgb[0].T / 65535.0).float(), atol=1 / 255 + 1e-6), name
+        assert torch.allclose(
+            t[:, 0, :], torch.from_numpy(rgb[0].T / 65535.0).float(), atol=1 / 255 + 1e-6
+        ), name
 
 
 def test_float_tiff_is_read_as_0_to_1(tmp_path):
@@ -221,7 +248,13 @@ def test_pixel_limit_is_checked_before_decoding(tmp_path, monkeypatch):
         io.read_image(big)
     msg = str(info.value)
     assert time.perf_counter() - t0 < 2.0
-    assert str(big) in msg and "12000x12000" in msg and "144.0 MP" in msg and "limit of 40 MP" in msg and "\n" not in msg
+    assert (
+        str(big) in msg
+        and "12000x12000" in msg
+        and "144.0 MP" in msg
+        and "limit of 40 MP" in msg
+        and "\n" not in msg
+    )
     with pytest.raises(io.ImageLoadError, match="limit of 0.0001 MP"):
         io.read_image(big.read_bytes(), name="bomb.png", max_pixels=100)
     monkeypatch.setenv(io.MAX_PIXELS_ENV, "1000")
@@ -238,7 +271,12 @@ def test_decompression_bomb_error_is_one_line(tmp_path):
     big = tmp_path / "bigger.png"
     side = int((2 * Image.MAX_IMAGE_PIXELS) ** 0.5) + 10
     ihdr = struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0)  # header only: Pillow refuses before any data
-    big.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", zlib.compress(b"\x00")) + _chunk(b"IEND", b""))
+    big.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + _chunk(b"IHDR", ihdr)
+        + _chunk(b"IDAT", zlib.compress(b"\x00"))
+        + _chunk(b"IEND", b"")
+    )
     with pytest.raises(io.ImageLoadError) as info:
         io.read_image(big, max_pixels=10**12)
     assert str(big) in str(info.value) and "too large" in str(info.value) and "\n" not in str(info.value)
@@ -247,7 +285,9 @@ def test_decompression_bomb_error_is_one_line(tmp_path):
 def test_unsupported_mode_is_one_line():
     with pytest.raises(io.ImageLoadError) as info:
         io._to_rgb(_FakeMode(), "odd.tif")  # a mode the toolkit does not convert
-    assert str(info.value).startswith("odd.tif: unsupported image mode 'HSV2'") and "\n" not in str(info.value)
+    assert str(info.value).startswith("odd.tif: unsupported image mode 'HSV2'") and "\n" not in str(
+        info.value
+    )
 
 
 class _FakeMode:
@@ -289,7 +329,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
 
 def test_data_read_image_is_the_same_decoder(tmp_path):
     """Defect: data.read_image decoded on its own (16-bit clipped to white, alpha dropped, no size limit)."""
-    from animegan_edu import data
+    from animegan_edu.data import dataset as data
 
     _png(tmp_path / "g16.png", _ramp16(), 16, 0)
     _transparent_rgba().save(tmp_path / "a.png")
@@ -299,10 +339,18 @@ def test_data_read_image_is_the_same_decoder(tmp_path):
     assert shrunk.shape == (3, 2, 8) and 0.4 < float(shrunk.mean()) < 0.6
     _huge_png(tmp_path / "bomb.png", 12000, 12000)
     (tmp_path / "t.png").write_text("text")
-    for name, needle in (("bomb.png", "over the limit"), ("t.png", "not a readable image"), ("none.png", "no such file")):
+    for name, needle in (
+        ("bomb.png", "over the limit"),
+        ("t.png", "not a readable image"),
+        ("none.png", "no such file"),
+    ):
         with pytest.raises(data.DataError) as info:
             data.read_image(tmp_path / name)
-        assert str(tmp_path / name) in str(info.value) and needle in str(info.value) and "\n" not in str(info.value)
+        assert (
+            str(tmp_path / name) in str(info.value)
+            and needle in str(info.value)
+            and "\n" not in str(info.value)
+        )
 
 
 def test_sample_photo01_whole_and_square():

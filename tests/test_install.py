@@ -35,7 +35,9 @@ TIMEOUT = 240
 
 def _run(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
-    assert proc.returncode == 0, f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert proc.returncode == 0, (
+        f"{' '.join(map(str, cmd))} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     return proc
 
 
@@ -52,27 +54,62 @@ def installed(tmp_path_factory) -> dict:
     for folder in ("animegan_edu", "configs", "weights"):
         shutil.copytree(REPO / folder, src / folder, ignore=ignore)
     dist = tmp / "dist"
-    _run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(dist), str(src)], cwd=tmp)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(dist),
+            str(src),
+        ],
+        cwd=tmp,
+    )
     (wheel,) = dist.glob("animegan_edu-*.whl")
 
     # 2. a fresh venv without pip; the project venv's site-packages supply the dependencies
     venv = tmp / "venv"
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)], cwd=tmp)
     python = venv / "bin" / "python"
-    purelib = Path(_run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=tmp).stdout.strip())
+    purelib = Path(
+        _run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=tmp
+        ).stdout.strip()
+    )
     deps = Path(sysconfig.get_paths()["purelib"])
     # A path line in a .pth adds that folder only: the .pth files inside it (among them the
     # editable install's finder for the checkout) are not run, so the checkout stays hidden.
     (purelib / "_animegan_edu_test_deps.pth").write_text(f"{deps}\n")
 
     # 3. install the wheel, no -e, no dependencies, no index
-    _run([sys.executable, "-m", "pip", "--python", str(python), "install", "-q", "--no-deps", "--no-index", str(wheel)], cwd=tmp)
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "--python",
+            str(python),
+            "install",
+            "-q",
+            "--no-deps",
+            "--no-index",
+            str(wheel),
+        ],
+        cwd=tmp,
+    )
 
     work = tmp / "work"
     home = tmp / "home"
     work.mkdir()
     home.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "ANIMEGAN_EDU_", "VIRTUAL_ENV"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "ANIMEGAN_EDU_", "VIRTUAL_ENV"))
+    }
     env.update(
         ANIMEGAN_EDU_HOME=str(home),  # empty: no cached weights
         ANIMEGAN_EDU_OFFLINE="1",
@@ -82,16 +119,30 @@ def installed(tmp_path_factory) -> dict:
         PATH=f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}",
         OMP_NUM_THREADS="1", MPLBACKEND="Agg",
     )  # fmt: skip
-    return {"venv": venv, "python": python, "purelib": purelib, "work": work, "home": home, "env": env, "wheel": wheel}
+    return {
+        "venv": venv,
+        "python": python,
+        "purelib": purelib,
+        "work": work,
+        "home": home,
+        "env": env,
+        "wheel": wheel,
+    }
 
 
 def test_wheel_carries_the_bundled_data(installed):
     import zipfile
 
     names = set(zipfile.ZipFile(installed["wheel"]).namelist())
-    for name in ("weights/demo.safetensors", "weights/demo.safetensors.sha256", "configs/demo.yaml",
-                 "weights/ablation/gan_ablation.json", "weights/demo_history.json",
-                 "weights/demo_val_curve.json", "weights/demo_eval.json"):
+    for name in (
+        "weights/demo.safetensors",
+        "weights/demo.safetensors.sha256",
+        "configs/demo.yaml",
+        "weights/ablation/gan_ablation.json",
+        "weights/demo_history.json",
+        "weights/demo_val_curve.json",
+        "weights/demo_eval.json",
+    ):
         assert f"animegan_edu/_data/{name}" in names, f"the wheel lacks {name}"
 
 
@@ -100,7 +151,9 @@ def test_installed_package_is_the_wheel_not_the_checkout(installed):
         "import animegan_edu, animegan_edu.resources as r; "
         "print(animegan_edu.__file__); print(r.data_dir('weights')); print(r.data_dir('configs'))"
     )
-    out = _run([str(installed["python"]), "-c", code], cwd=installed["work"], env=installed["env"]).stdout.split()
+    out = _run(
+        [str(installed["python"]), "-c", code], cwd=installed["work"], env=installed["env"]
+    ).stdout.split()
     package = installed["purelib"] / "animegan_edu"
     assert Path(out[0]).parent == package, f"animegan_edu imported from {out[0]}, not the installed wheel"
     assert Path(out[1]) == package / "_data" / "weights"
@@ -115,12 +168,16 @@ def test_installed_stylize_uses_the_bundled_demo_weights(installed, tmp_path):
     src = installed["work"] / "photo.png"
     Image.fromarray(photo.clip(0, 255).astype(np.uint8)).save(src)
     out = installed["work"] / "out.png"
-    proc = _run(["animegan-edu", "stylize", str(src), "-o", str(out), "--size", "64"], cwd=installed["work"], env=installed["env"])
+    proc = _run(
+        ["animegan-edu", "stylize", str(src), "-o", str(out), "--size", "64"],
+        cwd=installed["work"],
+        env=installed["env"],
+    )
     assert re.search(r"\bdemo\b", proc.stderr), proc.stderr  # "using weights demo ..."
     got = np.asarray(Image.open(out).convert("RGB"), dtype=np.float32)
 
     # the same photo through the checkout's demo weights, in this process: same picture
-    from animegan_edu import weights as W
+    from animegan_edu.weights import hub as W
 
     model = W.load_generator("demo").eval()
     # 64 px wide, sides multiples of 4: stylize --size 64 feeds the photo unresized
@@ -135,7 +192,7 @@ def test_installed_stylize_uses_the_bundled_demo_weights(installed, tmp_path):
 
 
 def _tiny_demo_data(root: Path, size: int = 48) -> None:
-    """The layout :class:`animegan_edu.data.AnimeDataset` reads, from made-up PNGs:
+    """The layout :class:`animegan_edu.data.dataset.AnimeDataset` reads, from made-up PNGs:
     ``train_photo/``, ``Demo/style/``, ``Demo/smooth/`` (as many as style) and ``Demo/paired/``
     (the photos' names)."""
     rng = np.random.default_rng(0)
@@ -146,7 +203,9 @@ def _tiny_demo_data(root: Path, size: int = 48) -> None:
         photo = np.stack([np.sin(6 * xx + i) * yy, xx, 1 - yy], -1) * 0.5 + 0.5
         photo = (photo * 255 * rng.uniform(0.6, 1.0, 3)).astype(np.uint8)
         Image.fromarray(photo).save(root / "train_photo" / f"p{i}.png")
-        Image.fromarray(photo // 64 * 64).save(root / "Demo" / "paired" / f"p{i}.png")  # a posterised "cartoon"
+        Image.fromarray(photo // 64 * 64).save(
+            root / "Demo" / "paired" / f"p{i}.png"
+        )  # a posterised "cartoon"
     for j in range(2):
         style = np.where((xx > 0.3 + 0.2 * j)[..., None], rng.integers(0, 256, 3), 40).astype(np.uint8)
         Image.fromarray(style).save(root / "Demo" / "style" / f"s{j}.png")

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from animegan_edu import fastpaths as FP
-from animegan_edu import quantize as Q
-from animegan_edu.int8_calib import calibration_photos, equalize_channels, equalize_pairs
-from animegan_edu.int8_diagnose import psnr01, ssim01, unit_contributions
-from animegan_edu.int8_layers import QParams, _q_group_norm, _q_group_norm_torch
+from animegan_edu.inference import fastpaths as FP
+from animegan_edu.int8 import quantize as Q
+from animegan_edu.int8.calib import calibration_photos, equalize_channels, equalize_pairs
+from animegan_edu.int8.diagnose import psnr01, ssim01, unit_contributions
+from animegan_edu.int8.layers import QParams, _q_group_norm, _q_group_norm_torch
 from animegan_edu.models import Generator
 
 pytestmark = pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor")
@@ -75,7 +75,9 @@ def test_exact_group_norm_where_pytorch_loses_the_variance():
 
 
 def test_exact_group_norm_per_image_in_a_batch():
-    x = torch.randn(3, 8, 16, 16).contiguous(memory_format=torch.channels_last) * torch.tensor([1.0, 3.0, 0.5]).view(3, 1, 1, 1)
+    x = torch.randn(3, 8, 16, 16).contiguous(memory_format=torch.channels_last) * torch.tensor(
+        [1.0, 3.0, 0.5]
+    ).view(3, 1, 1, 1)
     q = QParams(0.05, 128).quantize(x)
     w, b = torch.ones(8), torch.zeros(8)
     y = _q_group_norm(q, w, b, QParams(0.03, 128)).dequantize()
@@ -111,7 +113,7 @@ def test_unit_contributions_one_entry_per_unit(random_gen):
 
 @pytest.mark.parametrize("name", ["int8_variants.json", "int8_variants_avx2.json"])
 def test_variants_table_of_the_recorded_runs(name):
-    from animegan_edu.int8_diagnose import variants_table
+    from animegan_edu.int8.diagnose import variants_table
 
     res = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / name).read_text())
     lines = variants_table(res).splitlines()
@@ -172,14 +174,18 @@ def test_choose_path_unmeasured_class_says_so_and_keeps_the_reference(info):
 
 
 def test_pipeline_auto_path_stays_within_tolerance(random_gen, monkeypatch):
-    from animegan_edu import pipeline as P
+    from animegan_edu.inference import pipeline as P
 
     x = torch.rand(1, 3, 128, 128)
-    monkeypatch.setattr(FP, "choose_path", lambda *a, **k: FP.PathChoice("fp32_channels_last", "test", True, "test"))
+    monkeypatch.setattr(
+        FP, "choose_path", lambda *a, **k: FP.PathChoice("fp32_channels_last", "test", True, "test")
+    )
     r = P.run(x, random_gen)
     ref = P.run(x, random_gen, path="fp32_eager")
     assert r.path == "fp32_channels_last" and ref.path == "fp32_eager"
-    assert float((r.raw - ref.raw).abs().max()) * 2 <= FP.DEFAULT_TOLERANCE  # [0, 1] here, [-1, 1] in the rule
+    assert (
+        float((r.raw - ref.raw).abs().max()) * 2 <= FP.DEFAULT_TOLERANCE
+    )  # [0, 1] here, [-1, 1] in the rule
     # a small image runs the reference path; a changed model is converted again
     assert P.run(torch.rand(1, 3, 32, 32), random_gen).path == "fp32_eager"
     g = Generator().eval()
@@ -190,7 +196,7 @@ def test_pipeline_auto_path_stays_within_tolerance(random_gen, monkeypatch):
 
 
 def test_pipeline_rejects_unknown_path(random_gen):
-    from animegan_edu import pipeline as P
+    from animegan_edu.inference import pipeline as P
 
     with pytest.raises(ValueError, match="path must be one of"):
         P.run(torch.rand(1, 3, 16, 16), random_gen, path="fp64")
@@ -213,8 +219,8 @@ class _Stub(torch.nn.Module):
 
 @pytest.mark.parametrize(("psnr", "expect"), [(36.2, "int8"), (34.9, "fp32_channels_last")])
 def test_default_path_uses_int8_only_when_its_check_passed(random_gen, monkeypatch, psnr, expect):
-    from animegan_edu import bench
-    from animegan_edu import pipeline as P
+    from animegan_edu.bench import run as bench
+    from animegan_edu.inference import pipeline as P
 
     monkeypatch.setattr(bench, "cpu_info", lambda: AMX)
     calls = []
@@ -229,8 +235,8 @@ def test_default_path_uses_int8_only_when_its_check_passed(random_gen, monkeypat
 
 
 def test_default_path_never_checks_int8_where_it_was_not_measured_faster(random_gen, monkeypatch):
-    from animegan_edu import bench
-    from animegan_edu import pipeline as P
+    from animegan_edu.bench import run as bench
+    from animegan_edu.inference import pipeline as P
 
     monkeypatch.setattr(bench, "cpu_info", lambda: {"avx2": True, "vnni": True})  # class not measured
     monkeypatch.setattr(P, "int8_model", lambda m: pytest.fail("INT8 calibrated where it cannot be chosen"))
@@ -238,14 +244,15 @@ def test_default_path_never_checks_int8_where_it_was_not_measured_faster(random_
 
 
 def test_quality_check_measures_the_difference_from_fp32(random_gen):
-    from animegan_edu.int8_diagnose import to01
-    from animegan_edu.int8_files import INT8_TARGET_DB, quality_check
+    from animegan_edu.int8.diagnose import to01
+    from animegan_edu.int8.files import INT8_TARGET_DB, quality_check
 
     names = ("coffee", "chelsea")
     x = Q.sample_photos(64, names)
     with torch.no_grad():
         ref = to01(random_gen(x))
     for shift, passed in ((0.01, True), (0.03, False)):  # in [0, 1]: 40 dB and about 30.5 dB
+
         def shifted(t: torch.Tensor, s: float = shift) -> torch.Tensor:
             return (random_gen(t) + 2 * s).clamp(-1, 1)
 
@@ -253,7 +260,9 @@ def test_quality_check_measures_the_difference_from_fp32(random_gen):
         with torch.no_grad():
             expect = psnr01(shifted(x), random_gen(x))
         assert q["psnr_db"] == pytest.approx(expect) and q["passed"] is passed
-        assert q["psnr_db"] <= 20 * torch.log10(1 / torch.tensor(shift)).item() + 0.5  # clamping only lowers the error
+        assert (
+            q["psnr_db"] <= 20 * torch.log10(1 / torch.tensor(shift)).item() + 0.5
+        )  # clamping only lowers the error
         assert set(q["per_photo_db"]) == set(names) and q["target_db"] == INT8_TARGET_DB
         assert q["min_photo_psnr_db"] == min(q["per_photo_db"].values()) and q["size"] == 64
     assert float(ref.std()) > 0  # the photos are not blank
@@ -265,7 +274,7 @@ def test_quality_record_is_kept_in_the_cache_and_checked_on_load(random_gen, tmp
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
 
-    from animegan_edu import int8_files as IF
+    from animegan_edu.int8 import files as IF
 
     monkeypatch.setenv("ANIMEGAN_EDU_HOME", str(tmp_path))
     first = IF.int8_generator(random_gen, calib_size=32)
@@ -280,9 +289,14 @@ def test_quality_record_is_kept_in_the_cache_and_checked_on_load(random_gen, tmp
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata()
     tensors = load_file(str(path))
-    for record, ok in (({**q, "psnr_db": 20.0, "passed": True}, False), ({**q, "psnr_db": float("nan")}, None)):
+    for record, ok in (
+        ({**q, "psnr_db": 20.0, "passed": True}, False),
+        ({**q, "psnr_db": float("nan")}, None),
+    ):
         save_file(tensors, str(path), metadata={**meta, "quality": json.dumps(record)})
-        path.with_name(path.name + ".sha256").write_text(f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n")
+        path.with_name(path.name + ".sha256").write_text(
+            f"{hashlib.sha256(path.read_bytes()).hexdigest()}  {path.name}\n"
+        )
         if ok is None:
             with pytest.raises(ValueError, match="quality record holds NaN") as err:
                 IF.load_int8(path)
@@ -295,14 +309,31 @@ def test_quality_record_is_kept_in_the_cache_and_checked_on_load(random_gen, tmp
 
 
 def test_bench_json_has_ssim_and_end_to_end(capsys, monkeypatch, tmp_path):
-    from animegan_edu.cli import main
+    from animegan_edu.cli.main import main
 
     monkeypatch.setenv("ANIMEGAN_EDU_HOME", str(tmp_path))
-    argv = ["bench", "--size", "32", "--repeat", "1", "--json", "--no-compile", "--quiet", "--calib-size", "32", "--e2e-size", "64"]
+    argv = [
+        "bench",
+        "--size",
+        "32",
+        "--repeat",
+        "1",
+        "--json",
+        "--no-compile",
+        "--quiet",
+        "--calib-size",
+        "32",
+        "--e2e-size",
+        "64",
+    ]
     assert main(argv) == 0
     res = json.loads(capsys.readouterr().out)
     for key in ("int8_ssim", "onnxruntime_int8_ssim"):
         assert 0 < res[key] <= 1, key
     assert 0 < res["by_size"]["32"]["int8_ssim"] <= 1
     assert res["cli"]["median_seconds"] > 0 and res["cli"]["size"] == 64
-    assert res["face"]["face_seconds"] > 0 and res["face"]["plain_seconds"] > 0 and res["face"]["face_vs_plain"] > 0
+    assert (
+        res["face"]["face_seconds"] > 0
+        and res["face"]["plain_seconds"] > 0
+        and res["face"]["face_vs_plain"] > 0
+    )

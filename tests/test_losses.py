@@ -4,8 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from animegan_edu import losses as L
-from animegan_edu.weights_io import IntegrityError, UnsafeFileError, WeightsError, sha256_file, write_sidecar
+from animegan_edu.training import losses as L
+from animegan_edu.weights.files import (
+    IntegrityError,
+    UnsafeFileError,
+    WeightsError,
+    sha256_file,
+    write_sidecar,
+)
 
 
 class _Evil:
@@ -71,8 +77,18 @@ def test_total_variation_by_hand():
 def test_presets_match_original_recipe():
     p = L.STYLE_PRESETS
     assert (p["hayao"].content, p["hayao"].style, p["hayao"].colour, p["hayao"].tv) == (1.5, 2.5, 15.0, 1.0)
-    assert (p["paprika"].content, p["paprika"].style, p["paprika"].colour, p["paprika"].tv) == (2.0, 0.6, 50.0, 0.1)
-    assert (p["shinkai"].content, p["shinkai"].style, p["shinkai"].colour, p["shinkai"].tv) == (1.2, 2.0, 10.0, 1.0)
+    assert (p["paprika"].content, p["paprika"].style, p["paprika"].colour, p["paprika"].tv) == (
+        2.0,
+        0.6,
+        50.0,
+        0.1,
+    )
+    assert (p["shinkai"].content, p["shinkai"].style, p["shinkai"].colour, p["shinkai"].tv) == (
+        1.2,
+        2.0,
+        10.0,
+        1.0,
+    )
     assert all(w.g_adv == 300 and w.d_adv == 300 for w in p.values())
 
 
@@ -141,9 +157,20 @@ def test_planted_pickled_vgg19_npy_is_refused_and_never_run(tmp_path, monkeypatc
 
 def test_vgg_npz_of_plain_arrays_with_recorded_hash_loads(tmp_path):
     rng = np.random.default_rng(0)
-    shapes = {"conv1_1": (3, 64), "conv1_2": (64, 64), "conv2_1": (64, 128), "conv2_2": (128, 128),
-              "conv3_1": (128, 256), "conv3_2": (256, 256), "conv3_3": (256, 256), "conv3_4": (256, 256),
-              "conv4_1": (256, 512), "conv4_2": (512, 512), "conv4_3": (512, 512), "conv4_4": (512, 512)}
+    shapes = {
+        "conv1_1": (3, 64),
+        "conv1_2": (64, 64),
+        "conv2_1": (64, 128),
+        "conv2_2": (128, 128),
+        "conv3_1": (128, 256),
+        "conv3_2": (256, 256),
+        "conv3_3": (256, 256),
+        "conv3_4": (256, 256),
+        "conv4_1": (256, 512),
+        "conv4_2": (512, 512),
+        "conv4_3": (512, 512),
+        "conv4_4": (512, 512),
+    }
     arrays = {}
     for k, (cin, cout) in shapes.items():
         arrays[f"{k}_weights"] = rng.standard_normal((3, 3, cin, cout)).astype(np.float32) * 0.01

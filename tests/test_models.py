@@ -24,7 +24,11 @@ def test_state_dict_manifest(shared_dir):
     if isinstance(manifest, dict) and "tensors" in manifest:
         manifest = manifest["tensors"]
     if isinstance(manifest, dict):
-        expected = {k: list(v["shape"] if isinstance(v, dict) else v) for k, v in manifest.items() if k not in ("what", "total")}
+        expected = {
+            k: list(v["shape"] if isinstance(v, dict) else v)
+            for k, v in manifest.items()
+            if k not in ("what", "total")
+        }
     else:
         expected = {e["name"]: list(e["shape"]) for e in manifest}
     got = {k: list(v.shape) for k, v in Generator().state_dict().items()}
@@ -37,7 +41,9 @@ def test_parameter_count():
 
 
 def test_parity_cases_found(shared_dir):
-    assert parity_cases(shared_dir("reference/parity")), "no (generator, input, output) triple in the parity folder"
+    assert parity_cases(shared_dir("reference/parity")), (
+        "no (generator, input, output) triple in the parity folder"
+    )
 
 
 def test_parity_with_stored_output(shared_dir):

@@ -1,5 +1,6 @@
 """Hygiene of the committed notebooks: no stored errors, no internal wording, a standard ending,
 figures readable on a projector, code lines that fit on the screen."""
+
 from __future__ import annotations
 
 import base64
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from animegan_edu import exercises
+from animegan_edu.teaching import exercises
 from animegan_edu.viz import MIN_DPI, MIN_PICTURE_PX
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
@@ -81,8 +82,11 @@ def _code_lines(path: Path):
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: p.stem)
 def test_code_lines_fit_on_screen(path: Path) -> None:
-    long = [f"line {n}: {len(t)} chars" for n, t in _code_lines(path)
-            if len(t) > MAX_CODE_LINE and not URL.search(t)]
+    long = [
+        f"line {n}: {len(t)} chars"
+        for n, t in _code_lines(path)
+        if len(t) > MAX_CODE_LINE and not URL.search(t)
+    ]
     assert not long, f"{path.name}: code lines over {MAX_CODE_LINE} characters:\n" + "\n".join(long)
 
 
@@ -105,12 +109,21 @@ def test_no_internal_wording(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_ends_with_summary_references_exercises(path: Path) -> None:
     cells = _cells(path)
-    headings = [(i, line[3:].strip()) for i, c in enumerate(cells) if c["cell_type"] == "markdown"
-                for line in _source(c).splitlines() if line.startswith("## ")]
+    headings = [
+        (i, line[3:].strip())
+        for i, c in enumerate(cells)
+        if c["cell_type"] == "markdown"
+        for line in _source(c).splitlines()
+        if line.startswith("## ")
+    ]
     assert [h for _, h in headings[-3:]] == ["Summary", "References", "Exercises"], headings[-3:]
     start = headings[-1][0]
-    calls = {m for c in cells[start:] if c["cell_type"] == "code"
-             for m in re.findall(r"exercises\.(check_\w+)\(", _source(c))}
+    calls = {
+        m
+        for c in cells[start:]
+        if c["cell_type"] == "code"
+        for m in re.findall(r"exercises\.(check_\w+)\(", _source(c))
+    }
     assert len(calls) >= 2, calls
     assert calls <= set(exercises.__all__), calls - set(exercises.__all__)
     refs = _source(cells[headings[-2][0]])

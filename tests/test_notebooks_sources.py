@@ -46,7 +46,9 @@ def test_pair_agrees(ipynb: Path):
     )
     nb = nbformat.read(ipynb, as_version=4)
     formats = nb.metadata.get("jupytext", {}).get("formats", "")
-    assert formats == "ipynb,py:percent", f"{ipynb.name}: jupytext formats are {formats!r}, not 'ipynb,py:percent'"
+    assert formats == "ipynb,py:percent", (
+        f"{ipynb.name}: jupytext formats are {formats!r}, not 'ipynb,py:percent'"
+    )
     want = _cells(jupytext.read(py))
     have = _cells(nb)
     for i, (w, h) in enumerate(zip(want, have)):

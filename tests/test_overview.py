@@ -1,4 +1,5 @@
 """The system diagram names modules and notebooks that exist."""
+
 from __future__ import annotations
 
 import importlib
@@ -6,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from animegan_edu import overview
+from animegan_edu.teaching import overview
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -36,5 +37,5 @@ def test_save_overview_writes_a_readable_png(tmp_path: Path) -> None:
 
 
 def test_committed_overview_is_current() -> None:
-    """docs/overview.png exists (re-make it with python -m animegan_edu.overview docs/overview.png)."""
+    """docs/overview.png exists (re-make it with python -m animegan_edu.teaching.overview docs/overview.png)."""
     assert (ROOT / "docs" / "overview.png").stat().st_size > 10_000

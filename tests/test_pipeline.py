@@ -1,4 +1,4 @@
-"""animegan_edu.pipeline: the one stylize pipeline shared by the CLI, the Studio and the benchmark."""
+"""animegan_edu.inference.pipeline: the one stylize pipeline shared by the CLI, the Studio and the benchmark."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
-from animegan_edu import pipeline as P
-from animegan_edu.grading import PRESETS, color_grade
 from animegan_edu.imageio import from_generator_range, to_generator_range
+from animegan_edu.inference import pipeline as P
+from animegan_edu.inference.grading import PRESETS, color_grade
 from animegan_edu.models import Generator
 
 
@@ -117,7 +117,12 @@ def test_non_finite_images_are_refused():
 def test_size_bounds_and_rounding():
     assert (P.MIN_SIZE, P.MAX_SIZE) == (8, 4096)
     assert P.check_size(4096) == 4096 and P.check_size(np.int64(8)) == 8
-    assert P.prepare(torch.rand(3, 100, 37), 52).shape == (1, 3, 52, 20)  # longest side 52, both multiples of 4
+    assert P.prepare(torch.rand(3, 100, 37), 52).shape == (
+        1,
+        3,
+        52,
+        20,
+    )  # longest side 52, both multiples of 4
 
 
 def test_progress_reports_and_ends_complete():
@@ -140,7 +145,7 @@ def test_int8_swaps_in_the_quantized_model_once(monkeypatch):
         made.append(model)
         return int8
 
-    import animegan_edu.quantize as Q
+    import animegan_edu.int8.quantize as Q
 
     monkeypatch.setattr(Q, "int8_generator", fake_int8)
     P.run(torch.rand(3, 8, 8), fp32, int8=True)

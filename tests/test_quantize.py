@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from animegan_edu import quantize as Q
+from animegan_edu.int8 import quantize as Q
 from animegan_edu.models import Generator
 
 # Random weights give activation ranges unlike trained ones, so the thresholds here are
@@ -112,7 +112,10 @@ def test_int8_save_load_round_trip(qgen, photos, tmp_path):
         assert f.metadata()["format"] == Q.INT8_FORMAT
         assert f.get_tensor("block_a.0.conv.weight_int8").dtype == torch.int8
         # the units kept in float (the decoder's, by default) store int8 weights too
-        assert f.get_tensor("block_e.2.1.weight_int8").dtype == torch.int8 and "block_e.2.1.weight" not in f.keys()
+        assert (
+            f.get_tensor("block_e.2.1.weight_int8").dtype == torch.int8
+            and "block_e.2.1.weight" not in f.keys()
+        )
 
 
 def test_int8_save_load_with_float_layers(gen, photos, tmp_path):
@@ -193,10 +196,24 @@ def test_profile_layers_names(qgen, gen, photos):
 
 
 def test_bench_json_has_all_keys(capsys, monkeypatch, tmp_path):
-    from animegan_edu.cli import main
+    from animegan_edu.cli.main import main
 
     monkeypatch.setenv("ANIMEGAN_EDU_HOME", str(tmp_path))
-    argv = ["bench", "--size", "32", "--size", "40", "--repeat", "1", "--json", "--no-compile", "--quiet", "--calib-size", "32", "--no-e2e"]
+    argv = [
+        "bench",
+        "--size",
+        "32",
+        "--size",
+        "40",
+        "--repeat",
+        "1",
+        "--json",
+        "--no-compile",
+        "--quiet",
+        "--calib-size",
+        "32",
+        "--no-e2e",
+    ]
     assert main(argv) == 0
     res = json.loads(capsys.readouterr().out)
     for key in ("fp32_eager", "fp32_best", "int8", "onnxruntime_fp32", "onnxruntime_int8", "int8_psnr_db"):
@@ -209,7 +226,7 @@ def test_bench_json_has_all_keys(capsys, monkeypatch, tmp_path):
 
 
 def test_bench_rejects_tiny_size(capsys):
-    from animegan_edu.cli import main
+    from animegan_edu.cli.main import main
 
     assert main(["bench", "--size", "4", "--no-compile", "--quiet"]) == 2
     assert "at least 8" in capsys.readouterr().err
@@ -219,18 +236,50 @@ def test_stylize_int8_cli(gen, tmp_path, monkeypatch):
     from PIL import Image
     from safetensors.torch import save_file
 
-    from animegan_edu.cli import main
+    from animegan_edu.cli.main import main
 
     monkeypatch.setenv("ANIMEGAN_EDU_HOME", str(tmp_path / "home"))
     weights = tmp_path / "w.safetensors"
     save_file({k: v.contiguous() for k, v in gen.state_dict().items()}, str(weights))
-    Image.fromarray((Q.sample_photos(40)[0].permute(1, 2, 0).add(1).mul(127.5)).byte().numpy()).save(tmp_path / "in.png")
+    Image.fromarray((Q.sample_photos(40)[0].permute(1, 2, 0).add(1).mul(127.5)).byte().numpy()).save(
+        tmp_path / "in.png"
+    )
     out = tmp_path / "out.png"
-    assert main(["stylize", str(tmp_path / "in.png"), "-o", str(out), "--int8", "--weights", str(weights), "--size", "40"]) == 0
+    assert (
+        main(
+            [
+                "stylize",
+                str(tmp_path / "in.png"),
+                "-o",
+                str(out),
+                "--int8",
+                "--weights",
+                str(weights),
+                "--size",
+                "40",
+            ]
+        )
+        == 0
+    )
     assert Image.open(out).size == (40, 40)
     cached = list((tmp_path / "home" / "int8").glob("*.safetensors"))
     assert len(cached) == 1  # calibrated once, reused on the next run
-    assert main(["stylize", str(tmp_path / "in.png"), "-o", str(out), "--int8", "--weights", str(weights), "--size", "40"]) == 0
+    assert (
+        main(
+            [
+                "stylize",
+                str(tmp_path / "in.png"),
+                "-o",
+                str(out),
+                "--int8",
+                "--weights",
+                str(weights),
+                "--size",
+                "40",
+            ]
+        )
+        == 0
+    )
 
 
 # --------------------------------------------------------------------------------------

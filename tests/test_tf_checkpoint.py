@@ -12,9 +12,9 @@ import pytest
 import torch
 from parity_helpers import assert_state_dict_parity, parity_cases
 
-from animegan_edu import tf_bundle as tb
-from animegan_edu import tf_checkpoint as tc
 from animegan_edu.models import Generator
+from animegan_edu.weights.tf import bundle as tb
+from animegan_edu.weights.tf import checkpoint as tc
 
 
 def _random_tf_generator(seed: int = 1) -> tuple[dict[str, np.ndarray], dict[str, torch.Tensor]]:
@@ -27,7 +27,9 @@ def _random_tf_generator(seed: int = 1) -> tuple[dict[str, np.ndarray], dict[str
         name = inv[key]
         a = value.numpy()
         if a.ndim == 4:
-            a = a.transpose(2, 3, 0, 1) if name.endswith("/w") else a.transpose(2, 3, 1, 0)  # (C,1,H,W)->(H,W,C,1); OIHW->HWIO
+            a = (
+                a.transpose(2, 3, 0, 1) if name.endswith("/w") else a.transpose(2, 3, 1, 0)
+            )  # (C,1,H,W)->(H,W,C,1); OIHW->HWIO
         tf[name] = np.ascontiguousarray(a)
     return tf, state
 
@@ -128,7 +130,9 @@ def test_minimal_bundle_object_graph_only(shared_dir):
     value = ckpt["_CHECKPOINTABLE_OBJECT_GRAPH"]
     assert value.shape == () and isinstance(value.item(), bytes)
     assert b"signatures" in value.item()  # a serialised TrackableObjectGraph
-    with pytest.raises(tc.TFCheckpointError, match="no AnimeGANv2 generator variables.*_CHECKPOINTABLE_OBJECT_GRAPH"):
+    with pytest.raises(
+        tc.TFCheckpointError, match="no AnimeGANv2 generator variables.*_CHECKPOINTABLE_OBJECT_GRAPH"
+    ):
         tc.convert_checkpoint(shared_dir("testdata/tf_bundle_minimal"))
 
 
@@ -147,9 +151,7 @@ def test_minimal_bundle_string_checksum_checked(shared_dir, tmp_path):
 # -- Our own writer: round trips and damaged files ---------------------------------------------
 def test_write_read_roundtrip_dtypes_and_blocks(tmp_path):
     rng = np.random.default_rng(0)
-    tensors = {
-        f"scope/v{i:03d}": rng.standard_normal((i % 5 + 1, 3)).astype(np.float32) for i in range(60)
-    }
+    tensors = {f"scope/v{i:03d}": rng.standard_normal((i % 5 + 1, 3)).astype(np.float32) for i in range(60)}
     tensors["ints"] = np.arange(12, dtype=np.int64).reshape(3, 4)
     tensors["half"] = np.linspace(0, 1, 7, dtype=np.float16)
     tensors["scalar"] = np.array(3.5, dtype=np.float64)
@@ -190,7 +192,10 @@ def test_missing_variables_are_named(tmp_path):
     del tf["generator/G_MODEL/C/r2/r2/w"]
     del tf["generator/G_MODEL/out_layer/Conv/weights"]
     tc.write_bundle(tmp_path / "g.ckpt", tf)
-    with pytest.raises(tc.TFCheckpointError, match=r"2 of the 77 generator variables are missing.*C/r2/r2/w.*out_layer/Conv/weights"):
+    with pytest.raises(
+        tc.TFCheckpointError,
+        match=r"2 of the 77 generator variables are missing.*C/r2/r2/w.*out_layer/Conv/weights",
+    ):
         tc.convert_checkpoint(tmp_path / "g.ckpt")
 
 
@@ -299,7 +304,10 @@ def test_tensor_size_cap_and_ranges_checked_before_reading(tmp_path):
     import dataclasses
 
     _small_bundle(tmp_path)
-    with pytest.raises(tc.TFCheckpointError, match=r"s.ckpt.data-00000-of-00001: 'a' claims 4,000 bytes, more than the 1,000-byte limit"):
+    with pytest.raises(
+        tc.TFCheckpointError,
+        match=r"s.ckpt.data-00000-of-00001: 'a' claims 4,000 bytes, more than the 1,000-byte limit",
+    ):
         tc.TFCheckpoint(tmp_path / "s.ckpt", max_tensor_bytes=1000)["a"]
     assert tc.MAX_TENSOR_BYTES == 64 * 2**20
     ckpt = tc.TFCheckpoint(tmp_path / "s.ckpt")
@@ -327,7 +335,9 @@ def test_non_finite_tf_weights_are_refused(tmp_path):
     tf, _ = _random_tf_generator()
     tf["generator/G_MODEL/B/Conv/weights"][0, 0, 0, 0] = np.nan
     tc.write_bundle(tmp_path / "g.ckpt", tf)
-    with pytest.raises(tc.TFCheckpointError, match=r"g.ckpt.index: generator/G_MODEL/B/Conv/weights holds NaN or infinite") as info:
+    with pytest.raises(
+        tc.TFCheckpointError, match=r"g.ckpt.index: generator/G_MODEL/B/Conv/weights holds NaN or infinite"
+    ) as info:
         tc.convert_checkpoint(tmp_path / "g.ckpt", tmp_path / "g.safetensors")
     assert "\n" not in str(info.value)
     assert not (tmp_path / "g.safetensors").exists()
@@ -338,7 +348,7 @@ def test_saved_safetensors_respect_the_umask(tmp_path):
     import os
     import stat
 
-    from animegan_edu.weights_io import StorageError
+    from animegan_edu.weights.files import StorageError
 
     for umask in (0o022, 0o002):
         old = os.umask(umask)

@@ -1,15 +1,15 @@
 """Trainer: a step lowers the loss, resume is exact, DDP ranks agree, configs are checked."""
 
+import math
 import os
 import subprocess
 import sys
-import math
 import textwrap
 
 import pytest
 import torch
 
-from animegan_edu.train import ConfigError, Trainer, TrainConfig, load_config
+from animegan_edu.training.train import ConfigError, TrainConfig, Trainer, load_config
 
 
 def _cfg(root, out, **kw):
@@ -64,9 +64,13 @@ def test_resume_is_exact(tiny_dataset, tmp_path):
 
     for (k, a), b in zip(straight.generator.state_dict().items(), second.generator.state_dict().values()):
         assert torch.equal(a, b), k
-    for (k, a), b in zip(straight.discriminator.state_dict().items(), second.discriminator.state_dict().values()):
+    for (k, a), b in zip(
+        straight.discriminator.state_dict().items(), second.discriminator.state_dict().values()
+    ):
         assert torch.equal(a, b), k
-    assert [r["g"] for r in straight.history.rows if "g" in r] == [r["g"] for r in second.history.rows if "g" in r]
+    assert [r["g"] for r in straight.history.rows if "g" in r] == [
+        r["g"] for r in second.history.rows if "g" in r
+    ]
 
 
 def test_checkpoint_loads_with_weights_only_and_exports_safetensors(tiny_dataset, tmp_path):
@@ -120,13 +124,15 @@ def test_shipped_configs_load():
         w = cfg.loss_weights()
         if name != "demo":
             assert (cfg.crop, cfg.batch_size, cfg.init_lr, cfg.g_lr, cfg.d_lr) == (256, 12, 2e-4, 2e-5, 4e-5)
-            assert w.g_adv == w.d_adv == 300 and cfg.d_channels == 64 and cfg.d_layers == 3 and cfg.spectral_norm
+            assert (
+                w.g_adv == w.d_adv == 300 and cfg.d_channels == 64 and cfg.d_layers == 3 and cfg.spectral_norm
+            )
 
 
 def test_cli_train_writes_generator(tiny_dataset, tmp_path):
     import yaml
 
-    from animegan_edu.cli import main
+    from animegan_edu.cli.main import main
 
     cfg = {k: v for k, v in vars(_cfg(tiny_dataset, tmp_path / "run")).items()}
     cfg["sample_images"] = list(cfg["sample_images"])
@@ -139,7 +145,7 @@ def test_cli_train_writes_generator(tiny_dataset, tmp_path):
 DDP_SCRIPT = textwrap.dedent(
     """
     import sys, torch
-    from animegan_edu.train import Trainer
+    from animegan_edu.training.train import Trainer
     from tests.test_train import _cfg
     root, out = sys.argv[1], sys.argv[2]
     tr = Trainer(_cfg(root, out))
@@ -196,9 +202,12 @@ def test_config_values_are_checked_and_named(tmp_path, text, match):
 def test_cli_refuses_negative_steps_and_trains_nothing(tiny_dataset, tmp_path, capsys):
     import yaml
 
-    from animegan_edu.cli import main
+    from animegan_edu.cli.main import main
 
-    cfg = {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(_cfg(tiny_dataset, tmp_path / "run")).items()}
+    cfg = {
+        k: (list(v) if isinstance(v, tuple) else v)
+        for k, v in vars(_cfg(tiny_dataset, tmp_path / "run")).items()
+    }
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     assert main(["train", "--config", str(tmp_path / "c.yaml"), "--steps", "-3"]) == 2
     assert "--steps -3" in capsys.readouterr().err
@@ -206,7 +215,7 @@ def test_cli_refuses_negative_steps_and_trains_nothing(tiny_dataset, tmp_path, c
 
 
 def test_unwritable_out_dir_fails_before_training(tiny_dataset, tmp_path):
-    from animegan_edu.train import TrainingError, train
+    from animegan_edu.training.train import TrainingError, train
 
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
@@ -215,7 +224,7 @@ def test_unwritable_out_dir_fails_before_training(tiny_dataset, tmp_path):
 
 
 def test_nan_generator_is_neither_resumed_nor_exported(tiny_dataset, tmp_path):
-    from animegan_edu.train import TrainingError
+    from animegan_edu.training.train import TrainingError
 
     tr = Trainer(_cfg(tiny_dataset, tmp_path))
     with torch.no_grad():
@@ -239,7 +248,9 @@ def test_mismatched_checkpoint_is_one_line(tiny_dataset, tmp_path):
 
 
 def test_crop_schedule_warmup_and_precision(tiny_dataset, tmp_path):
-    tr = Trainer(_cfg(tiny_dataset, tmp_path, crop_schedule=((0, 32, 2), (3, 40, 1)), warmup_steps=2, precision="fp32"))
+    tr = Trainer(
+        _cfg(tiny_dataset, tmp_path, crop_schedule=((0, 32, 2), (3, 40, 1)), warmup_steps=2, precision="fp32")
+    )
     assert tr._crop(0) == (32, 2) and tr._crop(2) == (32, 2) and tr._crop(3) == (40, 1)
     assert tr._lrs(0)[0] == pytest.approx(0.5e-3) and tr._lrs(1)[0] == pytest.approx(1e-3)
     assert not tr.bf16 and tr.memory_format == torch.contiguous_format
@@ -257,7 +268,7 @@ def test_validate_scores_the_held_out_photos(tiny_dataset, tmp_path):
 
 
 def test_threads_override_applies_and_is_checked(tmp_path, capsys):
-    from animegan_edu.cli import main
+    from animegan_edu.cli.main import main
 
     assert load_config("demo", threads=1).threads == 1
     assert load_config("demo").threads == 2  # the recipe's own value when not overridden

@@ -1,4 +1,5 @@
 """`animegan-edu video`: round trip, resuming, bad inputs, and the flicker measure and method."""
+
 from __future__ import annotations
 
 import os
@@ -10,13 +11,13 @@ import numpy as np
 import pytest
 import torch
 
-from animegan_edu import temporal as T
-from animegan_edu import video as V
-from animegan_edu import video_io
-from animegan_edu.cli import main
+from animegan_edu.cli.main import main
 from animegan_edu.imageio import sample_photo_array
-from animegan_edu.pipeline import generate
-from animegan_edu.weights import get_generator
+from animegan_edu.inference.pipeline import generate
+from animegan_edu.video import media as video_io
+from animegan_edu.video import stylize as V
+from animegan_edu.video import temporal as T
+from animegan_edu.weights.hub import get_generator
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +51,9 @@ def _listing(folder: Path) -> list[str]:
 
 
 # ------------------------------------------------------------------------------ round trip
-def test_round_trip_keeps_frames_size_fps_and_audio(clip_dir: Path, tmp_path: Path, model: torch.nn.Module) -> None:
+def test_round_trip_keeps_frames_size_fps_and_audio(
+    clip_dir: Path, tmp_path: Path, model: torch.nn.Module
+) -> None:
     src = clip_dir / "audio.mp4"
     info = V.probe_video(src)
     assert (info.frames, info.fps, info.has_audio) == (8, Fraction(8), True)
@@ -78,8 +81,25 @@ def test_size_limit_max_frames_and_no_audio(clip_dir: Path, tmp_path: Path, mode
 
 
 def test_cli_writes_the_video(clip_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    rc = main(["video", str(clip_dir / "plain.mp4"), "-o", str(tmp_path), "--weights", "random", "--size", "64",
-               "--max-frames", "3", "--no-progress", "--grade", "shinkai", "--glow", "0.2"])
+    rc = main(
+        [
+            "video",
+            str(clip_dir / "plain.mp4"),
+            "-o",
+            str(tmp_path),
+            "--weights",
+            "random",
+            "--size",
+            "64",
+            "--max-frames",
+            "3",
+            "--no-progress",
+            "--grade",
+            "shinkai",
+            "--glow",
+            "0.2",
+        ]
+    )
     assert rc == 0
     out = tmp_path / "plain-anime.mp4"
     assert V.probe_video(out).frames == 3
@@ -101,19 +121,46 @@ class _Counting:
         return generate(photo, model, **kw)  # type: ignore[arg-type]
 
 
-def test_cli_face_option_summarises_face2paint(clip_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    rc = main(["video", str(clip_dir / "plain.mp4"), "-o", str(tmp_path / "f.mp4"), "--weights", "random",
-               "--size", "64", "--max-frames", "2", "--face", "--no-progress"])
+def test_cli_face_option_summarises_face2paint(
+    clip_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    rc = main(
+        [
+            "video",
+            str(clip_dir / "plain.mp4"),
+            "-o",
+            str(tmp_path / "f.mp4"),
+            "--weights",
+            "random",
+            "--size",
+            "64",
+            "--max-frames",
+            "2",
+            "--face",
+            "--no-progress",
+        ]
+    )
     assert rc == 0 and V.probe_video(tmp_path / "f.mp4").frames == 2
     notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("face2paint: ")]
-    assert notes and sum(int(n.rsplit("(", 1)[1].split()[0]) for n in notes) == 2  # one line per kind, frames counted
+    assert (
+        notes and sum(int(n.rsplit("(", 1)[1].split()[0]) for n in notes) == 2
+    )  # one line per kind, frames counted
 
 
 def test_cli_interrupt_keeps_the_frames_and_says_how_to_continue(
     clip_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    args = ["video", str(clip_dir / "plain.mp4"), "-o", str(tmp_path / "o.mp4"), "--weights", "random",
-            "--size", "64", "--no-progress"]
+    args = [
+        "video",
+        str(clip_dir / "plain.mp4"),
+        "-o",
+        str(tmp_path / "o.mp4"),
+        "--weights",
+        "random",
+        "--size",
+        "64",
+        "--no-progress",
+    ]
     monkeypatch.setattr(V, "generate", _Counting(fail_at=4))
     assert main(args) == 130
     err = capsys.readouterr().err
@@ -129,7 +176,9 @@ def test_cli_interrupt_keeps_the_frames_and_says_how_to_continue(
 def test_resume_computes_only_the_missing_frames_and_gives_the_same_video(
     clip_dir: Path, tmp_path: Path, model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    encoded: list[np.ndarray] = []  # the frames handed to the encoder (x264's bytes are not reproducible run to run)
+    encoded: list[
+        np.ndarray
+    ] = []  # the frames handed to the encoder (x264's bytes are not reproducible run to run)
     to_u8 = video_io._to_u8
     monkeypatch.setattr(video_io, "_to_u8", lambda x: encoded.append(to_u8(x)) or encoded[-1])
     src = clip_dir / "plain.mp4"
@@ -158,7 +207,9 @@ def test_resume_computes_only_the_missing_frames_and_gives_the_same_video(
         np.testing.assert_array_equal(got, want)
     decoded, reference = _frames(out).astype(float), _frames(tmp_path / "a" / "o.mp4").astype(float)
     assert decoded.shape == reference.shape
-    assert 10 * np.log10(255**2 / max(((decoded - reference) ** 2).mean(), 1e-9)) > 35  # the same video, re-encoded
+    assert (
+        10 * np.log10(255**2 / max(((decoded - reference) ** 2).mean(), 1e-9)) > 35
+    )  # the same video, re-encoded
     assert _listing(tmp_path / "b") == ["o.mp4"]
 
 
@@ -172,7 +223,9 @@ def test_changed_input_never_reuses_stale_frames(tmp_path: Path, model: torch.nn
     V.stylize_video(src, out, model, progress=False, generate_fn=again)
     assert again.calls == 9  # all of them: the 3 saved frames belong to the old input
     stale = [p for p in tmp_path.iterdir() if p.is_dir()]
-    assert len(stale) == 1 and len(list(stale[0].glob("frame_*.png"))) == 3  # the old run's folder is left alone
+    assert (
+        len(stale) == 1 and len(list(stale[0].glob("frame_*.png"))) == 3
+    )  # the old run's folder is left alone
 
 
 def test_a_folder_not_made_by_the_toolkit_is_refused_and_kept(tmp_path: Path, model: torch.nn.Module) -> None:
@@ -242,17 +295,25 @@ BAD = {
     "no video stream": (_audio_only, [], "no video stream"),
     "zero frames": (_zero_frames, [], "zero frames"),
     "variable frame rate": (_vfr, [], "variable frame rate"),
-    "huge frames": (lambda d: V.make_test_clip(d / "big.mp4", 0.5, 8, 64), ["--max-megapixels", "0.001"], "over the limit"),
+    "huge frames": (
+        lambda d: V.make_test_clip(d / "big.mp4", 0.5, 8, 64),
+        ["--max-megapixels", "0.001"],
+        "over the limit",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD))
-def test_bad_input_is_one_line_and_writes_nothing(case: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_bad_input_is_one_line_and_writes_nothing(
+    case: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     make, extra, phrase = BAD[case]
     src_dir, out_dir = tmp_path / "in", tmp_path / "out"
     src_dir.mkdir(), out_dir.mkdir()
     src = make(src_dir)
-    rc = main(["video", str(src), "-o", str(out_dir / "o.mp4"), "--weights", "random", "--no-progress", *extra])
+    rc = main(
+        ["video", str(src), "-o", str(out_dir / "o.mp4"), "--weights", "random", "--no-progress", *extra]
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert rc == 2
     assert len(err) == 1 and err[0].startswith("animegan-edu: error: "), err
@@ -260,7 +321,9 @@ def test_bad_input_is_one_line_and_writes_nothing(case: str, tmp_path: Path, cap
     assert _listing(out_dir) == []
 
 
-def test_too_many_pixels_in_total_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+def test_too_many_pixels_in_total_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     src = V.make_test_clip(tmp_path / "c.mp4", 0.5, 8, 64)
     monkeypatch.setenv(V.MAX_VIDEO_PIXELS_ENV, str(3 * 64 * 36))  # room for 3 of its 4 frames
     assert main(["video", str(src), "-o", str(tmp_path / "o.mp4"), "--weights", "random"]) == 2
@@ -270,7 +333,9 @@ def test_too_many_pixels_in_total_is_refused(tmp_path: Path, monkeypatch: pytest
 
 
 @pytest.mark.parametrize("name", ["same", "bad_suffix"])
-def test_output_that_is_the_input_or_not_a_video_name_is_refused(name: str, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_output_that_is_the_input_or_not_a_video_name_is_refused(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     src = V.make_test_clip(tmp_path / "c.mp4", 0.5, 8, 64)
     before = src.read_bytes()
     out = src if name == "same" else tmp_path / "c.avi"
@@ -280,9 +345,20 @@ def test_output_that_is_the_input_or_not_a_video_name_is_refused(name: str, tmp_
     assert src.read_bytes() == before and _listing(tmp_path) == ["c.mp4"]
 
 
-@pytest.mark.parametrize("option", [["--temporal-weight", "nan"], ["--temporal-weight", "inf"], ["--temporal-weight", "1"],
-                                    ["--glow", "nan"], ["--size", "5000"], ["--max-frames", "0"]])
-def test_non_finite_or_out_of_range_options_are_refused(option: list[str], tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["--temporal-weight", "nan"],
+        ["--temporal-weight", "inf"],
+        ["--temporal-weight", "1"],
+        ["--glow", "nan"],
+        ["--size", "5000"],
+        ["--max-frames", "0"],
+    ],
+)
+def test_non_finite_or_out_of_range_options_are_refused(
+    option: list[str], tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     src = V.make_test_clip(tmp_path / "c.mp4", 0.5, 8, 64)
     try:
         rc = main(["video", str(src), "-o", str(tmp_path / "o.mp4"), "--weights", "random", *option])
@@ -306,19 +382,25 @@ def test_known_shift_flow_and_flicker_are_measured() -> None:
     photo = torch.from_numpy(sample_photo_array("coffee")).permute(2, 0, 1).float() / 255
     photo = torch.nn.functional.avg_pool2d(photo[None], 4)[0]  # 100 x 150, smooth enough for the flow
     shift = 2
-    frames = torch.stack([photo[:, 10:90, 20 + shift * t : 120 + shift * t] for t in range(4)])  # camera pans right
+    frames = torch.stack(
+        [photo[:, 10:90, 20 + shift * t : 120 + shift * t] for t in range(4)]
+    )  # camera pans right
     flow = T.optical_flow(frames[1], frames[0])  # pixel x of frame 1 shows what frame 0 has at x + 2
     inner = flow[10:-10, 10:-10]
     assert abs(float(inner[..., 0].median()) - shift) < 0.2 and abs(float(inner[..., 1].median())) < 0.2
     flows = T.clip_flows(frames)
     motion_only = T.warping_error(frames, flows)
     assert motion_only.mean < 0.01  # the motion itself is not counted as flicker
-    flicker = frames + torch.tensor([0.0, 0.05, 0.0, 0.05]).view(4, 1, 1, 1)  # brightness jumps by 0.05 every frame
+    flicker = frames + torch.tensor([0.0, 0.05, 0.0, 0.05]).view(
+        4, 1, 1, 1
+    )  # brightness jumps by 0.05 every frame
     e = T.warping_error(flicker.clamp(0, 1), flows)
     assert abs(e.mean - 0.05) < 0.01
 
 
-def test_the_method_reduces_the_warping_error_on_the_test_clip(clip_dir: Path, model: torch.nn.Module) -> None:
+def test_the_method_reduces_the_warping_error_on_the_test_clip(
+    clip_dir: Path, model: torch.nn.Module
+) -> None:
     clip = V.read_clip(clip_dir / "plain.mp4")
     per_frame = torch.cat([generate(f[None], model)[0] for f in clip])
     flows = T.clip_flows(clip)
@@ -326,7 +408,10 @@ def test_the_method_reduces_the_warping_error_on_the_test_clip(clip_dir: Path, m
     out = T.stabilize(per_frame, clip, T.DEFAULT_WEIGHT)
     after = T.warping_error(out, flows).mean
     assert after < 0.8 * before, (before, after)
-    assert T.warping_error(out, T.clip_flows(clip, "dis")).mean < T.warping_error(T.quantize8(per_frame), T.clip_flows(clip, "dis")).mean
+    assert (
+        T.warping_error(out, T.clip_flows(clip, "dis")).mean
+        < T.warping_error(T.quantize8(per_frame), T.clip_flows(clip, "dis")).mean
+    )
     assert 25 < T.fidelity_psnr(out, per_frame) < 60
     torch.testing.assert_close(T.stabilize(per_frame, clip, 0.0), T.quantize8(per_frame))
 
@@ -343,17 +428,25 @@ def test_sample_clip_is_deterministic_and_licensed() -> None:
     assert lic["licence"] == "CC0-1.0" and all("CC0" in s["licence"] for s in lic["sources"])
 
 
-def test_int8_option_uses_the_pipelines_int8_model(clip_dir: Path, tmp_path: Path, model: torch.nn.Module,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_int8_option_uses_the_pipelines_int8_model(
+    clip_dir: Path, tmp_path: Path, model: torch.nn.Module, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen: list[object] = []
 
-    def fake_int8(m: torch.nn.Module) -> torch.nn.Module:  # calibration takes ~15 s; the wiring is what is tested
+    def fake_int8(
+        m: torch.nn.Module,
+    ) -> torch.nn.Module:  # calibration takes ~15 s; the wiring is what is tested
         seen.append(m)
         return m
 
     monkeypatch.setattr(V, "int8_model", fake_int8)
-    r = V.stylize_video(clip_dir / "plain.mp4", tmp_path / "q.mp4", model, size=48, max_frames=2, int8=True,
-                        progress=False)
+    r = V.stylize_video(
+        clip_dir / "plain.mp4", tmp_path / "q.mp4", model, size=48, max_frames=2, int8=True, progress=False
+    )
     assert seen == [model] and r.frames == 2
-    plain = V.stylize_video(clip_dir / "plain.mp4", tmp_path / "p.mp4", model, size=48, max_frames=2, progress=False)
-    assert r.work_dir.name.split("-")[-1] != plain.work_dir.name.split("-")[-1]  # INT8 frames never mix with fp32 ones
+    plain = V.stylize_video(
+        clip_dir / "plain.mp4", tmp_path / "p.mp4", model, size=48, max_frames=2, progress=False
+    )
+    assert (
+        r.work_dir.name.split("-")[-1] != plain.work_dir.name.split("-")[-1]
+    )  # INT8 frames never mix with fp32 ones

@@ -27,7 +27,12 @@ def _heights(fig) -> list[float]:
 
 
 def test_image_row_pictures_are_tall_enough_and_titled():
-    pics = [torch.rand(3, 30, 40), Image.new("RGB", (64, 32)), np.zeros((20, 20, 3), np.uint8), torch.rand(16, 16)]
+    pics = [
+        torch.rand(3, 30, 40),
+        Image.new("RGB", (64, 32)),
+        np.zeros((20, 20, 3), np.uint8),
+        torch.rand(16, 16),
+    ]
     fig = viz.image_row(pics, ["tensor", "PIL", "array", "grey"])
     assert fig.dpi >= 100
     assert all(abs(h - 320) < 1 for h in _heights(fig))
@@ -78,9 +83,13 @@ def test_before_after_figure_is_readable():
 
 
 def test_widgets_reexports_the_viz_helpers():
-    from animegan_edu import widgets as WG
+    from animegan_edu.studio import widgets as WG
 
-    assert WG.compare_image is viz.compare_image and WG.before_after_figure is viz.before_after_figure and WG.png_bytes is viz.png_bytes
+    assert (
+        WG.compare_image is viz.compare_image
+        and WG.before_after_figure is viz.before_after_figure
+        and WG.png_bytes is viz.png_bytes
+    )
 
 
 def test_png_bytes_roundtrip():
@@ -103,8 +112,9 @@ def test_projector_style_sets_readable_defaults():
 def test_image_row_heat_maps_share_one_labelled_colour_bar():
     """Defect: notebook 07's difference heat maps had no colour bar."""
     maps = [np.zeros((16, 16)), np.full((16, 16), 0.2), torch.rand(3, 16, 16)]
-    fig = viz.image_row(maps, ["a", "b", "photo"], cmap="magma", vmin=None, vmax=None,
-                        colorbar_label="|error| (0-1)")
+    fig = viz.image_row(
+        maps, ["a", "b", "photo"], cmap="magma", vmin=None, vmax=None, colorbar_label="|error| (0-1)"
+    )
     *pics, cbar_ax = fig.axes
     assert len(pics) == 3 and cbar_ax.get_ylabel() == "|error| (0-1)"
     assert pics[0].images[0].get_clim() == pytest.approx((0.0, 0.2))  # one scale for all maps

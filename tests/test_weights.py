@@ -15,11 +15,11 @@ import pytest
 import torch
 from http_helpers import serve_folder
 
-from animegan_edu import tf_checkpoint
-from animegan_edu import weights as W
-from animegan_edu import weights_io as WIO
-from animegan_edu import weights_registry as WR
 from animegan_edu.models import Generator, count_parameters
+from animegan_edu.weights import files as WIO
+from animegan_edu.weights import hub as W
+from animegan_edu.weights import registry as WR
+from animegan_edu.weights.tf import checkpoint as tf_checkpoint
 
 
 # -- fixtures ------------------------------------------------------------------------------
@@ -77,11 +77,29 @@ def _no_leftovers(home: Path) -> None:
 # -- registry schema -----------------------------------------------------------------------
 def test_registry_schema():
     names = {w.key for w in W.AnimeGANv2Weights}
-    assert names == {"face_paint_512_v2", "face_paint_512_v1", "celeba_distill", "paprika", "shinkai", "hayao", "paprika_tf", "demo"}
+    assert names == {
+        "face_paint_512_v2",
+        "face_paint_512_v1",
+        "celeba_distill",
+        "paprika",
+        "shinkai",
+        "hayao",
+        "paprika_tf",
+        "demo",
+    }
     n = count_parameters(Generator())
     for w in W.AnimeGANv2Weights:
         m = w.meta
-        for key in ("doc", "licence", "training_data", "num_params", "file_size_mb", "hash", "upsample", "min_size"):
+        for key in (
+            "doc",
+            "licence",
+            "training_data",
+            "num_params",
+            "file_size_mb",
+            "hash",
+            "upsample",
+            "min_size",
+        ):
             assert key in m, (w, key)
         assert m["num_params"] == n
         assert m["upsample"] in ("align_corners", "tf1")
@@ -92,14 +110,18 @@ def test_registry_schema():
             assert w.url.endswith(f"/{w.key}.pt")
         elif w.value.kind == "tf":
             assert m["hash"] is None and "unverified upstream" in m["hash_note"]  # honest: no fake hash
-            assert len(w.value.files) == 2 and all(f.url.startswith("https://github.com/TachibanaYoshino/AnimeGANv2/") for f in w.value.files)
+            assert len(w.value.files) == 2 and all(
+                f.url.startswith("https://github.com/TachibanaYoshino/AnimeGANv2/") for f in w.value.files
+            )
             assert w.value.files[0].filename.endswith(".ckpt.index")
             assert w.value.files[1].filename.endswith(".ckpt.data-00000-of-00001")
             assert m["upsample"] == "tf1"
     assert W.AnimeGANv2Weights.FACE_PAINT_512_V2.meta["hash"][1] == "d75102f8f201ddaf8dbe6b913b1a97585b55f838"
 
 
-@pytest.mark.parametrize("name", ["paprika", "PAPRIKA", "Face_Paint_512_V2", "face-paint-512-v1", "shinkai", "demo", "paprika_tf"])
+@pytest.mark.parametrize(
+    "name", ["paprika", "PAPRIKA", "Face_Paint_512_V2", "face-paint-512-v1", "shinkai", "demo", "paprika_tf"]
+)
 def test_names_case_insensitive(name):
     assert W.get_weights(name).key == name.lower().replace("-", "_")
 
@@ -160,7 +182,9 @@ def test_download_tampered_file_is_refused(server, tmp_path, monkeypatch, good_s
     good = _save(good_state, tmp_path / "good.pt")
     _tampered(good, root / "paprika.pt")
     _record(monkeypatch, W.AnimeGANv2Weights.PAPRIKA, good)
-    with pytest.raises(W.IntegrityError, match=r"does not match its recorded git-sha1.*nothing was saved") as info:
+    with pytest.raises(
+        W.IntegrityError, match=r"does not match its recorded git-sha1.*nothing was saved"
+    ) as info:
         W.download("paprika", base_url=url, progress=False)
     assert "\n" not in str(info.value)
     assert not W.is_cached("paprika")
@@ -266,7 +290,9 @@ def test_tf_entry_downloads_and_converts(server, shared_dir, tmp_path):
     assert path == tmp_path / "home" / "weights" / "shinkai.safetensors"
     sidecar = path.with_name("shinkai.safetensors.sha256")
     assert sidecar.read_text().split()[0] == W.sha256_file(path)
-    ref = tf_checkpoint.convert_checkpoint(shared_dir("testdata/tf_generator_random"))  # exactness: test_tf_checkpoint
+    ref = tf_checkpoint.convert_checkpoint(
+        shared_dir("testdata/tf_generator_random")
+    )  # exactness: test_tf_checkpoint
     g = W.load_generator("shinkai")
     assert g.upsample == "tf1"  # the TF originals resize the TF1 way
     for k, v in g.state_dict().items():
@@ -290,13 +316,17 @@ def test_tf_entry_truncated_data_is_refused(server, shared_dir, tmp_path):
     with pytest.raises(W.CorruptFileError, match="truncated"):
         W.download("hayao", base_url=url, progress=False)
     assert not W.is_cached("hayao")
-    assert not (tmp_path / "home" / "tf" / "generator_Hayao_weight" / "Hayao-64.ckpt.data-00000-of-00001").exists()
+    assert not (
+        tmp_path / "home" / "tf" / "generator_Hayao_weight" / "Hayao-64.ckpt.data-00000-of-00001"
+    ).exists()
     _no_leftovers(tmp_path / "home")
 
 
 def test_tf_entry_offline_message(monkeypatch):
     monkeypatch.setenv(W.ENV_OFFLINE, "1")
-    with pytest.raises(W.WeightsNotAvailableError, match=r"paprika_tf is not cached.*Paprika-54.ckpt.index.*convert-tf"):
+    with pytest.raises(
+        W.WeightsNotAvailableError, match=r"paprika_tf is not cached.*Paprika-54.ckpt.index.*convert-tf"
+    ):
         W.load_generator("paprika_tf")
 
 
@@ -314,7 +344,9 @@ def test_load_local_pt_and_safetensors(tmp_path, good_state):
     save_file(good_state, str(st))
     for p in (pt, str(pt), st):
         g = W.load_generator(p)
-        assert torch.equal(g.state_dict()["block_c.1.layers.1.1.bias"], good_state["block_c.1.layers.1.1.bias"])
+        assert torch.equal(
+            g.state_dict()["block_c.1.layers.1.1.bias"], good_state["block_c.1.layers.1.1.bias"]
+        )
     # nested training checkpoints and DataParallel prefixes are understood
     _save({"generator": {f"module.{k}": v for k, v in good_state.items()}, "step": 3}, tmp_path / "ckpt.pt")
     assert isinstance(W.load_generator(tmp_path / "ckpt.pt"), Generator)
@@ -345,17 +377,24 @@ def test_wrong_architecture_names_the_keys(tmp_path, good_state):
     del bad["out_layer.0.weight"]
     bad["head.weight"] = torch.zeros(3)
     _save(bad, tmp_path / "bad.pt")
-    with pytest.raises(W.ArchitectureError, match=r"missing 1 keys: out_layer.0.weight; unexpected 1 keys: head.weight"):
+    with pytest.raises(
+        W.ArchitectureError, match=r"missing 1 keys: out_layer.0.weight; unexpected 1 keys: head.weight"
+    ):
         W.load_generator(tmp_path / "bad.pt")
     from animegan_edu.models import ResnetGenerator
 
     _save(ResnetGenerator().state_dict(), tmp_path / "resnet.pt")
-    with pytest.raises(W.ArchitectureError, match=r"not an AnimeGANv2 generator state dict \(missing 77 keys"):
+    with pytest.raises(
+        W.ArchitectureError, match=r"not an AnimeGANv2 generator state dict \(missing 77 keys"
+    ):
         W.load_generator(tmp_path / "resnet.pt")
     shapes = dict(good_state)
     shapes["block_a.0.1.weight"] = torch.zeros(32, 3, 3, 3)
     _save(shapes, tmp_path / "shape.pt")
-    with pytest.raises(W.ArchitectureError, match=r"shapes differ: block_a.0.1.weight \(32, 3, 3, 3\) \(needs \(32, 3, 7, 7\)\)"):
+    with pytest.raises(
+        W.ArchitectureError,
+        match=r"shapes differ: block_a.0.1.weight \(32, 3, 3, 3\) \(needs \(32, 3, 7, 7\)\)",
+    ):
         W.load_generator(tmp_path / "shape.pt")
     nan = dict(good_state)
     nan["block_b.0.2.bias"] = torch.full((128,), float("nan"))
@@ -387,7 +426,9 @@ def test_resolve_default_order(tmp_path, monkeypatch, good_state):
     with pytest.raises(W.WeightsNotAvailableError, match="no generator weights available"):
         W.resolve_default()
     save_file(good_state, str(repo_weights / "demo.safetensors"))
-    (repo_weights / "demo.safetensors.sha256").write_text(W.sha256_file(repo_weights / "demo.safetensors") + "  demo.safetensors\n")
+    (repo_weights / "demo.safetensors.sha256").write_text(
+        W.sha256_file(repo_weights / "demo.safetensors") + "  demo.safetensors\n"
+    )
     assert W.resolve_default() == "demo"
     assert isinstance(W.load_generator(), Generator)
     cache = W.cache_dir() / "weights"
@@ -444,13 +485,21 @@ def test_converted_tf_file_without_its_hash_is_refused(server, shared_dir, tmp_p
     _serve_tf_fixture(shared_dir, root)
     path = W.download("shinkai", base_url=url, progress=False)
     _break_sidecar(path.with_name(path.name + ".sha256"), how)
-    for call in (lambda: W.load_generator("shinkai"), lambda: W.verify_file(path), lambda: W.get_generator("shinkai")):
-        with pytest.raises(W.IntegrityError, match=r"no recorded SHA-256.*weights download shinkai --force") as info:
+    for call in (
+        lambda: W.load_generator("shinkai"),
+        lambda: W.verify_file(path),
+        lambda: W.get_generator("shinkai"),
+    ):
+        with pytest.raises(
+            W.IntegrityError, match=r"no recorded SHA-256.*weights download shinkai --force"
+        ) as info:
             call()
         assert "\n" not in str(info.value) and str(path) in str(info.value)
     if how == "unreadable":
         path.with_name(path.name + ".sha256").rmdir()
-    assert W.download("shinkai", base_url=url, progress=False) == path  # re-converts and records the hash again
+    assert (
+        W.download("shinkai", base_url=url, progress=False) == path
+    )  # re-converts and records the hash again
     assert W.verify_file(path)["matches"] == "shinkai"
 
 
@@ -497,7 +546,9 @@ def test_get_generator_falls_back_to_the_demo_and_says_so():
     if not (W.REPO_WEIGHTS_DIR / "demo.safetensors").exists():
         pytest.skip("weights/demo.safetensors is not in this checkout")
     g, label = W.get_generator("face_paint_512_v2")
-    assert label.startswith("demo (bundled): face_paint_512_v2 is not available offline; run `animegan-edu weights download face_paint_512_v2`")
+    assert label.startswith(
+        "demo (bundled): face_paint_512_v2 is not available offline; run `animegan-edu weights download face_paint_512_v2`"
+    )
     assert "\n" not in label and not g.training
     demo = W.load_generator("demo")
     assert all(torch.equal(a, b) for a, b in zip(g.state_dict().values(), demo.state_dict().values()))
@@ -525,7 +576,9 @@ def test_get_generator_random_only_when_asked(tmp_path, monkeypatch):
     monkeypatch.setattr(WR, "REPO_WEIGHTS_DIR", tmp_path / "empty")  # no demo either
     with pytest.raises(W.WeightsNotAvailableError, match="fallback demo weights are missing too"):
         W.get_generator("paprika")
-    assert W.get_generator(None, fallback="random")[1].startswith("random (UNTRAINED generator, seed 0): no pretrained")
+    assert W.get_generator(None, fallback="random")[1].startswith(
+        "random (UNTRAINED generator, seed 0): no pretrained"
+    )
 
 
 def _bad_files(tmp_path: Path, good_state) -> dict[str, tuple[Path, type]]:
@@ -586,7 +639,9 @@ def test_float64_weights_that_overflow_float32_are_refused(tmp_path, good_state)
     big = {k: v.double() for k, v in good_state.items()}
     big["out_layer.0.weight"][0, 0, 0, 0] = 1e300  # finite in float64, inf in float32: a black image
     p = _save(big, tmp_path / "big.pt")
-    with pytest.raises(W.CorruptFileError, match=r"big.pt: tensor out_layer.0.weight .*overflows to infinity in float32") as info:
+    with pytest.raises(
+        W.CorruptFileError, match=r"big.pt: tensor out_layer.0.weight .*overflows to infinity in float32"
+    ) as info:
         W.get_generator(p)
     assert "\n" not in str(info.value)
 
@@ -598,7 +653,9 @@ def test_nan_weights_are_refused_naming_file_and_tensor(tmp_path, good_state):
     nan["block_c.1.layers.1.1.bias"] = nan["block_c.1.layers.1.1.bias"].clone()
     nan["block_c.1.layers.1.1.bias"][3] = float("nan")
     save_file(nan, str(tmp_path / "nan.safetensors"))
-    with pytest.raises(W.CorruptFileError, match=r"nan.safetensors: tensor block_c.1.layers.1.1.bias holds NaN"):
+    with pytest.raises(
+        W.CorruptFileError, match=r"nan.safetensors: tensor block_c.1.layers.1.1.bias holds NaN"
+    ):
         W.load_generator(tmp_path / "nan.safetensors")
 
 
@@ -609,7 +666,9 @@ def test_download_larger_than_the_entry_is_refused(server, tmp_path, monkeypatch
     src = _save(good_state, root / "paprika.pt")  # 8.6 MB, but the registry says about 1 MB
     _record(monkeypatch, W.AnimeGANv2Weights.PAPRIKA, src)
     monkeypatch.setitem(W.AnimeGANv2Weights.PAPRIKA.meta, "file_size_mb", 1.0)
-    with pytest.raises(W.DownloadError, match=r"larger than the 1,315,536 bytes expected for paprika.*nothing was saved") as info:
+    with pytest.raises(
+        W.DownloadError, match=r"larger than the 1,315,536 bytes expected for paprika.*nothing was saved"
+    ) as info:
         W.download("paprika", base_url=url + route, progress=False)
     assert "\n" not in str(info.value)
     assert not W.is_cached("paprika")
@@ -693,13 +752,18 @@ def test_converted_file_loaded_by_path_needs_its_hash(shared_dir, tmp_path, how)
     assert label == f"{out} (local file, SHA-256 verified)"
     _break_sidecar(out.with_name(out.name + ".sha256"), how)
     for call in (lambda: W.get_generator(out), lambda: W.verify_file(out)):
-        with pytest.raises(W.IntegrityError, match=r"mine.safetensors: no recorded SHA-256.*re-run the conversion") as info:
+        with pytest.raises(
+            W.IntegrityError, match=r"mine.safetensors: no recorded SHA-256.*re-run the conversion"
+        ) as info:
             call()
         assert "\n" not in str(info.value)
 
 
 def test_odd_paths_give_one_line_naming_the_file(tmp_path):
-    for bad, pattern in ((str(tmp_path / "a\0b.pt"), "NUL byte"), (tmp_path / "missing.safetensors", "missing.safetensors: no such file")):
+    for bad, pattern in (
+        (str(tmp_path / "a\0b.pt"), "NUL byte"),
+        (tmp_path / "missing.safetensors", "missing.safetensors: no such file"),
+    ):
         with pytest.raises(W.CorruptFileError, match=pattern) as info:
             W.get_generator(bad)
         assert "[Errno" not in str(info.value) and "\n" not in str(info.value)

@@ -17,8 +17,8 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
-from animegan_edu import widgets as WG
-from animegan_edu.grading import PRESETS, color_grade
+from animegan_edu.inference.grading import PRESETS, color_grade
+from animegan_edu.studio import widgets as WG
 
 
 class Negative(nn.Module):
@@ -54,12 +54,19 @@ def test_render_applies_strength_then_grade():
     expected = color_grade(blend, PRESETS["shinkai"].scaled(0.5).replace(glow=0.2))
     assert torch.allclose(r.result, expected, atol=1e-6)
     assert WG.grade_params(s).glow == 0.2
-    assert WG.grade_params(WG.StudioSettings(glow=None, grade_amount=0.5)).glow == pytest.approx(PRESETS["shinkai"].glow / 2)
+    assert WG.grade_params(WG.StudioSettings(glow=None, grade_amount=0.5)).glow == pytest.approx(
+        PRESETS["shinkai"].glow / 2
+    )
 
 
 def test_render_reports_progress_and_face_mode_without_faces():
     seen = []
-    r = WG.render(_photo(), Negative(), WG.StudioSettings(size=64, face=True, grade="neutral"), lambda d, n, m: seen.append((d, n, m)))
+    r = WG.render(
+        _photo(),
+        Negative(),
+        WG.StudioSettings(size=64, face=True, grade="neutral"),
+        lambda d, n, m: seen.append((d, n, m)),
+    )
     assert "no face found" in r.message
     assert seen and seen[-1][0] == seen[-1][1]
 
@@ -156,8 +163,8 @@ def test_studio_static_figure():
 
 
 def test_load_model_uses_default_weights_when_they_exist(tmp_path, monkeypatch):
-    from animegan_edu import weights as W
     from animegan_edu.models import Generator
+    from animegan_edu.weights import hub as W
 
     torch.manual_seed(5)
     path = tmp_path / "tiny.pt"
@@ -172,7 +179,7 @@ def test_load_model_uses_default_weights_when_they_exist(tmp_path, monkeypatch):
 
 
 def test_load_model_falls_back_and_says_so(monkeypatch):
-    from animegan_edu import weights as W
+    from animegan_edu.weights import hub as W
 
     def none_available():
         raise W.WeightsNotAvailableError("no generator weights available: run something")
@@ -205,14 +212,25 @@ def test_decode_upload_16bit_and_size_limit(monkeypatch):
     grey16 = Image.fromarray(np.full((4, 4), 32768, np.uint16))
     buf = io.BytesIO()
     grey16.save(buf, format="PNG")
-    assert np.asarray(WG.decode_upload("g16.png", buf.getvalue()))[0, 0].tolist() == [128, 128, 128]  # not clipped to white
+    assert np.asarray(WG.decode_upload("g16.png", buf.getvalue()))[0, 0].tolist() == [
+        128,
+        128,
+        128,
+    ]  # not clipped to white
     monkeypatch.setenv(IO.MAX_PIXELS_ENV, "10")
     with pytest.raises(ValueError, match="g16.png: 4x4 pixels .* over the limit"):
         WG.decode_upload("g16.png", buf.getvalue())
 
 
 @pytest.mark.parametrize(
-    "kw", [{"glow": float("inf")}, {"glow": float("nan")}, {"grade_amount": float("nan")}, {"grade_amount": float("inf")}, {"size": 100000}]
+    "kw",
+    [
+        {"glow": float("inf")},
+        {"glow": float("nan")},
+        {"grade_amount": float("nan")},
+        {"grade_amount": float("inf")},
+        {"size": 100000},
+    ],
 )
 def test_settings_refuse_non_finite_and_huge(kw):
     """Defect: StudioSettings(glow=inf) or grade_amount=nan passed the checks (``nan < 0`` is False)."""
@@ -221,7 +239,7 @@ def test_settings_refuse_non_finite_and_huge(kw):
 
 
 def test_studio_pipeline_is_the_shared_one():
-    from animegan_edu import pipeline as P
+    from animegan_edu.inference import pipeline as P
 
     x = _photo()
     s = WG.StudioSettings(size=64, strength=0.7, grade="shinkai", grade_amount=0.8, glow=0.3)
@@ -242,7 +260,9 @@ def test_weights_dropdown_shows_its_default_on_first_display():
     assert all(v is not None for v in values)
     if st.weights.value == WG.DEFAULT:  # the sentinel means load_model(None), the same cached model
         assert st.weights.label.startswith("default")
-        assert st.model()[0] is WG.load_model(None)[0] and WG.load_model(WG.DEFAULT)[0] is WG.load_model(None)[0]
+        assert (
+            st.model()[0] is WG.load_model(None)[0] and WG.load_model(WG.DEFAULT)[0] is WG.load_model(None)[0]
+        )
     assert st.last is not None  # it rendered with that choice
 
 
@@ -262,10 +282,12 @@ GLOW_MIN_P99 = 0.15
 @pytest.mark.parametrize("name", ["rocket", "chelsea"])
 def test_glow_slider_visibly_changes_demo_stylised_photos(name):
     """Defect: on the rocket the Glow slider changed 0 pixels (no stylised highlight reached luma 0.7)."""
-    from animegan_edu.grading import glow
+    from animegan_edu.inference.grading import glow
 
     model, _ = WG.load_model("demo")
-    st = WG.Studio(model=model, settings=WG.StudioSettings(size=384), samples=WG.sample_images((name,)), snapshot=False)
+    st = WG.Studio(
+        model=model, settings=WG.StudioSettings(size=384), samples=WG.sample_images((name,)), snapshot=False
+    )
     assert st.grade.value == "shinkai"
     st.glow.value = 0.0
     off = st.last.result.clone()
@@ -286,7 +308,9 @@ def test_glow_slider_visibly_changes_demo_stylised_photos(name):
 
 def test_generator_controls_report_on_release_cheap_ones_live():
     """Defect: the size slider re-ran the generator on every step; cheap sliders lagged behind."""
-    st = WG.Studio(model=Negative(), settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False)
+    st = WG.Studio(
+        model=Negative(), settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False
+    )
     assert st.size.continuous_update is False  # re-runs the generator
     for cheap in (st.strength, st.grade_amount, st.glow, st.split):  # re-finish the cached image only
         assert cheap.continuous_update is True
@@ -324,7 +348,12 @@ def test_gallery_buttons_fit_names_up_to_17_characters():
         assert width >= 17 * 8 + 24
         assert b.tooltip == b.description
     assert st.gallery.layout.flex_flow == "row wrap"  # wide buttons wrap instead of overflowing
-    longer = WG.Studio(model=Negative(), settings=WG.StudioSettings(size=128), samples={"a_very_long_photo_name_here": _photo()}, snapshot=False)
+    longer = WG.Studio(
+        model=Negative(),
+        settings=WG.StudioSettings(size=128),
+        samples={"a_very_long_photo_name_here": _photo()},
+        snapshot=False,
+    )
     assert int(longer.gallery.children[0].children[1].layout.width.removesuffix("px")) >= 27 * 8 + 24
 
 
@@ -334,7 +363,9 @@ def test_no_drag_and_drop_promise():
         text = " ".join(doc.lower().split())
         assert "drag a file onto" not in text and "drag-and-drop upload" not in text
         assert "no drag-and-drop" in text or "does not work" in text  # it says so instead
-    st = WG.Studio(model=Negative(), settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False)
+    st = WG.Studio(
+        model=Negative(), settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False
+    )
     assert "drag" not in st.upload.description.lower()
 
 
@@ -347,7 +378,9 @@ def test_progress_is_non_zero_before_the_generator_runs():
         at_call.append(seen[-1])
         return -x
 
-    WG.render(_photo(), model, WG.StudioSettings(size=64, grade="neutral"), lambda d, n, m: seen.append((d, n, m)))
+    WG.render(
+        _photo(), model, WG.StudioSettings(size=64, grade="neutral"), lambda d, n, m: seen.append((d, n, m))
+    )
     done, total, msg = at_call[0]
     assert 0 < done < total and msg.startswith("generating")
     assert seen[0][0] == 0 and seen[-1][0] == seen[-1][1]
@@ -363,7 +396,9 @@ def test_progress_is_non_zero_before_the_generator_runs():
                 bar_at_call.append((p.value, p.max, p.bar_style, p.description))
             return -x
 
-    st = WG.Studio(model=Watch(), settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False)
+    st = WG.Studio(
+        model=Watch(), settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False
+    )
     holder["st"] = st
     st.run_button.click()
     value, maximum, style, description = bar_at_call[-1]
@@ -373,7 +408,7 @@ def test_progress_is_non_zero_before_the_generator_runs():
 
 # --------------------------------------------------------------------------- saved notebooks reopen cleanly
 
-from animegan_edu import widgets_live as WL  # noqa: E402
+from animegan_edu.studio import live as WL  # noqa: E402
 
 NOTEBOOK_DIR = __import__("pathlib").Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -383,7 +418,9 @@ def _interactive_and_standin_outputs():
 
     ui = W.interactive(lambda k=1: None, k=W.IntSlider(1, 0, 5))
     raw = {"output_type": "display_data", "metadata": {}, "data": ui._repr_mimebundle_()}
-    data, meta = WL.LiveView(ui, picture=Image.new("RGB", (8, 6), "red"), text="[sliders]")._repr_mimebundle_()
+    data, meta = WL.LiveView(
+        ui, picture=Image.new("RGB", (8, 6), "red"), text="[sliders]"
+    )._repr_mimebundle_()
     return ui, raw, {"output_type": "display_data", "metadata": meta, "data": data}
 
 
@@ -402,19 +439,42 @@ def test_strip_widget_views_leaves_standins_and_drops_raw_text():
     """Defect: a saved widget view pointed at a dead model ("Error displaying widget: model not found")."""
     _, raw, live = _interactive_and_standin_outputs()
     text = {"output_type": "stream", "name": "stdout", "text": "hello\n"}
-    nb = {"metadata": {"widgets": {WL.WIDGET_STATE: {"state": {}}}},
-          "cells": [{"cell_type": "code", "outputs": [raw, text, live]}, {"cell_type": "markdown", "source": "x"}]}
+    nb = {
+        "metadata": {"widgets": {WL.WIDGET_STATE: {"state": {}}}},
+        "cells": [
+            {"cell_type": "code", "outputs": [raw, text, live]},
+            {"cell_type": "markdown", "source": "x"},
+        ],
+    }
     problems = WL.widget_output_problems(nb)
-    assert sum("model not found" in p for p in problems) == 2 and sum("raw widget text" in p for p in problems) == 1
+    assert (
+        sum("model not found" in p for p in problems) == 2
+        and sum("raw widget text" in p for p in problems) == 1
+    )
     assert WL.strip_widget_views(nb) == 2
     outs = nb["cells"][0]["outputs"]
     assert outs[0] == text and sorted(outs[1]["data"]) == ["image/jpeg", "text/plain"]
     assert "widgets" not in nb["metadata"] and WL.widget_output_problems(nb) == []
     assert WL.strip_widget_views(nb) == 0  # idempotent
     # raw text alone (ipywidgets' repr) is a problem too, even without a view
-    raw_only = {"metadata": {}, "cells": [{"cell_type": "code", "outputs": [
-        {"output_type": "display_data", "metadata": {}, "data": {"text/plain": "interactive(children=(IntSlider(value=1),))"}}]}]}
-    assert WL.widget_output_problems(raw_only) == ["cell 0: raw widget text 'interactive(children=(IntSlider(value=1)'"]
+    raw_only = {
+        "metadata": {},
+        "cells": [
+            {
+                "cell_type": "code",
+                "outputs": [
+                    {
+                        "output_type": "display_data",
+                        "metadata": {},
+                        "data": {"text/plain": "interactive(children=(IntSlider(value=1),))"},
+                    }
+                ],
+            }
+        ],
+    }
+    assert WL.widget_output_problems(raw_only) == [
+        "cell 0: raw widget text 'interactive(children=(IntSlider(value=1)'"
+    ]
 
 
 def test_jupyter_saves_notebooks_without_widget_views(tmp_path):
@@ -445,12 +505,12 @@ def test_jupyter_saves_notebooks_without_widget_views(tmp_path):
         assert WL.WIDGET_VIEW not in json.dumps(saved) and WL.widget_output_problems(saved) == []
         assert [sorted(o["data"]) for o in saved["cells"][0]["outputs"]] == [["image/jpeg", "text/plain"]]
     conf = json.loads(WL.install_jupyter_config(tmp_path / "etc").read_text())
-    assert conf == {"ServerApp": {"jpserver_extensions": {"animegan_edu.widgets_live": True}}}
+    assert conf == {"ServerApp": {"jpserver_extensions": {"animegan_edu.studio.live": True}}}
     # nbconvert --to notebook (after --execute) strips too: the same config names the preprocessor
     WL.install_jupyter_config(tmp_path / "etc")  # twice: listed once
     nbc = json.loads((tmp_path / "etc" / "jupyter_nbconvert_config.json").read_text())
     assert nbc == {"NotebookExporter": {"preprocessors": [WL.NBCONVERT_PREPROCESSOR]}}
-    from animegan_edu.widgets_nbconvert import StripWidgetViews
+    from animegan_edu.studio.nbconvert import StripWidgetViews
 
     out, _ = StripWidgetViews().preprocess(nbformat.from_dict(json.loads(nbformat.writes(nb))), {})
     assert WL.widget_output_problems(out) == [] and WL.WIDGET_VIEW not in nbformat.writes(out)
@@ -474,9 +534,13 @@ def test_studio_displays_one_output_the_live_studio_with_its_figure_as_standin(m
     st._ipython_display_()
     assert len(shown) == 1 and isinstance(shown[0], WL.LiveView)  # one output, nothing under it
     data, meta = shown[0]._repr_mimebundle_()
-    assert data[WL.WIDGET_VIEW]["model_id"] == st.ui.model_id and "image/jpeg" in data and meta[WL.STANDIN_KEY]
+    assert (
+        data[WL.WIDGET_VIEW]["model_id"] == st.ui.model_id and "image/jpeg" in data and meta[WL.STANDIN_KEY]
+    )
     shown.clear()
-    WG.Studio(model=Negative(), settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False).show()
+    WG.Studio(
+        model=Negative(), settings=WG.StudioSettings(size=128), samples={"a": _photo()}, snapshot=False
+    ).show()
     assert sorted(shown[0]._repr_mimebundle_()[0]) == [WL.WIDGET_VIEW, "text/plain"]
 
 
@@ -486,11 +550,16 @@ def test_studio_displays_one_output_the_live_studio_with_its_figure_as_standin(m
 def test_progress_bar_moves_during_the_generator_pass():
     """Defect: at 1024 px the bar sat still for 17-30 s during the whole-image pass."""
     from animegan_edu.models import Generator
-    from animegan_edu.widgets_progress import pass_progress
+    from animegan_edu.studio.progress import pass_progress
 
     torch.manual_seed(0)
     gen = Generator().eval()
-    st = WG.Studio(model=gen, settings=WG.StudioSettings(size=128, grade="neutral"), samples={"a": _photo()}, snapshot=False)
+    st = WG.Studio(
+        model=gen,
+        settings=WG.StudioSettings(size=128, grade="neutral"),
+        samples={"a": _photo()},
+        snapshot=False,
+    )
     seen: list[tuple[int, str]] = []
     st.progress.observe(lambda c: seen.append((c["new"], st.progress.description)), names="value")
     st.run_button.click()
@@ -505,12 +574,11 @@ def test_progress_bar_moves_during_the_generator_pass():
         pass
 
 
-
 @pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor")
 def test_progress_bar_moves_when_the_default_path_runs_int8(monkeypatch):
     """Defect: with INT8 as the default path the bar jumped 0 -> 50 -> 100 (its hooks sat on the float model)."""
-    from animegan_edu import pipeline as P
-    from animegan_edu.int8_files import int8_generator
+    from animegan_edu.inference import pipeline as P
+    from animegan_edu.int8.files import int8_generator
     from animegan_edu.models import Generator
 
     torch.manual_seed(0)
@@ -519,7 +587,12 @@ def test_progress_bar_moves_when_the_default_path_runs_int8(monkeypatch):
     monkeypatch.setattr(P, "int8_model", lambda m: q)
     monkeypatch.setattr(P, "default_path", lambda m, pixels=None: type("C", (), {"path": "int8"})())
     # 192 x 192 px: above the size where "auto" may leave fp32 eager (128 x 128 pixels)
-    st = WG.Studio(model=gen, settings=WG.StudioSettings(size=192, grade="neutral"), samples={"a": _photo(96, 96)}, snapshot=False)
+    st = WG.Studio(
+        model=gen,
+        settings=WG.StudioSettings(size=192, grade="neutral"),
+        samples={"a": _photo(96, 96)},
+        snapshot=False,
+    )
     seen: list[str] = []
     st.progress.observe(lambda c: seen.append(st.progress.description), names="value")
     st.run_button.click()
@@ -527,6 +600,7 @@ def test_progress_bar_moves_when_the_default_path_runs_int8(monkeypatch):
     assert len(inside) >= 10, seen  # unit by unit through the INT8 pass
     assert st.progress.bar_style == "success"
     assert all(not m._forward_hooks for m in [*gen.modules(), *q.modules()])
+
 
 # --------------------------------------------------------------------------- notebooks: portable, readable
 

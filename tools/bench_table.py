@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from animegan_edu.bench import bench_report  # noqa: E402
+from animegan_edu.bench.run import bench_report  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
@@ -26,7 +26,10 @@ def main(argv: list[str]) -> int:
         text = Path(argv[0]).read_text() if argv else sys.stdin.read()
         res = json.loads(text)
     except (OSError, json.JSONDecodeError) as e:
-        print(f"bench_table.py: error: cannot read the bench JSON ({e}); run `animegan-edu bench --json > bench.json`", file=sys.stderr)
+        print(
+            f"bench_table.py: error: cannot read the bench JSON ({e}); run `animegan-edu bench --json > bench.json`",
+            file=sys.stderr,
+        )
         return 2
     print(bench_report(res))
     return 0

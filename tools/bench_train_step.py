@@ -17,9 +17,9 @@ import time
 
 import torch
 
+from animegan_edu.int8.quantize import cpu_info
 from animegan_edu.models import Generator
-from animegan_edu.quantize import cpu_info
-from animegan_edu.train import has_native_bf16
+from animegan_edu.training.train import has_native_bf16
 
 
 def step_time(crop: int, batch: int, bf16: bool, repeat: int) -> float:
@@ -53,9 +53,19 @@ def main() -> int:
     for crop, batch in ((128, 8), (256, 2)):
         for bf16 in (False, True) if has_native_bf16() else (False,):
             s = step_time(crop, batch, bf16, args.repeat)
-            rows.append({"crop": crop, "batch": batch, "precision": "bf16 autocast + channels-last" if bf16 else "fp32",
-                         "seconds_per_step": round(s, 3), "kpix_per_s": round(batch * crop * crop / s / 1e3, 1)})
-            print(f"crop {crop} batch {batch} {rows[-1]['precision']:<32} {s:.3f} s/step  {rows[-1]['kpix_per_s']:.0f} kpix/s", flush=True)
+            rows.append(
+                {
+                    "crop": crop,
+                    "batch": batch,
+                    "precision": "bf16 autocast + channels-last" if bf16 else "fp32",
+                    "seconds_per_step": round(s, 3),
+                    "kpix_per_s": round(batch * crop * crop / s / 1e3, 1),
+                }
+            )
+            print(
+                f"crop {crop} batch {batch} {rows[-1]['precision']:<32} {s:.3f} s/step  {rows[-1]['kpix_per_s']:.0f} kpix/s",
+                flush=True,
+            )
     report = {"cpu": cpu_info(), "threads": args.threads, "torch": torch.__version__, "rows": rows}
     if args.json:
         with open(args.json, "w") as fh:

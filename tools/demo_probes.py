@@ -14,8 +14,8 @@ Asks: does more pixel-loss training raise PSNR without losing detail?
 "input + 3 dB" on that photo at all, even by memorising it? (Never done for shipped weights:
 validation photos are not trained on.)
 
-Both print JSON lines (step, seconds, figures of :func:`animegan_edu.evaluate.summarize` or
-:func:`animegan_edu.evaluate.image_metrics`) and write them to ``--out``.
+Both print JSON lines (step, seconds, figures of :func:`animegan_edu.training.evaluate.summarize` or
+:func:`animegan_edu.training.evaluate.image_metrics`) and write them to ``--out``.
 """
 
 from __future__ import annotations
@@ -27,12 +27,12 @@ from pathlib import Path
 
 import torch
 
-from animegan_edu.bench import cpu_info
-from animegan_edu.data import cartoonize
-from animegan_edu.evaluate import evaluate_generator, image_metrics, summarize
+from animegan_edu.bench.run import cpu_info
+from animegan_edu.data.dataset import cartoonize
 from animegan_edu.imageio import validation_photo
-from animegan_edu.train import Trainer, has_native_bf16, load_config
-from animegan_edu.weights import load_generator
+from animegan_edu.training.evaluate import evaluate_generator, image_metrics, summarize
+from animegan_edu.training.train import Trainer, has_native_bf16, load_config
+from animegan_edu.weights.hub import load_generator
 
 FINETUNE_PHOTOS = ("china", "stereo_motorcycle", "astronaut", "chelsea")
 
@@ -62,8 +62,22 @@ def finetune(minutes: float, emit) -> None:  # type: ignore[no-untyped-def]
                 ema[k].mul_(0.995).add_(v.float(), alpha=0.005)
         if time.time() - last > 240:
             last = time.time()
-            emit({"step": tr.step, "seconds": round(last - t0), "raw": _score(tr.generator.state_dict()), "ema": _score(ema)})
-    emit({"step": tr.step, "seconds": round(time.time() - t0), "raw": _score(tr.generator.state_dict()), "ema": _score(ema)})
+            emit(
+                {
+                    "step": tr.step,
+                    "seconds": round(last - t0),
+                    "raw": _score(tr.generator.state_dict()),
+                    "ema": _score(ema),
+                }
+            )
+    emit(
+        {
+            "step": tr.step,
+            "seconds": round(time.time() - t0),
+            "raw": _score(tr.generator.state_dict()),
+            "ema": _score(ema),
+        }
+    )
 
 
 def overfit(photo: str, minutes: float, emit) -> None:  # type: ignore[no-untyped-def]
@@ -111,7 +125,9 @@ def main() -> int:
         rows.append(row)
         print(json.dumps(row), flush=True)
         if args.out:
-            args.out.write_text(json.dumps({"probe": args.probe, "machine": cpu_info(), "rows": rows}, indent=1))
+            args.out.write_text(
+                json.dumps({"probe": args.probe, "machine": cpu_info(), "rows": rows}, indent=1)
+            )
 
     if args.probe == "finetune":
         finetune(args.minutes or 8.0, emit)

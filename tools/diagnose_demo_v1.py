@@ -22,11 +22,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from animegan_edu.data import cartoonize  # noqa: E402
-from animegan_edu.evaluate import evaluate_generator, summarize  # noqa: E402
+from animegan_edu.data.dataset import cartoonize  # noqa: E402
 from animegan_edu.imageio import VALIDATION_PHOTOS, validation_photo  # noqa: E402
-from animegan_edu.quantize import cpu_info  # noqa: E402
-from animegan_edu.weights import load_generator  # noqa: E402
+from animegan_edu.int8.quantize import cpu_info  # noqa: E402
+from animegan_edu.training.evaluate import evaluate_generator, summarize  # noqa: E402
+from animegan_edu.weights.hub import load_generator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "weights" / "diagnosis"
@@ -35,7 +35,9 @@ V1_COMMIT = "ee1ad02"
 
 def v1_file(tmp: Path) -> Path:
     path = tmp / "demo_v1.safetensors"
-    blob = subprocess.run(["git", "show", f"{V1_COMMIT}:weights/demo.safetensors"], cwd=ROOT, check=True, capture_output=True).stdout
+    blob = subprocess.run(
+        ["git", "show", f"{V1_COMMIT}:weights/demo.safetensors"], cwd=ROOT, check=True, capture_output=True
+    ).stdout
     path.write_bytes(blob)
     return path
 
@@ -50,7 +52,9 @@ def main() -> int:
     # 1. the same failure at every size: not a resolution problem
     sizes = (128, 256, 512)
     by_size = {s: evaluate_generator(g, s) for s in sizes}
-    report["by_size"] = {s: {"summary": summarize(v), "photos": [vars(x) for x in v]} for s, v in by_size.items()}
+    report["by_size"] = {
+        s: {"summary": summarize(v), "photos": [vars(x) for x in v]} for s, v in by_size.items()
+    }
 
     # 2. the mean colour of input, target and output per photo (a*b*)
     ab_in, ab_out, ab_tgt = [], [], []
@@ -64,7 +68,11 @@ def main() -> int:
     report["ab_spread"] = {"input": spread(ab_in), "target": spread(ab_tgt), "v1_output": spread(ab_out)}
 
     fig, ax = plt.subplots(figsize=(6.5, 5.5), dpi=110)
-    for pts, label, m in ((ab_in, "input photo", "o"), (ab_tgt, "target (cartoonize)", "s"), (ab_out, "v1 output", "x")):
+    for pts, label, m in (
+        (ab_in, "input photo", "o"),
+        (ab_tgt, "target (cartoonize)", "s"),
+        (ab_out, "v1 output", "x"),
+    ):
         t = torch.tensor(pts)
         ax.scatter(t[:, 0], t[:, 1], label=label, marker=m, s=60)
     for name, p in zip(VALIDATION_PHOTOS, ab_in):
@@ -79,8 +87,19 @@ def main() -> int:
     plt.close(fig)
 
     # 3. the run: guide loss vs pixels seen, and the discriminator winning
-    hist = json.loads((ROOT / "weights" / "demo_history.json").read_text()) if (ROOT / "weights" / "demo_history.json").exists() else []
-    hist = hist or json.loads(subprocess.run(["git", "show", f"{V1_COMMIT}:weights/demo_history.json"], cwd=ROOT, check=True, capture_output=True).stdout)
+    hist = (
+        json.loads((ROOT / "weights" / "demo_history.json").read_text())
+        if (ROOT / "weights" / "demo_history.json").exists()
+        else []
+    )
+    hist = hist or json.loads(
+        subprocess.run(
+            ["git", "show", f"{V1_COMMIT}:weights/demo_history.json"],
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+        ).stdout
+    )
     adv = [r for r in hist if r.get("phase") == 1.0]
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), dpi=110)
     steps = [r["step"] for r in adv]
@@ -104,8 +123,13 @@ def main() -> int:
     (OUT / "v1_diagnosis.json").write_text(json.dumps(report, indent=1, default=str))
     for s in sizes:
         m = report["by_size"][s]["summary"]
-        print(f"{s:>4} px: mean {m['mean_psnr_db']:.2f} dB vs input {m['mean_input_psnr_db']:.2f}; Laplacian ratio {m['mean_laplacian_ratio']:.2f}")
-    print("a*b* spread (std of the mean colour over photos):", {k: round(v, 2) for k, v in report["ab_spread"].items()})
+        print(
+            f"{s:>4} px: mean {m['mean_psnr_db']:.2f} dB vs input {m['mean_input_psnr_db']:.2f}; Laplacian ratio {m['mean_laplacian_ratio']:.2f}"
+        )
+    print(
+        "a*b* spread (std of the mean colour over photos):",
+        {k: round(v, 2) for k, v in report["ab_spread"].items()},
+    )
     print("last 200 steps:", {k: round(v, 3) for k, v in report["v1_last_200_steps"].items()})
     return 0
 

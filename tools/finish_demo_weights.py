@@ -7,7 +7,7 @@
 2. keeps every 10th row of the loss history (weights/demo_history.json) and the validation
    curve (weights/demo_val_curve.json);
 3. evaluates the new weights at 256, 512 and 1024 px on the validation photos
-   (`animegan_edu.evaluate`) and writes weights/demo_eval.json with the CPU, the date, the
+   (`animegan_edu.training.evaluate`) and writes weights/demo_eval.json with the CPU, the date, the
    steps, pixels seen and wall time of the run;
 4. draws the input | target | output grid at 512 px (weights/demo_grid.jpg);
 5. prints the Markdown tables the model card and the README quote, and whether the shipping
@@ -44,7 +44,7 @@ def met(summary: dict) -> dict[str, bool]:
 
 
 def pixels_seen(rows: list[dict], cfg) -> float:  # noqa: ANN001
-    from animegan_edu.train import Trainer
+    from animegan_edu.training.train import Trainer
 
     total = 0
     for r in rows:
@@ -54,13 +54,13 @@ def pixels_seen(rows: list[dict], cfg) -> float:  # noqa: ANN001
 
 
 def main() -> None:
-    from animegan_edu.bench import cpu_info
-    from animegan_edu.data import cartoonize
-    from animegan_edu.evaluate import evaluate_generator, summarize
+    from animegan_edu.bench.run import cpu_info
+    from animegan_edu.data.dataset import cartoonize
     from animegan_edu.imageio import VALIDATION_PHOTOS, atomic_write, validation_photo
-    from animegan_edu.train import load_config
-    from animegan_edu.weights import get_generator
-    from animegan_edu.weights_io import write_sidecar
+    from animegan_edu.training.evaluate import evaluate_generator, summarize
+    from animegan_edu.training.train import load_config
+    from animegan_edu.weights.files import write_sidecar
+    from animegan_edu.weights.hub import get_generator
 
     src = RUN / "generator.safetensors"
     dst = W / "demo.safetensors"
@@ -68,20 +68,31 @@ def main() -> None:
     digest = write_sidecar(dst)
 
     rows = json.loads((RUN / "history.json").read_text())
-    keep = [{k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()}
-            for r in rows if r["step"] % 10 == 0 or r is rows[-1]]
+    keep = [
+        {k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()}
+        for r in rows
+        if r["step"] % 10 == 0 or r is rows[-1]
+    ]
     atomic_write(W / "demo_history.json", lambda tmp: tmp.write_text(json.dumps(keep)))
     if (RUN / "val_curve.json").exists():
-        atomic_write(W / "demo_val_curve.json", lambda tmp: tmp.write_text((RUN / "val_curve.json").read_text()))
+        atomic_write(
+            W / "demo_val_curve.json", lambda tmp: tmp.write_text((RUN / "val_curve.json").read_text())
+        )
 
     cfg = load_config("demo")
     secs = sum(r.get("seconds", 0.0) for r in rows)
     model, label = get_generator("demo", fallback=None)
     result: dict = {
-        "weights": "weights/demo.safetensors", "sha256": digest, "date": dt.date.today().isoformat(),
-        "cpu": cpu_info(), "torch": torch.__version__.split("+")[0], "steps": len(rows),
-        "pixels_seen_g": round(pixels_seen(rows, cfg) / 1e9, 2), "train_hours_summed_steps": round(secs / 3600, 2),
-        "targets_512": TARGETS, "sizes": {},
+        "weights": "weights/demo.safetensors",
+        "sha256": digest,
+        "date": dt.date.today().isoformat(),
+        "cpu": cpu_info(),
+        "torch": torch.__version__.split("+")[0],
+        "steps": len(rows),
+        "pixels_seen_g": round(pixels_seen(rows, cfg) / 1e9, 2),
+        "train_hours_summed_steps": round(secs / 3600, 2),
+        "targets_512": TARGETS,
+        "sizes": {},
     }
     for size in (256, 512, 1024):
         scores = evaluate_generator(model, size=size, progress=True)
@@ -103,18 +114,28 @@ def main() -> None:
     for t in tiles:
         canvas[y0 : y0 + t.shape[0], : t.shape[1]] = t
         y0 += t.shape[0]
-    atomic_write(W / "demo_grid.jpg", lambda tmp: Image.fromarray(canvas).save(tmp, format="JPEG", quality=90))
+    atomic_write(
+        W / "demo_grid.jpg", lambda tmp: Image.fromarray(canvas).save(tmp, format="JPEG", quality=90)
+    )
 
-    print(f"{label}\nsha256 {digest}; {len(rows)} steps; {result['pixels_seen_g']} G pixels; "
-          f"summed step time {secs / 3600:.2f} h; {result['cpu']['model']}")
-    print("| size | mean PSNR vs target | unchanged input | min margin | max Lab shift | Laplacian ratio (min) | edge corr |")
+    print(
+        f"{label}\nsha256 {digest}; {len(rows)} steps; {result['pixels_seen_g']} G pixels; "
+        f"summed step time {secs / 3600:.2f} h; {result['cpu']['model']}"
+    )
+    print(
+        "| size | mean PSNR vs target | unchanged input | min margin | max Lab shift | Laplacian ratio (min) | edge corr |"
+    )
     print("|---|---|---|---|---|---|---|")
     for size, r in result["sizes"].items():
         s = r["summary"]
-        print(f"| {size} px | {s['mean_psnr_db']:.2f} dB | {s['mean_input_psnr_db']:.2f} dB | {s['min_margin_db']:+.2f} dB | "
-              f"{s['max_lab_shift']:.2f} | {s['mean_laplacian_ratio']:.2f} ({s['min_laplacian_ratio']:.2f}) | {s['mean_edge_corr']:.2f} |")
+        print(
+            f"| {size} px | {s['mean_psnr_db']:.2f} dB | {s['mean_input_psnr_db']:.2f} dB | {s['min_margin_db']:+.2f} dB | "
+            f"{s['max_lab_shift']:.2f} | {s['mean_laplacian_ratio']:.2f} ({s['min_laplacian_ratio']:.2f}) | {s['mean_edge_corr']:.2f} |"
+        )
     print("targets met at 512 px:", result["targets_met_512"])
-    print("wrote weights/demo.safetensors(.sha256), demo_history.json, demo_val_curve.json, demo_eval.json, demo_grid.jpg")
+    print(
+        "wrote weights/demo.safetensors(.sha256), demo_history.json, demo_val_curve.json, demo_eval.json, demo_grid.jpg"
+    )
 
 
 if __name__ == "__main__":

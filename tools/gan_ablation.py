@@ -6,7 +6,7 @@ loss alone; its discriminator still trains, so both runs see identical batches a
 keeps the recipe's adversarial weight. Batches are a pure function of the step, so both copies
 see the same crops.
 
-Then both are scored on the validation photos (``animegan_edu.evaluate``), and B's
+Then both are scored on the validation photos (``animegan_edu.training.evaluate``), and B's
 discriminator scores sharp anime (the target), the same anime edge-smoothed, grey anime and
 the generator's own output: LSGAN trains it towards 1 for real and 0 for fakes.
 
@@ -31,17 +31,24 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from animegan_edu.bench import cpu_info  # noqa: E402
-from animegan_edu.data import cartoonize, edge_smooth  # noqa: E402
-from animegan_edu.evaluate import evaluate_generator, summarize  # noqa: E402
+from animegan_edu.bench.run import cpu_info  # noqa: E402
+from animegan_edu.data.dataset import cartoonize, edge_smooth  # noqa: E402
 from animegan_edu.imageio import VALIDATION_PHOTOS, atomic_write, save_png_atomic, validation_photo  # noqa: E402
-from animegan_edu.train import Trainer, load_config  # noqa: E402
+from animegan_edu.training.evaluate import evaluate_generator, summarize  # noqa: E402
+from animegan_edu.training.train import Trainer, load_config  # noqa: E402
 
 
 def branch(name: str, start: Path, steps: int, g_adv: float | None, threads: int) -> Trainer:
     out = ROOT / "runs" / "ablation" / name
     out.mkdir(parents=True, exist_ok=True)
-    over = dict(out_dir=str(out), data_root=str(ROOT / "data" / "demo"), threads=threads, val_every=0, sample_every=0, checkpoint_every=50)
+    over = dict(
+        out_dir=str(out),
+        data_root=str(ROOT / "data" / "demo"),
+        threads=threads,
+        val_every=0,
+        sample_every=0,
+        checkpoint_every=50,
+    )
     if g_adv is not None:
         over["g_adv"] = g_adv
     cfg = load_config("demo", **over)
@@ -59,8 +66,12 @@ def branch(name: str, start: Path, steps: int, g_adv: float | None, threads: int
 def d_scores(tr: Trainer, size: int = 256) -> dict[str, dict[str, float]]:
     """Mean and std of the discriminator's patch scores on each kind of picture (val photos)."""
     d, g = tr.discriminator.eval(), tr.generator.eval()
-    kinds: dict[str, list[torch.Tensor]] = {"sharp anime (target)": [], "edge-smoothed anime": [],
-                                             "grey anime": [], "generator output": []}
+    kinds: dict[str, list[torch.Tensor]] = {
+        "sharp anime (target)": [],
+        "edge-smoothed anime": [],
+        "grey anime": [],
+        "generator output": [],
+    }
     for name in VALIDATION_PHOTOS:
         photo = validation_photo(name, size)[None]
         target = cartoonize(photo)
@@ -68,7 +79,9 @@ def d_scores(tr: Trainer, size: int = 256) -> dict[str, dict[str, float]]:
         fake = ((g(photo * 2 - 1).float() + 1) / 2).clamp(0, 1)
         for k, x in zip(kinds, (target, edge_smooth(target), grey, fake)):
             kinds[k].append(d(x * 2 - 1).float().flatten())
-    return {k: {"mean": float(torch.cat(v).mean()), "std": float(torch.cat(v).std())} for k, v in kinds.items()}
+    return {
+        k: {"mean": float(torch.cat(v).mean()), "std": float(torch.cat(v).std())} for k, v in kinds.items()
+    }
 
 
 def main() -> int:
@@ -86,18 +99,25 @@ def main() -> int:
     wall = time.perf_counter() - t0
     res: dict = {
         "what": "same checkpoint, same crops, same steps; A: paired guide loss only (g_adv=0); "
-                "B: guide + the recipe's adversarial term",
-        "start_step": first, "steps": args.steps, "g_adv_B": b.cfg.g_adv,
-        "crop_batch": list(b._crop(first)), "date": dt.date.today().isoformat(), "cpu": cpu_info(),
-        "wall_s_both": round(wall, 1), "branches": {},
+        "B: guide + the recipe's adversarial term",
+        "start_step": first,
+        "steps": args.steps,
+        "g_adv_B": b.cfg.g_adv,
+        "crop_batch": list(b._crop(first)),
+        "date": dt.date.today().isoformat(),
+        "cpu": cpu_info(),
+        "wall_s_both": round(wall, 1),
+        "branches": {},
     }
     from animegan_edu.models import Generator
+
     g0 = Generator()
     g0.load_state_dict(torch.load(start, map_location="cpu", weights_only=True)["generator"])
     res["branches"]["start"] = {str(s): summarize(evaluate_generator(g0, size=s)) for s in (256, 512)}
     for label, tr in (("L1 only", a), ("L1 + adversarial", b)):
         res.setdefault("history", {})[label] = [
-            {k: round(float(v), 5) for k, v in r.items()} for r in tr.history.rows]
+            {k: round(float(v), 5) for k, v in r.items()} for r in tr.history.rows
+        ]
         row = {}
         for size in (256, 512):
             row[str(size)] = summarize(evaluate_generator(tr.generator, size=size))
@@ -115,7 +135,9 @@ def main() -> int:
             h, w = photo.shape[-2:]
             ys, xs = (h - 192) // 2, (w - 192) // 2
             crop = slice(ys, ys + 192), slice(xs, xs + 192)
-            outs = [cartoonize(photo)] + [((t.generator.eval()(photo * 2 - 1).float() + 1) / 2).clamp(0, 1) for t in (a, b)]
+            outs = [cartoonize(photo)] + [
+                ((t.generator.eval()(photo * 2 - 1).float() + 1) / 2).clamp(0, 1) for t in (a, b)
+            ]
             tiles.append(torch.cat([o[0][:, crop[0], crop[1]] for o in [photo] + outs], dim=2))
     grid = torch.nn.functional.interpolate(torch.cat(tiles, dim=1)[None], scale_factor=2, mode="nearest")[0]
     save_png_atomic(grid, out / "crops.png")

@@ -7,14 +7,14 @@ variant of the quantizer:
 * PSNR and SSIM of the INT8 output against fp32 eager, at 256 and 512 px, on the four
   default sample photos (astronaut, coffee, chelsea, rocket); unless a variant says
   otherwise, calibration uses the *other* validation photos
-  (:data:`animegan_edu.int8_calib.CALIBRATION_PHOTOS`), so the figures are on unseen photos;
+  (:data:`animegan_edu.int8.calib.CALIBRATION_PHOTOS`), so the figures are on unseen photos;
 * the time of one 512-px image relative to ONNX Runtime fp32, measured in the same process,
   interleaved (each repeat runs every path once), median of ``--repeat``; with the demo
   weights only (speed does not depend on the weights' values);
 * the INT8 file's size.
 
 It also measures the float paths against fp32 eager (max-abs difference and speed), the
-figures behind :data:`animegan_edu.fastpaths.MEASURED`.
+figures behind :data:`animegan_edu.inference.fastpaths.MEASURED`.
 
 Absolute seconds are recorded but mean little on a shared machine (other jobs run); the
 ratios, taken in one interleaved run, are the result. Run it with one thread:
@@ -41,15 +41,20 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from animegan_edu import int8_layers  # noqa: E402
-from animegan_edu.bench import cpu_info  # noqa: E402
-from animegan_edu.fastpaths import OnnxRuntimeGenerator, bf16_channels_last, export_onnx, fp32_channels_last  # noqa: E402
+from animegan_edu.bench.run import cpu_info  # noqa: E402
 from animegan_edu.imageio import sample_photos  # noqa: E402
-from animegan_edu.int8_calib import CALIBRATION_PHOTOS, calibration_photos  # noqa: E402
-from animegan_edu.int8_diagnose import one_at_a_time, psnr01, ssim01, variants_table  # noqa: E402
-from animegan_edu.int8_files import save_int8  # noqa: E402
+from animegan_edu.inference.fastpaths import (
+    OnnxRuntimeGenerator,
+    bf16_channels_last,
+    export_onnx,
+    fp32_channels_last,
+)  # noqa: E402
+from animegan_edu.int8 import layers as int8_layers  # noqa: E402
+from animegan_edu.int8.calib import CALIBRATION_PHOTOS, calibration_photos  # noqa: E402
+from animegan_edu.int8.diagnose import one_at_a_time, psnr01, ssim01, variants_table  # noqa: E402
+from animegan_edu.int8.files import save_int8  # noqa: E402
+from animegan_edu.int8.quantize import quantize_generator  # noqa: E402
 from animegan_edu.models import Generator  # noqa: E402
-from animegan_edu.quantize import quantize_generator  # noqa: E402
 
 warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")
 
@@ -76,7 +81,7 @@ VARIANTS: dict[str, tuple[str, str, str, dict]] = {
 
 
 def weight_sets(shared: Path) -> dict[str, tuple[Generator, str]]:
-    from animegan_edu.weights import get_generator
+    from animegan_edu.weights.hub import get_generator
 
     out: dict[str, tuple[Generator, str]] = {}
     g, label = get_generator("demo", fallback=None, progress=False, download=False)
@@ -87,7 +92,10 @@ def weight_sets(shared: Path) -> dict[str, tuple[Generator, str]]:
     if fixture.is_file():
         g = Generator()
         g.load_state_dict(torch.load(fixture, map_location="cpu", weights_only=True), strict=True)
-        out["parity_fixture"] = (g.eval(), f"{fixture.relative_to(shared.parent)} (torch.load weights_only=True)")
+        out["parity_fixture"] = (
+            g.eval(),
+            f"{fixture.relative_to(shared.parent)} (torch.load weights_only=True)",
+        )
     return out
 
 
@@ -112,10 +120,16 @@ def main() -> int:
     ap.add_argument("--speed-size", type=int, default=512)
     ap.add_argument("--variants", nargs="+", default=list(VARIANTS))
     ap.add_argument("--weights", nargs="+", default=None, help="weight sets (default: all)")
-    ap.add_argument("--quality-from", default=None, metavar="JSON",
-                    help="take the quality of weight sets not measured in this run from an earlier run's JSON "
-                         "(same machine; the speed is always measured in this run)")
-    ap.add_argument("--quality-only", action="store_true", help="skip the speed measurement (for --quality-from later)")
+    ap.add_argument(
+        "--quality-from",
+        default=None,
+        metavar="JSON",
+        help="take the quality of weight sets not measured in this run from an earlier run's JSON "
+        "(same machine; the speed is always measured in this run)",
+    )
+    ap.add_argument(
+        "--quality-only", action="store_true", help="skip the speed measurement (for --quality-from later)"
+    )
     ap.add_argument("--shared", default=os.environ.get("ANIMEGAN_EDU_SHARED", str(REPO.parent / "shared")))
     args = ap.parse_args()
     say = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
@@ -150,8 +164,18 @@ def main() -> int:
                 say(f"  {entry}")
                 int8_layers.KERNEL_WEIGHT_QMAX = None
         if args.quality_only:
-            Path(args.output).write_text(json.dumps({"quality": quality, "machine": cpu_info(), "torch_version": torch.__version__,
-                                                     "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")}, indent=1) + "\n")
+            Path(args.output).write_text(
+                json.dumps(
+                    {
+                        "quality": quality,
+                        "machine": cpu_info(),
+                        "torch_version": torch.__version__,
+                        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                    },
+                    indent=1,
+                )
+                + "\n"
+            )
             say(f"wrote {args.output} (quality only)")
             return 0
         # speed: demo weights, one image, every path interleaved
@@ -170,7 +194,10 @@ def main() -> int:
             gn_of[f"int8:{v}"] = gn
         with torch.inference_mode():
             ref = gen(x)
-            diffs = {k: float((paths[k](x) - ref).abs().max()) for k in ("onnxruntime_fp32", "fp32_channels_last", "bf16_channels_last")}
+            diffs = {
+                k: float((paths[k](x) - ref).abs().max())
+                for k in ("onnxruntime_fp32", "fp32_channels_last", "bf16_channels_last")
+            }
             times: dict[str, list[float]] = {k: [] for k in paths}
             names = list(paths)
             for k in names:  # warm-up
@@ -188,10 +215,15 @@ def main() -> int:
     if args.quality_from:
         earlier = json.loads(Path(args.quality_from).read_text())
         if earlier.get("machine", {}).get("model") != cpu_info()["model"]:
-            raise SystemExit(f"{args.quality_from}: measured on another CPU ({earlier.get('machine')}); re-run it here")
+            raise SystemExit(
+                f"{args.quality_from}: measured on another CPU ({earlier.get('machine')}); re-run it here"
+            )
         for w, q in earlier["quality"].items():
             if w not in quality:
-                quality[w] = {**q, "measured": f"in an earlier run on this machine, {earlier.get('date')} ({args.quality_from})"}
+                quality[w] = {
+                    **q,
+                    "measured": f"in an earlier run on this machine, {earlier.get('date')} ({args.quality_from})",
+                }
     med = {k: statistics.median(v) for k, v in times.items()}
     ort = med["onnxruntime_fp32"]
     eager = med["fp32_eager"]
@@ -214,10 +246,20 @@ def main() -> int:
         "load_average_before": list(load_before),
         "load_average_after": list(os.getloadavg()),
         "evaluation_photos": "astronaut, coffee, chelsea, rocket (sample_photos)",
-        "calibration_photos": {"sample256": "the 4 evaluation photos at 256 px", "held512": f"{', '.join(CALIBRATION_PHOTOS)} at 512 px"},
-        "variants": {k: {"description": VARIANTS[k][0], "calibration": VARIANTS[k][1], "group_norm": VARIANTS[k][2],
-                         "options": {a: list(b) if isinstance(b, tuple) else b for a, b in VARIANTS[k][3].items()},
-                         "int8_file_bytes": sizes_bytes.get(k)} for k in args.variants},  # fmt: skip
+        "calibration_photos": {
+            "sample256": "the 4 evaluation photos at 256 px",
+            "held512": f"{', '.join(CALIBRATION_PHOTOS)} at 512 px",
+        },
+        "variants": {
+            k: {
+                "description": VARIANTS[k][0],
+                "calibration": VARIANTS[k][1],
+                "group_norm": VARIANTS[k][2],
+                "options": {a: list(b) if isinstance(b, tuple) else b for a, b in VARIANTS[k][3].items()},
+                "int8_file_bytes": sizes_bytes.get(k),
+            }
+            for k in args.variants
+        },  # fmt: skip
         "quality": quality,
         "speed": speed,
     }

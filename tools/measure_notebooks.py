@@ -3,7 +3,7 @@
 Each notebook is executed top to bottom, offline, on a copy in a temporary folder (the committed
 notebook is never touched), with OMP_NUM_THREADS=2. For each we record the wall time, the CPU
 seconds (user + system of the kernel and everything it started) and the peak resident memory of
-the largest process, together with the CPU (animegan_edu.bench.cpu_info()) and the date.
+the largest process, together with the CPU (animegan_edu.bench.run.cpu_info()) and the date.
 
     python tools/measure_notebooks.py                 # all notebooks -> docs/notebook_times.json
     python tools/measure_notebooks.py 00 06           # some of them (merged into the JSON)
@@ -51,9 +51,22 @@ def measure(nb: Path, timeout: int = 900) -> dict:
         dst = Path(tmp) / nb.name
         shutil.copy2(nb, dst)
         env = dict(os.environ, OMP_NUM_THREADS="2", MPLBACKEND="module://matplotlib_inline.backend_inline")
-        cmd = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",
-               f"--ExecutePreprocessor.timeout={timeout}", "--output", str(Path(tmp) / "out.ipynb"), str(dst)]
-        res = subprocess.run([sys.executable, "-c", _CHILD, *cmd], capture_output=True, text=True, env=env, cwd=tmp)
+        cmd = [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "nbconvert",
+            "--to",
+            "notebook",
+            "--execute",
+            f"--ExecutePreprocessor.timeout={timeout}",
+            "--output",
+            str(Path(tmp) / "out.ipynb"),
+            str(dst),
+        ]
+        res = subprocess.run(
+            [sys.executable, "-c", _CHILD, *cmd], capture_output=True, text=True, env=env, cwd=tmp
+        )
     row = json.loads(res.stdout.strip().splitlines()[-1])
     if row.pop("rc") != 0:
         raise SystemExit(f"{nb.name}: execution failed:\n{row['stderr']}")
@@ -70,9 +83,11 @@ def table(data: dict) -> str:
     cpu = data.get("cpu", {})
     rows.append("")
     cap = f", PyTorch CPU capability {cpu['capability']}" if cpu.get("capability") else ""
-    rows.append(f"Measured {data.get('date', '?')} by `tools/measure_notebooks.py` on {cpu.get('model', '?')}{cap} "
-                f"({cpu.get('threads', '?')} threads used, torch {cpu.get('torch', '?')}), each notebook run top to "
-                "bottom on a copy, offline, nothing else running. Wall time includes starting the kernel (~2-4 s).")
+    rows.append(
+        f"Measured {data.get('date', '?')} by `tools/measure_notebooks.py` on {cpu.get('model', '?')}{cap} "
+        f"({cpu.get('threads', '?')} threads used, torch {cpu.get('torch', '?')}), each notebook run top to "
+        "bottom on a copy, offline, nothing else running. Wall time includes starting the kernel (~2-4 s)."
+    )
     return "\n".join(rows)
 
 
@@ -93,13 +108,17 @@ def main() -> int:
     ap.add_argument("--label", default="", help="another CPU class: its own JSON and table markers")
     args = ap.parse_args()
     out = OUT.with_name(f"notebook_times_{args.label}.json") if args.label else OUT
-    marks = (f"<!-- notebook-times-{args.label} -->", f"<!-- /notebook-times-{args.label} -->") if args.label else (START, END)
+    marks = (
+        (f"<!-- notebook-times-{args.label} -->", f"<!-- /notebook-times-{args.label} -->")
+        if args.label
+        else (START, END)
+    )
     data = json.loads(out.read_text()) if out.exists() else {"notebooks": {}}
     if args.table:
         print(table(data))
         return 0
     sys.path.insert(0, str(ROOT))
-    from animegan_edu.bench import cpu_info
+    from animegan_edu.bench.run import cpu_info
 
     nbs = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.which:
@@ -111,8 +130,13 @@ def main() -> int:
     info = cpu_info()
     import torch
 
-    data["cpu"] = {"model": info.get("model"), "threads": 2, "torch": torch.__version__.split("+")[0],
-                   "capability": info.get("torch_cpu_capability"), "flags": {k: info.get(k) for k in ("avx2", "avx512", "vnni", "amx", "avx512_bf16")}}
+    data["cpu"] = {
+        "model": info.get("model"),
+        "threads": 2,
+        "torch": torch.__version__.split("+")[0],
+        "capability": info.get("torch_cpu_capability"),
+        "flags": {k: info.get(k) for k in ("avx2", "avx512", "vnni", "amx", "avx512_bf16")},
+    }
     data["date"] = dt.date.today().isoformat()
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(data, indent=1) + "\n")

@@ -1,0 +1,233 @@
+"""Where the INT8 error enters: each unit's share of the final error, measured one unit at a time.
+
+Part of the fast-CPU-inference topic (``notebooks/07_quantized_cpu_inference.ipynb``, with
+:mod:`animegan_edu.int8.quantize` and :mod:`animegan_edu.bench.run`).
+
+A per-layer *time* profile (:func:`animegan_edu.bench.run.profile_layers`) says where INT8 saves
+time; it does not say where it loses the picture. :func:`unit_contributions` does: for each
+of the generator's 16 units (:func:`animegan_edu.int8.quantize.layer_names`) it
+
+* quantizes **that unit alone** (every other unit in fp32) and measures the PSNR of the
+  final output against fp32 (``alone_psnr_db``: the error this unit brings in by itself,
+  its input and output activations included);
+* keeps **that unit alone in float** (every other one INT8) and measures the PSNR again
+  (``all_but_psnr_db``: what keeping it in float would buy).
+
+:func:`format_contributions` prints the result as a table, worst unit first.
+
+Tensor conventions: generator inputs and outputs are ``(N, 3, H, W)`` RGB in ``[-1, 1]``;
+PSNR is computed on ``[0, 1]`` pictures (``(x + 1) / 2``), so 35 dB is an RMS error of
+about 1.8 % of the range (4.5 grey levels of 255).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import torch
+
+from animegan_edu.imageio import sample_photos
+from animegan_edu.int8.quantize import QuantizedGenerator, calibrate, layer_names
+from animegan_edu.models import Generator
+
+__all__ = [
+    "one_at_a_time",
+    "to01",
+    "psnr01",
+    "ssim01",
+    "unit_contributions",
+    "format_contributions",
+    "variants_table",
+]
+
+
+def one_at_a_time(model: Callable[[torch.Tensor], torch.Tensor], photos: torch.Tensor) -> torch.Tensor:
+    """``model`` applied to each photo of ``(N, 3, H, W)`` separately, outputs concatenated.
+
+    Memory stays that of one image (four 1024-px photos in one ONNX Runtime call took 24 GB),
+    and GroupNorm statistics are per image either way.
+
+    Example:
+        >>> one_at_a_time(lambda t: t * 2, torch.ones(3, 3, 4, 4)).shape
+        torch.Size([3, 3, 4, 4])
+    """
+    return torch.cat([model(photos[i : i + 1]) for i in range(photos.shape[0])])
+
+
+def to01(t: torch.Tensor) -> torch.Tensor:
+    """Generator range ``[-1, 1]`` to picture range ``[0, 1]`` (clamped).
+
+    Example:
+        >>> to01(torch.tensor([-2.0, 0.0, 1.0])).tolist()
+        [0.0, 0.5, 1.0]
+    """
+    return (t.clamp(-1, 1) + 1) / 2
+
+
+def psnr01(a: torch.Tensor, b: torch.Tensor) -> float:
+    """PSNR in dB of two generator outputs (``[-1, 1]``), compared as ``[0, 1]`` pictures.
+
+    Example:
+        >>> round(psnr01(torch.zeros(4), torch.full((4,), 0.2)), 3)  # 0.1 on [0, 1]
+        20.0
+    """
+    mse = (to01(a).double() - to01(b).double()).pow(2).mean().item()
+    return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
+
+
+def ssim01(a: torch.Tensor, b: torch.Tensor, window: int = 11) -> float:
+    """Mean SSIM (kornia, Gaussian window ``window``) of two generator outputs ``(N, 3, H, W)`` in ``[-1, 1]``, as ``[0, 1]`` pictures.
+
+    1.0 means identical; structure, contrast and brightness are compared locally, so a
+    shifted edge or a banded gradient costs more than an even noise of the same PSNR.
+
+    Example:
+        >>> x = torch.rand(1, 3, 32, 32) * 2 - 1
+        >>> ssim01(x, x), ssim01(x, -x) < 0.5
+        (1.0, True)
+    """
+    from kornia.metrics import ssim
+
+    if a.shape != b.shape or a.ndim != 4:
+        raise ValueError(
+            f"ssim01 needs two (N, C, H, W) tensors of one shape, got {tuple(a.shape)} and {tuple(b.shape)}"
+        )
+    value = float(ssim(to01(a).float(), to01(b).float(), window, max_val=1.0).mean())
+    return round(value, 6) if value > 0.999999 else value
+
+
+@torch.no_grad()
+def unit_contributions(
+    generator: Generator,
+    photos: torch.Tensor | None = None,
+    calib: torch.Tensor | None = None,
+    qparams: dict | None = None,
+    all_but: bool = True,
+    observer: str = "minmax",
+    with_profile: bool = False,
+) -> dict[str, dict[str, float]]:
+    """Each unit's contribution to the INT8 error, measured by quantizing it alone.
+
+    Args:
+        generator: a float :class:`~animegan_edu.models.Generator` (not modified).
+        photos: evaluation photos ``(N, 3, H, W)`` in ``[-1, 1]``; default
+            :func:`~animegan_edu.imageio.sample_photos` at 256 px (the 4 default photos).
+        calib: calibration photos, same convention; default ``photos``. Ignored when
+            ``qparams`` is given.
+        qparams: activation parameters from :func:`~animegan_edu.int8.quantize.calibrate`
+            (to diagnose one particular calibration).
+        all_but: also measure every unit INT8 but this one (``all_but_psnr_db``).
+        observer: see :func:`~animegan_edu.int8.quantize.calibrate`.
+        with_profile: also time each unit (:func:`animegan_edu.bench.run.profile_layers`, one
+            image, median of 3): ``"fp32_ms"`` and ``"int8_ms"`` per unit, so error and
+            time can be weighed together (which unit is worth keeping in float).
+
+    Returns:
+        ``{unit name: {"alone_psnr_db": float, "all_but_psnr_db": float}}`` in the
+        generator's order, one entry per unit of :func:`layer_names` (16), plus
+        ``"all"``: ``{"alone_psnr_db": PSNR with every unit INT8}``. PSNR in dB against
+        the fp32 output (``inf``: identical). With ``with_profile``, ``"fp32_ms"`` and
+        ``"int8_ms"`` per unit too.
+
+    Cost: ``16 * (1 + all_but)`` forward passes over ``photos``, each mostly fp32 (alone)
+    or mostly INT8 (all but): about a minute at 256 px for 4 photos on one slow core.
+
+    Example:
+        >>> torch.manual_seed(0)
+        <torch._C.Generator object at ...>
+        >>> c = unit_contributions(Generator().eval(), torch.rand(1, 3, 32, 32) * 2 - 1, all_but=False)
+        >>> len(c), list(c)[:2], c["block_a.0"]["alone_psnr_db"] > 20
+        (17, ['block_a.0', 'block_a.1'], True)
+    """
+    gen = generator.float().eval()
+    if photos is None:
+        photos = sample_photos(256)
+    if qparams is None:
+        qparams = calibrate(gen, photos if calib is None else calib, observer=observer)
+    names = layer_names(gen)
+    ref = one_at_a_time(gen, photos)
+
+    def score(float_layers: Sequence[str]) -> float:
+        q = QuantizedGenerator(gen, float_layers)
+        q.set_float(gen, qparams)
+        out = one_at_a_time(q, photos)
+        return psnr01(out, ref)
+
+    result: dict[str, dict[str, float]] = {}
+    for n in names:
+        entry = {"alone_psnr_db": score([m for m in names if m != n])}
+        if all_but:
+            entry["all_but_psnr_db"] = score([n])
+        result[n] = entry
+    result["all"] = {"alone_psnr_db": score([])}
+    if with_profile:
+        from animegan_edu.bench.run import profile_layers
+
+        q = QuantizedGenerator(gen, ())
+        q.set_float(gen, qparams)
+        for key, model in (("fp32_ms", gen), ("int8_ms", q)):
+            prof = profile_layers(model, photos[:1], repeat=3)
+            for n in names:
+                result[n][key] = prof[n]
+    return result
+
+
+def format_contributions(contrib: dict[str, dict[str, float]]) -> str:
+    """A plain-text table of :func:`unit_contributions`, the unit that loses most first.
+
+    Example:
+        >>> print(format_contributions({"block_a.0": {"alone_psnr_db": 40.0, "all_but_psnr_db": 30.0},
+        ...                             "all": {"alone_psnr_db": 28.0}}))
+        unit        INT8 alone (dB)   all INT8 but it (dB)
+        block_a.0              40.0                   30.0
+        every unit INT8: 28.0 dB
+    """
+    rows = [(n, e) for n, e in contrib.items() if n != "all"]
+    rows.sort(key=lambda kv: kv[1]["alone_psnr_db"])
+    lines = [f"{'unit':<10} {'INT8 alone (dB)':>16} {'all INT8 but it (dB)':>22}"]
+    for n, e in rows:
+        ab = e.get("all_but_psnr_db")
+        lines.append(f"{n:<10} {e['alone_psnr_db']:>16.1f} {'-' if ab is None else f'{ab:.1f}':>22}")
+    if "all" in contrib:
+        lines.append(f"every unit INT8: {contrib['all']['alone_psnr_db']:.1f} dB")
+    return "\n".join(lines)
+
+
+def variants_table(res: dict) -> str:
+    """Markdown table of a ``tools/int8_variants.py`` result: one row per variant of the quantizer.
+
+    Columns: PSNR against fp32 (dB) for each weight set and evaluation size, the INT8 time as a
+    fraction of ONNX Runtime fp32's (same run), the file size. Missing figures show ``-``.
+
+    Example:
+        >>> res = {"variants": {"minmax": {"int8_file_bytes": 2225728}},
+        ...        "quality": {"demo": {"variants": {"minmax": {"psnr_db_512": 28.84}}}},
+        ...        "speed": {"vs_onnxruntime_fp32": {"int8:minmax": 0.347}}}
+        >>> print(variants_table(res))
+        | variant | demo PSNR 512 | INT8 / ORT fp32 | file MB |
+        |---|---|---|---|
+        | minmax | 28.8 | 0.35x | 2.23 |
+    """
+    sets = list(res["quality"])
+    sizes = sorted(
+        {
+            int(k.split("_")[2])
+            for w in res["quality"].values()
+            for e in w["variants"].values()
+            for k in e
+            if k.startswith("psnr_db_") and k.count("_") == 2
+        }
+    )
+    head = ["variant"] + [f"{w} PSNR {s}" for w in sets for s in sizes] + ["INT8 / ORT fp32", "file MB"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for v, meta in res["variants"].items():
+        row = [v]
+        for w in sets:
+            e = res["quality"][w]["variants"].get(v, {})
+            row += [f"{e[f'psnr_db_{s}']:.1f}" if f"psnr_db_{s}" in e else "-" for s in sizes]
+        r = res.get("speed", {}).get("vs_onnxruntime_fp32", {}).get(f"int8:{v}")
+        size = meta.get("int8_file_bytes")
+        row += [f"{r:.2f}x" if r is not None else "-", f"{size / 1e6:.2f}" if size else "-"]
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)

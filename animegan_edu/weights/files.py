@@ -1,0 +1,557 @@
+"""Weight files as data: errors, hashes, hash sidecars, size-capped downloads, safe loading.
+
+The registry and the one way to get a generator (:func:`animegan_edu.weights.hub.get_generator`)
+live in :mod:`animegan_edu.weights.hub`, which re-exports everything public here; import from
+there.
+
+Rules this module enforces:
+
+* nothing is unpickled: ``.pt`` files go through ``torch.load(weights_only=True)``,
+  ``.safetensors`` through :mod:`safetensors`; a pickle asking for code or objects is an
+  :class:`UnsafeFileError`;
+* a recorded hash is read from a ``<file>.sha256`` sidecar; a missing, empty or unreadable
+  sidecar is an :class:`IntegrityError` (a refusal, never a pass);
+* every download streams into ``<file>.partial`` with a size cap, is hashed on the way,
+  and is renamed into place only when complete (and matching, when a hash is known);
+* written files (safetensors, sidecars) are created in the target folder, given the
+  permissions ``0o666 & ~umask`` and atomically renamed into place;
+* every error is a :class:`WeightsError` whose message is one line naming the file and
+  saying what to do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import pickle
+import re
+import socket
+import sys
+import urllib.error
+import urllib.request
+import warnings
+import zipfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from animegan_edu.imageio import _umask
+from animegan_edu.imageio import atomic_write as _atomic_write
+
+__all__ = [
+    "WeightsError",
+    "UnknownWeightsError",
+    "WeightsNotAvailableError",
+    "DownloadError",
+    "IntegrityError",
+    "UnsafeFileError",
+    "CorruptFileError",
+    "ArchitectureError",
+    "StorageError",
+    "HARD_DOWNLOAD_CAP",
+    "git_blob_sha1",
+    "sha256_file",
+    "read_sidecar",
+    "require_sidecar",
+    "write_sidecar",
+    "atomic_write",
+    "fetch",
+    "load_state_dict",
+    "check_generator_state_dict",
+]
+
+ENV_OFFLINE = "ANIMEGAN_EDU_OFFLINE"
+#: No download may be larger than this, whatever the registry says (bytes).
+HARD_DOWNLOAD_CAP = 200_000_000
+
+
+# --------------------------------------------------------------------------------------
+# Errors: one family, one-line messages
+# --------------------------------------------------------------------------------------
+class WeightsError(Exception):
+    """Base class of every weights problem; ``str(err)`` is one line naming the file and what to do."""
+
+
+class UnknownWeightsError(WeightsError):
+    """A bare name that is not a registry entry (paths must look like paths)."""
+
+
+class WeightsNotAvailableError(WeightsError):
+    """The weights are not cached and cannot be downloaded now (offline, unreachable)."""
+
+
+class DownloadError(WeightsError):
+    """The server answered, but not with the whole file (HTTP error, truncated or oversized body)."""
+
+
+class IntegrityError(WeightsError):
+    """A file's hash does not match the recorded one, or no hash is recorded (refused)."""
+
+
+class UnsafeFileError(WeightsError):
+    """A pickle that would run code or build arbitrary objects; refused."""
+
+
+class CorruptFileError(WeightsError):
+    """Truncated, damaged, non-finite, or not a weights file at all."""
+
+
+class ArchitectureError(WeightsError):
+    """A valid state dict, but not of :class:`~animegan_edu.models.Generator` (keys/shapes)."""
+
+
+class StorageError(WeightsError):
+    """A file or folder of the cache cannot be created or written (permissions, a file in the way)."""
+
+
+def _os_reason(exc: BaseException) -> str:
+    """``strerror`` of an ``OSError`` without the ``[Errno N]`` prefix and the repeated path."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return re.sub(r"^\[Errno \d+\]\s*", "", text)[:160]
+
+
+# --------------------------------------------------------------------------------------
+# Hashes and sidecars
+# --------------------------------------------------------------------------------------
+def git_blob_sha1(path: str | os.PathLike) -> str:
+    """The git blob SHA-1 of a file: ``sha1(b"blob <size>\\0" + data)`` (what GitHub shows).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "hello.txt"
+        >>> _ = p.write_bytes(b"hello\\n")
+        >>> git_blob_sha1(p)
+        'ce013625030ba8dba906f756967f9e9ca394464a'
+    """
+    p = Path(path)
+    h = hashlib.sha1(b"blob %d\0" % p.stat().st_size)
+    with open(p, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def sha256_file(path: str | os.PathLike) -> str:
+    """SHA-256 of a file, 64 lower-case hex digits.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "empty"
+        >>> _ = p.write_bytes(b"")
+        >>> sha256_file(p)[:16]
+        'e3b0c44298fc1c14'
+    """
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _sidecar_of(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def read_sidecar(path: str | os.PathLike) -> str | None:
+    """The SHA-256 recorded in ``<path>.sha256`` (``sha256sum`` format), or ``None``.
+
+    ``None`` when the sidecar is missing, empty, unreadable or does not start with 64 hex
+    digits; callers treat that as a refusal (:func:`require_sidecar`).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "w.safetensors"
+        >>> read_sidecar(p) is None
+        True
+    """
+    side = _sidecar_of(Path(path))
+    try:
+        text = side.read_text(encoding="ascii", errors="strict").strip()
+    except (OSError, UnicodeError, ValueError):
+        return None
+    first = text.split()[0].lower() if text else ""
+    return first if re.fullmatch(r"[0-9a-f]{64}", first) else None
+
+
+def require_sidecar(path: str | os.PathLike, how_to_fix: str) -> str:
+    """The recorded SHA-256 of ``path``; a missing/empty/unreadable sidecar is an :class:`IntegrityError`.
+
+    Args:
+        path: the weights file whose ``<path>.sha256`` holds its hash.
+        how_to_fix: what the user should do to re-create the file and its hash.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "w.safetensors"
+        >>> try:
+        ...     require_sidecar(p, "re-run the conversion")
+        ... except IntegrityError as e:
+        ...     print("refused:", "no recorded SHA-256" in str(e))
+        refused: True
+    """
+    p = Path(path)
+    digest = read_sidecar(p)
+    if digest is None:
+        side = _sidecar_of(p)
+        state = "missing" if not side.exists() else "empty or unreadable"
+        raise IntegrityError(
+            f"{p}: no recorded SHA-256 ({side.name} is {state}), refused unchecked; {how_to_fix}"
+        )
+    return digest
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """:func:`animegan_edu.imageio.atomic_write` that also creates the folder and raises :class:`StorageError`.
+
+    ``write(tmp)`` writes the whole file to a temporary path in the same folder, which is then
+    given ``0o666 & ~umask`` and renamed; nothing is left behind on failure.
+
+    Raises:
+        StorageError: the folder cannot be created or written (one line naming the path).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
+        >>> atomic_write(p, lambda t: t.write_text("hi")).read_text()
+        'hi'
+    """
+    out = Path(path)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        return _atomic_write(out, write)
+    except OSError as exc:  # ImageSaveError is an OSError that already names the file
+        raise StorageError(
+            f"{out}: cannot write ({_os_reason(exc)}); make sure {out.parent} is a writable folder "
+            "(or set ANIMEGAN_EDU_HOME to one)"
+        ) from None
+
+
+def write_sidecar(path: str | os.PathLike) -> str:
+    """Hash ``path`` and record it in ``<path>.sha256`` (``sha256sum`` format, atomic, umask respected).
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> p = pathlib.Path(tempfile.mkdtemp()) / "w.bin"
+        >>> _ = p.write_bytes(b"")
+        >>> write_sidecar(p) == read_sidecar(p)
+        True
+    """
+    p = Path(path)
+    digest = sha256_file(p)
+    atomic_write(_sidecar_of(p), lambda t: t.write_text(f"{digest}  {p.name}\n"))
+    return digest
+
+
+# --------------------------------------------------------------------------------------
+# Download: streamed, size-capped, hashed, atomic
+# --------------------------------------------------------------------------------------
+def fetch(
+    url: str,
+    dest: Path,
+    expected: tuple[str, str] | None,
+    *,
+    max_bytes: int,
+    progress: bool,
+    how_to: str,
+    label: str,
+    timeout: float = 30.0,
+) -> Path:
+    """Stream ``url`` into ``dest.partial`` while hashing; rename to ``dest`` if complete and matching.
+
+    Args:
+        expected: ``("git-sha1" | "sha256", hex)`` to check, or ``None`` (no hash known:
+            the caller must verify the content another way and say so).
+        max_bytes: the size cap (at most :data:`HARD_DOWNLOAD_CAP`), enforced on the
+            announced ``Content-Length`` and while the bytes stream in.
+        how_to: what to do when offline (goes into the message).
+        label: the registry name, for messages.
+
+    Raises:
+        WeightsNotAvailableError: ``$ANIMEGAN_EDU_OFFLINE`` is set, or the server is unreachable.
+        DownloadError: HTTP error, interrupted, truncated or larger than the cap.
+        IntegrityError: the bytes do not match ``expected``. Nothing is left behind.
+
+    Example:
+        >>> import os, tempfile
+        >>> os.environ[ENV_OFFLINE] = "1"
+        >>> try:
+        ...     fetch("http://127.0.0.1:9/x.pt", Path(tempfile.mkdtemp()) / "x.pt", None, max_bytes=10,
+        ...           progress=False, how_to="copy it by hand", label="x")
+        ... except WeightsNotAvailableError as e:
+        ...     print(e)
+        x is not cached and ANIMEGAN_EDU_OFFLINE is set: copy it by hand
+        >>> del os.environ[ENV_OFFLINE]
+    """
+    if os.environ.get(ENV_OFFLINE, "").lower() in ("1", "true", "yes"):
+        raise WeightsNotAvailableError(f"{label} is not cached and {ENV_OFFLINE} is set: {how_to}")
+    from tqdm.auto import tqdm
+
+    cap = min(int(max_bytes), HARD_DOWNLOAD_CAP)
+    too_big = f"{url}: larger than the {cap:,} bytes expected for {label}; refused, nothing was saved (a wrong or hostile mirror?)"
+    partial = dest.with_name(dest.name + ".partial")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"{dest.parent}: cannot create the cache folder ({_os_reason(exc)}); set ANIMEGAN_EDU_HOME to a writable folder"
+        ) from None
+    try:
+        try:
+            response = urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 (http/https URLs from the registry)
+        except urllib.error.HTTPError as exc:
+            raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}; {how_to}") from None
+        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise WeightsNotAvailableError(
+                f"{label} is not cached and cannot be downloaded (offline or unreachable: {reason}); {how_to}"
+            ) from None
+        with response:
+            length_header = response.headers.get("Content-Length")
+            total = int(length_header) if length_header and length_header.isdigit() else None
+            if total is not None and total > cap:
+                raise DownloadError(too_big)
+            git = hashlib.sha1(b"blob %d\0" % total) if total is not None else None
+            sha256 = hashlib.sha256()
+            received = 0
+            try:
+                fh = open(partial, "wb")
+            except OSError as exc:
+                raise StorageError(
+                    f"{partial}: cannot write ({_os_reason(exc)}); set ANIMEGAN_EDU_HOME to a writable folder"
+                ) from None
+            with (
+                fh,
+                tqdm(
+                    total=total,
+                    unit="B",
+                    unit_scale=True,
+                    desc=dest.name,
+                    disable=not progress,
+                    file=sys.stderr,
+                    leave=False,
+                ) as bar,
+            ):
+                try:
+                    while True:
+                        chunk = response.read(1 << 16)
+                        if not chunk:
+                            break
+                        received += len(chunk)
+                        if received > cap:
+                            raise DownloadError(too_big)
+                        fh.write(chunk)
+                        sha256.update(chunk)
+                        if git is not None:
+                            git.update(chunk)
+                        bar.update(len(chunk))
+                except (http.client.IncompleteRead, ConnectionError, socket.timeout) as exc:
+                    raise DownloadError(
+                        f"{url}: download interrupted after {received} bytes ({type(exc).__name__}); nothing was saved, try again"
+                    ) from None
+        if total is not None and received != total:
+            raise DownloadError(
+                f"{url}: truncated download ({received} of {total} bytes); nothing was saved, try again"
+            )
+        if expected is not None:
+            algo, want = expected
+            if algo == "git-sha1":
+                got = git.hexdigest() if git is not None else git_blob_sha1(partial)
+            else:
+                got = sha256.hexdigest()
+            if got != want.lower():
+                raise IntegrityError(
+                    f"{url}: downloaded file does not match its recorded {algo} (expected {want}, got {got}): "
+                    "tampered, truncated or a different file; nothing was saved"
+                )
+        os.chmod(partial, 0o666 & ~_umask())
+        os.replace(partial, dest)
+        return dest
+    except OSError as exc:
+        raise StorageError(
+            f"{dest}: cannot save the download ({_os_reason(exc)}); set ANIMEGAN_EDU_HOME to a writable folder"
+        ) from None
+    finally:
+        if partial.exists():
+            partial.unlink()
+
+
+# --------------------------------------------------------------------------------------
+# Safe loading and checking
+# --------------------------------------------------------------------------------------
+def sniff(path: Path) -> str:
+    """``"pytorch"``, ``"safetensors"`` or ``"unknown"``, from the first bytes (then the suffix).
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "notes.txt"
+        >>> _ = p.write_text("hello")
+        >>> sniff(p)
+        'unknown'
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(16)
+    if head[:2] == b"PK":
+        return "pytorch"
+    if len(head) >= 9 and head[8:9] == b"{":
+        return "safetensors"
+    if head[:1] == b"\x80":  # pickle protocol marker: legacy (pre-zip) torch.save
+        return "pytorch"
+    if path.suffix == ".safetensors":
+        return "safetensors"
+    if path.suffix in (".pt", ".pth", ".bin"):
+        return "pytorch"
+    return "unknown"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    if isinstance(exc, KeyError) or not text:
+        return type(exc).__name__
+    if "central directory" in text:
+        return "incomplete zip archive"
+    line = re.sub(r"^\[Errno \d+\]\s*", "", text.splitlines()[0].split(". ")[0])
+    if "weights_only" in line:  # never relay torch's advice to unpickle arbitrary code
+        return "not loadable as plain tensors"
+    return line[:160]
+
+
+def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Read a state dict from a ``.pt``/``.pth`` or ``.safetensors`` file without running pickled code.
+
+    The format is recognised from the content, not the extension. A ``.pt`` file holding a
+    training checkpoint with a ``"generator"``, ``"state_dict"`` or ``"model"`` entry is
+    accepted too; a ``module.`` prefix (DataParallel) is removed. No hash is checked here.
+
+    Returns:
+        ``{name: tensor}`` on the CPU, dtypes as stored.
+
+    Raises:
+        CorruptFileError: missing, empty, truncated or not a weights file.
+        UnsafeFileError: a pickle that needs code or objects beyond tensors.
+        ArchitectureError: the file holds something other than a dict of tensors.
+
+    Example:
+        >>> import tempfile, torch
+        >>> p = tempfile.mkdtemp() + "/w.pt"
+        >>> torch.save({"w": torch.ones(2)}, p)
+        >>> load_state_dict(p)["w"].shape
+        torch.Size([2])
+    """
+    p = Path(path)
+    try:
+        if not p.is_file():
+            raise CorruptFileError(f"{p}: no such file" + (" (a folder)" if p.is_dir() else ""))
+        if p.stat().st_size == 0:
+            raise CorruptFileError(f"{p}: empty file; download or convert it again")
+        fmt = sniff(p)
+    except OSError as exc:
+        raise CorruptFileError(
+            f"{p}: cannot read ({_os_reason(exc)}); check the path and its permissions"
+        ) from None
+    if fmt == "safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            obj: Any = load_file(str(p))
+        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+            raise CorruptFileError(
+                f"{p}: truncated or corrupt safetensors file ({_first_line(exc)}); download or convert it again"
+            ) from None
+    elif fmt == "pytorch":
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # protocol notes about odd pickles; errors still raise
+                obj = torch.load(p, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError as exc:
+            msg = str(exc)
+            if "truncated" in msg or "EOF" in msg or "ran out of input" in msg.lower():
+                raise CorruptFileError(f"{p}: truncated PyTorch file; download it again") from None
+            raise UnsafeFileError(
+                f"{p}: refused: the pickle asks to build objects or run code beyond plain tensors; it may be "
+                "malicious. Use a plain state dict or a .safetensors file"
+            ) from None
+        except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+            raise CorruptFileError(
+                f"{p}: truncated or corrupt PyTorch file ({_first_line(exc)}); download it again"
+            ) from None
+    else:
+        raise CorruptFileError(f"{p}: not a PyTorch (.pt) or safetensors file")
+    return _unwrap_state_dict(obj, p)
+
+
+def _unwrap_state_dict(obj: Any, p: Path) -> dict[str, torch.Tensor]:
+    if isinstance(obj, Mapping) and obj and not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        for key in ("generator", "state_dict", "model", "G"):
+            inner = obj.get(key)
+            if (
+                isinstance(inner, Mapping)
+                and inner
+                and all(isinstance(v, torch.Tensor) for v in inner.values())
+            ):
+                obj = inner
+                break
+    if not isinstance(obj, Mapping) or not obj or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise ArchitectureError(f"{p}: holds a {type(obj).__name__}, not a state dict of tensors")
+    sd = {str(k): v for k, v in obj.items()}
+    if all(k.startswith("module.") for k in sd):
+        sd = {k[len("module.") :]: v for k, v in sd.items()}
+    return sd
+
+
+def _short_list(items: list[str], n: int = 4) -> str:
+    shown = ", ".join(items[:n])
+    return shown + (f" (+{len(items) - n} more)" if len(items) > n else "")
+
+
+def check_generator_state_dict(state: Mapping[str, torch.Tensor], where: str = "state dict") -> None:
+    """Check that ``state`` fits :class:`~animegan_edu.models.Generator` exactly, and is finite in float32.
+
+    Every tensor must be floating point and finite both as stored and after the cast to
+    float32 (a float64 ``1e300`` becomes ``inf`` and would paint a black image).
+
+    Raises:
+        ArchitectureError: missing or unexpected keys (named), wrong shapes (named), non-float.
+        CorruptFileError: NaN or infinite values (names the file and the tensor).
+
+    Example:
+        >>> from animegan_edu.models import Generator
+        >>> check_generator_state_dict(Generator().state_dict())  # passes silently
+    """
+    from animegan_edu.models import Generator
+
+    reference = Generator().state_dict()
+    missing = [k for k in reference if k not in state]
+    unexpected = [k for k in state if k not in reference]
+    if missing or unexpected:
+        parts = []
+        if missing:
+            parts.append(f"missing {len(missing)} keys: {_short_list(missing)}")
+        if unexpected:
+            parts.append(f"unexpected {len(unexpected)} keys: {_short_list(unexpected)}")
+        raise ArchitectureError(f"{where}: not an AnimeGANv2 generator state dict ({'; '.join(parts)})")
+    wrong = [
+        f"{k} {tuple(state[k].shape)} (needs {tuple(v.shape)})"
+        for k, v in reference.items()
+        if state[k].shape != v.shape
+    ]
+    if wrong:
+        raise ArchitectureError(
+            f"{where}: wrong-architecture weights, shapes differ: {_short_list(wrong, 3)}"
+        )
+    for k, v in state.items():
+        if not v.is_floating_point():
+            raise ArchitectureError(f"{where}: {k} has dtype {v.dtype}, expected floating point")
+        if not torch.isfinite(v).all():
+            raise CorruptFileError(
+                f"{where}: tensor {k} holds NaN or infinite values (damaged or tampered file); refused, use another copy"
+            )
+        if not torch.isfinite(v.float()).all():
+            raise CorruptFileError(
+                f"{where}: tensor {k} ({v.dtype}) overflows to infinity in float32 (damaged or tampered file); refused, use another copy"
+            )

@@ -1,0 +1,688 @@
+"""Read TensorFlow tensor bundles without TensorFlow: CRC-32C, protobuf wire format, the index table, the reader.
+
+Introduced in ``notebooks/01_generator.ipynb`` (section "TensorFlow versus PyTorch").
+
+A TF checkpoint ``NAME.ckpt`` is a *tensor bundle*: two or more files.
+
+* ``NAME.ckpt.index`` is a sorted string table (the LevelDB "SSTable" layout): data
+  blocks of prefix-compressed ``key -> value`` entries, each block followed by a
+  compression byte and a masked CRC-32C; an index block pointing at the data blocks; a
+  48-byte footer ending in a magic number. The entry with the empty key holds a
+  ``BundleHeaderProto`` (number of shards, byte order); every other key is a variable
+  name whose value is a ``BundleEntryProto`` (dtype, shape, shard, offset, size,
+  masked CRC-32C of the bytes).
+* ``NAME.ckpt.data-00000-of-00001`` (one file per shard) holds the raw tensor bytes,
+  little-endian, row-major, in TF's layout (conv kernels ``HWIO``).
+
+Both are read here with a few dozen lines of protobuf wire-format decoding; every block
+and every tensor is checked against its CRC-32C, so a truncated or damaged download is
+caught. The writer and the AnimeGANv2 converter live in :mod:`animegan_edu.weights.tf.checkpoint`,
+which re-exports everything public here (import from there).
+
+Memory: opening reads only the index (at most :data:`MAX_INDEX_BYTES`); each tensor is
+read from its shard by seeking to the byte range the index names, after checking that
+range against the shard's size and the tensor's dtype and shape, and refusing any one
+tensor larger than ``max_tensor_bytes`` (:data:`MAX_TENSOR_BYTES` by default). A sparse
+or padded multi-gigabyte ``.data`` file therefore costs no more memory than the tensors
+actually read.
+
+Integrity, honestly: the CRC-32C checksums catch truncation and accidental corruption,
+not tampering (anyone can recompute them). A converted file's SHA-256 is recorded by
+:mod:`animegan_edu.weights.hub` at conversion and required afterwards.
+
+Errors are :class:`TFCheckpointError` with a one-line message naming the file.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import struct
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "MAX_INDEX_BYTES",
+    "MAX_TENSOR_BYTES",
+    "TFCheckpointError",
+    "TensorInfo",
+    "TFCheckpoint",
+    "crc32c",
+    "masked_crc32c",
+    "read_checkpoint",
+    "find_checkpoint_prefix",
+]
+
+
+#: The largest ``.index`` file read (bytes); AnimeGANv2's is a few kilobytes.
+MAX_INDEX_BYTES = 64 * 2**20
+#: The largest single tensor read (bytes) unless ``TFCheckpoint(max_tensor_bytes=...)``
+#: says otherwise; AnimeGANv2's largest is 2.4 MB.
+MAX_TENSOR_BYTES = 64 * 2**20
+
+
+class TFCheckpointError(ValueError):
+    """A TF checkpoint is missing, truncated, damaged, foreign or does not fit; one-line message."""
+
+
+class _ChecksumError(TFCheckpointError):
+    pass
+
+
+# --------------------------------------------------------------------------------------
+# CRC-32C (Castagnoli), as TF uses it, vectorised with numpy
+# --------------------------------------------------------------------------------------
+_POLY = 0x82F63B78  # reflected Castagnoli polynomial
+
+
+def _make_table() -> np.ndarray:
+    table = np.zeros(256, dtype=np.uint32)
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ _POLY if c & 1 else c >> 1
+        table[i] = c
+    return table
+
+
+_TABLE = _make_table()
+_TABLE_LIST = [int(v) for v in _TABLE]
+
+
+def _shift_zero_byte(reg: int) -> int:
+    """The CRC register after feeding one zero byte (a linear map over GF(2))."""
+    return _TABLE_LIST[reg & 0xFF] ^ (reg >> 8)
+
+
+def _matrix_apply(cols: list[int], v: int) -> int:
+    out = 0
+    j = 0
+    while v:
+        if v & 1:
+            out ^= cols[j]
+        v >>= 1
+        j += 1
+    return out
+
+
+_ZERO_OP_CACHE: dict[int, list[np.ndarray]] = {}
+
+
+def _zero_op_tables(n: int) -> list[np.ndarray]:
+    """Four 256-entry tables applying "feed ``n`` zero bytes" to a 32-bit register."""
+    if n in _ZERO_OP_CACHE:
+        return _ZERO_OP_CACHE[n]
+    one = [_shift_zero_byte(1 << j) for j in range(32)]  # columns of the one-byte operator
+    result = [1 << j for j in range(32)]  # identity
+    power = one
+    k = n
+    while k:
+        if k & 1:
+            result = [_matrix_apply(power, c) for c in result]
+        power = [_matrix_apply(power, c) for c in power]
+        k >>= 1
+    tables = []
+    for byte in range(4):
+        t = np.zeros(256, dtype=np.uint32)
+        for b in range(256):
+            t[b] = _matrix_apply(result, b << (8 * byte))
+        tables.append(t)
+    _ZERO_OP_CACHE[n] = tables
+    return tables
+
+
+def _crc_register(reg: int, data: np.ndarray) -> int:
+    """Plain byte-at-a-time update of the raw register (for short inputs)."""
+    for b in data.tolist():
+        reg = _TABLE_LIST[(reg ^ b) & 0xFF] ^ (reg >> 8)
+    return reg
+
+
+def crc32c(data: bytes | bytearray | memoryview | np.ndarray, crc: int = 0) -> int:
+    """CRC-32C (Castagnoli) of ``data``, continuing from ``crc`` (0 to start).
+
+    Long inputs are split into many lanes whose registers are updated together with
+    numpy, then combined with the "append zero bytes" linear operator: megabytes take a
+    few tens of milliseconds in pure Python + numpy.
+
+    Example:
+        >>> hex(crc32c(b"123456789"))
+        '0xe3069283'
+    """
+    buf = (
+        np.frombuffer(memoryview(data).cast("B"), dtype=np.uint8)
+        if not isinstance(data, np.ndarray)
+        else data.view(np.uint8).ravel()
+    )
+    reg = (crc ^ 0xFFFFFFFF) & 0xFFFFFFFF
+    n = buf.size
+    if n < 8192:
+        return _crc_register(reg, buf) ^ 0xFFFFFFFF
+    lanes = 1 << max(6, min(13, int(np.sqrt(n / 4)).bit_length()))
+    length = n // lanes
+    body = buf[: lanes * length].reshape(lanes, length).T.copy()  # (length, lanes)
+    regs = np.zeros(lanes, dtype=np.uint32)
+    table = _TABLE
+    mask = np.uint32(0xFF)
+    eight = np.uint32(8)
+    for row in body:
+        regs = table[(regs ^ row) & mask] ^ (regs >> eight)
+    t0, t1, t2, t3 = (t.tolist() for t in _zero_op_tables(length))
+    for r in regs.tolist():
+        reg = t0[reg & 0xFF] ^ t1[(reg >> 8) & 0xFF] ^ t2[(reg >> 16) & 0xFF] ^ t3[reg >> 24] ^ r
+    reg = _crc_register(reg, buf[lanes * length :])
+    return reg ^ 0xFFFFFFFF
+
+
+def masked_crc32c(data: bytes | np.ndarray) -> int:
+    """TF's (and LevelDB's) *masked* CRC-32C, stored in files so CRCs of CRCs stay useful.
+
+    Example:
+        >>> _unmask(masked_crc32c(b"123456789")) == crc32c(b"123456789")
+        True
+    """
+    return _mask(crc32c(data))
+
+
+def _mask(crc: int) -> int:
+    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
+
+
+def _unmask(masked: int) -> int:
+    rot = (masked - 0xA282EAD8) & 0xFFFFFFFF
+    return ((rot >> 17) | (rot << 15)) & 0xFFFFFFFF
+
+
+# --------------------------------------------------------------------------------------
+# Protobuf wire format (just what the bundle protos need)
+# --------------------------------------------------------------------------------------
+def _varint(buf: bytes, pos: int) -> tuple[int, int]:
+    result = 0
+    shift = 0
+    while True:
+        if pos >= len(buf):
+            raise IndexError("varint runs past the end")
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+        if shift > 63:
+            raise ValueError("varint too long")
+
+
+def _put_varint(v: int) -> bytes:
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        if v:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _fields(buf: bytes) -> Iterator[tuple[int, int, object]]:
+    """Yield ``(field_number, wire_type, value)`` of a serialised protobuf message."""
+    pos = 0
+    while pos < len(buf):
+        key, pos = _varint(buf, pos)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(buf, pos)
+        elif wire == 1:
+            value = struct.unpack_from("<Q", buf, pos)[0]
+            pos += 8
+        elif wire == 2:
+            length, pos = _varint(buf, pos)
+            if pos + length > len(buf):
+                raise IndexError("length-delimited field runs past the end")
+            value = buf[pos : pos + length]
+            pos += length
+        elif wire == 5:
+            value = struct.unpack_from("<I", buf, pos)[0]
+            pos += 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+        yield field, wire, value
+
+
+def _pb_field(field: int, wire: int, value: int | bytes) -> bytes:
+    key = _put_varint((field << 3) | wire)
+    if wire == 0:
+        return key + _put_varint(int(value))
+    if wire == 2:
+        return key + _put_varint(len(value)) + bytes(value)
+    if wire == 5:
+        return key + struct.pack("<I", int(value))
+    raise ValueError(wire)
+
+
+# TF DataType enum values -> numpy dtypes (bfloat16 is handled separately)
+_DTYPES: dict[int, np.dtype] = {
+    1: np.dtype("<f4"),
+    2: np.dtype("<f8"),
+    3: np.dtype("<i4"),
+    4: np.dtype("u1"),
+    5: np.dtype("<i2"),
+    6: np.dtype("i1"),
+    9: np.dtype("<i8"),
+    10: np.dtype("?"),
+    17: np.dtype("<u2"),
+    19: np.dtype("<f2"),
+    22: np.dtype("<u4"),
+    23: np.dtype("<u8"),
+}
+_DT_STRING = 7
+_DT_BFLOAT16 = 14
+_DTYPE_NAMES = {
+    1: "float32",
+    2: "float64",
+    3: "int32",
+    4: "uint8",
+    5: "int16",
+    6: "int8",
+    7: "string",
+    9: "int64",
+    10: "bool",
+    14: "bfloat16",
+    17: "uint16",
+    19: "float16",
+    20: "resource",
+    21: "variant",
+    22: "uint32",
+    23: "uint64",
+}
+_NP_TO_TF = {v: k for k, v in _DTYPES.items()}
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """Where one tensor of a bundle lives and how to check it (a decoded ``BundleEntryProto``)."""
+
+    name: str
+    dtype: int
+    shape: tuple[int, ...]
+    shard_id: int
+    offset: int
+    size: int
+    crc32c_masked: int | None
+    sliced: bool = False
+
+    @property
+    def dtype_name(self) -> str:
+        return _DTYPE_NAMES.get(self.dtype, f"dtype#{self.dtype}")
+
+
+def _parse_entry(name: str, value: bytes) -> TensorInfo:
+    dtype = 0
+    shape: list[int] = []
+    shard_id = offset = size = 0
+    crc = None
+    sliced = False
+    for field, _wire, v in _fields(value):
+        if field == 1:
+            dtype = int(v)
+        elif field == 2:
+            for f2, _w2, v2 in _fields(v):  # TensorShapeProto
+                if f2 == 2:  # Dim
+                    dim = 0
+                    for f3, _w3, v3 in _fields(v2):
+                        if f3 == 1:
+                            dim = int(v3) - (1 << 64) if int(v3) >= 1 << 63 else int(v3)
+                    shape.append(dim)
+        elif field == 3:
+            shard_id = int(v)
+        elif field == 4:
+            offset = int(v)
+        elif field == 5:
+            size = int(v)
+        elif field == 6:
+            crc = int(v)
+        elif field == 7:
+            sliced = True
+    return TensorInfo(name, dtype, tuple(shape), shard_id, offset, size, crc, sliced)
+
+
+# --------------------------------------------------------------------------------------
+# The sorted string table (.index)
+# --------------------------------------------------------------------------------------
+_TABLE_MAGIC = 0xDB4775248B80FB57
+_FOOTER_LEN = 48
+
+
+def _read_block(data: bytes, offset: int, size: int, where: str) -> bytes:
+    end = offset + size
+    if offset < 0 or end + 5 > len(data):
+        raise TFCheckpointError(f"{where}: truncated (a block runs past the end of the file)")
+    contents = data[offset:end]
+    ctype = data[end]
+    stored = struct.unpack_from("<I", data, end + 1)[0]
+    if _unmask(stored) != crc32c(data[offset : end + 1]):
+        raise TFCheckpointError(f"{where}: checksum mismatch in the block at byte {offset} (damaged file)")
+    if ctype == 1:
+        raise TFCheckpointError(
+            f"{where}: snappy-compressed blocks are not supported (TF bundles are uncompressed)"
+        )
+    if ctype != 0:
+        raise TFCheckpointError(f"{where}: unknown block compression type {ctype}")
+    return contents
+
+
+def _block_entries(block: bytes, where: str) -> Iterator[tuple[bytes, bytes]]:
+    if len(block) < 4:
+        raise TFCheckpointError(f"{where}: malformed table block")
+    n_restarts = struct.unpack_from("<I", block, len(block) - 4)[0]
+    limit = len(block) - 4 - 4 * n_restarts
+    if limit < 0:
+        raise TFCheckpointError(f"{where}: malformed table block (restart array)")
+    pos = 0
+    key = b""
+    try:
+        while pos < limit:
+            shared, pos = _varint(block, pos)
+            non_shared, pos = _varint(block, pos)
+            vlen, pos = _varint(block, pos)
+            if shared > len(key) or pos + non_shared + vlen > limit:
+                raise IndexError
+            key = key[:shared] + block[pos : pos + non_shared]
+            pos += non_shared
+            yield key, block[pos : pos + vlen]
+            pos += vlen
+    except (IndexError, ValueError):
+        raise TFCheckpointError(f"{where}: malformed table entry") from None
+
+
+def _read_table(path: Path) -> list[tuple[bytes, bytes]]:
+    try:
+        size = path.stat().st_size
+        if size > MAX_INDEX_BYTES:
+            raise TFCheckpointError(
+                f"{path}: {size:,} bytes, more than the {MAX_INDEX_BYTES:,} a checkpoint index may have (damaged or foreign file)"
+            )
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise TFCheckpointError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise TFCheckpointError(f"{path}: cannot read ({exc.strerror})") from None
+    if len(data) < _FOOTER_LEN:
+        raise TFCheckpointError(f"{path}: truncated or not a TF checkpoint index ({len(data)} bytes)")
+    magic = struct.unpack_from("<Q", data, len(data) - 8)[0]
+    if magic != _TABLE_MAGIC:
+        raise TFCheckpointError(
+            f"{path}: not a TF checkpoint index (no table magic number at the end; truncated or foreign file)"
+        )
+    footer = data[len(data) - _FOOTER_LEN :]
+    try:
+        _meta_off, p = _varint(footer, 0)
+        _meta_size, p = _varint(footer, p)
+        idx_off, p = _varint(footer, p)
+        idx_size, p = _varint(footer, p)
+    except (IndexError, ValueError):
+        raise TFCheckpointError(f"{path}: malformed table footer") from None
+    entries: list[tuple[bytes, bytes]] = []
+    for _last_key, handle in _block_entries(_read_block(data, idx_off, idx_size, str(path)), str(path)):
+        try:
+            off, q = _varint(handle, 0)
+            size, _ = _varint(handle, q)
+        except (IndexError, ValueError):
+            raise TFCheckpointError(f"{path}: malformed block handle") from None
+        entries.extend(_block_entries(_read_block(data, off, size, str(path)), str(path)))
+    return entries
+
+
+# --------------------------------------------------------------------------------------
+# The reader
+# --------------------------------------------------------------------------------------
+def find_checkpoint_prefix(path: str | os.PathLike) -> Path:
+    """Turn a folder, an ``.index`` file, a ``.data-*`` file or a prefix into the bundle prefix.
+
+    A folder must hold exactly one ``*.index`` file, or a ``checkpoint`` text file naming
+    the latest checkpoint (``model_checkpoint_path: "NAME"``).
+
+    Raises:
+        TFCheckpointError: nothing, or more than one candidate, is found.
+
+    Example:
+        >>> find_checkpoint_prefix("run/Shinkai-53.ckpt.index").name
+        'Shinkai-53.ckpt'
+    """
+    p = Path(path)
+    if p.is_dir():
+        state = p / "checkpoint"
+        if state.is_file():
+            m = re.search(r'^model_checkpoint_path:\s*"([^"]+)"', state.read_text(errors="replace"), re.M)
+            if m:
+                cand = Path(m.group(1))
+                cand = cand if cand.is_absolute() else p / cand
+                if Path(str(cand) + ".index").is_file():
+                    return cand
+                cand = p / Path(m.group(1)).name
+                if Path(str(cand) + ".index").is_file():
+                    return cand
+        indexes = sorted(p.glob("*.index"))
+        if len(indexes) == 1:
+            return indexes[0].with_suffix("")
+        if not indexes:
+            raise TFCheckpointError(f"{p}: no TF checkpoint here (no *.index file)")
+        names = ", ".join(i.name for i in indexes)
+        raise TFCheckpointError(f"{p}: several checkpoints ({names}); pass the one you want")
+    s = str(p)
+    if s.endswith(".index"):
+        return Path(s[: -len(".index")])
+    m = re.match(r"^(.*)\.data-\d{5}-of-\d{5}$", s)
+    if m:
+        return Path(m.group(1))
+    if Path(s + ".index").is_file():
+        return p
+    raise TFCheckpointError(f"{p}: no TF checkpoint found ({p.name}.index is missing)")
+
+
+class TFCheckpoint(Mapping[str, np.ndarray]):
+    """A TF tensor bundle opened for reading: a read-only mapping ``name -> numpy array``.
+
+    Opening reads and checks the index (block checksums, header). Each tensor is read and
+    checked against its CRC-32C when it is accessed. String tensors come back as numpy
+    object arrays of ``bytes``.
+
+    Args:
+        path: the bundle prefix (``.../Shinkai-53.ckpt``), its ``.index`` file, or a folder
+            holding one checkpoint.
+        max_tensor_bytes: refuse any tensor whose byte size exceeds this (default
+            :data:`MAX_TENSOR_BYTES`); only the byte ranges of the tensors read are read.
+
+    Raises:
+        TFCheckpointError: missing, truncated, damaged or foreign files (one-line message).
+
+    Example:
+        >>> import tempfile, os
+        >>> from animegan_edu.weights.tf.checkpoint import write_bundle
+        >>> prefix = os.path.join(tempfile.mkdtemp(), "t.ckpt")
+        >>> _ = write_bundle(prefix, {"w": np.ones((2, 3), np.float32)})
+        >>> ckpt = TFCheckpoint(prefix)
+        >>> list(ckpt), ckpt["w"].shape
+        (['w'], (2, 3))
+    """
+
+    def __init__(self, path: str | os.PathLike, max_tensor_bytes: int = MAX_TENSOR_BYTES) -> None:
+        self.max_tensor_bytes = int(max_tensor_bytes)
+        self.prefix = find_checkpoint_prefix(path)
+        self.index_path = Path(str(self.prefix) + ".index")
+        entries = _read_table(self.index_path)
+        if not entries or entries[0][0] != b"":
+            raise TFCheckpointError(f"{self.index_path}: not a tensor bundle index (no header entry)")
+        self.num_shards = 1
+        big_endian = False
+        try:
+            for field, _w, v in _fields(entries[0][1]):
+                if field == 1:
+                    self.num_shards = int(v)
+                elif field == 2:
+                    big_endian = int(v) == 1
+        except (IndexError, ValueError, struct.error):
+            raise TFCheckpointError(f"{self.index_path}: malformed bundle header") from None
+        if big_endian:
+            raise TFCheckpointError(f"{self.index_path}: big-endian bundles are not supported")
+        self._infos: dict[str, TensorInfo] = {}
+        for key, value in entries[1:]:
+            name = key.decode("utf-8", errors="replace")
+            try:
+                self._infos[name] = _parse_entry(name, value)
+            except (IndexError, ValueError, struct.error):
+                raise TFCheckpointError(f"{self.index_path}: malformed entry for {name!r}") from None
+
+    # Mapping interface
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._infos:
+            raise KeyError(name)
+        return self.read(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._infos)
+
+    def __len__(self) -> int:
+        return len(self._infos)
+
+    def __repr__(self) -> str:
+        return f"TFCheckpoint({str(self.prefix)!r}, {len(self)} tensors)"
+
+    def info(self, name: str) -> TensorInfo:
+        """Dtype, shape and location of ``name`` without reading it."""
+        return self._infos[name]
+
+    def shard_path(self, shard_id: int) -> Path:
+        return Path(f"{self.prefix}.data-{shard_id:05d}-of-{self.num_shards:05d}")
+
+    def _shard_size(self, path: Path) -> int:
+        try:
+            return path.stat().st_size
+        except FileNotFoundError:
+            raise TFCheckpointError(
+                f"{path}: data shard missing (download both the .index and the .data file)"
+            ) from None
+        except OSError as exc:
+            raise TFCheckpointError(
+                f"{path}: cannot read ({exc.strerror or type(exc).__name__}); check the file's permissions"
+            ) from None
+
+    def _read_range(self, path: Path, offset: int, size: int, name: str) -> bytes:
+        """Read exactly ``size`` bytes at ``offset`` of the shard, after checking the range."""
+        if size > self.max_tensor_bytes:
+            raise TFCheckpointError(
+                f"{path}: {name!r} claims {size:,} bytes, more than the {self.max_tensor_bytes:,}-byte limit per tensor "
+                "(damaged or hostile checkpoint); refused"
+            )
+        file_size = self._shard_size(path)
+        if offset < 0 or size < 0 or offset + size > file_size:
+            raise TFCheckpointError(
+                f"{path}: truncated ({file_size} bytes, but {name!r} needs bytes up to {offset + size})"
+            )
+        try:
+            with open(path, "rb") as fh:
+                fh.seek(offset)
+                raw = fh.read(size)
+        except OSError as exc:
+            raise TFCheckpointError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
+        if len(raw) != size:
+            raise TFCheckpointError(f"{path}: truncated while reading {name!r} ({len(raw)} of {size} bytes)")
+        return raw
+
+    def read(self, name: str, verify: bool = True) -> np.ndarray:
+        """Read one tensor (checked against its CRC-32C unless ``verify`` is false).
+
+        Only the tensor's byte range is read from the shard (see the class docstring).
+        """
+        info = self._infos[name]
+        if info.sliced:
+            raise TFCheckpointError(
+                f"{self.index_path}: {name!r} is a partitioned (sliced) variable, not supported"
+            )
+        if any(d < 0 for d in info.shape):
+            raise TFCheckpointError(f"{self.index_path}: {name!r} has an unknown shape")
+        path = self.shard_path(info.shard_id)
+        count = math.prod(info.shape) if info.shape else 1
+        itemsize = (
+            2
+            if info.dtype == _DT_BFLOAT16
+            else (_DTYPES[info.dtype].itemsize if info.dtype in _DTYPES else None)
+        )
+        if itemsize is not None and count * itemsize != info.size:
+            raise TFCheckpointError(
+                f"{path}: {name!r} takes {info.size:,} bytes, but its shape {info.shape} needs {count * itemsize:,} (damaged index)"
+            )
+        raw = self._read_range(path, info.offset, info.size, name)
+        if info.dtype == _DT_STRING:
+            return self._decode_strings(raw, count, info, path, verify)
+        if verify and info.crc32c_masked is not None and _unmask(info.crc32c_masked) != crc32c(raw):
+            raise TFCheckpointError(f"{path}: checksum mismatch for {name!r} (damaged or tampered data)")
+        if info.dtype == _DT_BFLOAT16:
+            arr16 = np.frombuffer(raw, dtype="<u2")
+            arr = (arr16.astype(np.uint32) << 16).view(np.float32)
+        elif info.dtype in _DTYPES:
+            arr = np.frombuffer(raw, dtype=_DTYPES[info.dtype])
+        else:
+            raise TFCheckpointError(f"{self.index_path}: {name!r} has unsupported dtype {info.dtype_name}")
+        if arr.size != count:
+            raise TFCheckpointError(
+                f"{path}: {name!r} holds {arr.size} values, its shape {info.shape} needs {count}"
+            )
+        return arr.reshape(info.shape).copy()
+
+    @staticmethod
+    def _decode_strings(raw: bytes, count: int, info: TensorInfo, path: Path, verify: bool) -> np.ndarray:
+        # [varint64 len_0 .. len_n-1][4-byte masked crc of the lengths][bytes]; the entry's
+        # CRC covers the lengths as little-endian uint32 (not as varints; uint64 in some
+        # older writers, also accepted), then the 4 bytes, then the string bytes.
+        try:
+            pos = 0
+            lengths = []
+            for _ in range(count):
+                n, pos = _varint(raw, pos)
+                lengths.append(n)
+            if verify and info.crc32c_masked is not None:
+                want = _unmask(info.crc32c_masked)
+                if max(lengths, default=0) >= 1 << 32 or want != crc32c(
+                    raw[pos:], crc32c(struct.pack(f"<{count}I", *lengths))
+                ):
+                    if want != crc32c(raw[pos:], crc32c(struct.pack(f"<{count}Q", *lengths))):
+                        raise _ChecksumError(
+                            f"{path}: checksum mismatch for {info.name!r} (damaged or tampered data)"
+                        )
+            pos += 4
+            out = np.empty(count, dtype=object)
+            for i, n in enumerate(lengths):
+                if pos + n > len(raw):
+                    raise IndexError
+                out[i] = bytes(raw[pos : pos + n])
+                pos += n
+        except _ChecksumError:
+            raise
+        except (IndexError, ValueError, struct.error):
+            raise TFCheckpointError(f"{path}: malformed string tensor {info.name!r}") from None
+        return out.reshape(info.shape)
+
+    def tensors(self) -> dict[str, np.ndarray]:
+        """Every tensor, read and checked."""
+        return {name: self.read(name) for name in self._infos}
+
+
+def read_checkpoint(path: str | os.PathLike) -> dict[str, np.ndarray]:
+    """Read every tensor of a TF checkpoint (prefix, ``.index`` file or folder) into numpy arrays.
+
+    Each tensor is streamed from its byte range and checked (see :class:`TFCheckpoint`).
+
+    Example:
+        >>> import tempfile, os
+        >>> from animegan_edu.weights.tf.checkpoint import write_bundle
+        >>> prefix = os.path.join(tempfile.mkdtemp(), "t.ckpt")
+        >>> _ = write_bundle(prefix, {"b": np.zeros(3, np.float32)})
+        >>> read_checkpoint(prefix)["b"].tolist()
+        [0.0, 0.0, 0.0]
+    """
+    return TFCheckpoint(path).tensors()
