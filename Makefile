@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install lab test bench clean-venv
+.PHONY: install lab test lint bench clean-venv
 
 $(STAMP): requirements.txt pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,15 @@ lab: install
 # Unit tests, the docstring examples of the library (--doctest-modules animegan_edu), then
 # every notebook executed top to bottom by nbval (cells marked NBVAL_CHECK_OUTPUT must print
 # what is stored in the notebook). The notebooks' .py sources are never imported (pyproject).
-test: install
+test: install lint
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(BIN)/python -m pytest -q tests notebooks \
 		--doctest-modules animegan_edu \
 		--nbval-lax --nbval-sanitize-with .ci/nbval_sanitize.cfg --nbval-cell-timeout=300
+
+# The package's shape: ruff (config in pyproject.toml) and the layering contracts (.importlinter).
+lint: install
+	$(BIN)/ruff check animegan_edu tests tools research notebooks setup.py
+	$(BIN)/lint-imports --no-cache
 
 bench: install
 	$(BIN)/animegan-edu bench --size 512 --repeat 5 --json

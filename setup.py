@@ -39,6 +39,8 @@ BUNDLED = {
         "ablation/crops.png",
     ],
     "configs": ["*.yaml"],
+    # the measured path table the default inference path reads (animegan_edu.inference.fastpaths)
+    "benchmarks": ["fast_paths.json"],
 }
 TARGET = Path("animegan_edu") / "_data"
 

@@ -19,9 +19,9 @@ from a file or from bytes (a Studio upload), always the same way:
 file, not an image, truncated, too large, unsupported mode) is an :class:`ImageLoadError`
 whose message is one line, names the file and says what to do.
 
-**Writes are atomic.** :func:`atomic_write` writes any file through a temporary file in
-the same folder and ``os.replace``, with the permissions a normal ``open()`` would give
-(``0o666 & ~umask``); :func:`save_png_atomic` uses it for PNGs.
+**Writes are atomic.** :func:`save_png_atomic` writes PNGs through
+:func:`animegan_edu.files.atomic_write` (a temporary file in the same folder, then
+``os.replace``, with the permissions a normal ``open()`` would give).
 
 Two value conventions meet here:
 
@@ -38,9 +38,8 @@ import contextlib
 import io
 import os
 import struct
-import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Optional, Union
 
@@ -49,12 +48,13 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from animegan_edu.files import atomic_write
+
 __all__ = [
     "ALPHA_BACKGROUND",
     "DEFAULT_MAX_PIXELS",
     "MAX_PIXELS_ENV",
     "ImageLoadError",
-    "ImageSaveError",
     "read_image",
     "load_image",
     "open_image",
@@ -65,12 +65,7 @@ __all__ = [
     "to_generator_range",
     "from_generator_range",
     "resize_longest",
-    "atomic_write",
     "save_png_atomic",
-    "sample_photos",
-    "sample_photo_array",
-    "sample_photo01",
-    "VALIDATION_PHOTOS",
 ]
 
 #: Transparent pixels are composited over this colour (``[0, 1]`` RGB): white, everywhere.
@@ -86,10 +81,6 @@ _FORMATS = "use a PNG, JPEG, WebP, BMP or TIFF photo"
 
 class ImageLoadError(ValueError):
     """An input image could not be read; the message is one line, names the file and says what to do."""
-
-
-class ImageSaveError(OSError):
-    """An output file could not be written; the message is one line and names the file."""
 
 
 def max_pixels_default() -> int:
@@ -147,7 +138,8 @@ def _to_rgb(im: Image.Image, label: str, int_scale: float = 65535.0) -> np.ndarr
             finite = np.isfinite(arr)
             if not finite.all():
                 raise ImageLoadError(
-                    f"{label}: {int((~finite).sum())} pixel(s) are NaN or infinite; fix or re-export the image with finite values in [0, 1]"
+                    f"{label}: {int((~finite).sum())} pixel(s) are NaN or infinite; "
+                    "fix or re-export the image with finite values in [0, 1]"
                 )
         elif mode == "I":
             arr = arr.astype(np.float64) / int_scale
@@ -274,7 +266,8 @@ def open_image(
                 w, h = im.size
                 if w * h > limit:
                     raise ImageLoadError(
-                        f"{label}: {w}x{h} pixels ({w * h / 1e6:.1f} MP) is over the limit of {limit / 1e6:g} MP; "
+                        f"{label}: {w}x{h} pixels ({w * h / 1e6:.1f} MP) is over the limit "
+                        f"of {limit / 1e6:g} MP; "
                         f"shrink the image first, or raise the limit (--max-megapixels, or {MAX_PIXELS_ENV})"
                     )
                 yield im
@@ -423,77 +416,11 @@ def resize_longest(
     return img.resize(new, Image.Resampling.LANCZOS)
 
 
-def _umask() -> int:
-    try:  # Linux: read it without changing it (thread safe)
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    old = os.umask(0o022)
-    os.umask(old)
-    return old
-
-
-def atomic_write(path: Union[str, os.PathLike], write_fn: Callable[[Path], object]) -> Path:
-    """Write a file all at once or not at all: ``write_fn(tmp)`` writes to a temporary path.
-
-    ``write_fn`` receives the temporary file's path (in the destination's folder, so the
-    final ``os.replace`` is atomic) and writes the whole file there, e.g.
-    ``lambda p: img.save(p, format="PNG")`` or ``lambda p: safetensors.torch.save_file(sd, p)``.
-    The temporary file is flushed to disk, given the permissions a plain ``open()`` would
-    (``0o666 & ~umask``, not ``mkstemp``'s ``0o600``) and renamed over ``path``. If anything
-    fails, including Ctrl-C, the temporary file is removed and ``path`` is untouched.
-
-    Args:
-        path: destination file; its folder must exist.
-        write_fn: writes the complete file to the path it is given; its return value is ignored.
-
-    Returns:
-        the destination path.
-
-    Raises:
-        ImageSaveError: the folder is missing or not writable, or the write failed
-            (one-line message naming the file). Other exceptions from ``write_fn`` propagate.
-
-    Example:
-        >>> import tempfile, os
-        >>> p = atomic_write(os.path.join(tempfile.mkdtemp(), "n.txt"), lambda t: t.write_text("hi"))
-        >>> p.read_text(), sorted(os.listdir(p.parent))
-        ('hi', ['n.txt'])
-    """
-    dest = Path(path)
-    if not dest.parent.is_dir():
-        raise ImageSaveError(f"{dest}: output folder {dest.parent} does not exist; create it first")
-    tmp_name: Optional[str] = None
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent)
-        os.close(fd)
-        write_fn(Path(tmp_name))
-        with open(tmp_name, "rb+") as fh:
-            os.fsync(fh.fileno())
-        os.chmod(tmp_name, 0o666 & ~_umask())
-        os.replace(tmp_name, dest)
-        tmp_name = None
-    except OSError as exc:
-        raise ImageSaveError(
-            f"{dest}: cannot write the file ({exc.strerror or _one_line(exc)}); check the folder's permissions and free space"
-        ) from None
-    finally:
-        if tmp_name is not None:
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
-    return dest
-
-
 def save_png_atomic(img: Union[Image.Image, torch.Tensor], path: Union[str, os.PathLike]) -> Path:
     """Write ``img`` as a PNG at ``path`` without ever leaving a half-written file.
 
-    Uses :func:`atomic_write` (temporary file in the same folder, ``os.replace``,
-    permissions ``0o666 & ~umask``). The parent folder must exist.
+    Uses :func:`animegan_edu.files.atomic_write` (temporary file in the same folder,
+    ``os.replace``, permissions ``0o666 & ~umask``). The parent folder must exist.
 
     Args:
         img: a PIL image, or a ``(3, H, W)`` / ``(1, 3, H, W)`` tensor in ``[0, 1]``.
@@ -503,7 +430,7 @@ def save_png_atomic(img: Union[Image.Image, torch.Tensor], path: Union[str, os.P
         the destination path.
 
     Raises:
-        ImageSaveError: the folder is missing or not writable (one-line message).
+        animegan_edu.files.FileWriteError: the folder is missing or not writable (one-line message).
 
     Example:
         >>> import tempfile, os
@@ -514,118 +441,3 @@ def save_png_atomic(img: Union[Image.Image, torch.Tensor], path: Union[str, os.P
     if isinstance(img, torch.Tensor):
         img = tensor01_to_pil(img)
     return atomic_write(path, lambda tmp: img.save(tmp, format="PNG"))
-
-
-#: Validation photos (never trained on), all shipped inside pip-installed wheels: scikit-image
-#: (astronaut, coffee, chelsea, rocket, stereo_motorcycle's left view), scikit-learn (china,
-#: flower) and matplotlib (grace_hopper). Licences: ``animegan_edu.data.demoset.VALIDATION_LICENCES``.
-VALIDATION_PHOTOS = (
-    "astronaut",
-    "coffee",
-    "chelsea",
-    "rocket",
-    "stereo_motorcycle",
-    "china",
-    "flower",
-    "grace_hopper",
-)
-
-
-def sample_photo_array(name: str) -> np.ndarray:
-    """One sample photo by name as ``(H, W, 3)`` ``uint8`` RGB (0..255), offline.
-
-    ``name`` is one of :data:`VALIDATION_PHOTOS` or any other ``skimage.data`` image
-    (greyscale ones are repeated to three channels). Licences: scikit-image's photos are
-    public domain / CC0, scikit-learn's ``china`` and ``flower`` are CC BY 2.0 (see
-    ``sklearn/datasets/images/README.txt``), matplotlib's ``grace_hopper`` is public domain.
-
-    Raises:
-        ValueError: unknown name (one line, listing the known ones).
-
-    Example:
-        >>> sample_photo_array("china").shape
-        (427, 640, 3)
-    """
-    if name in ("china", "flower"):
-        from sklearn.datasets import load_sample_image
-
-        arr = load_sample_image(f"{name}.jpg")
-    elif name == "grace_hopper":
-        from matplotlib.cbook import get_sample_data
-
-        with Image.open(get_sample_data("grace_hopper.jpg", asfileobj=False)) as im:
-            arr = np.asarray(im.convert("RGB"))
-    else:
-        from skimage import data
-
-        loader = getattr(data, name, None)
-        if not callable(loader) or name.startswith("_"):
-            raise ValueError(
-                f"unknown sample photo {name!r}; use one of {', '.join(VALIDATION_PHOTOS)} or a skimage.data image"
-            )
-        arr = loader()
-        arr = arr[0] if isinstance(arr, tuple) else arr  # stereo_motorcycle: (left, right, disparity)
-    arr = np.asarray(arr)
-    if arr.ndim == 2:
-        arr = np.repeat(arr[..., None], 3, axis=-1)
-    return np.ascontiguousarray(arr[..., :3].astype(np.uint8))
-
-
-def sample_photos(
-    size: int = 256, names: Sequence[str] = ("astronaut", "coffee", "chelsea", "rocket")
-) -> torch.Tensor:
-    """Sample photos by name (see :func:`sample_photo_array`), centre-cropped square and resized.
-
-    Returns ``(N, 3, size, size)`` float32 RGB in ``[-1, 1]`` (generator input range).
-    Used for the trainer's sample grids, INT8 calibration and its error against fp32;
-    ``names=VALIDATION_PHOTOS`` gives the validation set, shipped by pip packages.
-
-    Example:
-        >>> sample_photos(16, ("coffee", "grace_hopper")).shape
-        torch.Size([2, 3, 16, 16])
-    """
-    out = []
-    for name in names:
-        img = sample_photo_array(name)
-        t = torch.from_numpy(img.copy()).permute(2, 0, 1).float() / 255.0
-        h, w = t.shape[-2:]
-        s = min(h, w)
-        t = t[:, (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
-        t = torch.nn.functional.interpolate(
-            t[None], size=(size, size), mode="bilinear", align_corners=False, antialias=True
-        )[0]
-        out.append(t.clamp(0, 1) * 2 - 1)
-    return torch.stack(out)
-
-
-def sample_photo01(name: str, size: int, *, square: bool = False) -> torch.Tensor:
-    """One sample photo (:func:`sample_photo_array`) as ``(3, H, W)`` float32 RGB in ``[0, 1]``, Lanczos-resized.
-
-    ``square=False``: the whole photo, longest side ``size`` (:func:`resize_longest`, sides
-    snapped to multiples of 4). ``square=True``: the centred square crop, ``size x size``.
-
-    Example:
-        >>> sample_photo01("coffee", 160).shape, sample_photo01("coffee", 16, square=True).shape
-        (torch.Size([3, 108, 160]), torch.Size([3, 16, 16]))
-    """
-    arr = sample_photo_array(name)
-    if not square:
-        return pil_to_tensor01(resize_longest(Image.fromarray(arr), size))
-    h, w = arr.shape[:2]
-    s = min(h, w)
-    arr = arr[(h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
-    return pil_to_tensor01(Image.fromarray(arr).resize((size, size), Image.Resampling.LANCZOS))
-
-
-def validation_photo(name: str, size: int) -> torch.Tensor:
-    """A whole sample photo (:func:`sample_photo_array`), not cropped, longest side ``size`` (sides snapped to multiples of 4).
-
-    Returns ``(3, H, W)`` float32 RGB in ``[0, 1]``; area-averaged when shrinking,
-    bilinear when enlarging.
-
-    Example:
-        >>> validation_photo("coffee", 128).shape
-        torch.Size([3, 84, 128])
-    """
-    t = torch.from_numpy(sample_photo_array(name)).permute(2, 0, 1).float() / 255.0
-    return resize_longest(t, size).clamp(0, 1)

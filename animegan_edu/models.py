@@ -17,7 +17,7 @@ generator, the discriminators, then small analysis helpers (MAC count, receptive
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Literal
 
 import torch
@@ -36,6 +36,8 @@ __all__ = [
     "MultiScaleDiscriminator",
     "count_parameters",
     "count_macs",
+    "layer_macs",
+    "macs_by_unit",
     "receptive_field",
 ]
 
@@ -177,6 +179,9 @@ class Generator(nn.Module):
         torch.Size([1, 3, 70, 98])
     """
 
+    #: The sequential blocks, in the order the forward pass runs them.
+    BLOCKS: tuple[str, ...] = ("block_a", "block_b", "block_c", "block_d", "block_e")
+
     def __init__(self, upsample: UpsampleMode = "align_corners") -> None:
         super().__init__()
         if upsample not in ("align_corners", "half_pixel", "tf1"):
@@ -222,6 +227,22 @@ class Generator(nn.Module):
         out = self.block_d(resize(out, half, self.upsample))
         out = self.block_e(resize(out, full, self.upsample))
         return self.out_layer(out)
+
+    def units(self, out_layer: bool = False) -> list[tuple[str, nn.Module]]:
+        """The generator's units, in the order the forward pass runs them: ``(name, module)`` pairs.
+
+        The 16 units of the blocks, ``"block_a.0"`` ... ``"block_e.2"`` (each a
+        :class:`ConvNormLReLU` or an :class:`InvertedResBlock`): what INT8 quantizes unit by
+        unit, what a per-layer profile times and what a progress bar counts. With
+        ``out_layer``, ``("out_layer", 1x1 conv + tanh)`` comes last.
+
+        Example:
+            >>> names = [n for n, _ in Generator().units(out_layer=True)]
+            >>> len(names), names[:2], names[-2:]
+            (17, ['block_a.0', 'block_a.1'], ['block_e.2', 'out_layer'])
+        """
+        found = [(f"{b}.{i}", m) for b in self.BLOCKS for i, m in enumerate(getattr(self, b))]
+        return found + [("out_layer", self.out_layer)] if out_layer else found
 
 
 # --------------------------------------------------------------------------------------
@@ -383,36 +404,74 @@ def count_macs(model: nn.Module, size: int | tuple[int, int], in_ch: int = 3) ->
 
     Counted with forward hooks on a zero input (norms, activations and resizes are
     ignored: they are a few percent). FLOPs are about ``2 * MACs``.
+
+    Example:
+        >>> count_macs(nn.Conv2d(3, 8, 3, padding=1), 4)  # 8 x 4 x 4 outputs, 3 x 3 x 3 MACs each
+        3456
+    """
+    return macs_by_unit(model, [("all", model)], size, in_ch)["all"]
+
+
+def layer_macs(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> int:
+    """Multiply-accumulates of one call of a conv, transposed conv or linear layer (0 for anything else).
+
+    Takes what a forward hook receives. Example:
+        >>> conv = nn.Conv2d(4, 6, 3, groups=2)
+        >>> x = torch.zeros(1, 4, 5, 5)
+        >>> layer_macs(conv, (x,), conv(x))  # 6 x 3 x 3 outputs, (4 / 2) x 3 x 3 MACs each
+        972
+    """
+    if isinstance(module, nn.Conv2d):
+        k = module.kernel_size[0] * module.kernel_size[1] * (module.in_channels // module.groups)
+        return output.numel() * k
+    if isinstance(module, nn.ConvTranspose2d):
+        k = module.kernel_size[0] * module.kernel_size[1] * (module.out_channels // module.groups)
+        return inputs[0].numel() * k
+    if isinstance(module, nn.Linear):
+        return output.numel() * module.in_features
+    return 0
+
+
+def macs_by_unit(
+    model: nn.Module, units: Sequence[tuple[str, nn.Module]], size: int | tuple[int, int], in_ch: int = 3
+) -> dict[str, int]:
+    """Multiply-accumulates of each unit's layers (:func:`layer_macs`) for one ``size`` image of ``model``.
+
+    ``units``: ``(name, submodule of model)`` pairs, e.g. :meth:`Generator.units`. One forward pass
+    of a zero ``(1, in_ch, H, W)`` input on the model's device, in eval mode (restored after).
+
+    Example:
+        >>> g = Generator()
+        >>> per = macs_by_unit(g, g.units(out_layer=True), 256)
+        >>> sum(per.values()) == count_macs(g, 256), max(per, key=per.get)
+        (True, 'block_e.2')
     """
     h, w = (size, size) if isinstance(size, int) else size
-    total = 0
+    totals = {name: 0 for name, _ in units}
 
-    def hook(mod: nn.Module, inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
-        nonlocal total
-        if isinstance(mod, nn.Conv2d):
-            k = mod.kernel_size[0] * mod.kernel_size[1] * (mod.in_channels // mod.groups)
-            total += out.numel() * k
-        elif isinstance(mod, nn.ConvTranspose2d):
-            k = mod.kernel_size[0] * mod.kernel_size[1] * (mod.out_channels // mod.groups)
-            total += inp[0].numel() * k
-        elif isinstance(mod, nn.Linear):
-            total += out.numel() * mod.in_features
+    def hook_for(name: str) -> Callable[..., None]:
+        def hook(mod: nn.Module, inp: tuple[torch.Tensor, ...], out: torch.Tensor) -> None:
+            totals[name] += layer_macs(mod, inp, out)
+
+        return hook
 
     handles = [
-        m.register_forward_hook(hook)
-        for m in model.modules()
+        m.register_forward_hook(hook_for(name))
+        for name, unit in units
+        for m in unit.modules()
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))
     ]
+    p = next(model.parameters(), None)
+    was_training = model.training
     try:
-        was_training = model.training
         model.eval()
         with torch.no_grad():
-            model(torch.zeros(1, in_ch, h, w))
-        model.train(was_training)
+            model(torch.zeros(1, in_ch, h, w, device=p.device if p is not None else "cpu"))
     finally:
+        model.train(was_training)
         for hd in handles:
             hd.remove()
-    return total
+    return totals
 
 
 def _single_channel_twin(conv: nn.Module, in_ch: int) -> nn.Module:

@@ -81,7 +81,8 @@ def _hwc_uint8(image: ImageLike) -> np.ndarray:
     if isinstance(image, torch.Tensor):
         return np.asarray(tensor01_to_pil(image))
     raise TypeError(
-        f"expected a PIL image, a (3, H, W) tensor in [0, 1] or an (H, W, 3) uint8 array, got {type(image).__name__}"
+        "expected a PIL image, a (3, H, W) tensor in [0, 1] or an (H, W, 3) uint8 array, got "
+        f"{type(image).__name__}"
     )
 
 
@@ -164,6 +165,27 @@ def figure(
     return plt.subplots(nrows, ncols, figsize=figsize, dpi=max(MIN_DPI, int(dpi)), **kwargs)
 
 
+def _wrap_rows(
+    widths: Sequence[float], gap: float, max_width: float, ncols: Optional[int]
+) -> list[list[int]]:
+    """Indices of the pictures on each row: a row ends before it would pass ``max_width`` or ``ncols``.
+
+    Example:
+        >>> _wrap_rows([100, 100, 100], 10, 250, None)
+        [[0, 1], [2]]
+    """
+    rows: list[list[int]] = [[]]
+    row_w = 0.0
+    for i, w in enumerate(widths):
+        full = ncols is not None and len(rows[-1]) >= ncols
+        if rows[-1] and (full or row_w + gap + w > max_width):
+            rows.append([])
+            row_w = 0.0
+        row_w += (gap if rows[-1] else 0.0) + w
+        rows[-1].append(i)
+    return rows
+
+
 def image_row(
     images: Sequence[ImageLike],
     titles: Optional[Sequence[str]] = None,
@@ -232,15 +254,7 @@ def image_row(
     widths = [h_px * p.shape[1] / p.shape[0] for p in pics]
     gap = 16.0
     cbar_px = 5.5 * fontsize * dpi / 72.0 + 2 * gap if (colorbar_label and flat) else 0.0
-    rows: list[list[int]] = [[]]
-    row_w = 0.0
-    for i, w in enumerate(widths):
-        full = ncols is not None and len(rows[-1]) >= ncols
-        if rows[-1] and (full or row_w + gap + w > max_width_px - cbar_px):
-            rows.append([])
-            row_w = 0.0
-        row_w += (gap if rows[-1] else 0.0) + w
-        rows[-1].append(i)
+    rows = _wrap_rows(widths, gap, max_width_px - cbar_px, ncols)
     lines = max((str(t).count("\n") + 1 for t in titles), default=1) if titles is not None else 0
     title_px = (fontsize * dpi / 72.0) * (1.25 * lines + 0.55) if titles is not None else 8.0
     sup_px = (fontsize * dpi / 72.0) * (1.5 * (suptitle.count("\n") + 1) + 0.6) if suptitle else 0.0
@@ -441,7 +455,7 @@ def rgb_histograms(
 
 
 def running_mean(values: Sequence[float], n: int = 10) -> np.ndarray:
-    """The mean of each ``n`` consecutive values (``len(values) - n + 1`` of them): smooths a noisy loss curve.
+    """The mean of each ``n`` consecutive values (``len(values) - n + 1`` of them): a smoother loss curve.
 
     Example:
         >>> running_mean([1.0, 2.0, 3.0, 4.0], n=2).tolist()

@@ -124,7 +124,8 @@ plt.tight_layout()
 # side. On a machine without the internet only the demo is there, which this cell says.
 
 # %%
-from animegan_edu.weights.hub import AnimeGANv2Weights, is_cached, load_generator
+from animegan_edu.weights.hub import load_generator
+from animegan_edu.weights.registry import AnimeGANv2Weights, is_cached
 
 cached = [w for w in AnimeGANv2Weights if is_cached(w)]
 print("cached weights:", ", ".join(w.key for w in cached) or "none")
@@ -162,7 +163,7 @@ else:
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_models as exercises
 
 # %% [markdown]
 # **1 · Into the generator's range.** `render` feeds the generator pixels in [-1, 1], not [0, 1].

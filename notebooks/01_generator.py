@@ -50,10 +50,12 @@ from animegan_edu.imageio import (
     from_generator_range,
     pil_to_tensor01,
     resize_longest,
-    sample_photo_array,
     to_generator_range,
 )
+from animegan_edu.samples import sample_photo_array
 from animegan_edu.weights import hub as weights
+from animegan_edu.weights import registry
+from animegan_edu.weights.tf import bundle as tf_bundle
 from animegan_edu.weights.tf import checkpoint as tf_checkpoint
 
 torch.manual_seed(0)
@@ -604,7 +606,7 @@ tf_tensors = {tf_name: np.ascontiguousarray(to_tf_layout(tf_name, state[key]))
               for tf_name, key in vmap.items()}
 with tempfile.TemporaryDirectory() as tmp:
     tf_checkpoint.write_bundle(f"{tmp}/Mine-0.ckpt", tf_tensors)
-    ckpt = tf_checkpoint.TFCheckpoint(tmp)
+    ckpt = tf_bundle.TFCheckpoint(tmp)
     tf_shape = ckpt.info("generator/G_MODEL/A/Conv/weights").shape
     print(ckpt, "| A/Conv/weights TF shape:", tf_shape,
           "-> PyTorch", tuple(state["block_a.0.1.weight"].shape))
@@ -682,7 +684,7 @@ plt.show()
 # %% [markdown]
 # ## 13. Getting real weights
 #
-# The registry `weights.AnimeGANv2Weights` lists every pretrained generator the toolkit knows:
+# The registry `registry.AnimeGANv2Weights` lists every pretrained generator the toolkit knows:
 # four public PyTorch files, checked against their git-blob SHA-1, and three original TensorFlow
 # checkpoints (Shinkai, Hayao, Paprika), converted on first download. Downloads need the internet
 # once; after that everything works offline from the cache (`$ANIMEGAN_EDU_HOME`, default
@@ -696,11 +698,11 @@ plt.show()
 # ```
 
 # %%
-for w in weights.AnimeGANv2Weights:
-    cached = "cached" if weights.is_cached(w) else "not cached"
+for w in registry.AnimeGANv2Weights:
+    cached = "cached" if registry.is_cached(w) else "not cached"
     print(f"{w.key:<18} {cached:<11} {w.meta['doc']}")
 print()
-print(weights.describe("shinkai"))
+print(registry.describe("shinkai"))
 
 # %% [markdown]
 # ## Summary
@@ -737,7 +739,7 @@ print(weights.describe("shinkai"))
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_models as exercises
 
 # %% [markdown]
 # **1 · Output size of a padded stride-2 unit.** A unit reflect-pads `top` rows above and `bottom`

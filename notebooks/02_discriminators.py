@@ -39,7 +39,7 @@ from torch import nn
 
 from animegan_edu import viz
 from animegan_edu.data.dataset import cartoonize, edge_smooth
-from animegan_edu.imageio import sample_photo01, to_generator_range
+from animegan_edu.imageio import to_generator_range
 from animegan_edu.models import (
     Discriminator,
     MultiScaleDiscriminator,
@@ -47,6 +47,7 @@ from animegan_edu.models import (
     count_parameters,
     receptive_field,
 )
+from animegan_edu.samples import sample_photo01
 from animegan_edu.training.losses import lsgan_d_loss
 
 torch.manual_seed(0)
@@ -506,7 +507,7 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_models as exercises
 
 # %% [markdown]
 # **1 · The receptive-field recurrence.** Write `rf(kernels, strides)`: the receptive field (in input

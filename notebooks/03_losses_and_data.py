@@ -46,11 +46,8 @@ import torch.nn.functional as F
 
 from animegan_edu import viz
 from animegan_edu.data.dataset import AnimeDataset, cartoonize, colour_offset, edge_smooth
-from animegan_edu.imageio import (
-    sample_photo01,
-    save_png_atomic,
-    to_generator_range,
-)
+from animegan_edu.imageio import save_png_atomic, to_generator_range
+from animegan_edu.samples import DEFAULT_PHOTOS, sample_photo01
 from animegan_edu.training.losses import (
     STYLE_PRESETS,
     VGG19Features,
@@ -69,7 +66,7 @@ viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a project
 t_start = time.perf_counter()
 
 
-names = ("astronaut", "coffee", "chelsea", "rocket")
+names = DEFAULT_PHOTOS  # astronaut, coffee, chelsea, rocket
 # skimage sample photos, centre-cropped to squares: (4, 3, 128, 128) in [0, 1]
 photos = torch.stack([sample_photo01(n, 128, square=True) for n in names])
 
@@ -651,7 +648,7 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_losses as exercises
 
 # %% [markdown]
 # **1 · The Gram matrix.** Write `my_gram(feat)`: for features `(N, C, H, W)` return the `(N, C, C)`

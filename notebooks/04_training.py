@@ -53,7 +53,8 @@ import torch
 
 from animegan_edu import viz
 from animegan_edu.data.dataset import AnimeDataset, cartoonize, edge_smooth
-from animegan_edu.imageio import sample_photo_array, save_png_atomic
+from animegan_edu.imageio import save_png_atomic
+from animegan_edu.samples import sample_photo_array
 
 torch.manual_seed(0)
 viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
@@ -85,7 +86,8 @@ print("photos:", len(ds), "| batch photo", tuple(b.photo.shape),
 # losses and adversarial weights of 300 instead: they need the original datasets and a GPU.
 
 # %%
-from animegan_edu.training.train import Trainer, load_config
+from animegan_edu.training.config import load_config
+from animegan_edu.training.train import Trainer
 
 # a bundled recipe by name: works wherever this notebook is copied
 demo = load_config("demo")
@@ -149,7 +151,7 @@ plt.show()
 # Colour and detail come only after thousands of steps and billions of pixels.
 
 # %%
-from animegan_edu.imageio import sample_photos
+from animegan_edu.samples import sample_photos
 from animegan_edu.weights.hub import get_generator
 
 # [-1, 1], centre-cropped squares
@@ -172,7 +174,7 @@ plt.show()
 #
 # The demo recipe's generator loss is mostly the paired guide loss (L1 towards the cartoon
 # target); the adversarial term is a small extra. Does it earn its place? The experiment
-# (`tools/gan_ablation.py`, far too long for this notebook, so its results are stored in
+# (`research/gan_ablation.py`, far too long for this notebook, so its results are stored in
 # `weights/ablation/`) takes one checkpoint of the demo run and trains two copies for the
 # same steps on the *same* crops: copy A with the guide loss alone (`g_adv = 0`), copy B with
 # the recipe's adversarial weight. Both are then scored on the eight validation photos.
@@ -352,7 +354,7 @@ if hist_path.exists() and curve_path.exists():
     plt.show()
 else:
     print("weights/demo_history.json or demo_val_curve.json not found:",
-          "train the demo weights first (README, 'How to train').")
+          "train the demo weights first (docs/training.md).")
 
 # %% [markdown]
 # ## 7 · Resuming and scaling out
@@ -398,7 +400,7 @@ else:
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_losses as exercises
 
 # %% [markdown]
 # **1 · The generator's adversarial loss.** Write `g_loss(d_fake)`: given the discriminator's score

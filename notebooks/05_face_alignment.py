@@ -39,12 +39,10 @@ import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from animegan_edu import viz
-from animegan_edu.imageio import (
-    from_generator_range,
-    sample_photo_array,
-    to_generator_range,
-)
+from animegan_edu.imageio import from_generator_range, to_generator_range
 from animegan_edu.inference import face as F
+from animegan_edu.inference import face_paste as FP
+from animegan_edu.samples import sample_photo_array
 from animegan_edu.weights.hub import get_generator
 
 torch.manual_seed(0)
@@ -233,7 +231,7 @@ plt.show()
 # same inverse transform and used as the blending weight.
 
 # %%
-mask_crop = F.feather_mask(512)
+mask_crop = FP.feather_mask(512)
 mask = F.warp_back(mask_crop, M1, photo.shape[-2:])
 viz.image_row([mask_crop[0, 0], mask[0, 0]],
               ["feathered mask in the crop", "warped back into the photo"],
@@ -253,9 +251,9 @@ plt.show()
 # multiple of 8 and kept between 256 and 512.
 
 # %%
-res = F.face2paint(photo, model, faces=faces, keep_steps=True)
+res = FP.face2paint(photo, model, faces=faces, keep_steps=True)
 print(res.report)
-print(f"eyes {faces[0].eye_distance:.0f} px apart -> crop {F.face_crop_size(faces[0])} px",
+print(f"eyes {faces[0].eye_distance:.0f} px apart -> crop {FP.face_crop_size(faces[0])} px",
       f"(stylised crop {tuple(res.steps[0].stylised_crop.shape[-2:])})")
 viz.image_row([photo, res.background[0].clamp(0, 1), res.image[0].clamp(0, 1)],
               ["photo", "whole image stylised", "face2paint"], height_px=360)
@@ -300,7 +298,7 @@ for label, crop in (("box crop:    ", naive[0]), ("aligned crop:", aligned[0])):
     print(f"eye line in the {label} {roll:6.1f} degrees")
 
 # %%
-res_tilted = F.face2paint(tilted, model, faces=[tf], size=256)
+res_tilted = FP.face2paint(tilted, model, faces=[tf], size=256)
 print(res_tilted.report)
 viz.image_row([tilted.clamp(0, 1), res_tilted.image[0].clamp(0, 1)],
               ["tilted photo", "face2paint on the tilted photo"], height_px=360)
@@ -334,7 +332,7 @@ plt.show()
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_inference as exercises
 
 # %% [markdown]
 # **1 · Umeyama's similarity transform.** Write `similarity(src, dst)`: for two `(K, 2)` point sets,

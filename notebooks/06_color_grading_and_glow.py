@@ -31,8 +31,9 @@ import matplotlib.pyplot as plt
 import torch
 
 from animegan_edu import viz
-from animegan_edu.imageio import sample_photo01
 from animegan_edu.inference import grading as G
+from animegan_edu.inference.grading_modules import ChannelGains
+from animegan_edu.samples import sample_photo01
 from animegan_edu.studio.live import show_live
 
 torch.manual_seed(0)
@@ -411,7 +412,7 @@ print(
 torch.manual_seed(0)
 small = torch.nn.functional.interpolate(coffee, scale_factor=0.25, mode="area")
 target = G.channel_gains(small, (1.0, 1.03, 1.08))
-learn = G.ChannelGains(learnable=True)
+learn = ChannelGains(learnable=True)
 opt = torch.optim.Adam(learn.parameters(), lr=0.01)
 for step in range(100):
     loss = (learn(small) - target).abs().mean()
@@ -447,7 +448,7 @@ print("learnt gains:", [round(v, 2) for v in learn.gains.tolist()])
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_inference as exercises
 
 # %% [markdown]
 # **1 · Luma.** Write `my_luma(image)`: the Rec. 601 luma `(N, 1, H, W)` of an RGB image `(N, 3, H,

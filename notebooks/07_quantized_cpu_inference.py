@@ -16,8 +16,10 @@
 # %% [markdown]
 # # 07 · Quantized CPU inference: INT8, compiled fp32 and ONNX Runtime, side by side
 #
-# The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), ends with a deployment claim: INT8 quantization plus TorchScript turns the generator
-# into a file four times smaller that styles a picture in 1.4 s on an Intel i5. This notebook takes
+# The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English:
+# *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), ends with a deployment
+# claim: INT8 quantization plus TorchScript turns the generator into a file four times smaller that styles
+# a picture in 1.4 s on an Intel i5. This notebook takes
 # the claim apart and measures it on *this* machine:
 #
 # 1. what quantization is (a scale and a zero point), on real weights and real activations;
@@ -43,9 +45,25 @@ import torch
 from IPython.display import Markdown, display
 
 from animegan_edu import viz
-from animegan_edu.int8 import quantize as Q
+from animegan_edu.bench.profile import profile_layers
+from animegan_edu.bench.report import bench_provenance, bench_report, bench_table_markdown
+from animegan_edu.bench.run import run_benchmark
+from animegan_edu.imageio import from_generator_range
+from animegan_edu.inference.fastpaths import (
+    OnnxRuntimeGenerator,
+    export_onnx,
+    fp32_channels_last,
+    quantize_onnx,
+)
+from animegan_edu.int8.calib import calibrate
+from animegan_edu.int8.files import int8_generator, load_int8, save_int8
+from animegan_edu.int8.layers import quantize_weight
+from animegan_edu.int8.quantize import QuantizedGenerator, default_engine, layer_names
+from animegan_edu.machine import cpu_info, num_threads
+from animegan_edu.metrics import psnr, ssim
 from animegan_edu.models import count_parameters
 from animegan_edu.resources import data_dir
+from animegan_edu.samples import sample_photos
 from animegan_edu.studio.live import show_live
 from animegan_edu.weights.hub import get_generator
 
@@ -53,15 +71,15 @@ torch.manual_seed(0)
 viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
 gen, weights_label = get_generator()
 print("weights:", weights_label)
-info = Q.cpu_info()
+info = cpu_info()
 print(
     f"CPU: {info['model']}, {info['logical_cpus']} logical CPUs; "
     f"AVX2 {info['avx2']}, AVX-512 {info['avx512']}, "
     f"VNNI {info['vnni']}, AMX {info['amx']}; "
-    f"INT8 engine: {Q.default_engine()}; threads: {torch.get_num_threads()}"
+    f"INT8 engine: {default_engine()}; threads: {torch.get_num_threads()}"
 )
-photos = Q.sample_photos(96)  # astronaut, coffee, chelsea, rocket in [-1, 1]
-to01 = lambda t: ((t.clamp(-1, 1) + 1) / 2)
+photos = sample_photos(96)  # astronaut, coffee, chelsea, rocket in [-1, 1]
+to01 = from_generator_range  # generator range [-1, 1] -> picture range [0, 1]
 
 # %% [markdown]
 # ## 1 · Quantization is one affine map
@@ -100,7 +118,7 @@ print(
 
 # %%
 w = gen.block_e[2][1].weight.detach()  # (32, 64, 7, 7)
-w_int8, w_scale = Q._quantize_weight(w)
+w_int8, w_scale = quantize_weight(w)
 w_back = w_int8.float() * w_scale.view(-1, 1, 1, 1)
 amax = w.abs().flatten(1).amax(1)
 lo, hi = int(amax.argmin()), int(amax.argmax())
@@ -158,8 +176,8 @@ with torch.no_grad():
     gen(photos[:1])
 for h in hooks:
     h.remove()
-qp_minmax = Q.calibrate(gen, photos, observer="minmax")
-qp_hist = Q.calibrate(
+qp_minmax = calibrate(gen, photos, observer="minmax")
+qp_hist = calibrate(
     gen, photos, observer="histogram"
 )  # slower: one histogram per tensor
 
@@ -200,21 +218,22 @@ print(len(names), "calibrated activations, e.g.", names[:4])
 # %% [markdown]
 # ## 4 · The INT8 generator
 #
-# `Q.quantize_generator` rebuilds the generator from INT8 units. The design choice that matters on a CPU:
+# `quantize_generator` rebuilds the generator from INT8 units. The design choice that matters on a CPU:
 # **activations stay `quint8` from the first convolution to the last**. Reflection padding (plain byte
 # copies), the INT8 convolution, GroupNorm, LeakyReLU, the decoder's bilinear resizes and the residual adds
 # all take and give `quint8` tensors, a quarter of the memory traffic of fp32. A quantize/dequantize
 # round trip between layers would cost about as much as the INT8 convolution saves (on the two-core Xeon
-# these notebooks were run on, we measured 31-73 ms for one at 512 px, against convolutions of 90-200 ms). Only the input image is quantized, and
-# only the last 1x1 convolution + `tanh` (3 output channels, next to the picture) run in float.
+# these notebooks were run on, we measured 31-73 ms for one at 512 px, against convolutions of
+# 90-200 ms). Only the input image is quantized, and only the last 1x1 convolution + `tanh` (3 output
+# channels, next to the picture) run in float.
 
 # %%
-# Q.quantize_generator(gen, photos) calibrates and builds;
+# quantize_generator(gen, photos) calibrates and builds;
 # here we reuse the calibration of section 3
-qgen = Q.QuantizedGenerator(gen)
+qgen = QuantizedGenerator(gen)
 qgen.set_float(gen, qp_hist)
 print(qgen.block_e)
-x = Q.sample_photos(192)[:1]
+x = sample_photos(192)[:1]
 with torch.no_grad():
     ref, out = gen(x), qgen(x)
 diff = (to01(out) - to01(ref)).abs()[0].mean(0)
@@ -222,7 +241,7 @@ viz.image_row([to01(x)[0], to01(ref)[0], to01(out)[0], diff],
               ["photo", "fp32", "INT8", "|INT8 - fp32|"], height_px=256, cmap="magma",
               vmin=0, vmax=None, colorbar_label="|INT8 - fp32|\n(mean over RGB, 0-1)")
 plt.show()
-print(f"PSNR INT8 vs fp32 at 192 px: {Q.psnr(to01(out), to01(ref)):.1f} dB")
+print(f"PSNR INT8 vs fp32 at 192 px: {psnr(to01(out), to01(ref)):.1f} dB")
 
 # %% [markdown]
 # ## 5 · Per-layer error and per-layer time
@@ -233,17 +252,17 @@ print(f"PSNR INT8 vs fp32 at 192 px: {Q.psnr(to01(out), to01(ref)):.1f} dB")
 # whether a speed target is reachable, and where the time goes (convolutions versus everything else).
 
 # %%
-all_layers = Q.layer_names(gen)
+all_layers = layer_names(gen)
 sub = photos[:2]
 with torch.no_grad():
     ref = gen(sub)
     sens = {}
     for name in all_layers:
-        one = Q.QuantizedGenerator(
+        one = QuantizedGenerator(
             gen, float_layers=[n for n in all_layers if n != name]
         )
         one.set_float(gen, qp_hist)
-        sens[name] = Q.psnr(to01(one(sub)), to01(ref))
+        sens[name] = psnr(to01(one(sub)), to01(ref))
 fig, ax = viz.figure(figsize=(8, 0.32 * len(sens) + 1.4))
 ax.barh(range(len(sens)), list(sens.values()), color="tab:purple")
 ax.set_yticks(range(len(sens)), list(sens))
@@ -256,13 +275,13 @@ plt.show()
 worst = min(sens, key=sens.get)
 print(
     f"most sensitive layer: {worst} ({sens[worst]:.1f} dB alone); "
-    f"all layers INT8: {Q.psnr(to01(qgen(sub)), to01(ref)):.1f} dB"
+    f"all layers INT8: {psnr(to01(qgen(sub)), to01(ref)):.1f} dB"
 )
 
 # %%
-x256 = Q.sample_photos(256)[:1]
-prof_f = Q.profile_layers(Q.fp32_channels_last(gen), x256, repeat=1)
-prof_q = Q.profile_layers(qgen, x256, repeat=1)
+x256 = sample_photos(256)[:1]
+prof_f = profile_layers(fp32_channels_last(gen), x256, repeat=1)
+prof_q = profile_layers(qgen, x256, repeat=1)
 keys = list(prof_f)
 pos = np.arange(len(keys))
 fig, ax = viz.figure(figsize=(8, 0.4 * len(keys) + 1.6))
@@ -283,11 +302,11 @@ plt.show()
 # %% [markdown]
 # ## 6 · Saving and loading: data, not code
 #
-# `Q.save_int8` writes a safetensors file: `int8` weights, their per-channel scales, GroupNorm affines and
+# `save_int8` writes a safetensors file: `int8` weights, their per-channel scales, GroupNorm affines and
 # the `(scale, zero point)` of every activation, with a small JSON header (format, resize mode, float
-# layers). `Q.load_int8` rebuilds the structure from the header and loads the tensors: nothing is
-# unpickled, so a file from a stranger cannot run code. `Q.save_int8` also records the file's SHA-256
-# beside it (`int8.safetensors.sha256`), and `Q.load_int8` refuses a file whose hash is missing or
+# layers). `load_int8` rebuilds the structure from the header and loads the tensors: nothing is
+# unpickled, so a file from a stranger cannot run code. `save_int8` also records the file's SHA-256
+# beside it (`int8.safetensors.sha256`), and `load_int8` refuses a file whose hash is missing or
 # differs, or whose scales and zero points are NaN, infinite or out of range (`animegan_edu.int8.files`).
 
 # %%
@@ -295,13 +314,13 @@ plt.show()
 from safetensors.torch import save_file
 
 with tempfile.TemporaryDirectory() as d:
-    n_int8 = Q.save_int8(qgen, Path(d) / "int8.safetensors")
+    n_int8 = save_int8(qgen, Path(d) / "int8.safetensors")
     save_file(
         {k: v.contiguous() for k, v in gen.state_dict().items()},
         str(Path(d) / "fp32.safetensors"),
     )
     n_fp32 = (Path(d) / "fp32.safetensors").stat().st_size
-    back = Q.load_int8(Path(d) / "int8.safetensors")
+    back = load_int8(Path(d) / "int8.safetensors")
 with torch.no_grad():
     same = torch.equal(back(photos[:1]), qgen(photos[:1]))
 print(
@@ -312,7 +331,7 @@ print(
 # %% [markdown]
 # ## 7 · Size, speed and quality, measured live
 #
-# `Q.run_benchmark` builds every path in this process and times them **interleaved** (each repeat runs
+# `run_benchmark` builds every path in this process and times them **interleaved** (each repeat runs
 # every path once, in a rotating order), so that a busy machine slows them all alike and their ratios
 # hold. Paths: the plain generator (`fp32 eager`); the fastest fp32 variant (`fp32 best`: channels-last,
 # or TorchScript traced + frozen; `torch.compile` is skipped here because it compiles for ~45 s per
@@ -321,7 +340,7 @@ print(
 # where the CPU computes bf16 natively. Here at 128 px, calibrated at 64 px, to stay quick:
 
 # %%
-live = Q.run_benchmark(
+live = run_benchmark(
     sizes=(128,),
     repeat=3,
     generator=gen,
@@ -329,8 +348,8 @@ live = Q.run_benchmark(
     compile=False,
     calib_size=64,
 )
-display(Markdown(Q.bench_table_markdown(live)))
-print(Q.bench_provenance(live))
+display(Markdown(bench_table_markdown(live)))
+print(bench_provenance(live))
 
 # %% [markdown]
 # ## 8 · The 512-px figures, and how cost grows with the picture
@@ -347,15 +366,11 @@ print(Q.bench_provenance(live))
 bench_dir = data_dir(
     "benchmarks"
 )  # the checkout's benchmarks/, wherever this notebook is
-found = [
-    p
-    for p in (bench_dir / "cpu_bench.json", bench_dir / "cpu_bench_under_load.json")
-    if p.is_file()
-]
+found = [p for p in (bench_dir / "cpu_bench.json",) if p.is_file()]
 if found:
     res = json.loads(found[0].read_text())
     print(f"from {found[0].name}:")
-    display(Markdown(Q.bench_report(res)))
+    display(Markdown(bench_report(res)))
     sizes = sorted(int(s) for s in res["by_size"])
     if len(sizes) > 1:
         fig, ax = viz.figure(figsize=(6.5, 4))
@@ -394,7 +409,7 @@ else:
 # screen pixel per image pixel), where the eye can judge what 35 dB means.
 
 # %%
-from animegan_edu.int8.diagnose import ssim01, variants_table
+from animegan_edu.int8.diagnose import variants_table
 
 for name in ("int8_variants_amx.json", "int8_variants.json", "int8_variants_avx2.json"):
     path = bench_dir / name
@@ -410,13 +425,13 @@ for name in ("int8_variants_amx.json", "int8_variants.json", "int8_variants_avx2
 
 # %%
 # the default recipe, calibrated at 512 px (cached per set of weights, with its quality check)
-qdefault = Q.int8_generator(gen)
-x512 = Q.sample_photos(512)[:1]  # astronaut, never used for calibration
+qdefault = int8_generator(gen)
+x512 = sample_photos(512)[:1]  # astronaut, never used for calibration
 with torch.no_grad():
     ref512, out512 = to01(gen(x512)), to01(qdefault(x512))
 print(f"default INT8 recipe (float units: {', '.join(qdefault.float_layers)}; "
-      f"{qdefault.float_dtype}) at 512 px: PSNR {Q.psnr(out512, ref512):.1f} dB, "
-      f"SSIM {ssim01(out512 * 2 - 1, ref512 * 2 - 1):.3f} against fp32")
+      f"{qdefault.float_dtype}) at 512 px: PSNR {psnr(out512, ref512):.1f} dB, "
+      f"SSIM {ssim(out512, ref512):.3f} against fp32")
 # the face, 256 x 256 px
 crop = (slice(None), slice(None), slice(0, 256), slice(128, 384))
 err = (out512 - ref512)[crop].abs()[0].mean(0)
@@ -482,19 +497,19 @@ plt.show()
 
 # %%
 tmpdir = Path(tempfile.mkdtemp())
-onnx32 = Q.export_onnx(gen, tmpdir / "g.onnx")
-onnx8 = Q.quantize_onnx(onnx32, tmpdir / "g8.onnx", photos[:2])
+onnx32 = export_onnx(gen, tmpdir / "g.onnx")
+onnx8 = quantize_onnx(onnx32, tmpdir / "g8.onnx", photos[:2])
 _sessions = {}
 
 
 def runner(path, threads):
     if path == "fp32 channels-last":
-        return Q.fp32_channels_last(gen)
+        return fp32_channels_last(gen)
     if path == "INT8 (ours)":
         return qgen
     key = (path, threads)
     if key not in _sessions:
-        _sessions[key] = Q.OnnxRuntimeGenerator(
+        _sessions[key] = OnnxRuntimeGenerator(
             onnx32 if path == "ONNX Runtime fp32" else onnx8, threads
         )
     return _sessions[key]
@@ -504,8 +519,8 @@ PATHS = ["fp32 channels-last", "INT8 (ours)", "ONNX Runtime fp32", "ONNX Runtime
 
 
 def try_path(size, threads, path, repeat=3):
-    x = Q.sample_photos(size)[:1]
-    with Q.num_threads(threads), torch.inference_mode():
+    x = sample_photos(size)[:1]
+    with num_threads(threads), torch.inference_mode():
         ref = gen(x)
         f = runner(path, threads)
         f(x)
@@ -528,7 +543,7 @@ def show_path(ax_img, ax_diff, size, threads, path):
     ax_diff.imshow(d.numpy(), cmap="magma", vmin=0, vmax=0.1)
     ax_diff.axis("off")
     ax_diff.set_title(
-        f"|{path} - fp32|, PSNR {Q.psnr(to01(out), to01(ref)):.1f} dB", fontsize=8
+        f"|{path} - fp32|, PSNR {psnr(to01(out), to01(ref)):.1f} dB", fontsize=8
     )
 
 
@@ -594,8 +609,9 @@ plt.show()
 #   ONNX Runtime fp32's time: the 0.5x target is **missed** on such CPUs. Always measure on the machine
 #   you deploy to: `animegan-edu bench`.
 # * **Where the quality went, and the fix.** The first quantizer scored about 20 dB at 512 px with the
-#   first demo weights, and less the larger the picture. Quantizing one unit at a time (`animegan_edu.int8.diagnose`) showed a single
-#   unit, `block_e.1`, taking the picture to 12.9 dB: PyTorch's quantized GroupNorm computes the variance
+#   first demo weights, and less the larger the picture. Quantizing one unit at a time
+#   (`animegan_edu.int8.diagnose`) showed a single unit, `block_e.1`, taking the picture to 12.9 dB:
+#   PyTorch's quantized GroupNorm computes the variance
 #   in float32 in a way that breaks down on large tensors. The fix is exact GroupNorm statistics, min/max
 #   calibration at 512 px, and the decoder's last four units in bf16 (their weights still stored as int8,
 #   so the file stays 2.2 MB). Section 9 lists every variant tried, on three sets of weights.
@@ -606,9 +622,12 @@ plt.show()
 # %% [markdown]
 # ## References
 #
-# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
-# * Jacob, B. et al. (2018). "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only Inference". CVPR 2018.
-# * Krishnamoorthi, R. (2018). "Quantizing deep convolutional networks for efficient inference: A whitepaper". arXiv:1806.08342.
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the
+#   Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
+# * Jacob, B. et al. (2018). "Quantization and Training of Neural Networks for Efficient
+#   Integer-Arithmetic-Only Inference". CVPR 2018.
+# * Krishnamoorthi, R. (2018). "Quantizing deep convolutional networks for efficient inference:
+#   A whitepaper". arXiv:1806.08342.
 # * Sandler, M. et al. (2018). "MobileNetV2: Inverted Residuals and Linear Bottlenecks". CVPR 2018.
 
 # %% [markdown]
@@ -620,7 +639,7 @@ plt.show()
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_int8 as exercises
 
 # %% [markdown]
 # **1 · Scale and zero point.** Write `qparams(x_min, x_max)` returning `(scale, zero_point)` for

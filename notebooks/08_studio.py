@@ -21,7 +21,7 @@
 # JupyterLab with ipywidgets, on top of the pieces of the previous notebooks:
 #
 # * the generator (`01`), with the default weights of `animegan_edu.weights.hub`;
-# * face alignment (`05`, `animegan_edu.inference.face.face2paint`);
+# * face alignment (`05`, `animegan_edu.inference.face_paste.face2paint`);
 # * style strength, colour grading and glow (`06`, `animegan_edu.inference.grading`).
 #
 # Run the next cell in JupyterLab and use the controls on the left. Where the widgets cannot draw
@@ -38,11 +38,10 @@ from matplotlib_inline.backend_inline import set_matplotlib_formats
 from animegan_edu.studio.widgets import (
     Studio,
     StudioSettings,
-    before_after_figure,
     render,
     sample_images,
 )
-from animegan_edu.viz import image_row
+from animegan_edu.viz import before_after_figure, image_row
 from animegan_edu.weights.hub import get_generator
 
 torch.manual_seed(0)
@@ -141,7 +140,7 @@ plt.show()
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_inference as exercises
 
 # %% [markdown]
 # **1 · The working size.** Before the generator, the studio resizes a picture so that its longest

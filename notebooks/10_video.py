@@ -42,7 +42,8 @@ import torch
 from matplotlib_inline.backend_inline import set_matplotlib_formats
 
 from animegan_edu.inference.pipeline import generate
-from animegan_edu.video import stylize as V
+from animegan_edu.metrics import psnr
+from animegan_edu.video import media as V
 from animegan_edu.video import temporal as T
 from animegan_edu.viz import figure, heatmap, image_row
 from animegan_edu.weights.hub import get_generator
@@ -59,7 +60,7 @@ print("weights:", label)
 # ## 1 · A test clip, made here
 #
 # No video ships with Python packages under a clear licence, so the toolkit renders its own:
-# `animegan_edu.video.stylize.make_test_clip` pans and zooms over scikit-image's `coffee` photo and moves a
+# `animegan_edu.video.media.make_test_clip` pans and zooms over scikit-image's `coffee` photo and moves a
 # disc cut from its `chelsea` photo across it (both CC0), then encodes it as H.264 with PyAV.
 # The same function makes the clips of the tests and of `animegan-edu bench --video`.
 # Two seconds at 12 frames per second, 256 pixels wide:
@@ -206,7 +207,7 @@ weights = [0.0, 0.3, 0.5, 0.6, 0.7, 0.8, 0.9]
 sweep = []
 for w in weights:
     out = T.stabilize(per_frame, clip, w)
-    sweep.append((w, T.warping_error(out, flows).mean, T.fidelity_psnr(out, per_frame)))
+    sweep.append((w, T.warping_error(out, flows).mean, psnr(out, per_frame)))
     print(f"w = {w:.1f}: warping error {sweep[-1][1]:.4f}   "
           f"PSNR vs frame by frame {sweep[-1][2]:5.1f} dB")
 
@@ -244,7 +245,7 @@ flows_dis = T.clip_flows(clip, "dis")
 print(f"{'':22s}{'Farneback':>10s}{'DIS':>10s}{'PSNR vs frame by frame':>26s}")
 rows = [("input clip", clip, ""), ("frame by frame", per_frame, "(reference)"),
         (f"flow-guided, w={T.DEFAULT_WEIGHT}", stable,
-         f"{T.fidelity_psnr(stable, per_frame):.1f} dB")]
+         f"{psnr(stable, per_frame):.1f} dB")]
 for name, frames, fidelity in rows:
     farneback, dis = T.warping_error(frames, flows).mean, T.warping_error(frames, flows_dis).mean
     print(f"{name:22s}{farneback:10.4f}{dis:10.4f}{fidelity:>26s}")
@@ -327,7 +328,7 @@ print("a bad input:", main(["video", str(work), "-o", str(work / "x.mp4")]))
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
 
 # %%
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_video as exercises
 
 # %% [markdown]
 # **1 · The masked error.** Write `masked_error(a, b, mask)`: the mean absolute difference between

@@ -2,7 +2,7 @@
 
 import torch
 
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_models as exercises
 
 
 def to_gen(x01: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 import torch
 
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_models as exercises
 
 
 def rf(kernels: list[int], strides: list[int]) -> int:

@@ -2,7 +2,7 @@
 
 import torch
 
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_losses as exercises
 
 
 def my_gram(feat: torch.Tensor) -> torch.Tensor:

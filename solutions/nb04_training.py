@@ -2,7 +2,7 @@
 
 import torch
 
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_losses as exercises
 
 
 def g_loss(d_fake: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,7 @@
 
 import torch
 
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_inference as exercises
 
 
 def similarity(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:

@@ -4,7 +4,7 @@ import math
 
 import torch
 
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_int8 as exercises
 
 
 def qparams(x_min: float, x_max: float) -> tuple[float, int]:

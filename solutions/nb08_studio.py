@@ -3,7 +3,7 @@
 import torch
 
 from animegan_edu.inference.grading import blend_strength, color_grade
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_inference as exercises
 
 
 def new_size(w: int, h: int, size: int) -> tuple[int, int]:

@@ -2,7 +2,7 @@
 
 import torch
 
-from animegan_edu.teaching import exercises
+from animegan_edu.teaching import exercises_video as exercises
 
 
 def masked_error(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> float:

@@ -283,7 +283,7 @@ def browser(lab, tmp_path_factory):
 def _write_latency() -> None:
     if not LATENCY:
         return
-    from animegan_edu.bench.run import cpu_info
+    from animegan_edu.machine import cpu_info
 
     out = {
         "what": "seconds from a slider key press (or click, or file chosen) to the new picture in the page, "

@@ -10,6 +10,7 @@ import torch
 from PIL import Image
 
 from animegan_edu.cli import main as cli
+from animegan_edu.cli.stylize import look_options
 from animegan_edu.imageio import from_generator_range, pil_to_tensor01, to_generator_range
 from animegan_edu.inference import pipeline
 from animegan_edu.inference.grading import PRESETS, color_grade
@@ -52,8 +53,8 @@ def _args(**kw) -> argparse.Namespace:
 
 
 def _stylize(x: torch.Tensor, model, args: argparse.Namespace) -> torch.Tensor:
-    """What `stylize` does to one image with these flags: the shared pipeline (cli._stylize_one is gone)."""
-    return pipeline.stylize(x, model, **cli._look_options(args))
+    """What `stylize` does to one image with these flags: the shared pipeline."""
+    return pipeline.stylize(x, model, **look_options(args))
 
 
 def test_parser_accepts_the_options_with_defaults():

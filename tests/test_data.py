@@ -95,10 +95,3 @@ def test_dataset_errors_name_the_folder(tmp_path, tiny_dataset):
     (tiny_dataset / "train_photo" / "p0.png").write_bytes(b"not a png")
     with pytest.raises(D.DataError, match="p0.png"):
         D.AnimeDataset(tiny_dataset, "Demo")
-
-
-def test_prepare_demo_moved_to_demoset():
-    """The demo set is assembled by animegan_edu.data.demoset (tests in test_demoset.py)."""
-    from animegan_edu.data import demoset
-
-    assert D.prepare_demo is demoset.prepare_demo

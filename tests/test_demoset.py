@@ -13,8 +13,9 @@ import torch
 from PIL import Image
 
 from animegan_edu.data import dataset as D
+from animegan_edu.data import demo_sources as SRC
 from animegan_edu.data import demoset as S
-from animegan_edu.imageio import VALIDATION_PHOTOS, sample_photo_array, sample_photos
+from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo_array
 
 COPYRIGHT = """Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
 Upstream-Name: fake
@@ -54,21 +55,25 @@ def fake(tmp_path):
     _img(a / "usr/share/bg/Wall/contents/images/1920x1080.png", 64, 36, 4)
     (a / "usr/share/doc/fake-backgrounds").mkdir(parents=True)
     (a / "usr/share/doc/fake-backgrounds/copyright").write_text(COPYRIGHT)
-    (a / S.VERSION_FILE).write_text("1.2-3\n")
+    (a / SRC.VERSION_FILE).write_text("1.2-3\n")
     b = pk / "fake-stamps"
     _img(b / "usr/share/st/animals/cat.png", 40, 40, 5, "RGBA")
     (b / "usr/share/doc/fake-stamps").mkdir(parents=True)
     (b / "usr/share/doc/fake-stamps/copyright").write_text("Files: *\nCopyright: x\nLicense: GPL-2\n")
-    (b / S.VERSION_FILE).write_text("2022.1-1\n")
+    (b / SRC.VERSION_FILE).write_text("2022.1-1\n")
     table = {
         "what": "test",
         "debian": [
             {"package": "fake-backgrounds", "dir": "usr/share/bg", "source_dir": "pics",
              "files": [["sky.png", "sky_night"], ["street.png", "street_building"]]},
-            {"package": "fake-backgrounds", "dir": "usr/share/bg", "layout": "largest", "files": [["Wall", "nature"]]},
-            {"package": "fake-stamps", "dir": "usr/share/st", "layout": "cutout", "files": [["animals/cat.png", "animal"]]},
+            {"package": "fake-backgrounds", "dir": "usr/share/bg", "layout": "largest",
+             "files": [["Wall", "nature"]]},
+            {"package": "fake-stamps", "dir": "usr/share/st", "layout": "cutout",
+             "files": [["animals/cat.png", "animal"]]},
         ],
-        "pypi": [{"package": "scikit-image", "module": "skimage.data", "files": [["camera", "people", "CC0-1.0"]]}],
+        "pypi": [
+            {"package": "scikit-image", "module": "skimage.data", "files": [["camera", "people", "CC0-1.0"]]}
+        ],
     }  # fmt: skip
     (tmp_path / "sources.json").write_text(json.dumps(table))
     return tmp_path, table
@@ -118,7 +123,7 @@ def test_cutout_is_cropped_and_put_on_a_plain_background(fake):
     tmp_path, _ = fake
     out = _build(tmp_path, max_side=64)
     arr = np.asarray(Image.open(out / "train_photo/fake-stamps_animals-cat.png"))
-    assert tuple(arr[0, 0]) == S.CUTOUT_BACKGROUND  # margin: plain, not black
+    assert tuple(arr[0, 0]) == SRC.CUTOUT_BACKGROUND  # margin: plain, not black
     assert arr.shape[:2] == (36, 36)  # the opaque 20 x 20 middle of the 40 x 40 stamp, 8 px margins
 
 
@@ -141,16 +146,6 @@ def test_validation_set_is_written_and_never_trained_on(fake):
     with pytest.raises(D.DataError, match="validation photo coffee"):
         _build(tmp_path, out=tmp_path / "other")
     assert not (tmp_path / "other").exists()
-
-
-def test_sample_photos_serves_every_validation_photo_offline():
-    x = sample_photos(16, VALIDATION_PHOTOS)
-    assert x.shape == (len(VALIDATION_PHOTOS), 3, 16, 16) and x.min() >= -1 and x.max() <= 1
-    for name in VALIDATION_PHOTOS:
-        arr = sample_photo_array(name)
-        assert arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] == 3 and min(arr.shape[:2]) >= 200
-    with pytest.raises(ValueError, match="unknown sample photo"):
-        sample_photo_array("no_such_photo")
 
 
 def test_a_foreign_folder_is_refused_and_left_alone(fake):
@@ -224,17 +219,17 @@ def test_missing_package_is_one_clear_error(fake):
 def test_copyright_licence_follows_dep5(tmp_path):
     f = tmp_path / "copyright"
     f.write_text(COPYRIGHT)
-    assert S.copyright_licence(f, "usr/share/x/a.jpg") == "GPL-2+"
-    assert S.copyright_licence(f, "usr/share/x/other.png") == "CC0-1.0"  # continuation line, same file name
-    assert S.copyright_licence(f, "pics/sky.png", exact=True) == "CC0-1.0"
-    assert S.copyright_licence(f, "elsewhere/sky.png", exact=True) == "GPL-2+"
+    assert SRC.copyright_licence(f, "usr/share/x/a.jpg") == "GPL-2+"
+    assert SRC.copyright_licence(f, "usr/share/x/other.png") == "CC0-1.0"  # continuation line, same file name
+    assert SRC.copyright_licence(f, "pics/sky.png", exact=True) == "CC0-1.0"
+    assert SRC.copyright_licence(f, "elsewhere/sky.png", exact=True) == "GPL-2+"
     f.write_text("Files: debian/*\nLicense: MIT\n")
     with pytest.raises(D.DataError, match="no Files: stanza covers"):
-        S.copyright_licence(f, "usr/share/a.jpg", exact=True)
+        SRC.copyright_licence(f, "usr/share/a.jpg", exact=True)
 
 
 def test_bundled_sources_table_is_well_formed():
-    table = S.load_sources()
+    table = SRC.load_sources()
     names = [f[0] for g in table["pypi"] for f in g["files"]]
     assert not set(names) & set(VALIDATION_PHOTOS)
     kinds = {f[1] for g in table["debian"] + table["pypi"] for f in g["files"]}
@@ -251,7 +246,7 @@ def test_bundled_sources_table_is_well_formed():
     }
     assert sum(len(g["files"]) for g in table["debian"] + table["pypi"]) >= 220
     assert torch.is_tensor(
-        S.load_photo(S.Photo("x", "scikit-image", "0", "skimage.data coins", "l", "object"), 24)
+        SRC.load_photo(SRC.Photo("x", "scikit-image", "0", "skimage.data coins", "l", "object"), 24)
     )
 
 
@@ -274,7 +269,7 @@ def _fake_debian(monkeypatch, calls):
             return types.SimpleNamespace(stdout="")
         raise subprocess.CalledProcessError(1, cmd)
 
-    monkeypatch.setattr(S.subprocess, "run", run)
+    monkeypatch.setattr(SRC.subprocess, "run", run)
 
 
 def test_debian_cache_never_deletes_a_folder_it_did_not_unpack(tmp_path, monkeypatch):
@@ -283,17 +278,17 @@ def test_debian_cache_never_deletes_a_folder_it_did_not_unpack(tmp_path, monkeyp
     cache = tmp_path / "my-files"
     (cache / "fake-pkg").mkdir(parents=True)
     (cache / "fake-pkg" / "thesis.txt").write_text("years of work")
-    with pytest.raises(S.DataError, match="not unpacked by animegan-edu"):
-        S._debian_root("fake-pkg", cache, ["usr/share/fake-pkg/photo.jpg"])
+    with pytest.raises(D.DataError, match="not unpacked by animegan-edu"):
+        SRC._debian_root("fake-pkg", cache, ["usr/share/fake-pkg/photo.jpg"])
     assert (cache / "fake-pkg" / "thesis.txt").read_text() == "years of work"
 
 
 def test_debian_cache_unpacks_completely_then_reuses(tmp_path, monkeypatch):
     calls = []
     _fake_debian(monkeypatch, calls)
-    root, version = S._debian_root("fake-pkg", tmp_path / "cache", ["usr/share/fake-pkg/photo.jpg"])
+    root, version = SRC._debian_root("fake-pkg", tmp_path / "cache", ["usr/share/fake-pkg/photo.jpg"])
     assert version == "1.0" and (root / "usr/share/fake-pkg/photo.jpg").exists()
     assert not [p for p in (tmp_path / "cache").iterdir() if p.name.startswith(".fake-pkg-")]  # no temp left
     n = len(calls)
-    assert S._debian_root("fake-pkg", tmp_path / "cache", ["usr/share/fake-pkg/photo.jpg"]) == (root, "1.0")
+    assert SRC._debian_root("fake-pkg", tmp_path / "cache", ["usr/share/fake-pkg/photo.jpg"]) == (root, "1.0")
     assert len(calls) == n  # reused, nothing fetched again

@@ -8,7 +8,17 @@ from pathlib import Path
 import pytest
 import torch
 
-from animegan_edu.teaching import exercises as ex
+from animegan_edu.teaching import (
+    checking,
+    exercises_inference,
+    exercises_int8,
+    exercises_losses,
+    exercises_models,
+    exercises_video,
+)
+
+TOPICS = (exercises_models, exercises_losses, exercises_inference, exercises_int8, exercises_video)
+CHECKERS = {name: getattr(m, name) for m in TOPICS for name in m.__all__}
 
 SOLUTIONS = sorted((Path(__file__).resolve().parents[1] / "solutions").glob("nb*.py"))
 
@@ -23,15 +33,20 @@ def test_solution_passes(path: Path) -> None:
     results = runpy.run_path(str(path))["RESULTS"]
     assert len(results) >= 2
     for fb in results:
-        assert isinstance(fb, ex.Feedback)
+        assert isinstance(fb, checking.Feedback)
         assert fb.correct and fb.startswith("Correct: "), fb
 
 
 def test_every_checker_is_used_by_a_solution() -> None:
     used = set()
     for path in SOLUTIONS:
-        used |= {name for name in ex.__all__ if f"exercises.{name}(" in path.read_text()}
-    assert used == {name for name in ex.__all__ if name.startswith("check_")}
+        used |= {name for name in CHECKERS if f"exercises.{name}(" in path.read_text()}
+    assert used == set(CHECKERS)
+
+
+def test_checkers_are_named_check_and_defined_once() -> None:
+    names = [name for m in TOPICS for name in m.__all__]
+    assert all(n.startswith("check_") for n in names) and len(names) == len(set(names))
 
 
 def _stub(*args: object) -> None:
@@ -66,7 +81,7 @@ WRONG = {
     "check_fake_quantize": lambda x, s, z: torch.round(x / s) * s,  # no clamp
     "check_psnr": lambda a, b: float(10 * torch.log10(1 / (a - b).abs().mean())),  # MAE, not MSE
     "check_resize_size": lambda w, h, size: (size, size),  # square
-    "check_finish": lambda p, r, s: ex.check_finish.__globals__["torch"].lerp(p, r, s),  # no grade
+    "check_finish": lambda p, r, s: torch.lerp(p, r, s),  # no grade
     "check_masked_error": lambda a, b, m: float((a - b).abs().mean()),  # ignores the mask
     "check_temporal_blend": lambda s, w, m, a: (1 - a) * s + a * w,  # blends occluded pixels too
 }
@@ -74,22 +89,23 @@ WRONG = {
 
 @pytest.mark.parametrize("name", sorted(WRONG))
 def test_wrong_answer_gets_a_hint(name: str) -> None:
-    fb = getattr(ex, name)(WRONG[name])
+    fb = CHECKERS[name](WRONG[name])
     assert not fb.correct and fb.startswith("Not yet: ") and "Hint" in fb, fb
 
 
-@pytest.mark.parametrize("name", [n for n in ex.__all__ if n.startswith("check_")])
+@pytest.mark.parametrize("name", sorted(CHECKERS))
 def test_stub_wrong_type_and_crash_are_feedback(name: str) -> None:
-    check = getattr(ex, name)
+    check = CHECKERS[name]
     assert name in WRONG
     for answer in (_stub, lambda *a: None, 42, lambda *a: 1 / 0, lambda *a: "text"):
         fb = check(answer)
-        assert isinstance(fb, ex.Feedback) and not fb.correct and fb.startswith("Not yet: "), (answer, fb)
+        assert isinstance(fb, checking.Feedback), (answer, fb)
+        assert not fb.correct and fb.startswith("Not yet: "), (answer, fb)
         assert "\n" not in fb
 
 
 def test_blue_boost_names_the_red_mistake() -> None:
-    fb = ex.check_blue_boost(WRONG["check_blue_boost"])
+    fb = exercises_inference.check_blue_boost(WRONG["check_blue_boost"])
     assert "RED" in fb
 
 
@@ -98,4 +114,4 @@ def test_in_place_change_is_caught() -> None:
         im[:, 2] *= g
         return im.clamp(0, 1)
 
-    assert "in place" in ex.check_blue_boost(in_place)
+    assert "in place" in exercises_inference.check_blue_boost(in_place)

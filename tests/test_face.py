@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from kornia.geometry.transform import invert_affine_transform
 
 from animegan_edu.inference import face as FA
+from animegan_edu.inference import face_paste as FP
 
 # --------------------------------------------------------------------------- helpers
 
@@ -105,7 +106,7 @@ def test_least_squares_with_noise_is_close():
 
 @pytest.mark.parametrize("deg", [0.0, 30.0, -75.0, 160.0])
 def test_template_landmarks_land_on_the_template(deg):
-    """Draw five dots where a (rotated, scaled) face's landmarks are; after alignment the dots sit on the template."""
+    """Five dots where a (rotated, scaled) face's landmarks are: after alignment they sit on the template."""
     size, h, w = 128, 160, 200
     # landmarks of a synthetic face: the template sent into the image by a known similarity
     to_img = _rotation(deg, 0.8, (0.0, 0.0))
@@ -145,7 +146,7 @@ def test_inverse_warp_returns_the_image():
 
 
 def test_feather_mask_is_soft_and_centred():
-    m = FA.feather_mask(64)
+    m = FP.feather_mask(64)
     assert m.shape == (1, 1, 64, 64)
     assert float(m.min()) == 0.0 and float(m.max()) == 1.0
     assert float(m[0, 0, 0, 0]) == 0.0
@@ -154,7 +155,7 @@ def test_feather_mask_is_soft_and_centred():
     assert ((m > 0.05) & (m < 0.95)).sum() > 100  # a real feather, not a hard edge
     assert torch.allclose(m, m.flip(-1))  # symmetric left-right
     with pytest.raises(ValueError):
-        FA.feather_mask(64, inner=0.5, outer=0.3)
+        FP.feather_mask(64, inner=0.5, outer=0.3)
 
 
 def _fake_face(center=(100.0, 80.0), eye_dist=40.0, deg=0.0) -> FA.Face:
@@ -177,7 +178,7 @@ def _fake_face(center=(100.0, 80.0), eye_dist=40.0, deg=0.0) -> FA.Face:
 
 def test_face2paint_zero_faces_stylises_the_whole_image_and_says_so():
     image = _smooth_image(64, 80)
-    res = FA.face2paint(image, _negative, faces=[], size=64)
+    res = FP.face2paint(image, _negative, faces=[], size=64)
     assert torch.allclose(res.image, 1 - image, atol=1e-6)
     assert res.report.found == 0 and not res.report.used
     assert "no face found" in res.report.message and "whole image" in res.report.message
@@ -197,7 +198,7 @@ def test_face2paint_pastes_each_face_and_skips_tiny_ones():
         return -t
 
     steps_seen = []
-    res = FA.face2paint(
+    res = FP.face2paint(
         image,
         stylize,
         faces=faces,
@@ -224,11 +225,11 @@ def test_face2paint_pastes_each_face_and_skips_tiny_ones():
 
 def test_face2paint_checks_its_inputs():
     with pytest.raises(ValueError, match=r"\(3, H, W\)"):
-        FA.face2paint(torch.rand(2, 3, 8, 8), _negative, faces=[])
+        FP.face2paint(torch.rand(2, 3, 8, 8), _negative, faces=[])
     with pytest.raises(ValueError, match="background"):
-        FA.face2paint(torch.rand(3, 8, 8), _negative, faces=[], background="none")  # type: ignore[arg-type]
+        FP.face2paint(torch.rand(3, 8, 8), _negative, faces=[], background="none")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="stylize must return"):
-        FA.face2paint(torch.rand(3, 8, 8), lambda t: t[..., :4], faces=[])
+        FP.face2paint(torch.rand(3, 8, 8), lambda t: t[..., :4], faces=[])
 
 
 # --------------------------------------------------------------------------- real detector
@@ -280,7 +281,7 @@ def test_rotated_head_comes_out_upright(portrait, upright_face, deg):
 
 def test_several_faces_each_found_and_processed(portrait):
     two = torch.cat([portrait, portrait.flip(-1)], dim=-1)  # 300 x 600, two faces
-    res = FA.face2paint(two, _negative, size=128)
+    res = FP.face2paint(two, _negative, size=128)
     assert res.report.found == 2 and len(res.report.used) == 2
     xs = [float(f.landmarks[:, 0].mean()) for f in res.report.used]
     assert xs[0] < 300 < xs[1]
@@ -289,7 +290,7 @@ def test_several_faces_each_found_and_processed(portrait):
 
 def test_small_face_is_found_but_skipped(portrait):
     small = F.interpolate(portrait[None], scale_factor=0.4, mode="area")[0]  # face about 35 px
-    res = FA.face2paint(small, _negative, size=128, min_face=48)
+    res = FP.face2paint(small, _negative, size=128, min_face=48)
     assert res.report.found == 1 and not res.report.used
     assert "too small" in res.report.message and "stylised the whole image" in res.report.message
     assert torch.allclose(res.image, 1 - small, atol=1e-6)
@@ -299,7 +300,7 @@ def test_no_face_in_a_cup_of_coffee():
     from skimage import data
 
     cup = torch.from_numpy(data.coffee()[::2, ::2].copy()).permute(2, 0, 1).float() / 255
-    res = FA.face2paint(cup, _negative, size=128)
+    res = FP.face2paint(cup, _negative, size=128)
     assert res.report.found == 0
     assert res.report.message == "no face found: stylised the whole image"
 
@@ -308,5 +309,5 @@ def test_no_face_in_a_cup_of_coffee():
 def test_images_too_small_for_any_face(hw):
     image = torch.rand(3, *hw)
     assert FA.detect_faces(image) == []
-    res = FA.face2paint(image, _negative, size=32)
+    res = FP.face2paint(image, _negative, size=32)
     assert res.report.found == 0 and torch.allclose(res.image, 1 - image[None], atol=1e-6)

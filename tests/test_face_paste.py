@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from animegan_edu.inference import face as FA
+from animegan_edu.inference import face_paste as FP
 from animegan_edu.inference.face_paste import FACE_CROP_MAX, FACE_CROP_MIN, face_crop_size
 
 
@@ -37,10 +38,10 @@ def test_face2paint_crops_each_face_at_its_own_size() -> None:
         seen.append(tuple(t.shape))
         return -t
 
-    res = FA.face2paint(image, stylize, faces=[small, big], min_face=20, background="photo", keep_steps=True)
+    res = FP.face2paint(image, stylize, faces=[small, big], min_face=20, background="photo", keep_steps=True)
     assert seen == [(1, 3, 256, 256), (1, 3, 424, 424)]  # 30 px apart: the floor; 70 px: 1.5 x 280 px
     assert [s.crop.shape[-1] for s in res.steps] == [256, 424]
     # a fixed size still wins when given
     seen.clear()
-    FA.face2paint(image, stylize, faces=[small, big], min_face=20, background="photo", size=128)
+    FP.face2paint(image, stylize, faces=[small, big], min_face=20, background="photo", size=128)
     assert seen == [(1, 3, 128, 128), (1, 3, 128, 128)]

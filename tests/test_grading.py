@@ -1,4 +1,4 @@
-"""Tests for animegan_edu.inference.grading: shapes, ranges, invariants, errors, module == function, gradcheck."""
+"""animegan_edu.inference.grading: shapes, ranges, invariants, errors, module == function, gradcheck."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import torch
 from torch.autograd import gradcheck
 
 from animegan_edu.inference import grading as G
+from animegan_edu.inference import grading_modules as GM
 
 
 def _img(n: int = 2, h: int = 24, w: int = 32, dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -22,7 +23,7 @@ def test_neutral_preset_is_exact_identity():
     assert G.PRESETS["neutral"].is_identity()
     assert torch.equal(G.color_grade(x, "neutral"), x)
     assert torch.equal(G.color_grade(x[0], G.PRESETS["neutral"]), x[0])
-    assert torch.equal(G.ColorGrade("neutral")(x), x)
+    assert torch.equal(GM.ColorGrade("neutral")(x), x)
 
 
 def test_shinkai_changes_image_and_stays_in_range():
@@ -170,13 +171,13 @@ def test_batch_equals_per_image():
 
 def test_modules_equal_functions():
     x = _img(2, 32, 32)
-    assert torch.equal(G.ChannelGains((1.0, 1.1, 1.2))(x), G.channel_gains(x, (1.0, 1.1, 1.2)))
-    assert torch.equal(G.SigmoidContrast(3.0)(x), G.sigmoid_contrast(x, 3.0))
-    assert torch.equal(G.SaturationLuma(1.3)(x), G.adjust_saturation_luma(x, 1.3))
-    assert torch.equal(G.ClaheLuma(0.5)(x), G.clahe_luma(x, 0.5))
-    assert torch.equal(G.Glow(0.4, 0.5)(x), G.glow(x, 0.4, 0.5))
-    assert torch.equal(G.ColorGrade("shinkai")(x), G.color_grade(x, "shinkai"))
-    assert torch.equal(G.BlendStrength(0.3)(x, x.flip(-1)), G.blend_strength(x, x.flip(-1), 0.3))
+    assert torch.equal(GM.ChannelGains((1.0, 1.1, 1.2))(x), G.channel_gains(x, (1.0, 1.1, 1.2)))
+    assert torch.equal(GM.SigmoidContrast(3.0)(x), G.sigmoid_contrast(x, 3.0))
+    assert torch.equal(GM.SaturationLuma(1.3)(x), G.adjust_saturation_luma(x, 1.3))
+    assert torch.equal(GM.ClaheLuma(0.5)(x), G.clahe_luma(x, 0.5))
+    assert torch.equal(GM.Glow(0.4, 0.5)(x), G.glow(x, 0.4, 0.5))
+    assert torch.equal(GM.ColorGrade("shinkai")(x), G.color_grade(x, "shinkai"))
+    assert torch.equal(GM.BlendStrength(0.3)(x, x.flip(-1)), G.blend_strength(x, x.flip(-1), 0.3))
 
 
 # --------------------------------------------------------------------------- gradients
@@ -211,7 +212,7 @@ def test_gradcheck_parameters():
 
 
 def test_learnable_gains_receive_gradients():
-    module = G.ChannelGains(learnable=True)
+    module = GM.ChannelGains(learnable=True)
     x = _img(1, 8, 8) * 0.5
     module(x).mean().backward()
     assert module.gains.grad is not None and float(module.gains.grad.abs().sum()) > 0

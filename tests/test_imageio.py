@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io as _bio
-import os
 import struct
 import time
 import zlib
@@ -14,6 +13,7 @@ import torch
 from PIL import Image
 
 from animegan_edu import imageio as io
+from animegan_edu.files import FileWriteError
 
 
 def test_tensor_roundtrip_exact():
@@ -76,7 +76,7 @@ def test_save_png_atomic(tmp_path):
     dest = io.save_png_atomic(torch.rand(3, 6, 5), tmp_path / "o.png")
     assert Image.open(dest).size == (5, 6)
     assert [p.name for p in tmp_path.iterdir()] == ["o.png"]  # no temporary left
-    with pytest.raises(io.ImageSaveError, match="does not exist"):
+    with pytest.raises(FileWriteError, match="does not exist"):
         io.save_png_atomic(Image.new("RGB", (2, 2)), tmp_path / "missing" / "o.png")
 
 
@@ -104,7 +104,7 @@ def _png(path, arr: np.ndarray, bit_depth: int, color_type: int) -> None:
 
 
 def _huge_png(path, w: int, h: int) -> None:
-    """A valid 1-bit greyscale PNG of w x h pixels, compressed row by row (a few hundred KB, no big buffer)."""
+    """A valid 1-bit greyscale PNG of w x h pixels, compressed row by row (a few hundred KB)."""
     comp = zlib.compressobj(9)
     row = b"\x00" + b"\x00" * ((w + 7) // 8)
     idat = b"".join(comp.compress(row) for _ in range(h)) + comp.flush()
@@ -295,36 +295,7 @@ class _FakeMode:
     info: dict = {}
 
 
-# --------------------------------------------------------------------------- atomic writes
-
-
-def test_atomic_write_respects_umask(tmp_path):
-    """Defect: files written through mkstemp ended up mode 0600 whatever the umask."""
-    old = os.umask(0o022)
-    try:
-        p = io.save_png_atomic(Image.new("RGB", (2, 2)), tmp_path / "a.png")
-        assert (p.stat().st_mode & 0o777) == 0o644
-        os.umask(0o027)
-        q = io.atomic_write(tmp_path / "b.bin", lambda t: t.write_bytes(b"123"))
-        assert (q.stat().st_mode & 0o777) == 0o640 and q.read_bytes() == b"123"
-    finally:
-        os.umask(old)
-
-
-def test_atomic_write_leaves_nothing_on_failure(tmp_path):
-    (tmp_path / "keep.bin").write_bytes(b"old")
-
-    def half(t):
-        t.write_bytes(b"partial")
-        raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        io.atomic_write(tmp_path / "keep.bin", half)
-    assert (tmp_path / "keep.bin").read_bytes() == b"old"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.bin"]
-
-
-# --------------------------------------------------------------------------- the other callers use the same decoder
+# ------------------------------------------------------------------ the other callers use the same decoder
 
 
 def test_data_read_image_is_the_same_decoder(tmp_path):
@@ -351,20 +322,3 @@ def test_data_read_image_is_the_same_decoder(tmp_path):
             and needle in str(info.value)
             and "\n" not in str(info.value)
         )
-
-
-def test_sample_photo01_whole_and_square():
-    arr = io.sample_photo_array("chelsea")  # 300 x 451
-    whole = io.sample_photo01("chelsea", 160)
-    assert whole.dtype == torch.float32 and tuple(whole.shape) == (3, 108, 160)
-    assert 0.0 <= float(whole.min()) and float(whole.max()) <= 1.0
-    # the same pixels as Lanczos via resize_longest on the PIL image
-    ref = io.pil_to_tensor01(io.resize_longest(Image.fromarray(arr), 160))
-    assert torch.equal(whole, ref)
-    sq = io.sample_photo01("chelsea", 64, square=True)
-    assert tuple(sq.shape) == (3, 64, 64)
-    # centre crop: the same picture as sample_photos' square, up to resampling
-    gen = io.from_generator_range(io.sample_photos(64, ("chelsea",))[0])
-    assert float((sq - gen).abs().mean()) < 0.02
-    full = io.sample_photo01("chelsea", 300, square=True)  # no resize at the crop's own size
-    assert torch.equal(full, torch.from_numpy(arr[:, 75:375].copy()).permute(2, 0, 1).float() / 255)

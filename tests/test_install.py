@@ -51,7 +51,7 @@ def installed(tmp_path_factory) -> dict:
     for name in BUILD_FILES:
         shutil.copy2(REPO / name, src / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "_data")
-    for folder in ("animegan_edu", "configs", "weights"):
+    for folder in ("animegan_edu", "configs", "weights", "benchmarks"):
         shutil.copytree(REPO / folder, src / folder, ignore=ignore)
     dist = tmp / "dist"
     _run(
@@ -142,6 +142,7 @@ def test_wheel_carries_the_bundled_data(installed):
         "weights/demo_history.json",
         "weights/demo_val_curve.json",
         "weights/demo_eval.json",
+        "benchmarks/fast_paths.json",
     ):
         assert f"animegan_edu/_data/{name}" in names, f"the wheel lacks {name}"
 

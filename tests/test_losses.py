@@ -4,14 +4,9 @@ import numpy as np
 import pytest
 import torch
 
+from animegan_edu.files import sha256_file, write_sidecar
 from animegan_edu.training import losses as L
-from animegan_edu.weights.files import (
-    IntegrityError,
-    UnsafeFileError,
-    WeightsError,
-    sha256_file,
-    write_sidecar,
-)
+from animegan_edu.weights.files import IntegrityError, UnsafeFileError, WeightsError
 
 
 class _Evil:

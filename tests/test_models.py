@@ -9,10 +9,13 @@ import torch
 from parity_helpers import assert_parity, assert_parity_any, parity_cases
 
 from animegan_edu.models import (
+    ConvNormLReLU,
     Generator,
+    InvertedResBlock,
     ResnetGenerator,
     count_macs,
     count_parameters,
+    macs_by_unit,
     receptive_field,
     resize,
 )
@@ -125,6 +128,31 @@ def test_macs_at_256_and_512():
     g = Generator()
     assert round(count_macs(g, 256) / 1e9, 2) == 26.28
     assert round(count_macs(g, 512) / 1e9, 2) == 105.14
+
+
+def test_units_are_the_blocks_in_forward_order():
+    g = Generator()
+    units = g.units(out_layer=True)
+    names = [n for n, _ in units]
+    assert names[:3] == ["block_a.0", "block_a.1", "block_a.2"] and names[-1] == "out_layer"
+    assert len(names) == 17 and len(set(names)) == 17
+    assert all(isinstance(m, (ConvNormLReLU, InvertedResBlock)) for _, m in units[:-1])
+    # every parameter belongs to exactly one unit, and the units run in this order
+    assert sum(count_parameters(m) for _, m in units) == count_parameters(g)
+    order: list[str] = []
+    hooks = [m.register_forward_hook(lambda m, a, y, n=n: order.append(n)) for n, m in units]
+    with torch.no_grad():
+        g(torch.zeros(1, 3, 16, 16))
+    for h in hooks:
+        h.remove()
+    assert order == names
+
+
+def test_macs_by_unit_add_up_to_the_whole():
+    g = Generator()
+    per = macs_by_unit(g, g.units(out_layer=True), 64)
+    assert sum(per.values()) == count_macs(g, 64)
+    assert per["out_layer"] == 32 * 3 * 64 * 64  # a 1x1 conv, 32 -> 3 channels
 
 
 def test_resnet_generator_shapes_and_size():

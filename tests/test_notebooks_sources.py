@@ -7,18 +7,21 @@ edited one side only). Fix it with::
     jupytext --sync notebooks/*.ipynb
 
 (the newer file of each pair wins), then re-execute the notebook you changed (see README,
-"Editing a notebook").
+"Editing a notebook"). They also fail when a notebook is missing from the README's notebooks
+table or the teaching guide's, or when a table names a notebook that does not exist.
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
 IPYNBS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 SOURCES = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.py"))
 FIX = "run `jupytext --sync notebooks/*.ipynb` (then re-execute the notebook you changed)"
@@ -28,8 +31,41 @@ def _cells(nb) -> list[tuple[str, str]]:
     return [(c.cell_type, c.source) for c in nb.cells]
 
 
+#: A row of a markdown table whose first cell names a notebook: | `NN_name` | ...
+TABLE_ROW = re.compile(r"^\| `(\d\d_\w+)` \|", re.MULTILINE)
+
+
+def table_notebooks(markdown: str) -> list[str]:
+    """Notebook names (``NN_name``) in the first column of the markdown tables of a document, in order."""
+    return TABLE_ROW.findall(markdown)
+
+
 def test_notebooks_found():
-    assert IPYNBS, f"no notebooks in {NOTEBOOKS}"
+    assert len(IPYNBS) >= 10, f"{len(IPYNBS)} notebooks in {NOTEBOOKS}, expected the ten of the course"
+    assert {p.stem for p in IPYNBS} == {p.stem for p in SOURCES}, (
+        f".ipynb without .py: {sorted({p.stem for p in IPYNBS} - {p.stem for p in SOURCES})}; "
+        f".py without .ipynb: {sorted({p.stem for p in SOURCES} - {p.stem for p in IPYNBS})}; {FIX}"
+    )
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/teaching.md"])
+def test_tables_list_every_notebook(doc: str):
+    """The notebooks table of the README and of the teaching guide: every notebook once, nothing else."""
+    named = table_notebooks((ROOT / doc).read_text(encoding="utf-8"))
+    have = sorted(p.stem for p in IPYNBS)
+    assert sorted(set(named)) == have, (
+        f"{doc}: its tables name {sorted(set(named) - set(have))} that do not exist "
+        f"and miss {sorted(set(have) - set(named))}"
+    )
+    first_table = named[: len(have)]
+    assert first_table == have, f"{doc}: the first notebooks table lists {first_table}, not {have} in order"
+
+
+def test_table_check_can_fail():
+    """The table parser sees a row, so a missing or extra notebook cannot pass unnoticed."""
+    table = "| notebook | what |\n|---|---|\n| `00_quickstart` | a |\n| `99_nothing` | b |\n| all | c |"
+    assert table_notebooks(table) == ["00_quickstart", "99_nothing"]
+    assert table_notebooks("text `00_quickstart` in prose") == []
 
 
 @pytest.mark.parametrize("py", SOURCES, ids=lambda p: p.name)

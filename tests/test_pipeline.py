@@ -1,4 +1,4 @@
-"""animegan_edu.inference.pipeline: the one stylize pipeline shared by the CLI, the Studio and the benchmark."""
+"""animegan_edu.inference.pipeline: the one stylize pipeline of the CLI, the Studio and the benchmark."""
 
 from __future__ import annotations
 
@@ -145,9 +145,9 @@ def test_int8_swaps_in_the_quantized_model_once(monkeypatch):
         made.append(model)
         return int8
 
-    import animegan_edu.int8.quantize as Q
+    from animegan_edu.int8 import files as int8_files
 
-    monkeypatch.setattr(Q, "int8_generator", fake_int8)
+    monkeypatch.setattr(int8_files, "int8_generator", fake_int8)
     P.run(torch.rand(3, 8, 8), fp32, int8=True)
     P.run(torch.rand(3, 8, 8), fp32, int8=True)
     assert made == [fp32] and fp32.calls == 0 and int8.calls == 2

@@ -8,8 +8,23 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from animegan_edu.int8 import quantize as Q
+from animegan_edu.bench.profile import profile_layers
+from animegan_edu.imageio import from_generator_range
+from animegan_edu.inference.fastpaths import (
+    OnnxRuntimeGenerator,
+    export_onnx,
+    fp32_channels_last,
+    fp32_torchscript,
+    quantize_onnx,
+)
+from animegan_edu.int8.calib import calibrate
+from animegan_edu.int8.files import INT8_FORMAT, int8_generator, load_int8, save_int8
+from animegan_edu.int8.layers import QConvNormLReLU, QParams, reflect_pad_q
+from animegan_edu.int8.quantize import QuantizedGenerator, layer_names, quantize_generator
+from animegan_edu.machine import num_threads
+from animegan_edu.metrics import psnr
 from animegan_edu.models import Generator
+from animegan_edu.samples import sample_photos
 
 # Random weights give activation ranges unlike trained ones, so the thresholds here are
 # loose; the figures for the demo weights come from `animegan-edu bench`.
@@ -27,20 +42,16 @@ def gen() -> Generator:
 
 @pytest.fixture(scope="module")
 def photos() -> torch.Tensor:
-    return Q.sample_photos(48)
+    return sample_photos(48)
 
 
 @pytest.fixture(scope="module")
-def qgen(gen: Generator) -> Q.QuantizedGenerator:
-    return Q.quantize_generator(gen, Q.sample_photos(40))
-
-
-def _to01(t: torch.Tensor) -> torch.Tensor:
-    return (t.clamp(-1, 1) + 1) / 2
+def qgen(gen: Generator) -> QuantizedGenerator:
+    return quantize_generator(gen, sample_photos(40))
 
 
 def test_sample_photos_shape_and_range():
-    p = Q.sample_photos(24, names=("astronaut", "camera"))  # camera is greyscale
+    p = sample_photos(24, names=("astronaut", "camera"))  # camera is greyscale
     assert p.shape == (2, 3, 24, 24)
     assert p.min() >= -1 and p.max() <= 1 and p.std() > 0.1
 
@@ -49,7 +60,7 @@ def test_sample_photos_shape_and_range():
 def test_reflect_pad_q_equals_float_reflect_pad(pad):
     x = torch.randn(2, 5, 9, 7).contiguous(memory_format=torch.channels_last)
     q = torch.quantize_per_tensor(x, 0.05, 120, torch.quint8)
-    out = Q._reflect_pad_q(q, pad)
+    out = reflect_pad_q(q, pad)
     assert torch.equal(out.dequantize(), F.pad(q.dequantize(), pad, mode="reflect"))
     assert (out.q_scale(), out.q_zero_point()) == (0.05, 120)
     assert out.is_contiguous(memory_format=torch.channels_last)
@@ -58,29 +69,29 @@ def test_reflect_pad_q_equals_float_reflect_pad(pad):
 def test_reflect_pad_q_too_small_raises():
     q = torch.quantize_per_tensor(torch.randn(1, 2, 3, 3), 0.1, 128, torch.quint8)
     with pytest.raises(ValueError, match="larger than 3x3"):
-        Q._reflect_pad_q(q, (3, 3, 3, 3))
+        reflect_pad_q(q, (3, 3, 3, 3))
 
 
 def test_calibrate_covers_every_activation(gen, photos):
-    qp = Q.calibrate(gen, photos[:2], observer="minmax", reduce_range=False)
+    qp = calibrate(gen, photos[:2], observer="minmax", reduce_range=False)
     assert "block_e.2.act" in qp and "block_c.1.out" in qp and "out_layer.in" in qp
     for name, p in qp.items():
-        if isinstance(p, Q.QParams):
+        if isinstance(p, QParams):
             assert p.scale > 0 and 0 <= p.zero_point <= 255, name
 
 
 def test_calibrate_rejects_bad_photos(gen):
     with pytest.raises(ValueError, match=r"\(N, 3, H, W\)"):
-        Q.calibrate(gen, torch.zeros(3, 32, 32))
+        calibrate(gen, torch.zeros(3, 32, 32))
     with pytest.raises(ValueError, match="observer"):
-        Q.calibrate(gen, torch.zeros(1, 3, 32, 32), observer="kmeans")
+        calibrate(gen, torch.zeros(1, 3, 32, 32), observer="kmeans")
 
 
 def test_int8_output_close_to_fp32(gen, qgen, photos):
     with torch.no_grad():
         ref, out = gen(photos), qgen(photos)
     assert out.shape == ref.shape and out.dtype == torch.float32
-    assert Q.psnr(_to01(out), _to01(ref)) >= MIN_PSNR_DB
+    assert psnr(from_generator_range(out), from_generator_range(ref)) >= MIN_PSNR_DB
     # odd sizes work too (the decoder resizes to the encoder's sizes)
     x = torch.rand(1, 3, 37, 50) * 2 - 1
     with torch.no_grad():
@@ -88,28 +99,28 @@ def test_int8_output_close_to_fp32(gen, qgen, photos):
 
 
 def test_int8_keeps_float_layers(gen, photos):
-    q = Q.quantize_generator(gen, photos[:2], float_layers=("block_a.0", "block_c.2"))
-    assert isinstance(q.block_a[0], torch.nn.Module) and not isinstance(q.block_a[0], Q.QConvNormLReLU)
-    assert isinstance(q.block_a[1], Q.QConvNormLReLU)
+    q = quantize_generator(gen, photos[:2], float_layers=("block_a.0", "block_c.2"))
+    assert isinstance(q.block_a[0], torch.nn.Module) and not isinstance(q.block_a[0], QConvNormLReLU)
+    assert isinstance(q.block_a[1], QConvNormLReLU)
     with torch.no_grad():
-        assert Q.psnr(_to01(q(photos)), _to01(gen(photos))) >= MIN_PSNR_DB
+        assert psnr(from_generator_range(q(photos)), from_generator_range(gen(photos))) >= MIN_PSNR_DB
     with pytest.raises(ValueError, match="unknown layer names"):
-        Q.quantize_generator(gen, photos[:1], float_layers=("block_z.0",))
+        quantize_generator(gen, photos[:1], float_layers=("block_z.0",))
 
 
 def test_int8_save_load_round_trip(qgen, photos, tmp_path):
     path = tmp_path / "g.int8.safetensors"
-    n = Q.save_int8(qgen, path)
+    n = save_int8(qgen, path)
     assert n == path.stat().st_size and n <= 2.5e6  # the size target
     assert not list(tmp_path.glob("*.partial"))
-    loaded = Q.load_int8(path)
+    loaded = load_int8(path)
     with torch.no_grad():
         assert torch.equal(loaded(photos), qgen(photos))
     # the file is plain data: int8 weights and float scales, readable without PyTorch pickles
     from safetensors import safe_open
 
     with safe_open(str(path), framework="pt") as f:
-        assert f.metadata()["format"] == Q.INT8_FORMAT
+        assert f.metadata()["format"] == INT8_FORMAT
         assert f.get_tensor("block_a.0.conv.weight_int8").dtype == torch.int8
         # the units kept in float (the decoder's, by default) store int8 weights too
         assert (
@@ -119,9 +130,9 @@ def test_int8_save_load_round_trip(qgen, photos, tmp_path):
 
 
 def test_int8_save_load_with_float_layers(gen, photos, tmp_path):
-    q = Q.quantize_generator(gen, photos[:1], float_layers=("block_e.2",))
-    Q.save_int8(q, tmp_path / "m.safetensors")
-    loaded = Q.load_int8(tmp_path / "m.safetensors")
+    q = quantize_generator(gen, photos[:1], float_layers=("block_e.2",))
+    save_int8(q, tmp_path / "m.safetensors")
+    loaded = load_int8(tmp_path / "m.safetensors")
     assert loaded.float_layers == ("block_e.2",)
     with torch.no_grad():
         assert torch.equal(loaded(photos[:1]), q(photos[:1]))
@@ -129,17 +140,17 @@ def test_int8_save_load_with_float_layers(gen, photos, tmp_path):
 
 def test_load_int8_errors(gen, tmp_path):
     with pytest.raises(FileNotFoundError, match="no such INT8 model file"):
-        Q.load_int8(tmp_path / "missing.safetensors")
+        load_int8(tmp_path / "missing.safetensors")
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"not a safetensors file at all")
     with pytest.raises(ValueError, match="not a safetensors file"):
-        Q.load_int8(bad)
+        load_int8(bad)
     from safetensors.torch import save_file
 
     fp32 = tmp_path / "fp32.safetensors"
     save_file({k: v.contiguous() for k, v in gen.state_dict().items()}, str(fp32))
     with pytest.raises(ValueError, match="not an animegan-edu INT8 generator"):
-        Q.load_int8(fp32)
+        load_int8(fp32)
 
 
 def test_quantized_generator_rejects_bad_input(qgen):
@@ -151,22 +162,22 @@ def test_fp32_paths_match_eager(gen, photos):
     x = photos[:1]
     with torch.no_grad():
         ref = gen(x)
-        assert torch.allclose(Q.fp32_channels_last(gen)(x), ref, atol=1e-4)
-        assert torch.allclose(Q.fp32_torchscript(gen, x)(x), ref, atol=1e-4)
+        assert torch.allclose(fp32_channels_last(gen)(x), ref, atol=1e-4)
+        assert torch.allclose(fp32_torchscript(gen, x)(x), ref, atol=1e-4)
 
 
 def test_num_threads_restores():
     before = torch.get_num_threads()
-    with Q.num_threads(1):
+    with num_threads(1):
         assert torch.get_num_threads() == 1
     assert torch.get_num_threads() == before
-    with pytest.raises(ValueError, match="threads"), Q.num_threads(0):
+    with pytest.raises(ValueError, match="threads"), num_threads(0):
         pass
 
 
 def test_onnx_fp32_matches_torch_any_size(gen, tmp_path):
-    path = Q.export_onnx(gen, tmp_path / "g.onnx")
-    sess = Q.OnnxRuntimeGenerator(path, threads=1)
+    path = export_onnx(gen, tmp_path / "g.onnx")
+    sess = OnnxRuntimeGenerator(path, threads=1)
     for shape in [(1, 3, 48, 48), (2, 3, 37, 58)]:  # one export, dynamic sizes
         x = torch.rand(*shape) * 2 - 1
         with torch.no_grad():
@@ -175,22 +186,22 @@ def test_onnx_fp32_matches_torch_any_size(gen, tmp_path):
 
 def test_onnx_export_rejects_tf1_mode(tmp_path):
     with pytest.raises(ValueError, match="tf1"):
-        Q.export_onnx(Generator(upsample="tf1"), tmp_path / "g.onnx")
+        export_onnx(Generator(upsample="tf1"), tmp_path / "g.onnx")
 
 
 def test_onnxruntime_int8_close(gen, photos, tmp_path):
-    fp32 = Q.export_onnx(gen, tmp_path / "g.onnx")
-    int8 = Q.quantize_onnx(fp32, tmp_path / "g8.onnx", photos[:2])
+    fp32 = export_onnx(gen, tmp_path / "g.onnx")
+    int8 = quantize_onnx(fp32, tmp_path / "g8.onnx", photos[:2])
     assert int8.stat().st_size < fp32.stat().st_size / 2
-    sess = Q.OnnxRuntimeGenerator(int8)
+    sess = OnnxRuntimeGenerator(int8)
     with torch.no_grad():
-        assert Q.psnr(_to01(sess(photos)), _to01(gen(photos))) >= MIN_PSNR_DB
+        assert psnr(from_generator_range(sess(photos)), from_generator_range(gen(photos))) >= MIN_PSNR_DB
 
 
 def test_profile_layers_names(qgen, gen, photos):
-    names = Q.layer_names(gen)
-    for model in (gen, qgen, Q.fp32_channels_last(gen)):
-        prof = Q.profile_layers(model, photos[:1], repeat=1)
+    names = layer_names(gen)
+    for model in (gen, qgen, fp32_channels_last(gen)):
+        prof = profile_layers(model, photos[:1], repeat=1)
         assert set(prof) == set(names) | {"out_layer", "other"}
         assert all(v >= 0 for k, v in prof.items() if k != "other")
 
@@ -241,7 +252,7 @@ def test_stylize_int8_cli(gen, tmp_path, monkeypatch):
     monkeypatch.setenv("ANIMEGAN_EDU_HOME", str(tmp_path / "home"))
     weights = tmp_path / "w.safetensors"
     save_file({k: v.contiguous() for k, v in gen.state_dict().items()}, str(weights))
-    Image.fromarray((Q.sample_photos(40)[0].permute(1, 2, 0).add(1).mul(127.5)).byte().numpy()).save(
+    Image.fromarray((sample_photos(40)[0].permute(1, 2, 0).add(1).mul(127.5)).byte().numpy()).save(
         tmp_path / "in.png"
     )
     out = tmp_path / "out.png"
@@ -307,7 +318,7 @@ def test_save_int8_records_the_hash(qgen, tmp_path):
     import hashlib
 
     path = tmp_path / "g.safetensors"
-    Q.save_int8(qgen, path)
+    save_int8(qgen, path)
     sidecar = tmp_path / "g.safetensors.sha256"
     assert sidecar.read_text().split()[0] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["g.safetensors", "g.safetensors.sha256"]
@@ -315,19 +326,19 @@ def test_save_int8_records_the_hash(qgen, tmp_path):
 
 def test_load_int8_refuses_a_file_without_its_hash(qgen, tmp_path):
     path = tmp_path / "g.safetensors"
-    Q.save_int8(qgen, path)
+    save_int8(qgen, path)
     (tmp_path / "g.safetensors.sha256").unlink()
     with pytest.raises(ValueError, match="no SHA-256") as err:
-        Q.load_int8(path)
+        load_int8(path)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
 
 
 def test_load_int8_refuses_a_changed_file(qgen, tmp_path):
     path = tmp_path / "g.safetensors"
-    Q.save_int8(qgen, path)
+    save_int8(qgen, path)
     _tamper(path)
     with pytest.raises(ValueError, match="SHA-256") as err:
-        Q.load_int8(path)
+        load_int8(path)
     assert str(path) in str(err.value) and "\n" not in str(err.value)
 
 
@@ -350,7 +361,7 @@ def test_load_int8_refuses_bad_quantization_parameters(qgen, tmp_path, key, inde
     from safetensors.torch import load_file, save_file
 
     path = tmp_path / "g.safetensors"
-    Q.save_int8(qgen, path)
+    save_int8(qgen, path)
     with safe_open(str(path), framework="pt") as f:
         meta = f.metadata()
     tensors = load_file(str(path))
@@ -361,22 +372,22 @@ def test_load_int8_refuses_bad_quantization_parameters(qgen, tmp_path, key, inde
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     (tmp_path / "g.safetensors.sha256").write_text(f"{digest}  g.safetensors\n")
     with pytest.raises(ValueError) as err:
-        Q.load_int8(path)
+        load_int8(path)
     msg = str(err.value)
     assert str(path) in msg and key in msg and "\n" not in msg, msg
 
 
 def test_int8_cache_tampered_is_refused_and_rebuilt(gen, tmp_path, monkeypatch):
     monkeypatch.setenv("ANIMEGAN_EDU_HOME", str(tmp_path))
-    first = Q.int8_generator(gen, calib_size=32)
+    first = int8_generator(gen, calib_size=32)
     (path,) = (tmp_path / "int8").glob("*.safetensors")
     assert path.with_name(path.name + ".sha256").is_file()
     _tamper(path, rehash=True)  # a NaN scale behind a matching hash
-    x = Q.sample_photos(32)[:1]
+    x = sample_photos(32)[:1]
     with pytest.warns(UserWarning, match="rebuilding") as rec:
-        again = Q.int8_generator(gen, calib_size=32)
+        again = int8_generator(gen, calib_size=32)
     assert str(path) in str(rec[0].message)
     with torch.no_grad():
         out = again(x)
         assert torch.isfinite(out).all() and torch.equal(out, first(x))
-    Q.load_int8(path)  # the rebuilt cache file loads again
+    load_int8(path)  # the rebuilt cache file loads again

@@ -15,6 +15,7 @@ from parity_helpers import assert_state_dict_parity, parity_cases
 from animegan_edu.models import Generator
 from animegan_edu.weights.tf import bundle as tb
 from animegan_edu.weights.tf import checkpoint as tc
+from animegan_edu.weights.tf import wire as tw
 
 
 def _random_tf_generator(seed: int = 1) -> tuple[dict[str, np.ndarray], dict[str, torch.Tensor]]:
@@ -36,28 +37,28 @@ def _random_tf_generator(seed: int = 1) -> tuple[dict[str, np.ndarray], dict[str
 
 # -- CRC-32C ----------------------------------------------------------------------------
 def test_crc32c_known_values():
-    assert tc.crc32c(b"") == 0
-    assert tc.crc32c(b"123456789") == 0xE3069283  # the standard check value
-    assert tc.crc32c(bytes(32)) == 0x8A9136AA  # RFC 3720 test vector (32 zero bytes)
+    assert tw.crc32c(b"") == 0
+    assert tw.crc32c(b"123456789") == 0xE3069283  # the standard check value
+    assert tw.crc32c(bytes(32)) == 0x8A9136AA  # RFC 3720 test vector (32 zero bytes)
 
 
 def test_crc32c_fast_path_equals_bytewise():
     rng = np.random.default_rng(0)
     for n in (8191, 8192, 100_003):
         data = rng.integers(0, 256, n, dtype=np.uint8)
-        assert tc.crc32c(data) == tc._crc_register(0xFFFFFFFF, data) ^ 0xFFFFFFFF
+        assert tw.crc32c(data) == tw.crc_register(0xFFFFFFFF, data) ^ 0xFFFFFFFF
         # continuing from a previous CRC equals one pass
-        assert tc.crc32c(data[n // 3 :], tc.crc32c(data[: n // 3])) == tc.crc32c(data)
+        assert tw.crc32c(data[n // 3 :], tw.crc32c(data[: n // 3])) == tw.crc32c(data)
 
 
 def test_mask_roundtrip():
     for v in (0, 1, 0xDEADBEEF, 0xFFFFFFFF):
-        assert tc._unmask(tc._mask(v)) == v
+        assert tw.unmask_crc(tw.mask_crc(v)) == v
 
 
 # -- The TensorFlow-written fixtures ------------------------------------------------------
 def test_tf_fixture_lists_77_variables(shared_dir):
-    ckpt = tc.TFCheckpoint(shared_dir("testdata/tf_generator_random"))
+    ckpt = tb.TFCheckpoint(shared_dir("testdata/tf_generator_random"))
     assert len(ckpt) == 77
     assert set(ckpt) == set(tc.tf_variable_map())
     info = ckpt.info("generator/G_MODEL/C/r1/r1/w")
@@ -67,7 +68,7 @@ def test_tf_fixture_lists_77_variables(shared_dir):
 def test_variable_map_matches_reference_json(shared_dir):
     ref = json.loads(shared_dir("reference/animegan2_tf_generator_variables.json").read_text())["variables"]
     assert tc.tf_variable_map() == {k: v["torch_key"] for k, v in ref.items()}
-    ckpt = tc.TFCheckpoint(shared_dir("testdata/tf_generator_random"))
+    ckpt = tb.TFCheckpoint(shared_dir("testdata/tf_generator_random"))
     for name, v in ref.items():
         assert list(ckpt.info(name).shape) == v["shape"], name
 
@@ -113,7 +114,7 @@ def test_tf_fixture_reproduces_parity_output(shared_dir):
 def test_writer_is_byte_identical_to_tensorflow(shared_dir):
     """Our writer, fed the fixture's tensors, writes TF's own bytes (index and data)."""
     folder = shared_dir("testdata/tf_generator_random")
-    ckpt = tc.TFCheckpoint(folder)
+    ckpt = tb.TFCheckpoint(folder)
     tensors = ckpt.tensors()
     import tempfile
     from pathlib import Path
@@ -125,13 +126,13 @@ def test_writer_is_byte_identical_to_tensorflow(shared_dir):
 
 
 def test_minimal_bundle_object_graph_only(shared_dir):
-    ckpt = tc.TFCheckpoint(shared_dir("testdata/tf_bundle_minimal"))
+    ckpt = tb.TFCheckpoint(shared_dir("testdata/tf_bundle_minimal"))
     assert list(ckpt) == ["_CHECKPOINTABLE_OBJECT_GRAPH"]
     value = ckpt["_CHECKPOINTABLE_OBJECT_GRAPH"]
     assert value.shape == () and isinstance(value.item(), bytes)
     assert b"signatures" in value.item()  # a serialised TrackableObjectGraph
     with pytest.raises(
-        tc.TFCheckpointError, match="no AnimeGANv2 generator variables.*_CHECKPOINTABLE_OBJECT_GRAPH"
+        tb.TFCheckpointError, match="no AnimeGANv2 generator variables.*_CHECKPOINTABLE_OBJECT_GRAPH"
     ):
         tc.convert_checkpoint(shared_dir("testdata/tf_bundle_minimal"))
 
@@ -144,8 +145,8 @@ def test_minimal_bundle_string_checksum_checked(shared_dir, tmp_path):
     raw[-3] ^= 0x01
     data.chmod(0o644)
     data.write_bytes(bytes(raw))
-    with pytest.raises(tc.TFCheckpointError, match="checksum mismatch"):
-        tc.TFCheckpoint(tmp_path / "b")["_CHECKPOINTABLE_OBJECT_GRAPH"]
+    with pytest.raises(tb.TFCheckpointError, match="checksum mismatch"):
+        tb.TFCheckpoint(tmp_path / "b")["_CHECKPOINTABLE_OBJECT_GRAPH"]
 
 
 # -- Our own writer: round trips and damaged files ---------------------------------------------
@@ -156,7 +157,7 @@ def test_write_read_roundtrip_dtypes_and_blocks(tmp_path):
     tensors["half"] = np.linspace(0, 1, 7, dtype=np.float16)
     tensors["scalar"] = np.array(3.5, dtype=np.float64)
     tc.write_bundle(tmp_path / "m.ckpt", tensors, block_size=256)  # many data blocks
-    back = tc.read_checkpoint(tmp_path / "m.ckpt")
+    back = tb.read_checkpoint(tmp_path / "m.ckpt")
     assert set(back) == set(tensors)
     for k, v in tensors.items():
         assert back[k].dtype == v.dtype and np.array_equal(back[k], v), k
@@ -193,7 +194,7 @@ def test_missing_variables_are_named(tmp_path):
     del tf["generator/G_MODEL/out_layer/Conv/weights"]
     tc.write_bundle(tmp_path / "g.ckpt", tf)
     with pytest.raises(
-        tc.TFCheckpointError,
+        tb.TFCheckpointError,
         match=r"2 of the 77 generator variables are missing.*C/r2/r2/w.*out_layer/Conv/weights",
     ):
         tc.convert_checkpoint(tmp_path / "g.ckpt")
@@ -203,7 +204,7 @@ def test_wrong_shape_is_named(tmp_path):
     tf, _ = _random_tf_generator()
     tf["generator/G_MODEL/A/Conv/weights"] = np.zeros((3, 3, 3, 32), np.float32)
     tc.write_bundle(tmp_path / "g.ckpt", tf)
-    with pytest.raises(tc.TFCheckpointError, match=r"A/Conv/weights has TF shape \(3, 3, 3, 32\)"):
+    with pytest.raises(tb.TFCheckpointError, match=r"A/Conv/weights has TF shape \(3, 3, 3, 32\)"):
         tc.convert_checkpoint(tmp_path / "g.ckpt")
 
 
@@ -216,9 +217,9 @@ def _small_bundle(tmp_path):
 def test_truncated_data_file(tmp_path):
     index, data = _small_bundle(tmp_path)
     data.write_bytes(data.read_bytes()[:-10])
-    ckpt = tc.TFCheckpoint(tmp_path / "s.ckpt")
+    ckpt = tb.TFCheckpoint(tmp_path / "s.ckpt")
     assert ckpt["a"].shape == (1000,)  # the first tensor is complete
-    with pytest.raises(tc.TFCheckpointError, match=r"truncated .*'b'"):
+    with pytest.raises(tb.TFCheckpointError, match=r"truncated .*'b'"):
         ckpt["b"]
 
 
@@ -227,9 +228,9 @@ def test_bad_data_checksum(tmp_path):
     raw = bytearray(data.read_bytes())
     raw[100] ^= 0xFF
     data.write_bytes(bytes(raw))
-    with pytest.raises(tc.TFCheckpointError, match=r"checksum mismatch for 'a'"):
-        tc.read_checkpoint(tmp_path / "s.ckpt")
-    assert tc.TFCheckpoint(tmp_path / "s.ckpt").read("a", verify=False).shape == (1000,)
+    with pytest.raises(tb.TFCheckpointError, match=r"checksum mismatch for 'a'"):
+        tb.read_checkpoint(tmp_path / "s.ckpt")
+    assert tb.TFCheckpoint(tmp_path / "s.ckpt").read("a", verify=False).shape == (1000,)
 
 
 def test_bad_index_block_checksum(tmp_path):
@@ -237,48 +238,48 @@ def test_bad_index_block_checksum(tmp_path):
     raw = bytearray(index.read_bytes())
     raw[5] ^= 0x01  # inside the first data block
     index.write_bytes(bytes(raw))
-    with pytest.raises(tc.TFCheckpointError, match="checksum mismatch in the block"):
-        tc.TFCheckpoint(tmp_path / "s.ckpt")
+    with pytest.raises(tb.TFCheckpointError, match="checksum mismatch in the block"):
+        tb.TFCheckpoint(tmp_path / "s.ckpt")
 
 
 @pytest.mark.parametrize("cut", [1, 20, 60])
 def test_truncated_index(tmp_path, cut):
     index, _ = _small_bundle(tmp_path)
     index.write_bytes(index.read_bytes()[:-cut])
-    with pytest.raises(tc.TFCheckpointError, match="truncated|not a TF checkpoint index"):
-        tc.TFCheckpoint(tmp_path / "s.ckpt")
+    with pytest.raises(tb.TFCheckpointError, match="truncated|not a TF checkpoint index"):
+        tb.TFCheckpoint(tmp_path / "s.ckpt")
 
 
 def test_foreign_files(tmp_path):
     (tmp_path / "x.ckpt.index").write_bytes(b"PK\x03\x04" + bytes(100))
-    with pytest.raises(tc.TFCheckpointError, match="not a TF checkpoint index"):
-        tc.TFCheckpoint(tmp_path / "x.ckpt")
+    with pytest.raises(tb.TFCheckpointError, match="not a TF checkpoint index"):
+        tb.TFCheckpoint(tmp_path / "x.ckpt")
     (tmp_path / "tiny.index").write_bytes(b"hello")
-    with pytest.raises(tc.TFCheckpointError, match="truncated or not a TF checkpoint"):
-        tc.TFCheckpoint(tmp_path / "tiny.index")
+    with pytest.raises(tb.TFCheckpointError, match="truncated or not a TF checkpoint"):
+        tb.TFCheckpoint(tmp_path / "tiny.index")
 
 
 def test_missing_files(tmp_path):
-    with pytest.raises(tc.TFCheckpointError, match="no TF checkpoint here"):
-        tc.TFCheckpoint(tmp_path)
+    with pytest.raises(tb.TFCheckpointError, match="no TF checkpoint here"):
+        tb.TFCheckpoint(tmp_path)
     index, data = _small_bundle(tmp_path)
     data.unlink()
-    with pytest.raises(tc.TFCheckpointError, match="data shard missing"):
-        tc.TFCheckpoint(tmp_path / "s.ckpt")["a"]
+    with pytest.raises(tb.TFCheckpointError, match="data shard missing"):
+        tb.TFCheckpoint(tmp_path / "s.ckpt")["a"]
 
 
 def test_messages_are_one_line(tmp_path):
     index, _ = _small_bundle(tmp_path)
     index.write_bytes(index.read_bytes()[:-1])
-    with pytest.raises(tc.TFCheckpointError) as info:
-        tc.TFCheckpoint(tmp_path / "s.ckpt")
+    with pytest.raises(tb.TFCheckpointError) as info:
+        tb.TFCheckpoint(tmp_path / "s.ckpt")
     assert "\n" not in str(info.value) and "s.ckpt.index" in str(info.value)
 
 
 def test_unrelated_zlib_crc_is_not_crc32c():
     """CRC-32C is not zlib's CRC-32: a converter must not use the wrong one."""
-    assert tc.crc32c(b"123456789") != zlib.crc32(b"123456789")
-    assert struct.pack("<I", tc.masked_crc32c(b"")) != struct.pack("<I", 0)
+    assert tw.crc32c(b"123456789") != zlib.crc32(b"123456789")
+    assert struct.pack("<I", tw.masked_crc32c(b"")) != struct.pack("<I", 0)
 
 
 # -- defect: a whole shard was read into memory; streaming with a per-tensor cap ----------------
@@ -289,7 +290,7 @@ def test_sparse_data_file_is_streamed_not_read_whole(tmp_path):
 
     index, data = _small_bundle(tmp_path)
     os.truncate(data, 256 * 2**20)  # sparse: no disk space, but a whole-file read would allocate it
-    ckpt = tc.TFCheckpoint(tmp_path / "s.ckpt")
+    ckpt = tb.TFCheckpoint(tmp_path / "s.ckpt")
     tracemalloc.start()
     try:
         tensors = ckpt.tensors()
@@ -305,29 +306,29 @@ def test_tensor_size_cap_and_ranges_checked_before_reading(tmp_path):
 
     _small_bundle(tmp_path)
     with pytest.raises(
-        tc.TFCheckpointError,
+        tb.TFCheckpointError,
         match=r"s.ckpt.data-00000-of-00001: 'a' claims 4,000 bytes, more than the 1,000-byte limit",
     ):
-        tc.TFCheckpoint(tmp_path / "s.ckpt", max_tensor_bytes=1000)["a"]
-    assert tc.MAX_TENSOR_BYTES == 64 * 2**20
-    ckpt = tc.TFCheckpoint(tmp_path / "s.ckpt")
+        tb.TFCheckpoint(tmp_path / "s.ckpt", max_tensor_bytes=1000)["a"]
+    assert tb.MAX_TENSOR_BYTES == 64 * 2**20
+    ckpt = tb.TFCheckpoint(tmp_path / "s.ckpt")
     info = ckpt.info("a")
     ckpt._infos["a"] = dataclasses.replace(info, shape=(10**9,), size=4 * 10**9)  # a hostile index entry
-    with pytest.raises(tc.TFCheckpointError, match="limit per tensor"):
+    with pytest.raises(tb.TFCheckpointError, match="limit per tensor"):
         ckpt["a"]
     ckpt._infos["a"] = dataclasses.replace(info, offset=10**9)  # past the end of the shard
-    with pytest.raises(tc.TFCheckpointError, match=r"truncated \(\d+ bytes, but 'a' needs bytes up to"):
+    with pytest.raises(tb.TFCheckpointError, match=r"truncated \(\d+ bytes, but 'a' needs bytes up to"):
         ckpt["a"]
     ckpt._infos["a"] = dataclasses.replace(info, shape=(7,))  # size and shape disagree
-    with pytest.raises(tc.TFCheckpointError, match=r"'a' takes 4,000 bytes, but its shape \(7,\) needs 28"):
+    with pytest.raises(tb.TFCheckpointError, match=r"'a' takes 4,000 bytes, but its shape \(7,\) needs 28"):
         ckpt["a"]
 
 
 def test_oversized_index_is_refused(tmp_path, monkeypatch):
     index, _ = _small_bundle(tmp_path)
     monkeypatch.setattr(tb, "MAX_INDEX_BYTES", 100)
-    with pytest.raises(tc.TFCheckpointError, match=r"s.ckpt.index: \d+ bytes, more than the 100"):
-        tc.TFCheckpoint(tmp_path / "s.ckpt")
+    with pytest.raises(tb.TFCheckpointError, match=r"s.ckpt.index: \d+ bytes, more than the 100"):
+        tb.TFCheckpoint(tmp_path / "s.ckpt")
 
 
 # -- defect: non-finite TF weights converted silently ----------------------------------------------
@@ -336,7 +337,7 @@ def test_non_finite_tf_weights_are_refused(tmp_path):
     tf["generator/G_MODEL/B/Conv/weights"][0, 0, 0, 0] = np.nan
     tc.write_bundle(tmp_path / "g.ckpt", tf)
     with pytest.raises(
-        tc.TFCheckpointError, match=r"g.ckpt.index: generator/G_MODEL/B/Conv/weights holds NaN or infinite"
+        tb.TFCheckpointError, match=r"g.ckpt.index: generator/G_MODEL/B/Conv/weights holds NaN or infinite"
     ) as info:
         tc.convert_checkpoint(tmp_path / "g.ckpt", tmp_path / "g.safetensors")
     assert "\n" not in str(info.value)
@@ -348,7 +349,7 @@ def test_saved_safetensors_respect_the_umask(tmp_path):
     import os
     import stat
 
-    from animegan_edu.weights.files import StorageError
+    from animegan_edu.files import FileWriteError
 
     for umask in (0o022, 0o002):
         old = os.umask(umask)
@@ -359,7 +360,7 @@ def test_saved_safetensors_respect_the_umask(tmp_path):
         assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
     assert not list(tmp_path.glob(".*.tmp"))
     (tmp_path / "blocker").write_text("a file where a folder should be")
-    with pytest.raises(StorageError) as info:
+    with pytest.raises(FileWriteError) as info:
         tc.save_state_dict_safetensors({"w": torch.zeros(3)}, tmp_path / "blocker" / "w.safetensors")
     msg = str(info.value)
     assert "blocker/w.safetensors" in msg and "[Errno" not in msg and "\n" not in msg

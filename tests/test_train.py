@@ -9,7 +9,9 @@ import textwrap
 import pytest
 import torch
 
-from animegan_edu.training.train import ConfigError, TrainConfig, Trainer, load_config
+from animegan_edu.training.config import ConfigError, TrainConfig, load_config
+from animegan_edu.training.losses import STYLE_PRESETS, LossWeights
+from animegan_edu.training.train import Trainer
 
 
 def _cfg(root, out, **kw):
@@ -129,6 +131,44 @@ def test_shipped_configs_load():
             )
 
 
+def test_shipped_configs_keep_their_loss_weights():
+    """The recipes train as before: the original ones get their preset, the demo its own fields."""
+    for name in ("hayao", "shinkai", "paprika"):
+        assert load_config(name).loss_weights() == STYLE_PRESETS[name]  # g_adv = d_adv = 300, no guide
+    assert load_config("demo").loss_weights() == LossWeights(
+        g_adv=0.1, d_adv=1.0, content=0.0, style=0.0, colour=0.0, tv=0.0,
+        guide=1.0, guide_colour=2.0, guide_grad=4.0, d_terms=(1.0, 1.0, 1.0, 1.0),
+    )  # fmt: skip
+
+
+def test_a_loss_field_set_in_python_is_used_even_with_a_preset():
+    """The default style_preset ("hayao") used to replace content=99 with its own 1.5, silently."""
+    assert TrainConfig(content=99.0).loss_weights().content == 99.0
+    w = TrainConfig(style_preset="paprika", style_weight=0.0, colour=3.0, tv=0.5).loss_weights()
+    assert (w.content, w.style, w.colour, w.tv) == (2.0, 0.0, 3.0, 0.5)  # content: paprika's own
+    assert w.d_terms == STYLE_PRESETS["paprika"].d_terms
+    w = TrainConfig(style_preset="shinkai", d_loss_weights=(1.0, 2.0, 3.0, 4.0)).loss_weights()
+    assert w.d_terms == (1.0, 2.0, 3.0, 4.0) and w.content == STYLE_PRESETS["shinkai"].content
+    assert TrainConfig().loss_weights() == STYLE_PRESETS["hayao"]  # nothing set: the preset
+    none = TrainConfig(style_preset=None).loss_weights()  # no preset: LossWeights' values
+    assert (none.content, none.style, none.colour, none.tv, none.d_terms) == (1.5, 2.5, 15.0, 1.0, (1.0,) * 4)
+
+
+def test_a_loss_field_set_in_yaml_is_used_even_with_a_preset(tmp_path):
+    (tmp_path / "c.yaml").write_text("style_preset: shinkai\ncontent: 7.0\ntv: 0\n")
+    w = load_config(tmp_path / "c.yaml").loss_weights()
+    assert (w.content, w.tv, w.style, w.colour) == (7.0, 0.0, 2.0, 10.0)  # style, colour: shinkai's
+    (tmp_path / "c.yaml").write_text("content: 99\n")  # the default preset
+    assert load_config(tmp_path / "c.yaml").loss_weights().content == 99.0
+    (tmp_path / "c.yaml").write_text("content: null\n")  # explicitly "the preset's"
+    assert load_config(tmp_path / "c.yaml").loss_weights().content == 1.5
+
+
+def test_trainer_uses_the_loss_fields_it_was_given(tiny_dataset, tmp_path):
+    tr = Trainer(_cfg(tiny_dataset, tmp_path, style_preset="hayao", colour=1.0, tv=0.1))
+    assert (tr.weights.colour, tr.weights.tv, tr.weights.content) == (1.0, 0.1, 0.0)
+
+
 def test_cli_train_writes_generator(tiny_dataset, tmp_path):
     import yaml
 
@@ -167,8 +207,9 @@ def test_ddp_two_cpu_ranks_end_identical(tiny_dataset, tmp_path):
     with socket.socket() as sock:  # a free port on loopback for the rendezvous
         sock.bind(("127.0.0.1", 0))
         port = str(sock.getsockname()[1])
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-           "--master_port", port, str(script), str(tiny_dataset), str(tmp_path)]  # fmt: skip
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+           "--master_addr", "127.0.0.1", "--master_port", port,
+           str(script), str(tiny_dataset), str(tmp_path)]  # fmt: skip
     proc = subprocess.run(cmd, env=env, cwd=repo, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stderr[-3000:]
     a = torch.load(tmp_path / "rank0.pt", weights_only=True)

@@ -82,16 +82,6 @@ def test_before_after_figure_is_readable():
     assert [ax.get_title() for ax in fig.axes] == ["before", "after", "split at 25%"]
 
 
-def test_widgets_reexports_the_viz_helpers():
-    from animegan_edu.studio import widgets as WG
-
-    assert (
-        WG.compare_image is viz.compare_image
-        and WG.before_after_figure is viz.before_after_figure
-        and WG.png_bytes is viz.png_bytes
-    )
-
-
 def test_png_bytes_roundtrip():
     img = torch.rand(3, 5, 7)
     back = np.asarray(Image.open(__import__("io").BytesIO(viz.png_bytes(img))))

@@ -19,6 +19,7 @@ from PIL import Image
 
 from animegan_edu.inference.grading import PRESETS, color_grade
 from animegan_edu.studio import widgets as WG
+from animegan_edu.viz import compare_image
 
 
 class Negative(nn.Module):
@@ -80,14 +81,14 @@ def test_settings_are_checked():
 
 def test_compare_image_splits_and_checks():
     a, b = Image.new("RGB", (20, 4), "black"), Image.new("RGB", (20, 4), "white")
-    assert (WG.compare_image(a, b, 0.0, line=0) == 255).all()
-    assert (WG.compare_image(a, b, 1.0, line=0) == 0).all()
-    half = WG.compare_image(a, b, 0.5, line=0)
+    assert (compare_image(a, b, 0.0, line=0) == 255).all()
+    assert (compare_image(a, b, 1.0, line=0) == 0).all()
+    half = compare_image(a, b, 0.5, line=0)
     assert (half[:, :10] == 0).all() and (half[:, 10:] == 255).all()
-    lined = WG.compare_image(a, a, 0.5, line=2)
+    lined = compare_image(a, a, 0.5, line=2)
     assert (lined[:, 9:11] == 255).all() and (lined[:, :9] == 0).all()
     with pytest.raises(ValueError, match="same size"):
-        WG.compare_image(a, Image.new("RGB", (10, 4)), 0.5)
+        compare_image(a, Image.new("RGB", (10, 4)), 0.5)
 
 
 def test_download_link_carries_the_png():
@@ -180,12 +181,14 @@ def test_load_model_uses_default_weights_when_they_exist(tmp_path, monkeypatch):
 
 def test_load_model_falls_back_and_says_so(monkeypatch):
     from animegan_edu.weights import hub as W
+    from animegan_edu.weights import registry
+    from animegan_edu.weights.files import WeightsNotAvailableError
 
     def none_available():
-        raise W.WeightsNotAvailableError("no generator weights available: run something")
+        raise WeightsNotAvailableError("no generator weights available: run something")
 
     monkeypatch.setattr(W, "resolve_default", none_available)
-    monkeypatch.setattr(W, "is_cached", lambda entry: False)  # a machine with no weights at all
+    monkeypatch.setattr(registry, "is_cached", lambda entry: False)  # a machine with no weights at all
     monkeypatch.setattr(WG, "_MODELS", {})
     model, note = WG.load_model()
     assert "UNTRAINED" in note and "no generator weights available" in note
@@ -576,7 +579,7 @@ def test_progress_bar_moves_during_the_generator_pass():
 
 @pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor")
 def test_progress_bar_moves_when_the_default_path_runs_int8(monkeypatch):
-    """Defect: with INT8 as the default path the bar jumped 0 -> 50 -> 100 (its hooks sat on the float model)."""
+    """Defect: with INT8 the default path, the bar jumped 0 -> 50 -> 100 (hooks sat on the float model)."""
     from animegan_edu.inference import pipeline as P
     from animegan_edu.int8.files import int8_generator
     from animegan_edu.models import Generator
@@ -623,7 +626,7 @@ def test_widget_notebooks_code_lines_fit(name):
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.py")), ids=lambda p: p.stem)
 def test_notebooks_find_files_without_relative_paths(path):
-    """Defect: notebooks found ../benchmarks and ../configs relative to their folder (copied elsewhere: not found)."""
+    """Defect: notebooks found ../benchmarks and ../configs relative to their folder (lost when copied)."""
     text = path.read_text(encoding="utf-8")
     assert not re.search(r"""\.\./(benchmarks|configs|weights|shared)|Path\(\s*["']\.\.["']\s*\)""", text)
 

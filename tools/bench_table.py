@@ -15,7 +15,7 @@ import json
 import sys
 from pathlib import Path
 
-from animegan_edu.bench.run import bench_report  # noqa: E402
+from animegan_edu.bench.report import bench_report
 
 
 def main(argv: list[str]) -> int:
@@ -27,7 +27,8 @@ def main(argv: list[str]) -> int:
         res = json.loads(text)
     except (OSError, json.JSONDecodeError) as e:
         print(
-            f"bench_table.py: error: cannot read the bench JSON ({e}); run `animegan-edu bench --json > bench.json`",
+            f"bench_table.py: error: cannot read the bench JSON ({e}); "
+            "run `animegan-edu bench --json > bench.json`",
             file=sys.stderr,
         )
         return 2

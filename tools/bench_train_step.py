@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from animegan_edu.int8.quantize import cpu_info
+from animegan_edu.machine import cpu_info
 from animegan_edu.models import Generator
 from animegan_edu.training.train import has_native_bf16
 
@@ -63,7 +63,8 @@ def main() -> int:
                 }
             )
             print(
-                f"crop {crop} batch {batch} {rows[-1]['precision']:<32} {s:.3f} s/step  {rows[-1]['kpix_per_s']:.0f} kpix/s",
+                f"crop {crop} batch {batch} {rows[-1]['precision']:<32} {s:.3f} s/step  "
+                f"{rows[-1]['kpix_per_s']:.0f} kpix/s",
                 flush=True,
             )
     report = {"cpu": cpu_info(), "threads": args.threads, "torch": torch.__version__, "rows": rows}

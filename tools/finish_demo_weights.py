@@ -10,7 +10,7 @@
    (`animegan_edu.training.evaluate`) and writes weights/demo_eval.json with the CPU, the date, the
    steps, pixels seen and wall time of the run;
 4. draws the input | target | output grid at 512 px (weights/demo_grid.jpg);
-5. prints the Markdown tables the model card and the README quote, and whether the shipping
+5. prints the Markdown tables the model card and docs/weights.md quote, and whether the shipping
    targets are met (512 px: mean PSNR >= 24 dB, every photo >= input + 3 dB, Lab shift <= 3,
    Laplacian ratio >= 0.7).
 """
@@ -54,12 +54,12 @@ def pixels_seen(rows: list[dict], cfg) -> float:  # noqa: ANN001
 
 
 def main() -> None:
-    from animegan_edu.bench.run import cpu_info
     from animegan_edu.data.dataset import cartoonize
-    from animegan_edu.imageio import VALIDATION_PHOTOS, atomic_write, validation_photo
+    from animegan_edu.files import atomic_write, write_sidecar
+    from animegan_edu.machine import cpu_info
+    from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01
+    from animegan_edu.training.config import load_config
     from animegan_edu.training.evaluate import evaluate_generator, summarize
-    from animegan_edu.training.train import load_config
-    from animegan_edu.weights.files import write_sidecar
     from animegan_edu.weights.hub import get_generator
 
     src = RUN / "generator.safetensors"
@@ -104,7 +104,7 @@ def main() -> None:
     tiles = []
     with torch.no_grad():
         for name in list(VALIDATION_PHOTOS)[:4]:
-            photo = validation_photo(name, 512)[None]
+            photo = sample_photo01(name, 512)[None]
             out = ((model(photo * 2 - 1).float() + 1) / 2).clamp(0, 1)
             row = torch.cat([photo[0], cartoonize(photo)[0], out[0]], dim=-1)
             tiles.append((row.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
@@ -123,18 +123,22 @@ def main() -> None:
         f"summed step time {secs / 3600:.2f} h; {result['cpu']['model']}"
     )
     print(
-        "| size | mean PSNR vs target | unchanged input | min margin | max Lab shift | Laplacian ratio (min) | edge corr |"
+        "| size | mean PSNR vs target | unchanged input | min margin | max Lab shift "
+        "| Laplacian ratio (min) | edge corr |"
     )
     print("|---|---|---|---|---|---|---|")
     for size, r in result["sizes"].items():
         s = r["summary"]
         print(
-            f"| {size} px | {s['mean_psnr_db']:.2f} dB | {s['mean_input_psnr_db']:.2f} dB | {s['min_margin_db']:+.2f} dB | "
-            f"{s['max_lab_shift']:.2f} | {s['mean_laplacian_ratio']:.2f} ({s['min_laplacian_ratio']:.2f}) | {s['mean_edge_corr']:.2f} |"
+            f"| {size} px | {s['mean_psnr_db']:.2f} dB | {s['mean_input_psnr_db']:.2f} dB "
+            f"| {s['min_margin_db']:+.2f} dB | {s['max_lab_shift']:.2f} "
+            f"| {s['mean_laplacian_ratio']:.2f} ({s['min_laplacian_ratio']:.2f}) "
+            f"| {s['mean_edge_corr']:.2f} |"
         )
     print("targets met at 512 px:", result["targets_met_512"])
     print(
-        "wrote weights/demo.safetensors(.sha256), demo_history.json, demo_val_curve.json, demo_eval.json, demo_grid.jpg"
+        "wrote weights/demo.safetensors(.sha256), demo_history.json, demo_val_curve.json, "
+        "demo_eval.json, demo_grid.jpg"
     )
 
 

@@ -14,7 +14,8 @@ variant of the quantizer:
 * the INT8 file's size.
 
 It also measures the float paths against fp32 eager (max-abs difference and speed), the
-figures behind :data:`animegan_edu.inference.fastpaths.MEASURED`.
+figures behind ``benchmarks/fast_paths.json`` (:func:`animegan_edu.inference.fastpaths.measured_paths`),
+copied from the ``speed`` section by hand when a CPU class is measured again.
 
 Absolute seconds are recorded but mean little on a shared machine (other jobs run); the
 ratios, taken in one interleaved run, are the result. Run it with one thread:
@@ -38,45 +39,88 @@ from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from animegan_edu.bench.run import cpu_info  # noqa: E402
-from animegan_edu.imageio import sample_photos  # noqa: E402
+from animegan_edu.imageio import from_generator_range
 from animegan_edu.inference.fastpaths import (
     OnnxRuntimeGenerator,
     bf16_channels_last,
     export_onnx,
     fp32_channels_last,
-)  # noqa: E402
-from animegan_edu.int8 import layers as int8_layers  # noqa: E402
-from animegan_edu.int8.calib import CALIBRATION_PHOTOS, calibration_photos  # noqa: E402
-from animegan_edu.int8.diagnose import one_at_a_time, psnr01, ssim01, variants_table  # noqa: E402
-from animegan_edu.int8.files import save_int8  # noqa: E402
-from animegan_edu.int8.quantize import quantize_generator  # noqa: E402
-from animegan_edu.models import Generator  # noqa: E402
+)
+from animegan_edu.int8.calib import CALIBRATION_PHOTOS, calibration_photos
+from animegan_edu.int8.diagnose import one_at_a_time, variants_table
+from animegan_edu.int8.files import save_int8
+from animegan_edu.int8.layers import kernel_settings
+from animegan_edu.int8.quantize import quantize_generator
+from animegan_edu.machine import cpu_info
+from animegan_edu.metrics import psnr, ssim
+from animegan_edu.models import Generator
+from animegan_edu.samples import sample_photos
 
+REPO = Path(__file__).resolve().parents[1]
 warnings.filterwarnings("ignore", message=r"torch\.quantize_per_tensor")
 
 DECODER = ("block_d.1", "block_e.0", "block_e.1", "block_e.2")
 
 #: name -> (description, calibration ("sample256": the 4 evaluation photos at 256 px, the
 #: old default; "held512": CALIBRATION_PHOTOS at 512 px), group norm ("torch" or "exact"),
-#: quantize_generator keyword arguments).
+#: quantize_generator keyword arguments, plus "kernel_weight_qmax" for kernel_settings).
 _ALL_INT8 = {"observer": "histogram", "float_layers": (), "float_dtype": "float32"}
+_MINMAX_DECODER = {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER}
 VARIANTS: dict[str, tuple[str, str, str, dict]] = {
-    "before": ("the quantizer before this work: histogram observers, PyTorch's quantized GroupNorm, calibrated on the 4 evaluation photos at 256 px", "sample256", "torch", _ALL_INT8),
-    "exact_gn": ("exact GroupNorm statistics (histogram of the bytes + quantized batch_norm2d), otherwise as before", "sample256", "exact", _ALL_INT8),
-    "exact_gn_held512": ("exact GroupNorm; histogram observers; calibrated at 512 px on 4 other photos", "held512", "exact", _ALL_INT8),
-    "minmax": ("as exact_gn_held512 with min/max observers", "held512", "exact", {**_ALL_INT8, "observer": "minmax"}),
-    "mse": ("as exact_gn_held512 with MSE-optimal clipping (SampleObserver)", "held512", "exact", {**_ALL_INT8, "observer": "mse"}),
-    "equalize_minmax": ("channel equalization (alpha 0.5) + min/max", "held512", "exact", {**_ALL_INT8, "equalize": 0.5, "observer": "minmax"}),
-    "decoder_bf16_hist": ("histogram; the decoder's d.1, e.0, e.1, e.2 in bf16", "held512", "exact", {**_ALL_INT8, "float_layers": DECODER, "float_dtype": "bfloat16"}),
-    "e0_e2_bf16_minmax": ("min/max; e.0, e.1, e.2 in bf16", "held512", "exact", {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER[1:], "float_dtype": "bfloat16"}),
-    "decoder_bf16_minmax": ("the new default: min/max; the decoder's d.1, e.0, e.1, e.2 in bf16", "held512", "exact", {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER, "float_dtype": "bfloat16"}),
-    "decoder_fp32_minmax": ("the default without native bf16 (AVX2-only CPUs): min/max; the decoder's d.1, e.0, e.1, e.2 in fp32; oneDNN, 8-bit activations, 7-bit kernel weights where there is no VNNI", "held512", "exact", {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER, "float_dtype": "float32"}),
-    "decoder_fp32_fbgemm_a7": ("the AVX2 default before 2026-11-29: as decoder_fp32_minmax on PyTorch's x86 engine (FBGEMM), 7-bit activations, 8-bit weights", "held512", "exact", {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER, "float_dtype": "float32", "engine": "x86", "reduce_range": True, "kernel_weight_qmax": 127}),
-    "decoder_fp32_onednn_w8": ("as decoder_fp32_minmax with 8-bit kernel weights (saturates without VNNI)", "held512", "exact", {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER, "float_dtype": "float32", "kernel_weight_qmax": 127}),
+    "before": (
+        "the quantizer before this work: histogram observers, PyTorch's quantized GroupNorm, "
+        "calibrated on the 4 evaluation photos at 256 px",
+        "sample256", "torch", _ALL_INT8,
+    ),
+    "exact_gn": (
+        "exact GroupNorm statistics (histogram of the bytes + quantized batch_norm2d), otherwise as before",
+        "sample256", "exact", _ALL_INT8,
+    ),
+    "exact_gn_held512": (
+        "exact GroupNorm; histogram observers; calibrated at 512 px on 4 other photos",
+        "held512", "exact", _ALL_INT8,
+    ),
+    "minmax": (
+        "as exact_gn_held512 with min/max observers",
+        "held512", "exact", {**_ALL_INT8, "observer": "minmax"},
+    ),
+    "mse": (
+        "as exact_gn_held512 with MSE-optimal clipping (SampleObserver)",
+        "held512", "exact", {**_ALL_INT8, "observer": "mse"},
+    ),
+    "equalize_minmax": (
+        "channel equalization (alpha 0.5) + min/max",
+        "held512", "exact", {**_ALL_INT8, "equalize": 0.5, "observer": "minmax"},
+    ),
+    "decoder_bf16_hist": (
+        "histogram; the decoder's d.1, e.0, e.1, e.2 in bf16",
+        "held512", "exact", {**_ALL_INT8, "float_layers": DECODER, "float_dtype": "bfloat16"},
+    ),
+    "e0_e2_bf16_minmax": (
+        "min/max; e.0, e.1, e.2 in bf16",
+        "held512", "exact",
+        {**_ALL_INT8, "observer": "minmax", "float_layers": DECODER[1:], "float_dtype": "bfloat16"},
+    ),
+    "decoder_bf16_minmax": (
+        "the new default: min/max; the decoder's d.1, e.0, e.1, e.2 in bf16",
+        "held512", "exact", {**_MINMAX_DECODER, "float_dtype": "bfloat16"},
+    ),
+    "decoder_fp32_minmax": (
+        "the default without native bf16 (AVX2-only CPUs): min/max; the decoder's d.1, e.0, e.1, e.2 "
+        "in fp32; oneDNN, 8-bit activations, 7-bit kernel weights where there is no VNNI",
+        "held512", "exact", {**_MINMAX_DECODER, "float_dtype": "float32"},
+    ),
+    "decoder_fp32_fbgemm_a7": (
+        "the AVX2 default before 2026-11-29: as decoder_fp32_minmax on PyTorch's x86 engine (FBGEMM), "
+        "7-bit activations, 8-bit weights",
+        "held512", "exact",
+        {**_MINMAX_DECODER, "float_dtype": "float32", "engine": "x86", "reduce_range": True,
+         "kernel_weight_qmax": 127},
+    ),
+    "decoder_fp32_onednn_w8": (
+        "as decoder_fp32_minmax with 8-bit kernel weights (saturates without VNNI)",
+        "held512", "exact", {**_MINMAX_DECODER, "float_dtype": "float32", "kernel_weight_qmax": 127},
+    ),
 }  # fmt: skip
 
 
@@ -104,11 +148,16 @@ def _each(model, photos: torch.Tensor) -> torch.Tensor:
         return one_at_a_time(model, photos)
 
 
+def kernels(variant: str) -> dict[str, object]:
+    """The :func:`kernel_settings` of a variant: its GroupNorm kernel and forced weight range."""
+    _, _, gn, kwargs = VARIANTS[variant]
+    return {"group_norm": gn, "weight_qmax": kwargs.get("kernel_weight_qmax")}
+
+
 def build(gen: Generator, variant: str, calib: dict[str, torch.Tensor]):
-    _, cal, gn, kwargs = VARIANTS[variant]
-    kwargs = dict(kwargs)
-    int8_layers.KERNEL_WEIGHT_QMAX = kwargs.pop("kernel_weight_qmax", None)
-    int8_layers._q_group_norm = _GN[gn]
+    """The variant's INT8 model; call it inside ``kernel_settings(**kernels(variant))``."""
+    _, cal, _, kwargs = VARIANTS[variant]
+    kwargs = {k: v for k, v in kwargs.items() if k != "kernel_weight_qmax"}
     return quantize_generator(gen, calib[cal], **kwargs)
 
 
@@ -144,25 +193,25 @@ def main() -> int:
     sizes_bytes: dict[str, int] = {}
     with tempfile.TemporaryDirectory() as tmpd:
         for wname, (gen, wlabel) in sets.items():
-            refs = {s: _each(gen, x) for s, x in evals.items()}
+            refs = {s: from_generator_range(_each(gen, x)) for s, x in evals.items()}  # [0, 1]
             quality[wname] = {"weights": wlabel, "variants": {}}
             for v in args.variants:
                 say(f"{wname}: {v}")
-                t0 = time.perf_counter()
-                q = build(gen, v, calib)
-                calib_s = time.perf_counter() - t0
-                entry: dict[str, object] = {"calibration_seconds": round(calib_s, 1)}
-                for s, x in evals.items():
-                    out = _each(q, x)
-                    entry[f"psnr_db_{s}"] = round(psnr01(out, refs[s]), 2)
-                    entry[f"psnr_db_{s}_per_photo"] = [round(psnr01(a, b), 2) for a, b in zip(out, refs[s])]
-                    entry[f"ssim_{s}"] = round(ssim01(out, refs[s]), 4)
+                with kernel_settings(**kernels(v)):  # weights are packed for the kernel on first use
+                    t0 = time.perf_counter()
+                    q = build(gen, v, calib)
+                    calib_s = time.perf_counter() - t0
+                    entry: dict[str, object] = {"calibration_seconds": round(calib_s, 1)}
+                    for s, x in evals.items():
+                        out = from_generator_range(_each(q, x))
+                        entry[f"psnr_db_{s}"] = round(psnr(out, refs[s]), 2)
+                        entry[f"psnr_db_{s}_per_photo"] = [round(psnr(a, b), 2) for a, b in zip(out, refs[s])]
+                        entry[f"ssim_{s}"] = round(ssim(out, refs[s]), 4)
                 quality[wname]["variants"][v] = entry
                 if wname == "demo":
                     sizes_bytes[v] = save_int8(q, Path(tmpd) / f"{v}.safetensors")
                     models_for_speed[v] = (q, VARIANTS[v][2])
                 say(f"  {entry}")
-                int8_layers.KERNEL_WEIGHT_QMAX = None
         if args.quality_only:
             Path(args.output).write_text(
                 json.dumps(
@@ -201,17 +250,16 @@ def main() -> int:
             times: dict[str, list[float]] = {k: [] for k in paths}
             names = list(paths)
             for k in names:  # warm-up
-                int8_layers._q_group_norm = _GN[gn_of[k]]
-                paths[k](x)
+                with kernel_settings(group_norm=gn_of[k]):
+                    paths[k](x)
             for r in range(args.repeat):
                 order = names[r % len(names) :] + names[: r % len(names)]
                 for k in order:
-                    int8_layers._q_group_norm = _GN[gn_of[k]]
-                    t0 = time.perf_counter()
-                    paths[k](x)
-                    times[k].append(time.perf_counter() - t0)
+                    with kernel_settings(group_norm=gn_of[k]):
+                        t0 = time.perf_counter()
+                        paths[k](x)
+                        times[k].append(time.perf_counter() - t0)
                 say(f"speed repeat {r + 1}/{args.repeat}")
-        int8_layers._q_group_norm = _GN["exact"]
     if args.quality_from:
         earlier = json.loads(Path(args.quality_from).read_text())
         if earlier.get("machine", {}).get("model") != cpu_info()["model"]:
@@ -222,7 +270,8 @@ def main() -> int:
             if w not in quality:
                 quality[w] = {
                     **q,
-                    "measured": f"in an earlier run on this machine, {earlier.get('date')} ({args.quality_from})",
+                    "measured": f"in an earlier run on this machine, {earlier.get('date')} "
+                    f"({args.quality_from})",
                 }
     med = {k: statistics.median(v) for k, v in times.items()}
     ort = med["onnxruntime_fp32"]
@@ -237,9 +286,11 @@ def main() -> int:
         "all_runs": times,
     }
     res = {
-        "what": "INT8 variants tried for issue 12: PSNR/SSIM against fp32 eager (4 sample photos), speed relative to ONNX Runtime fp32 in the same run, INT8 file size",
+        "what": "INT8 variants tried for issue 12: PSNR/SSIM against fp32 eager (4 sample photos), "
+        "speed relative to ONNX Runtime fp32 in the same run, INT8 file size",
         "made_by": "tools/int8_variants.py",
-        "note": "Measured on a shared 2-core machine with other jobs running: absolute seconds are not meaningful, only ratios taken in the same interleaved run.",
+        "note": "Measured on a shared 2-core machine with other jobs running: absolute seconds are not "
+        "meaningful, only ratios taken in the same interleaved run.",
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": {**cpu_info(), "platform": platform.platform()},
         "torch_version": torch.__version__,
@@ -268,8 +319,6 @@ def main() -> int:
     print(variants_table(res))
     return 0
 
-
-_GN = {"torch": int8_layers._q_group_norm_torch, "exact": int8_layers._q_group_norm}
 
 if __name__ == "__main__":
     raise SystemExit(main())

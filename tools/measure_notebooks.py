@@ -3,7 +3,7 @@
 Each notebook is executed top to bottom, offline, on a copy in a temporary folder (the committed
 notebook is never touched), with OMP_NUM_THREADS=2. For each we record the wall time, the CPU
 seconds (user + system of the kernel and everything it started) and the peak resident memory of
-the largest process, together with the CPU (animegan_edu.bench.run.cpu_info()) and the date.
+the largest process, together with the CPU (animegan_edu.machine.cpu_info()) and the date.
 
     python tools/measure_notebooks.py                 # all notebooks -> docs/notebook_times.json
     python tools/measure_notebooks.py 00 06           # some of them (merged into the JSON)
@@ -118,7 +118,7 @@ def main() -> int:
         print(table(data))
         return 0
     sys.path.insert(0, str(ROOT))
-    from animegan_edu.bench.run import cpu_info
+    from animegan_edu.machine import cpu_info
 
     nbs = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.which:

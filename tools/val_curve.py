@@ -24,9 +24,8 @@ def main() -> int:
     (run / "val_curve.json").write_text(json.dumps(curve, indent=1) + "\n")
     print(f"{'step':>6} {'recon dB':>9} {'target dB':>10} {'input dB':>9}")
     for r in curve:
-        print(
-            f"{r['step']:>6} {r['val_recon_db']:>9.2f} {r.get('val_target_db', float('nan')):>10.2f} {r.get('val_input_db', float('nan')):>9.2f}"
-        )
+        target, unchanged = r.get("val_target_db", float("nan")), r.get("val_input_db", float("nan"))
+        print(f"{r['step']:>6} {r['val_recon_db']:>9.2f} {target:>10.2f} {unchanged:>9.2f}")
     return 0
 
 

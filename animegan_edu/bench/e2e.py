@@ -49,18 +49,20 @@ def cli_seconds(
     """
     from safetensors.torch import save_file
 
-    from animegan_edu.imageio import sample_photos, save_png_atomic
+    from animegan_edu.imageio import save_png_atomic
+    from animegan_edu.samples import sample_photo01
 
     runs: list[float] = []
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         save_file({k: v.contiguous() for k, v in generator.state_dict().items()}, str(tmp / "w.safetensors"))
-        save_png_atomic((sample_photos(size, ("astronaut",))[0] + 1) / 2, tmp / "photo.png")
+        save_png_atomic(sample_photo01("astronaut", size, square=True), tmp / "photo.png")
         env = {**os.environ, "ANIMEGAN_EDU_HOME": str(tmp / "home")}
         if threads is not None:
             env["OMP_NUM_THREADS"] = str(threads)
-        cmd = [sys.executable, "-m", "animegan_edu.cli.main", "stylize", str(tmp / "photo.png"), "-o", str(tmp / "out.png"),
-               "--size", str(size), "--weights", str(tmp / "w.safetensors")]  # fmt: skip
+        cmd = [sys.executable, "-m", "animegan_edu.cli.main", "stylize", str(tmp / "photo.png"),
+               "-o", str(tmp / "out.png"), "--size", str(size),
+               "--weights", str(tmp / "w.safetensors")]  # fmt: skip
         for _ in range(repeat):
             (tmp / "out.png").unlink(missing_ok=True)
             t0 = time.perf_counter()
@@ -74,10 +76,11 @@ def cli_seconds(
     return {
         "median_seconds": statistics.median(runs),
         "runs": runs,
-        "first_run_note": "the first run also calibrates and checks INT8 for these weights when the default path "
-        "is INT8 (once per set of weights; later runs read the cached file)",
+        "first_run_note": "the first run also calibrates and checks INT8 for these weights when the default "
+        "path is INT8 (once per set of weights; later runs read the cached file)",
         "size": size,
-        "command": "animegan-edu stylize photo.png -o out.png --size N --weights FILE (fresh process, default path)",
+        "command": "animegan-edu stylize photo.png -o out.png --size N --weights FILE "
+        "(fresh process, default path)",
     }
 
 
@@ -98,11 +101,11 @@ def face_seconds(
         >>> face_seconds(Generator(), size=64, repeat=1)["face_vs_plain"] > 1  # doctest: +SKIP
         True
     """
-    from animegan_edu.imageio import sample_photos
     from animegan_edu.inference.face import detect_faces
     from animegan_edu.inference.pipeline import run
+    from animegan_edu.samples import sample_photo01
 
-    photo = (sample_photos(size, ("astronaut",))[0] + 1) / 2
+    photo = sample_photo01("astronaut", size, square=True)
     plain = run(photo, generator, path=path)
     face = run(photo, generator, path=path, face=True)
     detect_faces(photo)

@@ -1,7 +1,7 @@
 """Training data for AnimeGANv2: folders, edge-smoothed style images, colour offset, crops.
 
 Introduced in ``notebooks/03_losses_and_data.ipynb``; the demo training set is assembled
-by ``animegan-edu data prepare-demo`` (see :mod:`animegan_edu.data.demoset`).
+by ``animegan-edu data prepare-demo`` (:func:`animegan_edu.data.demoset.prepare_demo`).
 
 Folder layout of the original project (``root`` is the dataset folder)::
 
@@ -349,23 +349,3 @@ class AnimeDataset:
             style_gray=gray * 2 - 1,
             target=torch.stack(targets) * 2 - 1 if targets else None,
         )
-
-
-# --------------------------------------------------------------------------------------
-# Command line: the demo set itself is assembled by animegan_edu.data.demoset
-# --------------------------------------------------------------------------------------
-def register_cli(subparsers) -> None:  # noqa: ANN001 - argparse's private type
-    """Add ``animegan-edu data prepare-demo`` (see :func:`animegan_edu.data.demoset.prepare_demo`)."""
-    from animegan_edu.data import demoset
-
-    p = subparsers.add_parser("data", help="training data: assemble the demo set")
-    sub = p.add_subparsers(dest="data_command", required=True)
-    demoset.add_cli(sub)
-
-
-def __getattr__(name: str):  # noqa: ANN202 - module attribute hook
-    if name == "prepare_demo":  # moved to animegan_edu.data.demoset; kept importable from here
-        from animegan_edu.data.demoset import prepare_demo
-
-        return prepare_demo
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

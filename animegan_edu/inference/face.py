@@ -18,6 +18,9 @@ upright, centred, at a known scale. face2paint therefore
 5. warps it back with the inverse transform (kornia's ``invert_affine_transform``);
 6. blends it into the (stylised) image through a feathered mask warped the same way.
 
+This module does steps 1-3; :func:`animegan_edu.inference.face_paste.face2paint` runs the
+whole recipe (steps 4-6 live there).
+
 Tilted heads: MTCNN itself copes with roughly +-50 degrees of roll but its landmarks drift
 as the roll grows. :func:`detect_faces` therefore also looks in the image turned by 90,
 180 and 270 degrees, and then *refines* each face: it aligns the face with the first
@@ -54,6 +57,7 @@ __all__ = [
     "align_face",
     "warp_back",
     "rotate_expanded",
+    "as_image_batch",
 ]
 
 #: Five-point template in crop units (``x, y`` in ``[0, 1]`` of the crop side): left eye,
@@ -144,7 +148,16 @@ def transform_points(matrix: torch.Tensor, points: torch.Tensor) -> torch.Tensor
     return points @ m[..., :2].transpose(-2, -1) + m[..., 2].unsqueeze(-2)
 
 
-def _as_batch(image: torch.Tensor) -> torch.Tensor:
+def as_image_batch(image: torch.Tensor) -> torch.Tensor:
+    """``image`` as a ``(1, 3, H, W)`` float batch, after checking it is one RGB image.
+
+    Accepts ``(3, H, W)`` or ``(1, 3, H, W)`` float tensors (values in ``[0, 1]``, not
+    checked); anything else raises a one-line ``TypeError``/``ValueError``.
+
+    Example:
+        >>> as_image_batch(torch.zeros(3, 4, 5)).shape
+        torch.Size([1, 3, 4, 5])
+    """
     if not isinstance(image, torch.Tensor):
         raise TypeError(f"image must be a torch.Tensor (3, H, W) in [0, 1], got {type(image).__name__}")
     if image.ndim == 3:
@@ -176,7 +189,7 @@ def align_face(
         >>> crop.shape, m.shape
         (torch.Size([1, 3, 64, 64]), torch.Size([1, 2, 3]))
     """
-    x = _as_batch(image)
+    x = as_image_batch(image)
     lm = torch.as_tensor(landmarks, dtype=torch.float64).reshape(5, 2)
     m = estimate_similarity(lm, template_points(size)).to(x.dtype).unsqueeze(0)
     crop = warp_affine(x, m, (size, size), mode="bilinear", padding_mode="reflection", align_corners=True)
@@ -210,10 +223,11 @@ def rotate_expanded(image: torch.Tensor, deg: float) -> tuple[torch.Tensor, torc
 
     Example:
         >>> out, m = rotate_expanded(torch.rand(3, 20, 40), 90)
-        >>> tuple(out.shape), [round(v) for v in transform_points(m, torch.tensor([[0.0, 0.0]], dtype=torch.float64))[0].tolist()]
+        >>> corner = transform_points(m, torch.tensor([[0.0, 0.0]], dtype=torch.float64))[0]
+        >>> tuple(out.shape), [round(v) for v in corner.tolist()]
         ((3, 40, 20), [0, 39])
     """
-    _, h, w = _as_batch(image)[0].shape
+    _, h, w = as_image_batch(image)[0].shape
     a = math.radians(deg)
     c, s = math.cos(a), math.sin(a)
     nw = int(math.ceil(abs(w * c) + abs(h * s) - 1e-9))
@@ -224,7 +238,7 @@ def rotate_expanded(image: torch.Tensor, deg: float) -> tuple[torch.Tensor, torc
     centre_out = torch.tensor([(nw - 1) / 2, (nh - 1) / 2], dtype=torch.float64)
     m = torch.cat([lin, (centre_out - lin @ centre_in)[:, None]], dim=1)
     out = warp_affine(
-        _as_batch(image), m[None].to(image.dtype), (nh, nw), align_corners=True, padding_mode="border"
+        as_image_batch(image), m[None].to(image.dtype), (nh, nw), align_corners=True, padding_mode="border"
     )
     return out[0], m
 
@@ -265,7 +279,7 @@ def get_detector() -> nn.Module:
 
 
 def _to_uint8_hwc(image: torch.Tensor) -> np.ndarray:
-    x = _as_batch(image)[0]
+    x = as_image_batch(image)[0]
     return np.ascontiguousarray(
         x.detach().clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
     )
@@ -317,7 +331,10 @@ def _same_face(a: np.ndarray, b: np.ndarray) -> bool:
 def _refine(
     image: torch.Tensor, lm: np.ndarray, size: int, min_prob: float
 ) -> Optional[tuple[np.ndarray, float, float, np.ndarray]]:
-    """Detect again in an upright crop: (landmarks, prob, upright box side, axis-aligned box), image px; or None."""
+    """Detect again in an upright crop; ``None`` if the face is not found there again.
+
+    Returns ``(landmarks, prob, upright box side, axis-aligned box)`` in image pixels.
+    """
     crop, m = align_face(image, torch.from_numpy(lm), size)
     found = _mtcnn(_to_uint8_hwc(crop))
     if not found:
@@ -375,7 +392,7 @@ def detect_faces(
     Raises:
         ValueError: an angle that is not a multiple of 90.
     """
-    x = _as_batch(image)
+    x = as_image_batch(image)
     h, w = x.shape[-2:]
     arr = _to_uint8_hwc(x)
     candidates: list[
@@ -436,28 +453,3 @@ def detect_faces(
             unique.append(f)
     unique.sort(key=lambda f: float(f.landmarks[:, 0].mean()))
     return unique
-
-
-# --------------------------------------------------------------------------- face2paint
-
-
-# face2paint, the pasting half, lives in animegan_edu.inference.face_paste; these names stay importable from here
-from animegan_edu.inference.face_paste import (  # noqa: E402
-    Face2Paint,
-    Face2PaintResult,
-    FaceReport,
-    FaceStep,
-    face2paint,
-    face_crop_size,
-    feather_mask,
-)
-
-__all__ += [
-    "FaceStep",
-    "FaceReport",
-    "Face2PaintResult",
-    "feather_mask",
-    "face_crop_size",
-    "face2paint",
-    "Face2Paint",
-]

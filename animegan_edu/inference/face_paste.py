@@ -2,8 +2,7 @@
 
 :mod:`animegan_edu.inference.face` finds the faces and aligns them; this module crops each one at the
 size it needs (:func:`face_crop_size`), runs the generator on it, warps it back with the
-inverse transform and blends it in through a feathered mask (:func:`feather_mask`). Every
-name here is also importable from :mod:`animegan_edu.inference.face`.
+inverse transform and blends it in through a feathered mask (:func:`feather_mask`).
 
 Conventions: images are RGB float tensors in ``[0, 1]``, ``(3, H, W)`` or ``(1, 3, H, W)``;
 the ``stylize`` callable takes and returns generator tensors ``(N, 3, h, w)`` in ``[-1, 1]``.
@@ -19,7 +18,7 @@ import torch
 import torch.nn as nn
 
 from animegan_edu.imageio import from_generator_range, to_generator_range
-from animegan_edu.inference.face import TEMPLATE, Face, _as_batch, align_face, detect_faces, warp_back
+from animegan_edu.inference.face import TEMPLATE, Face, align_face, as_image_batch, detect_faces, warp_back
 
 __all__ = [
     "FACE_CROP_MIN",
@@ -178,7 +177,7 @@ def face2paint(
     Raises:
         TypeError, ValueError: bad image, ``background`` or ``stylize`` output.
     """
-    x = _as_batch(image)
+    x = as_image_batch(image)
     if background not in ("stylize", "photo"):
         raise ValueError(f"background must be 'stylize' or 'photo', got {background!r}")
     h, w = x.shape[-2:]

@@ -16,6 +16,8 @@ Tensor conventions: generator inputs and outputs are ``(N, 3, H, W)`` RGB in ``[
 from __future__ import annotations
 
 import copy
+import functools
+import json
 import logging
 import warnings
 from dataclasses import dataclass
@@ -25,7 +27,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from animegan_edu.files import atomic_write
+from animegan_edu.machine import cpu_class
 from animegan_edu.models import Generator
+from animegan_edu.resources import data_dir
 
 __all__ = [
     "ChannelsLast",
@@ -37,10 +42,10 @@ __all__ = [
     "OnnxRuntimeGenerator",
     "quantize_onnx",
     "DEFAULT_TOLERANCE",
-    "MEASURED",
+    "FAST_PATHS_FILE",
+    "measured_paths",
     "MIN_FAST_PIXELS",
     "MIN_INT8_PIXELS",
-    "cpu_class",
     "PathChoice",
     "choose_path",
     "int8_is_faster",
@@ -67,6 +72,11 @@ class ChannelsLast(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x.contiguous(memory_format=torch.channels_last)).contiguous()
 
+    def units(self, out_layer: bool = False) -> list[tuple[str, nn.Module]]:
+        """The wrapped generator's units (:meth:`animegan_edu.models.Generator.units`); [] for others."""
+        units = getattr(self.model, "units", None)
+        return units(out_layer) if callable(units) else []
+
 
 def fp32_channels_last(generator: nn.Module) -> nn.Module:
     """The eager fp32 generator in channels-last memory format (no compilation).
@@ -85,7 +95,7 @@ def fp32_channels_last(generator: nn.Module) -> nn.Module:
 def fp32_compiled(generator: nn.Module) -> nn.Module:
     """``torch.compile`` (Inductor) of the channels-last fp32 generator.
 
-    Compiles on the first call for each input size (about 45 s at 512 px on two cores).
+    Compiles on the first call for each input size (tens of seconds: a cost per image size).
 
     Example (not run by the test suite: importing the compiler alone takes seconds):
         >>> model = fp32_compiled(Generator().eval())  # doctest: +SKIP
@@ -159,7 +169,8 @@ def export_onnx(generator: Generator, path: str | Path, opset: int = 17) -> Path
     """Export ``generator`` to ONNX with dynamic batch, height and width.
 
     Input ``"image"`` and output ``"anime"``, both ``(N, 3, H, W)`` float32 in ``[-1, 1]``.
-    Uses the TorchScript-based exporter (about a second); written via a temporary file.
+    Uses the TorchScript-based exporter (no compiler needed); written atomically
+    (:func:`animegan_edu.files.atomic_write`).
 
     Example:
         >>> import tempfile
@@ -169,9 +180,9 @@ def export_onnx(generator: Generator, path: str | Path, opset: int = 17) -> Path
     """
     path = Path(path)
     model = _OnnxGenerator(copy.deepcopy(generator).float().eval()).eval()
-    tmp = path.with_name(path.name + ".partial")
     axes = {0: "n", 2: "h", 3: "w"}
-    try:
+
+    def write(tmp: Path) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.onnx.export(
@@ -184,10 +195,8 @@ def export_onnx(generator: Generator, path: str | Path, opset: int = 17) -> Path
                 opset_version=opset,
                 dynamo=False,
             )
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+
+    return atomic_write(path, write)
 
 
 class OnnxRuntimeGenerator:
@@ -263,12 +272,10 @@ def quantize_onnx(
             return next(self._it, None)
 
     pre = int8_path.with_name(int8_path.name + ".pre.onnx")
-    tmp = int8_path.with_name(int8_path.name + ".partial")
-    try:
-        root = logging.getLogger()
-        level = root.level
-        # ORT's per-channel pass logs one warning per GroupNorm constant it leaves alone
-        root.setLevel(logging.ERROR)
+    root = logging.getLogger()
+    level = root.level
+
+    def write(tmp: Path) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             quant_pre_process(str(fp32_path), str(pre), skip_symbolic_shape=True)
@@ -282,12 +289,14 @@ def quantize_onnx(
                 activation_type=QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
             )
-        tmp.replace(int8_path)
+
+    try:
+        # ORT's per-channel pass logs one warning per GroupNorm constant it leaves alone
+        root.setLevel(logging.ERROR)
+        return atomic_write(int8_path, write)
     finally:
         root.setLevel(level)
         pre.unlink(missing_ok=True)
-        tmp.unlink(missing_ok=True)
-    return int8_path
 
 
 # --------------------------------------------------------------------------------------
@@ -297,66 +306,39 @@ def quantize_onnx(
 #: have and still be the default.
 DEFAULT_TOLERANCE = 1e-3
 
-#: What was measured, per CPU class (:func:`cpu_class`): each path's time relative to
-#: fp32 eager (median, one 512-px image, interleaved in one process, 1 thread) and its
-#: largest difference from fp32 eager. Only classes measured in this project are here.
-MEASURED: dict[str, dict[str, object]] = {
-    "avx512_vnni_bf16": {
-        "machine": "AMD EPYC, 2 logical CPUs, AVX-512 with VNNI and BF16, no AMX (the project's machine), 1 thread, shared with other jobs",
-        "source": "benchmarks/int8_variants.json (tools/int8_variants.py), 512 px, median of 3 interleaved runs, demo weights",
-        "date": "2026-11-29",
-        "seconds_vs_fp32_eager": {
-            "fp32_eager": 1.0,
-            "fp32_channels_last": 0.76,
-            "bf16_channels_last": 0.48,
-            "int8": 0.30,
-        },
-        "max_abs_diff_vs_fp32_eager": {
-            "fp32_eager": 0.0,
-            "fp32_channels_last": 1.6e-4,
-            "bf16_channels_last": 1.2e-2,
-        },
-        "not_candidates": "onnxruntime_fp32 took 0.65x fp32 eager's time but differed by 1.1e-3 (> 1e-3) and needs an "
-        "ONNX export per process; TorchScript and torch.compile need a build per image size",
-    },
-    "amx": {
-        "machine": "Intel Xeon, 2 logical CPUs, AVX-512 with VNNI, BF16 and AMX, 2 threads, quiet",
-        "source": "benchmarks/int8_variants_amx.json (tools/int8_variants.py), 512 px, median of 5 interleaved runs, v2 demo weights",
-        "date": "2026-12-04",
-        "seconds_vs_fp32_eager": {
-            "fp32_eager": 1.0,
-            "fp32_channels_last": 0.75,
-            "bf16_channels_last": 0.42,
-            "int8": 0.23,
-        },
-        "max_abs_diff_vs_fp32_eager": {
-            "fp32_eager": 0.0,
-            "fp32_channels_last": 2.2e-4,
-            "bf16_channels_last": 1.2e-1,
-        },
-        "not_candidates": "onnxruntime_fp32 took 0.73x fp32 eager's time and differed by 9.2e-4, but needs an ONNX "
-        "export per process and was no faster than channels-last (0.75x); TorchScript and torch.compile need a build "
-        "per image size",
-    },
-    "avx2": {
-        "machine": "AMD EPYC, 2 logical CPUs, AVX2 only (no AVX-512, no VNNI, no bf16), 1 thread, training paused",
-        "source": "benchmarks/int8_variants_avx2.json (tools/int8_variants.py), 512 px, median of 3 interleaved runs, demo weights",
-        "date": "2026-11-29",
-        "seconds_vs_fp32_eager": {
-            "fp32_eager": 1.0,
-            "fp32_channels_last": 0.85,
-            "bf16_channels_last": 6.65,
-            "int8": 0.64,
-        },
-        "max_abs_diff_vs_fp32_eager": {
-            "fp32_eager": 0.0,
-            "fp32_channels_last": 1.6e-4,
-            "bf16_channels_last": 1.1e-2,
-        },
-        "not_candidates": "onnxruntime_fp32 took 0.67x fp32 eager's time but differed by 1.1e-3 (> 1e-3) and needs an "
-        "ONNX export per process; bf16 has no native instructions here (6.6x slower)",
-    },
-}
+#: The table of measured figures (in :func:`animegan_edu.resources.data_dir` ``("benchmarks")``):
+#: per CPU class (:func:`animegan_edu.machine.cpu_class`), each path's time relative to fp32
+#: eager and its largest difference from fp32 eager, with the machine, date and command that
+#: measured them. Only classes measured in this project are in it.
+FAST_PATHS_FILE = "fast_paths.json"
+_TABLE_KEYS = ("seconds_vs_fp32_eager", "max_abs_diff_vs_fp32_eager", "date")
+
+
+@functools.lru_cache(maxsize=None)
+def measured_paths() -> dict[str, dict[str, object]]:
+    """The measured path figures per CPU class, read from ``benchmarks/fast_paths.json`` (once).
+
+    Each class has ``seconds_vs_fp32_eager`` and ``max_abs_diff_vs_fp32_eager`` (path name to
+    number) and where they came from (``machine``, ``source``, ``command``, ``date``). A missing
+    or unreadable file gives an empty table (and a warning): then no class counts as measured,
+    and :func:`choose_path` keeps the fp32 eager reference.
+
+    Example:
+        >>> table = measured_paths()
+        >>> sorted(table["avx2"]["seconds_vs_fp32_eager"])[:2], table["avx2"]["source"]
+        (['bf16_channels_last', 'fp32_channels_last'], 'benchmarks/int8_variants_avx2.json')
+    """
+    path = data_dir("benchmarks") / FAST_PATHS_FILE
+    try:
+        table = json.loads(path.read_text(encoding="utf-8"))["classes"]
+        bad = [f"{c}.{k}" for c, e in table.items() for k in _TABLE_KEYS if k not in e]
+        if bad:
+            raise KeyError(f"missing {', '.join(bad)}")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as e:
+        warnings.warn(f"{path}: cannot read the measured path table ({e}); keeping fp32 eager", stacklevel=2)
+        return {}
+    return table
+
 
 #: Below this many pixels per image the forward pass takes milliseconds on any path, so
 #: the reference path runs (its output is the fp32 eager output bit for bit).
@@ -368,42 +350,13 @@ MIN_FAST_PIXELS = 128 * 128
 MIN_INT8_PIXELS = 256 * 256
 
 
-def cpu_class(info: dict[str, object] | None = None) -> str:
-    """The CPU's class for choosing a path: ``"amx"``, ``"avx512_vnni_bf16"``, ``"avx512_vnni"``,
-    ``"avx512"``, ``"avx2_vnni"``, ``"avx2"`` or ``"other"``.
-
-    Args:
-        info: a :func:`animegan_edu.bench.run.cpu_info` dict (``avx2``, ``avx512``, ``vnni``,
-            ``amx``, optional ``avx512_bf16``); default: this machine's.
-
-    Example:
-        >>> cpu_class({"avx2": True, "avx512": False, "vnni": False, "amx": False})
-        'avx2'
-        >>> cpu_class({"avx2": True, "avx512": True, "vnni": True, "amx": False, "avx512_bf16": True})
-        'avx512_vnni_bf16'
-    """
-    if info is None:
-        from animegan_edu.bench.run import cpu_info
-
-        info = cpu_info()
-    if info.get("amx"):
-        return "amx"
-    if info.get("avx512") and info.get("vnni"):
-        return "avx512_vnni_bf16" if info.get("avx512_bf16") else "avx512_vnni"
-    if info.get("avx512"):
-        return "avx512"
-    if info.get("avx2"):
-        return "avx2_vnni" if info.get("vnni") else "avx2"
-    return "other"
-
-
 @dataclass(frozen=True)
 class PathChoice:
     """The default inference path for a CPU, and why.
 
     Attributes:
         path: ``"fp32_eager"``, ``"fp32_channels_last"`` or ``"int8"``.
-        cpu_class: see :func:`cpu_class`.
+        cpu_class: see :func:`animegan_edu.machine.cpu_class`.
         measured: whether paths were measured on this CPU class in this project.
         reason: one line saying what decided it.
     """
@@ -420,31 +373,31 @@ class PathChoice:
 def choose_path(
     info: dict[str, object] | None = None, int8_ok: bool = False, tolerance: float = DEFAULT_TOLERANCE
 ) -> PathChoice:
-    """The default inference path: the fastest measured one whose output stays within ``tolerance`` of fp32 eager.
+    """The default inference path: the fastest measured one within ``tolerance`` of fp32 eager's output.
 
-    INT8 is a candidate only when ``int8_ok`` (its quality target, 35 dB PSNR against fp32,
-    was met for the weights in use) and it was measured on this CPU class. Measured classes:
-    AMX, AVX-512 with VNNI and bf16, and AVX2 only (:data:`MEASURED`). On a CPU class nothing was
-    measured on (AVX-512 without bf16, AVX2 with VNNI) the answer is fp32 eager, the
-    reference, and :attr:`PathChoice.reason` says that nothing was measured there: no
-    guess about speed.
+    The figures are :func:`measured_paths` (``benchmarks/fast_paths.json``). INT8 is a
+    candidate only when ``int8_ok`` (its quality check,
+    :func:`animegan_edu.int8.files.quality_check`, passed for the weights in use) and it was
+    measured on this CPU class. On a CPU class nothing was measured on the answer is fp32
+    eager, the reference, and :attr:`PathChoice.reason` says that nothing was measured
+    there: no guess about speed.
 
     Args:
-        info: a :func:`animegan_edu.bench.run.cpu_info` dict; default this machine's.
+        info: a :func:`animegan_edu.machine.cpu_info` dict; default this machine's.
         int8_ok: INT8 met the quality target for these weights.
         tolerance: largest max-abs difference from fp32 eager (``[-1, 1]`` range).
 
     Example:
         >>> choose_path({"avx2": True, "avx512": False, "vnni": False, "amx": False}).path
         'fp32_channels_last'
-        >>> choose_path({"avx2": True, "avx512": False, "vnni": True, "amx": False}).path  # AVX2+VNNI: not measured
+        >>> choose_path({"avx2": True, "avx512": False, "vnni": True, "amx": False}).path  # not measured
         'fp32_eager'
         >>> vnni_bf16 = {"avx2": True, "avx512": True, "vnni": True, "amx": False, "avx512_bf16": True}
         >>> choose_path(vnni_bf16).path
         'fp32_channels_last'
     """
     cls = cpu_class(info)
-    m = MEASURED.get(cls)
+    m = measured_paths().get(cls)
     if m is None:
         return PathChoice(
             "fp32_eager", cls, False,
@@ -460,7 +413,10 @@ def choose_path(
     left_out = sorted(p for p in speed if p not in ok)
     why = f"fastest of {sorted(ok)} measured on {cls} ({m['date']}): {speed[best]:.2f}x fp32 eager's time"
     if left_out:
-        why += f"; not default: {', '.join(left_out)} (differs from fp32 by more than {tolerance:g}, or INT8 below its quality target)"
+        why += (
+            f"; not default: {', '.join(left_out)} (differs from fp32 by more than {tolerance:g}, "
+            "or INT8 below its quality target)"
+        )
     return PathChoice(best, cls, True, why)
 
 
@@ -474,6 +430,6 @@ def int8_is_faster(choice: PathChoice) -> bool:
         >>> int8_is_faster(choose_path(amx)), int8_is_faster(choose_path({"avx2": True, "vnni": True}))
         (True, False)
     """
-    m = MEASURED.get(choice.cpu_class) if choice.measured else None
+    m = measured_paths().get(choice.cpu_class) if choice.measured else None
     speed: dict[str, float] = m["seconds_vs_fp32_eager"] if m else {}  # type: ignore[assignment]
     return "int8" in speed and choice.path in speed and speed["int8"] < speed[choice.path]

@@ -18,8 +18,9 @@ The article's grade (``apply_color_grade``) had three slips, which
   dark and grey;
 * it scales the tensor in place, which changes the caller's image and breaks autograd.
 
-The grade here is a chain of small operations, each a function plus a thin
-``nn.Module`` (kornia style), applied in this order by :func:`color_grade`:
+The grade here is a chain of small operations, each a function (its thin ``nn.Module``
+form, kornia style, is in :mod:`animegan_edu.inference.grading_modules`), applied in this
+order by :func:`color_grade`:
 
 1. :func:`clahe_luma` - local contrast (kornia's CLAHE) on the luma channel only, mixed in;
 2. :func:`channel_gains` - per-channel gains ``(r, g, b)``;
@@ -42,7 +43,8 @@ from typing import Literal, Union
 
 import kornia
 import torch
-import torch.nn as nn
+
+from animegan_edu.checks import require_finite
 
 __all__ = [
     "GradeParams",
@@ -57,13 +59,6 @@ __all__ = [
     "glow",
     "color_grade",
     "blend_strength",
-    "ChannelGains",
-    "SigmoidContrast",
-    "SaturationLuma",
-    "ClaheLuma",
-    "Glow",
-    "ColorGrade",
-    "BlendStrength",
 ]
 
 Scalar = Union[float, torch.Tensor]
@@ -84,18 +79,6 @@ def _check_image(x: torch.Tensor, name: str = "image") -> None:
         )
     if not x.is_floating_point():
         raise TypeError(f"{name} must be a float tensor with values in [0, 1], got dtype {x.dtype}")
-
-
-def _check_finite(name: str, v: Scalar | tuple | list) -> None:
-    """Refuse NaN and infinity in a parameter (``inf < 0`` is False, so range checks alone let them in)."""
-    if isinstance(v, torch.Tensor):
-        ok = bool(torch.isfinite(v.detach()).all())
-    elif isinstance(v, (tuple, list)):
-        ok = all(math.isfinite(float(e)) for e in v)
-    else:
-        ok = math.isfinite(float(v))
-    if not ok:
-        raise ValueError(f"{name} must be finite (no NaN or infinity), got {v!r}")
 
 
 def _as_tensor(v: Scalar, like: torch.Tensor) -> torch.Tensor:
@@ -168,7 +151,7 @@ class GradeParams:
             "glow_threshold",
             "glow_radius",
         ):
-            _check_finite(name, getattr(self, name))
+            require_finite(name, getattr(self, name))
         if any(g < 0 for g in self.gains):
             raise ValueError(f"gains must be >= 0, got {self.gains!r}")
         if self.contrast < 0 or self.saturation < 0 or self.glow < 0:
@@ -203,7 +186,7 @@ class GradeParams:
         settings (clip, grid, threshold, radius, mode) are kept. Used by the studio's
         "grading" slider.
         """
-        _check_finite("amount", amount)
+        require_finite("amount", amount)
         if amount < 0:
             raise ValueError(f"amount must be >= 0, got {amount}")
         a = float(amount)
@@ -285,7 +268,7 @@ def channel_gains(image: torch.Tensor, gains: tuple[float, float, float] | torch
         [0.5, 0.5, 0.75]
     """
     _check_image(image)
-    _check_finite("gains", gains)
+    require_finite("gains", gains)
     g = (
         gains.to(image)
         if isinstance(gains, torch.Tensor)
@@ -324,7 +307,7 @@ def sigmoid_contrast(image: torch.Tensor, contrast: Scalar, pivot: float = 0.5) 
     _check_image(image)
     if not 0.0 < pivot < 1.0:
         raise ValueError(f"pivot must be in (0, 1), got {pivot}")
-    _check_finite("contrast", contrast)
+    require_finite("contrast", contrast)
     if not isinstance(contrast, torch.Tensor):
         if contrast < 0:
             raise ValueError(f"contrast must be >= 0, got {contrast}")
@@ -359,7 +342,7 @@ def adjust_saturation_luma(image: torch.Tensor, saturation: Scalar) -> torch.Ten
         tensor(True)
     """
     _check_image(image)
-    _check_finite("saturation", saturation)
+    require_finite("saturation", saturation)
     if not isinstance(saturation, torch.Tensor):
         if saturation < 0:
             raise ValueError(f"saturation must be >= 0, got {saturation}")
@@ -401,8 +384,8 @@ def clahe_luma(
         torch.Size([1, 3, 32, 32])
     """
     _check_image(image)
-    _check_finite("amount", amount)
-    _check_finite("clip_limit", clip_limit)
+    require_finite("amount", amount)
+    require_finite("clip_limit", clip_limit)
     if not isinstance(amount, torch.Tensor) and amount == 0:
         return image.clamp(0.0, 1.0)
     ycc = kornia.color.rgb_to_ycbcr(image.clamp(0.0, 1.0))
@@ -420,7 +403,7 @@ def clahe_luma(
 
 
 def _gaussian_blur(image: torch.Tensor, radius: float) -> torch.Tensor:
-    _check_finite("radius", radius)
+    require_finite("radius", radius)
     if not radius > 0:
         raise ValueError(f"radius must be > 0, got {radius}")
     h, w = image.shape[-2:]
@@ -517,8 +500,8 @@ def glow(
     _check_image(image)
     if mode not in ("screen", "add"):
         raise ValueError(f"mode must be 'screen' or 'add', got {mode!r}")
-    _check_finite("amount", amount)
-    _check_finite("radius", radius)
+    require_finite("amount", amount)
+    require_finite("radius", radius)
     if not isinstance(amount, torch.Tensor):
         if amount < 0:
             raise ValueError(f"amount must be >= 0, got {amount}")
@@ -593,110 +576,11 @@ def blend_strength(photo: torch.Tensor, stylised: torch.Tensor, strength: Scalar
     _check_image(stylised, "stylised")
     if photo.shape != stylised.shape:
         raise ValueError(
-            f"photo and stylised must have the same shape, got {tuple(photo.shape)} and {tuple(stylised.shape)}"
+            f"photo and stylised must have the same shape, got {tuple(photo.shape)} and "
+            f"{tuple(stylised.shape)}"
         )
-    _check_finite("strength", strength)
+    require_finite("strength", strength)
     if not isinstance(strength, torch.Tensor) and not 0.0 <= strength <= 1.0:
         raise ValueError(f"strength must be in [0, 1], got {strength}")
     s = _per_image(_as_tensor(strength, photo), photo)
     return (photo + s * (stylised - photo)).clamp(0.0, 1.0)
-
-
-# --------------------------------------------------------------------------- modules
-
-
-class ChannelGains(nn.Module):
-    """Module form of :func:`channel_gains`; ``learnable=True`` makes the gains a parameter."""
-
-    def __init__(self, gains: tuple[float, float, float] = (1.0, 1.0, 1.0), learnable: bool = False) -> None:
-        super().__init__()
-        g = torch.tensor(gains, dtype=torch.float32)
-        if learnable:
-            self.gains = nn.Parameter(g)
-        else:
-            self.register_buffer("gains", g)
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return channel_gains(image, self.gains)
-
-
-class SigmoidContrast(nn.Module):
-    """Module form of :func:`sigmoid_contrast`."""
-
-    def __init__(self, contrast: float = 3.0, pivot: float = 0.5) -> None:
-        super().__init__()
-        self.contrast, self.pivot = contrast, pivot
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return sigmoid_contrast(image, self.contrast, self.pivot)
-
-
-class SaturationLuma(nn.Module):
-    """Module form of :func:`adjust_saturation_luma`."""
-
-    def __init__(self, saturation: float = 1.2) -> None:
-        super().__init__()
-        self.saturation = saturation
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return adjust_saturation_luma(image, self.saturation)
-
-
-class ClaheLuma(nn.Module):
-    """Module form of :func:`clahe_luma`."""
-
-    def __init__(
-        self, amount: float = 1.0, clip_limit: float = 2.0, grid_size: tuple[int, int] = (8, 8)
-    ) -> None:
-        super().__init__()
-        self.amount, self.clip_limit, self.grid_size = amount, clip_limit, grid_size
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return clahe_luma(image, self.amount, self.clip_limit, self.grid_size)
-
-
-class Glow(nn.Module):
-    """Module form of :func:`glow`."""
-
-    def __init__(
-        self,
-        amount: float = 0.3,
-        threshold: float = 0.7,
-        radius: float = 0.02,
-        mode: Literal["screen", "add"] = "screen",
-    ) -> None:
-        super().__init__()
-        self.amount, self.threshold, self.radius, self.mode = amount, threshold, radius, mode
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return glow(image, self.amount, self.threshold, self.radius, self.mode)
-
-
-class ColorGrade(nn.Module):
-    """Module form of :func:`color_grade`; holds a :class:`GradeParams` (or a preset name).
-
-    Example:
-        >>> ColorGrade("shinkai")(torch.rand(1, 3, 32, 32)).shape
-        torch.Size([1, 3, 32, 32])
-    """
-
-    def __init__(self, params: GradeParams | str = "shinkai") -> None:
-        super().__init__()
-        self.params = get_preset(params) if isinstance(params, str) else params
-
-    def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return color_grade(image, self.params)
-
-    def extra_repr(self) -> str:
-        return repr(self.params)
-
-
-class BlendStrength(nn.Module):
-    """Module form of :func:`blend_strength`: ``forward(photo, stylised)``."""
-
-    def __init__(self, strength: float = 1.0) -> None:
-        super().__init__()
-        self.strength = strength
-
-    def forward(self, photo: torch.Tensor, stylised: torch.Tensor) -> torch.Tensor:
-        return blend_strength(photo, stylised, self.strength)

@@ -10,7 +10,7 @@ The steps, in order:
    longest side is ``size`` pixels, both sides a multiple of 4 (``size=None`` keeps the
    size; :data:`MIN_SIZE` <= ``size`` <= :data:`MAX_SIZE`);
 2. :func:`generate` - the slow step: the generator (optionally INT8, see
-   :func:`int8_model`), or :func:`animegan_edu.inference.face.face2paint` with ``face=True``. Its
+   :func:`int8_model`), or :func:`animegan_edu.inference.face_paste.face2paint` with ``face=True``. Its
    output (``raw``) is what the Studio caches;
 3. :func:`finish` - the fast steps: style ``strength`` in ``[0, 1]`` blends the photo
    and ``raw``, then the colour grade (a preset, scaled by ``grade_amount >= 0``) and its
@@ -30,7 +30,6 @@ output stays within 1e-3 of that, or INT8 where its quality check on these weigh
 
 from __future__ import annotations
 
-import math
 import operator
 import time
 import weakref
@@ -41,6 +40,7 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
+from animegan_edu.checks import finite_float
 from animegan_edu.imageio import from_generator_range, pil_to_tensor01, resize_longest, to_generator_range
 from animegan_edu.inference.grading import GradeParams, blend_strength, color_grade, get_preset
 
@@ -106,16 +106,6 @@ class StylizeResult:
 # --------------------------------------------------------------------------- checks
 
 
-def _finite(name: str, value: float) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"{name} must be finite (no NaN or infinity), got {value!r}")
-    return v
-
-
 def check_size(size: int) -> int:
     """Check a longest-side ``size``: an integer in ``[MIN_SIZE, MAX_SIZE]`` (8 to 4096).
 
@@ -146,12 +136,12 @@ def check_look(strength: float = 1.0, glow: Optional[float] = None, grade_amount
     Example:
         >>> check_look(0.5, glow=0.3)
     """
-    s = _finite("strength", strength)
+    s = finite_float("strength", strength)
     if not 0.0 <= s <= 1.0:
         raise ValueError(f"strength must be in [0, 1], got {strength!r}")
-    if glow is not None and _finite("glow", glow) < 0:
+    if glow is not None and finite_float("glow", glow) < 0:
         raise ValueError(f"glow must be >= 0, got {glow!r}")
-    if _finite("grade_amount", grade_amount) < 0:
+    if finite_float("grade_amount", grade_amount) < 0:
         raise ValueError(f"grade_amount must be >= 0, got {grade_amount!r}")
 
 
@@ -213,7 +203,7 @@ def generate(
 
     Without ``face`` the whole batch goes through ``model`` at once (under
     ``torch.inference_mode``, on the model's device). With ``face`` each image goes through
-    :func:`animegan_edu.inference.face.face2paint` in turn.
+    :func:`animegan_edu.inference.face_paste.face2paint` in turn.
 
     Returns:
         ``(raw, messages)``: ``raw`` is ``(N, 3, H, W)`` in ``[0, 1]`` on ``photo``'s device,
@@ -228,7 +218,7 @@ def generate(
         (1.0, ['stylised the whole image'])
     """
     if face:
-        from animegan_edu.inference.face import face2paint
+        from animegan_edu.inference.face_paste import face2paint
 
         outs, msgs = [], []
         n = photo.shape[0]
@@ -318,13 +308,11 @@ def _weights_version(model: nn.Module) -> tuple[int, ...]:
 
 
 def int8_model(model: nn.Module) -> nn.Module:
-    """The INT8-quantized version of ``model`` (:mod:`animegan_edu.int8.quantize`), made once per model and weights."""
+    """The INT8 model of ``model`` (:func:`animegan_edu.int8.files.int8_generator`), once per weights."""
     key = _weights_version(model)
     hit = _INT8.get(model)
     if hit is None or hit[0] != key:
-        from animegan_edu.int8.quantize import (
-            int8_generator,
-        )  # (through quantize: tests and notebooks patch it there)
+        from animegan_edu.int8.files import int8_generator  # loaded on first use: INT8 costs imports
 
         hit = (key, int8_generator(model))  # type: ignore[arg-type]
         _INT8[model] = hit

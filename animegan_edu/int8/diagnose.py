@@ -3,7 +3,7 @@
 Part of the fast-CPU-inference topic (``notebooks/07_quantized_cpu_inference.ipynb``, with
 :mod:`animegan_edu.int8.quantize` and :mod:`animegan_edu.bench.run`).
 
-A per-layer *time* profile (:func:`animegan_edu.bench.run.profile_layers`) says where INT8 saves
+A per-layer *time* profile (:func:`animegan_edu.bench.profile.profile_layers`) says where INT8 saves
 time; it does not say where it loses the picture. :func:`unit_contributions` does: for each
 of the generator's 16 units (:func:`animegan_edu.int8.quantize.layer_names`) it
 
@@ -22,20 +22,19 @@ about 1.8 % of the range (4.5 grey levels of 255).
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 
 import torch
 
-from animegan_edu.imageio import sample_photos
-from animegan_edu.int8.quantize import QuantizedGenerator, calibrate, layer_names
+from animegan_edu.imageio import from_generator_range
+from animegan_edu.int8.calib import calibrate
+from animegan_edu.int8.quantize import QuantizedGenerator, layer_names
+from animegan_edu.metrics import psnr
 from animegan_edu.models import Generator
+from animegan_edu.samples import sample_photos
 
 __all__ = [
     "one_at_a_time",
-    "to01",
-    "psnr01",
-    "ssim01",
     "unit_contributions",
     "format_contributions",
     "variants_table",
@@ -45,56 +44,14 @@ __all__ = [
 def one_at_a_time(model: Callable[[torch.Tensor], torch.Tensor], photos: torch.Tensor) -> torch.Tensor:
     """``model`` applied to each photo of ``(N, 3, H, W)`` separately, outputs concatenated.
 
-    Memory stays that of one image (four 1024-px photos in one ONNX Runtime call took 24 GB),
-    and GroupNorm statistics are per image either way.
+    Memory stays that of one image (a batch of large photos in one ONNX Runtime call takes many
+    times more), and GroupNorm statistics are per image either way.
 
     Example:
         >>> one_at_a_time(lambda t: t * 2, torch.ones(3, 3, 4, 4)).shape
         torch.Size([3, 3, 4, 4])
     """
     return torch.cat([model(photos[i : i + 1]) for i in range(photos.shape[0])])
-
-
-def to01(t: torch.Tensor) -> torch.Tensor:
-    """Generator range ``[-1, 1]`` to picture range ``[0, 1]`` (clamped).
-
-    Example:
-        >>> to01(torch.tensor([-2.0, 0.0, 1.0])).tolist()
-        [0.0, 0.5, 1.0]
-    """
-    return (t.clamp(-1, 1) + 1) / 2
-
-
-def psnr01(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB of two generator outputs (``[-1, 1]``), compared as ``[0, 1]`` pictures.
-
-    Example:
-        >>> round(psnr01(torch.zeros(4), torch.full((4,), 0.2)), 3)  # 0.1 on [0, 1]
-        20.0
-    """
-    mse = (to01(a).double() - to01(b).double()).pow(2).mean().item()
-    return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)
-
-
-def ssim01(a: torch.Tensor, b: torch.Tensor, window: int = 11) -> float:
-    """Mean SSIM (kornia, Gaussian window ``window``) of two generator outputs ``(N, 3, H, W)`` in ``[-1, 1]``, as ``[0, 1]`` pictures.
-
-    1.0 means identical; structure, contrast and brightness are compared locally, so a
-    shifted edge or a banded gradient costs more than an even noise of the same PSNR.
-
-    Example:
-        >>> x = torch.rand(1, 3, 32, 32) * 2 - 1
-        >>> ssim01(x, x), ssim01(x, -x) < 0.5
-        (1.0, True)
-    """
-    from kornia.metrics import ssim
-
-    if a.shape != b.shape or a.ndim != 4:
-        raise ValueError(
-            f"ssim01 needs two (N, C, H, W) tensors of one shape, got {tuple(a.shape)} and {tuple(b.shape)}"
-        )
-    value = float(ssim(to01(a).float(), to01(b).float(), window, max_val=1.0).mean())
-    return round(value, 6) if value > 0.999999 else value
 
 
 @torch.no_grad()
@@ -105,33 +62,29 @@ def unit_contributions(
     qparams: dict | None = None,
     all_but: bool = True,
     observer: str = "minmax",
-    with_profile: bool = False,
 ) -> dict[str, dict[str, float]]:
     """Each unit's contribution to the INT8 error, measured by quantizing it alone.
 
     Args:
         generator: a float :class:`~animegan_edu.models.Generator` (not modified).
         photos: evaluation photos ``(N, 3, H, W)`` in ``[-1, 1]``; default
-            :func:`~animegan_edu.imageio.sample_photos` at 256 px (the 4 default photos).
+            :func:`~animegan_edu.samples.sample_photos` at 256 px (the 4 default photos).
         calib: calibration photos, same convention; default ``photos``. Ignored when
             ``qparams`` is given.
-        qparams: activation parameters from :func:`~animegan_edu.int8.quantize.calibrate`
+        qparams: activation parameters from :func:`~animegan_edu.int8.calib.calibrate`
             (to diagnose one particular calibration).
         all_but: also measure every unit INT8 but this one (``all_but_psnr_db``).
-        observer: see :func:`~animegan_edu.int8.quantize.calibrate`.
-        with_profile: also time each unit (:func:`animegan_edu.bench.run.profile_layers`, one
-            image, median of 3): ``"fp32_ms"`` and ``"int8_ms"`` per unit, so error and
-            time can be weighed together (which unit is worth keeping in float).
+        observer: see :func:`~animegan_edu.int8.calib.calibrate`.
 
     Returns:
         ``{unit name: {"alone_psnr_db": float, "all_but_psnr_db": float}}`` in the
         generator's order, one entry per unit of :func:`layer_names` (16), plus
         ``"all"``: ``{"alone_psnr_db": PSNR with every unit INT8}``. PSNR in dB against
-        the fp32 output (``inf``: identical). With ``with_profile``, ``"fp32_ms"`` and
-        ``"int8_ms"`` per unit too.
+        the fp32 output (``inf``: identical). To weigh error against time per unit, put it
+        beside :func:`animegan_edu.bench.profile.profile_layers` of the float and INT8 models.
 
     Cost: ``16 * (1 + all_but)`` forward passes over ``photos``, each mostly fp32 (alone)
-    or mostly INT8 (all but): about a minute at 256 px for 4 photos on one slow core.
+    or mostly INT8 (all but).
 
     Example:
         >>> torch.manual_seed(0)
@@ -146,13 +99,13 @@ def unit_contributions(
     if qparams is None:
         qparams = calibrate(gen, photos if calib is None else calib, observer=observer)
     names = layer_names(gen)
-    ref = one_at_a_time(gen, photos)
+    ref = from_generator_range(one_at_a_time(gen, photos))
 
     def score(float_layers: Sequence[str]) -> float:
         q = QuantizedGenerator(gen, float_layers)
         q.set_float(gen, qparams)
         out = one_at_a_time(q, photos)
-        return psnr01(out, ref)
+        return psnr(from_generator_range(out), ref)
 
     result: dict[str, dict[str, float]] = {}
     for n in names:
@@ -161,15 +114,6 @@ def unit_contributions(
             entry["all_but_psnr_db"] = score([n])
         result[n] = entry
     result["all"] = {"alone_psnr_db": score([])}
-    if with_profile:
-        from animegan_edu.bench.run import profile_layers
-
-        q = QuantizedGenerator(gen, ())
-        q.set_float(gen, qparams)
-        for key, model in (("fp32_ms", gen), ("int8_ms", q)):
-            prof = profile_layers(model, photos[:1], repeat=3)
-            for n in names:
-                result[n][key] = prof[n]
     return result
 
 

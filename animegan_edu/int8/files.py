@@ -30,8 +30,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from animegan_edu.files import atomic_write, read_sidecar, sha256_file, sidecar_path, write_sidecar
+from animegan_edu.imageio import from_generator_range
 from animegan_edu.int8.calib import calibration_photos
-from animegan_edu.int8.layers import _quantize_weight
+from animegan_edu.int8.layers import quantize_weight
 from animegan_edu.int8.quantize import (
     DEFAULT_CALIB_SIZE,
     DEFAULT_FLOAT_LAYERS,
@@ -40,7 +42,9 @@ from animegan_edu.int8.quantize import (
     default_float_dtype,
     quantize_generator,
 )
+from animegan_edu.metrics import psnr
 from animegan_edu.models import Generator
+from animegan_edu.samples import DEFAULT_PHOTOS, sample_photos
 
 __all__ = [
     "INT8_FORMAT", "INT8_TARGET_DB", "CHECK_SIZE", "CHECK_PHOTOS",
@@ -48,7 +52,6 @@ __all__ = [
 ]  # fmt: skip
 
 INT8_FORMAT = "animegan-edu-int8/1"
-_CHUNK = 1 << 20
 
 #: INT8 runs by default only when its output is at least this close to fp32's (PSNR in dB,
 #: pictures in ``[0, 1]``) on the check photos.
@@ -56,26 +59,14 @@ INT8_TARGET_DB = 35.0
 #: Side of the (square) check photos in px. Of 256, 512 and 1024 px, 256 px gave the
 #: lowest PSNR in the bench, and it is the smallest image INT8 runs on by default.
 CHECK_SIZE = 256
-#: The check photos: :func:`animegan_edu.imageio.sample_photos`' four, none of which is a
+#: The check photos: :data:`animegan_edu.samples.DEFAULT_PHOTOS`, none of which is a
 #: calibration photo (:data:`animegan_edu.int8.calib.CALIBRATION_PHOTOS`).
-CHECK_PHOTOS: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "rocket")
+CHECK_PHOTOS: tuple[str, ...] = DEFAULT_PHOTOS
 _QUALITY_KEYS = ("psnr_db", "min_photo_psnr_db", "size")
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _sidecar(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256")
-
-
 def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
-    """Write ``model`` to ``path`` as safetensors, its SHA-256 to ``<path>.sha256``; return the file's size in bytes.
+    """Write ``model`` to ``path`` as safetensors, its SHA-256 to ``<path>.sha256``; return the size in bytes.
 
     The file holds only tensors (``int8`` weights, per-channel weight scales, GroupNorm
     affines, activation ``(scale, zero_point)`` pairs; the layers kept in float store their
@@ -83,7 +74,8 @@ def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
     and compute in float) and a JSON header (format, upsample mode, float layers and their
     dtype, and the :func:`quality_check` record when the model carries one in
     ``model.quality``). Both files are
-    written to temporary names first and renamed, so a failed write leaves nothing behind.
+    written atomically (:func:`animegan_edu.files.atomic_write`), the sidecar after the file:
+    a failed write leaves no partial file, and a file without its sidecar is refused.
 
     Example:
         >>> import tempfile
@@ -102,7 +94,7 @@ def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
     for key in _float_conv_weights(tensors, model.float_layers):  # stored as int8 + per-channel scale
-        q, scale = _quantize_weight(tensors.pop(key).float())
+        q, scale = quantize_weight(tensors.pop(key).float())
         tensors[key + "_int8"], tensors[key + "_scale"] = q.contiguous(), scale.contiguous()
     meta = {
         "format": INT8_FORMAT,
@@ -113,16 +105,8 @@ def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
     quality = getattr(model, "quality", None)
     if quality is not None:
         meta["quality"] = json.dumps(quality)
-    tmp = path.with_name(path.name + ".partial")
-    tmp_hash = path.with_name(path.name + ".sha256.partial")
-    try:
-        save_file(tensors, str(tmp), metadata=meta)
-        tmp_hash.write_text(f"{_sha256(tmp)}  {path.name}\n")
-        tmp.replace(path)
-        tmp_hash.replace(_sidecar(path))
-    finally:
-        tmp.unlink(missing_ok=True)
-        tmp_hash.unlink(missing_ok=True)
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
+    write_sidecar(path)
     return path.stat().st_size
 
 
@@ -155,21 +139,22 @@ def verify_int8(path: str | Path, tensors: dict[str, torch.Tensor] | None = None
         >>> verify_int8(p, {"block_a.0.in_qp": torch.tensor([float("nan"), 0.0])})  # doctest: +ELLIPSIS
         Traceback (most recent call last):
         ...
-        ValueError: .../g.safetensors: block_a.0.in_qp holds NaN or infinity; refusing the file, re-create it with save_int8()
+        ValueError: .../g.safetensors: block_a.0.in_qp holds NaN or infinity; refusing the file, ...
     """
     path = Path(path)
-    sidecar = _sidecar(path)
-    try:
-        words = sidecar.read_text().split()
-    except FileNotFoundError:
+    sidecar = sidecar_path(path)
+    if not sidecar.is_file():
         raise ValueError(
-            f"{path}: no SHA-256 recorded ({sidecar.name} is missing); refusing an unverified file, re-create it with save_int8()"
+            f"{path}: no SHA-256 recorded ({sidecar.name} is missing); refusing an unverified file, "
+            "re-create it with save_int8()"
         ) from None
-    recorded = words[0].lower() if words else ""
-    actual = _sha256(path)
+    recorded = read_sidecar(path) or ""
+    actual = sha256_file(path)
     if recorded != actual:
         raise ValueError(
-            f"{path}: SHA-256 {actual[:16]}... differs from the one recorded in {sidecar.name} ({recorded[:16] or 'empty'}...); the file changed after it was written, re-create it with save_int8()"
+            f"{path}: SHA-256 {actual[:16]}... differs from the one recorded in {sidecar.name} "
+            f"({recorded[:16] or 'empty or unreadable'}...); the file changed after it was written, "
+            "re-create it with save_int8()"
         )
     for key, t in (tensors or {}).items():
         bad = _bad_value(key, t)
@@ -228,7 +213,8 @@ def load_int8(path: str | Path, engine: str | None = None) -> QuantizedGenerator
         raise ValueError(f"{path}: not a safetensors file ({e}); re-create it with save_int8()") from None
     if meta.get("format") != INT8_FORMAT:
         raise ValueError(
-            f"{path}: not an animegan-edu INT8 generator (format {meta.get('format')!r}, expected {INT8_FORMAT!r})"
+            f"{path}: not an animegan-edu INT8 generator "
+            f"(format {meta.get('format')!r}, expected {INT8_FORMAT!r})"
         )
     verify_int8(path, tensors)
     template = Generator(upsample=meta.get("upsample", "align_corners"))
@@ -288,13 +274,13 @@ def quality_check(
         >>> q["psnr_db"], q["passed"]
         (inf, True)
     """
-    from animegan_edu.imageio import sample_photos
-    from animegan_edu.int8.diagnose import one_at_a_time, psnr01
+    from animegan_edu.int8.diagnose import one_at_a_time
 
     x = sample_photos(size, names)
-    ref, out = one_at_a_time(generator, x).float(), one_at_a_time(int8, x).float()
-    per = {n: psnr01(out[i : i + 1], ref[i : i + 1]) for i, n in enumerate(names)}
-    overall = psnr01(out, ref)
+    ref = from_generator_range(one_at_a_time(generator, x).float())
+    out = from_generator_range(one_at_a_time(int8, x).float())
+    per = {n: psnr(out[i : i + 1], ref[i : i + 1]) for i, n in enumerate(names)}
+    overall = psnr(out, ref)
     return {
         "psnr_db": overall,
         "min_photo_psnr_db": min(per.values()),
@@ -321,7 +307,7 @@ def _build(
     progress: bool,
     calibrated: QuantizedGenerator | None = None,
 ) -> QuantizedGenerator:
-    """Calibrate (unless ``calibrated`` is given) and check, with a progress bar: the one slow step a user sees."""
+    """Calibrate (unless ``calibrated`` is given) and check, with a progress bar (the slow step)."""
     from tqdm.auto import tqdm
 
     todo = ([] if calibrated is not None else ["calibrating"]) + (["quality check"] if check else [])
@@ -351,17 +337,18 @@ def int8_generator(
     """The INT8 model of ``generator`` (the default recipe of :func:`quantize_generator`), cached on disk.
 
     Calibrated on :func:`animegan_edu.int8.calib.calibration_photos` at ``calib_size``.
-    The cache file is ``<weights cache>/int8/<sha256 of the weights>-<upsample>-<size>-<recipe>.safetensors``
-    (the recipe names the observer, the float units and the activation bits: older 7-bit files are not reused)
-    (see :func:`animegan_edu.weights.hub.cache_dir`) with its ``.sha256`` sidecar, so the
-    calibration (a few seconds) runs once per set of weights. A cache file that
+    The cache file is
+    ``<weights cache>/int8/<sha256 of the weights>-<upsample>-<size>-<recipe>.safetensors``
+    (see :func:`animegan_edu.weights.hub.cache_dir`; the recipe names the observer, the float
+    units and the activation bits, so older 7-bit files are not reused) with its ``.sha256``
+    sidecar, so the calibration runs once per set of weights. A cache file that
     :func:`load_int8` refuses (changed, unverified, bad values) is reported in a warning
     and rebuilt. Used by ``animegan-edu stylize --int8`` and by the default path.
 
     With ``check``, the model carries ``model.quality``, the :func:`quality_check` record
-    (measured once per set of weights, a few seconds, and kept in the cache file); without,
-    ``model.quality`` is what the cache file holds, or ``None``. Building (10-20 s on two
-    cores at 512 px) shows a progress bar unless ``progress=False``.
+    (measured once per set of weights and kept in the cache file); without,
+    ``model.quality`` is what the cache file holds, or ``None``. Building (the one slow step,
+    seconds) shows a progress bar unless ``progress=False``.
 
     Input and output of the model: ``(N, 3, H, W)`` RGB in ``[-1, 1]``.
 
@@ -372,7 +359,7 @@ def int8_generator(
     """
     if not cache:
         return _build(generator, calib_size, check, progress)
-    from animegan_edu.weights.hub import cache_dir
+    from animegan_edu.weights.registry import cache_dir
 
     recipe = f"{DEFAULT_OBSERVER}-f{len(DEFAULT_FLOAT_LAYERS)}{default_float_dtype()[:4]}-a8"
     path = (

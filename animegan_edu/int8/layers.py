@@ -4,11 +4,14 @@ Part of the INT8 route of :mod:`animegan_edu.int8.quantize` (introduced in
 ``notebooks/07_quantized_cpu_inference.ipynb``):
 
 * :class:`QParams`: per-tensor affine quantization, ``real = scale * (q - zero_point)``;
-* per-output-channel symmetric ``int8`` weights (:func:`_quantize_weight`) and the packed
-  ``int8`` convolution that uses them;
-* reflection padding done as byte copies on ``quint8`` memory (:func:`_reflect_pad_q`);
+* per-output-channel symmetric ``int8`` weights (:func:`quantize_weight`) and the packed
+  ``int8`` convolution that uses them (:func:`kernel_weight_qmax`: the weight range the kernels
+  get on this CPU);
+* reflection padding done as byte copies on ``quint8`` memory (:func:`reflect_pad_q`);
 * :class:`QConvNormLReLU` and :class:`QInvertedResBlock`, the INT8 twins of
-  :class:`~animegan_edu.models.ConvNormLReLU` and :class:`~animegan_edu.models.InvertedResBlock`.
+  :class:`~animegan_edu.models.ConvNormLReLU` and :class:`~animegan_edu.models.InvertedResBlock`;
+* :func:`kernel_settings`: the kernel choices an experiment may force (weight range, GroupNorm
+  kernel), as a context manager (``tools/int8_variants.py`` compares them).
 
 Every unit keeps its weights and the ``(scale, zero_point)`` of each activation it stores
 as buffers, so a state dict of plain tensors describes it (see :mod:`animegan_edu.int8.files`).
@@ -17,7 +20,9 @@ Tensors are NCHW; quantized activations are channels-last ``quint8``.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -25,7 +30,10 @@ from torch import nn
 
 from animegan_edu.models import ConvNormLReLU, InvertedResBlock
 
-__all__ = ["QParams", "QConvNormLReLU", "QInvertedResBlock"]
+__all__ = [
+    "QParams", "quantize_weight", "kernel_weight_qmax", "kernel_settings", "reflect_pad_q",
+    "q_group_norm", "q_group_norm_torch", "QConvNormLReLU", "QInvertedResBlock",
+]  # fmt: skip
 
 # PyTorch 2.14 warns (once) that quantized tensor dtypes will be removed in a future
 # release; this module relies on them, says so in its docs, and silences only that line.
@@ -66,8 +74,16 @@ class QParams:
         return torch.quantize_per_tensor(x, self.scale, self.zero_point, torch.quint8)
 
 
-def _quantize_weight(w: torch.Tensor, qmax: float = 127.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-output-channel symmetric ``int8`` weights in ``[-qmax, qmax]``: returns ``(int8 weights, scales)``."""
+def quantize_weight(w: torch.Tensor, qmax: float = 127.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-output-channel symmetric ``int8`` weights in ``[-qmax, qmax]``: returns ``(int8 weights, scales)``.
+
+    ``w``: a float weight ``(C_out, ...)``; ``scales``: ``(C_out,)`` float32, ``w ~ q * scale``.
+
+    Example:
+        >>> q, s = quantize_weight(torch.tensor([[0.5, -1.0], [0.02, -0.005]]))
+        >>> q.tolist(), [round(v, 6) for v in s.tolist()]
+        ([[64, -127], [127, -32]], [0.007874, 0.000157])
+    """
     amax = w.detach().abs().flatten(1).amax(1).clamp_min(1e-8)
     scale = (amax / qmax).float()
     q = torch.round(w.detach() / scale.view(-1, *([1] * (w.ndim - 1)))).clamp(-qmax, qmax).to(torch.int8)
@@ -79,27 +95,60 @@ def kernel_weight_qmax() -> int:
 
     Without VNNI, x86 INT8 kernels (oneDNN's and FBGEMM's alike) multiply ``u8`` activations
     by ``s8`` weights in pairs and add them into 16 bits (``vpmaddubsw``), which saturates:
-    ``2 x 255 x 127`` is over 32,767. FBGEMM's usual fix, 7-bit activations, cost the demo
-    weights 9.6 dB here; 7-bit weights keep every pair sum in range
-    (``2 x 255 x 63 = 32,130``) and the 8-bit activations. Measured on an AVX2-only AMD EPYC at
-    512 px against fp32 (oneDNN, ``benchmarks/int8_variants_avx2.json``): 8-bit weights 35.5 dB
-    (demo weights), 29.0 dB (random init) and 27.1 dB (parity fixture), saturating; 7-bit
-    weights 35.6, 36.2 and 36.5 dB. Files keep 8-bit weights; they are narrowed when packed for
-    the kernel, so a file works on every CPU.
+    ``2 x 255 x 127`` is over 32,767. 7-bit weights keep every pair sum in range
+    (``2 x 255 x 63 = 32,130``) and keep 8-bit activations, where FBGEMM's usual fix narrows
+    the activations to 7 bits instead; the two are compared in
+    ``benchmarks/int8_variants_avx2.json`` (``tools/int8_variants.py``). Files keep 8-bit
+    weights; they are narrowed when packed for the kernel, so a file works on every CPU.
 
-    :data:`KERNEL_WEIGHT_QMAX` overrides it (``tools/int8_variants.py`` measures both).
+    :func:`kernel_settings` overrides it (experiments only).
 
     Example:
         >>> kernel_weight_qmax() in (63, 127)
         True
+        >>> with kernel_settings(weight_qmax=127):
+        ...     kernel_weight_qmax()
+        127
     """
-    if KERNEL_WEIGHT_QMAX is not None:
-        return KERNEL_WEIGHT_QMAX
+    forced = _SETTINGS["weight_qmax"]
+    if forced is not None:
+        return int(forced)
     return 127 if torch.cpu._is_vnni_supported() else 63
 
 
-#: ``None``: :func:`kernel_weight_qmax` decides by the CPU; 63 or 127 forces it (experiments only).
-KERNEL_WEIGHT_QMAX: int | None = None
+#: What :func:`kernel_settings` may force: ``weight_qmax`` (``None``: by the CPU) and ``group_norm``.
+_SETTINGS: dict[str, object] = {"weight_qmax": None, "group_norm": "exact"}
+GROUP_NORMS = ("exact", "torch")
+
+
+@contextlib.contextmanager
+def kernel_settings(weight_qmax: int | None = None, group_norm: str = "exact") -> Iterator[None]:
+    """Force, while inside, the INT8 kernels' weight range and GroupNorm kernel (for experiments).
+
+    Args:
+        weight_qmax: 63 or 127 instead of :func:`kernel_weight_qmax`'s choice by the CPU
+            (``None``: by the CPU). Weights are packed for the kernel on a unit's first call
+            on an engine, so it applies to the units first called inside.
+        group_norm: ``"exact"`` (the default, :func:`q_group_norm`) or ``"torch"``
+            (PyTorch's quantized GroupNorm, :func:`q_group_norm_torch`).
+
+    Example:
+        >>> with kernel_settings(group_norm="torch"):
+        ...     _SETTINGS["group_norm"]
+        'torch'
+        >>> _SETTINGS["group_norm"]
+        'exact'
+    """
+    if weight_qmax not in (None, 63, 127):
+        raise ValueError(f"weight_qmax must be None, 63 or 127, got {weight_qmax!r}")
+    if group_norm not in GROUP_NORMS:
+        raise ValueError(f"group_norm must be one of {GROUP_NORMS}, got {group_norm!r}")
+    old = dict(_SETTINGS)
+    _SETTINGS.update(weight_qmax=weight_qmax, group_norm=group_norm)
+    try:
+        yield
+    finally:
+        _SETTINGS.update(old)
 
 
 def _u8_view(q: torch.Tensor) -> torch.Tensor:
@@ -109,7 +158,7 @@ def _u8_view(q: torch.Tensor) -> torch.Tensor:
     )
 
 
-def _reflect_pad_q(q: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
+def reflect_pad_q(q: torch.Tensor, pad: tuple[int, int, int, int]) -> torch.Tensor:
     """Reflection padding ``(left, right, top, bottom)`` of a ``quint8`` ``(N, C, H, W)`` tensor.
 
     ``F.pad(..., mode="reflect")`` on quantized tensors runs a slow generic kernel, and
@@ -161,7 +210,7 @@ class _PackedConv(nn.Module):
         self._packed: tuple[str, object] | None = None
 
     def set_float(self, conv: nn.Conv2d) -> None:
-        q, s = _quantize_weight(conv.weight)
+        q, s = quantize_weight(conv.weight)
         self.weight_int8.copy_(q)
         self.weight_scale.copy_(s)
         if conv.bias is not None:
@@ -181,7 +230,7 @@ class _PackedConv(nn.Module):
             w8, scale = self.weight_int8, self.weight_scale
             qmax = kernel_weight_qmax()
             if qmax < 127 and int(w8.abs().max()) > qmax:  # no VNNI: 7-bit weights in the kernel
-                w8, scale = _quantize_weight(self.dequantized_weight(), float(qmax))
+                w8, scale = quantize_weight(self.dequantized_weight(), float(qmax))
             qw = torch._make_per_channel_quantized_tensor(
                 w8, scale.double(), torch.zeros_like(scale, dtype=torch.long), 0
             )
@@ -195,10 +244,13 @@ class _PackedConv(nn.Module):
         return torch.ops.quantized.conv2d(q, self.packed(), qp.scale, qp.zero_point)
 
 
-def _q_group_norm_torch(
+def q_group_norm_torch(
     q: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, qp: QParams
 ) -> torch.Tensor:
-    """PyTorch's quantized ``GroupNorm(1, C)``: fast, but wrong on large tensors (see :func:`_q_group_norm`)."""
+    """PyTorch's quantized ``GroupNorm(1, C)``: fast, but wrong on large tensors.
+
+    See :func:`q_group_norm`, which replaces it.
+    """
     return torch.ops.quantized.group_norm(q, 1, weight, bias, _GN_EPS, qp.scale, qp.zero_point)
 
 
@@ -214,15 +266,15 @@ def _group_stats_q(q: torch.Tensor) -> tuple[float, float]:
     return (mean_q - q.q_zero_point()) * scale, var_q * scale * scale
 
 
-def _q_group_norm(q: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, qp: QParams) -> torch.Tensor:
-    """``GroupNorm(1, C)`` with affine ``weight, bias`` of a ``quint8`` ``(N, C, H, W)`` tensor, ``quint8`` out.
+def q_group_norm(q: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, qp: QParams) -> torch.Tensor:
+    """``GroupNorm(1, C)`` with affine ``weight, bias`` of ``quint8`` ``(N, C, H, W)``, ``quint8`` out.
 
     ``torch.ops.quantized.group_norm`` (PyTorch 2.14) computes the variance as
     ``E[q^2] - E[q]^2`` in float32 over the integers ``q``: when the tensor is large
     and its spread small next to its zero point (a 64 x 512 x 512 activation with a
     standard deviation of 3.5 levels around level 173) the two terms cancel and the
     variance comes out several times too large or too small, so the whole picture
-    shifts (it cost the demo weights 20 dB at 512 px). Here the mean and variance come
+    shifts. Here the mean and variance come
     exactly from the tensor's 256-bin histogram (``bincount``, one fast pass over the
     bytes), and the normalization runs as the per-channel affine it then is,
     ``torch.ops.quantized.batch_norm2d`` with those statistics, one image at a time.
@@ -233,7 +285,7 @@ def _q_group_norm(q: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, qp:
         >>> ones, zeros, out = torch.ones(64), torch.zeros(64), QParams(0.05, 128)
         >>> ref = torch.nn.functional.group_norm(q.dequantize(), 1, ones, zeros, 1e-5)
         >>> err = lambda y: float((y.dequantize() - ref.clamp(-6.4, 6.35)).abs().max())
-        >>> err(_q_group_norm(q, ones, zeros, out)) <= 0.05, err(_q_group_norm_torch(q, ones, zeros, out)) > 0.3
+        >>> err(q_group_norm(q, ones, zeros, out)) <= 0.05, err(q_group_norm_torch(q, ones, zeros, out)) > 0.3
         (True, True)
     """
     outs = []
@@ -254,6 +306,12 @@ def _q_group_norm(q: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, qp:
             )
         )
     return outs[0] if len(outs) == 1 else torch.cat(outs)
+
+
+def _group_norm(q: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, qp: QParams) -> torch.Tensor:
+    """The GroupNorm kernel in use: :func:`q_group_norm`, or the one :func:`kernel_settings` forces."""
+    kernel = q_group_norm_torch if _SETTINGS["group_norm"] == "torch" else q_group_norm
+    return kernel(q, weight, bias, qp)
 
 
 class QConvNormLReLU(nn.Module):
@@ -311,9 +369,9 @@ class QConvNormLReLU(nn.Module):
         self.act_qp.copy_(qparams[f"{name}.act"].as_tensor())
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
-        q = _reflect_pad_q(q, self.padding)
+        q = reflect_pad_q(q, self.padding)
         q = self.conv(q)
-        q = _q_group_norm(q, self.gn_weight, self.gn_bias, QParams.from_tensor(self.norm_qp))
+        q = _group_norm(q, self.gn_weight, self.gn_bias, QParams.from_tensor(self.norm_qp))
         act = QParams.from_tensor(self.act_qp)
         return torch.ops.quantized.leaky_relu(q, _LEAKY_SLOPE, False, act.scale, act.zero_point)
 
@@ -367,7 +425,7 @@ class QInvertedResBlock(nn.Module):
 
     def forward(self, q: torch.Tensor) -> torch.Tensor:
         out = self.proj(self.units(q))
-        out = _q_group_norm(out, self.gn_weight, self.gn_bias, QParams.from_tensor(self.norm_qp))
+        out = _group_norm(out, self.gn_weight, self.gn_bias, QParams.from_tensor(self.norm_qp))
         if self.use_residual:
             qp = QParams.from_tensor(self.out_qp)
             out = torch.ops.quantized.add(q, out, qp.scale, qp.zero_point)

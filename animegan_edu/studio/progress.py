@@ -4,7 +4,7 @@ At 1024 px one pass of the generator takes 10-30 s on a CPU, and it is a single 
 progress bar fed only before and after it sits still. :func:`pass_progress` hooks the
 generator's units (``block_a.0``, ``block_a.1``, ... ``out_layer``) and reports, after each
 unit, the fraction of the pass's multiply-adds done so far, so the bar moves through the
-pass in about 20 steps. A model without such units (a plain function) reports nothing.
+pass in about 17 steps. A model without such units (a plain function) reports nothing.
 """
 
 from __future__ import annotations
@@ -13,36 +13,46 @@ import contextlib
 import weakref
 from typing import Callable, Iterator
 
-import torch
 import torch.nn as nn
+
+from animegan_edu.models import macs_by_unit
 
 __all__ = ["pass_units", "unit_costs", "pass_progress"]
 
 
 def pass_units(model: nn.Module) -> list[tuple[str, nn.Module]]:
-    """The units whose ends mark progress: the children of the model's children (or its children).
+    """The units whose ends mark progress.
+
+    A model with a ``units`` method (:meth:`animegan_edu.models.Generator.units`, and the INT8
+    and channels-last models built from it) gives its units, output layer included; any other
+    module the children of its children (or its children).
 
     Example:
         >>> from animegan_edu.models import Generator
         >>> names = [n for n, _ in pass_units(Generator())]
         >>> len(names), names[0], names[-1]
-        (18, 'block_a.0', 'out_layer.1')
+        (17, 'block_a.0', 'out_layer')
     """
-    units: list[tuple[str, nn.Module]] = []
+    units = getattr(model, "units", None)
+    if callable(units):
+        return units(out_layer=True)
+    found: list[tuple[str, nn.Module]] = []
     for name, child in model.named_children():
         grand = list(child.named_children())
         if grand:
-            units.extend((f"{name}.{g}", m) for g, m in grand)
+            found.extend((f"{name}.{g}", m) for g, m in grand)
         else:
-            units.append((name, child))
-    return units
+            found.append((name, child))
+    return found
 
 
 _COSTS: "weakref.WeakKeyDictionary[nn.Module, list[tuple[str, float]]]" = weakref.WeakKeyDictionary()
 
 
 def unit_costs(model: nn.Module, probe: int = 64) -> list[tuple[str, float]]:
-    """Each unit's share of one pass's convolution multiply-adds, in the order the units run.
+    """Each unit's share of one pass's multiply-adds (:func:`animegan_edu.models.macs_by_unit`).
+
+    In the order of :func:`pass_units`.
 
     Measured once per model on a ``(1, 3, probe, probe)`` input (shares do not depend on the
     picture's size: every layer scales with the pixel count). Shares sum to 1.
@@ -55,45 +65,9 @@ def unit_costs(model: nn.Module, probe: int = 64) -> list[tuple[str, float]]:
     """
     if model in _COSTS:
         return _COSTS[model]
-    units = pass_units(model)
-    order: list[str] = []
-    macs: dict[str, float] = {n: 0.0 for n, _ in units}
-    current: list[str] = []
-    handles = []
-
-    def enter(name: str) -> Callable:
-        return lambda _m, _a: current.append(name)
-
-    def leave(name: str) -> Callable:
-        def hook(_m, _a, _y) -> None:
-            current.pop()
-            if name not in order:
-                order.append(name)
-
-        return hook
-
-    def conv_hook(m: nn.Conv2d, _a, y: torch.Tensor) -> None:
-        if current:
-            macs[current[-1]] += (
-                float(y.numel()) * m.in_channels / m.groups * m.kernel_size[0] * m.kernel_size[1]
-            )
-
-    for name, unit in units:
-        handles.append(unit.register_forward_pre_hook(enter(name)))
-        handles.append(unit.register_forward_hook(leave(name)))
-        for sub in unit.modules():
-            if isinstance(sub, nn.Conv2d):
-                handles.append(sub.register_forward_hook(conv_hook))
-    try:
-        p = next(model.parameters(), None)
-        x = torch.zeros(1, 3, probe, probe, device=p.device if p is not None else "cpu")
-        with torch.inference_mode():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    total = sum(macs.values()) or 1.0
-    _COSTS[model] = [(n, macs[n] / total) for n in order]
+    macs = macs_by_unit(model, pass_units(model), probe)
+    total = sum(macs.values()) or 1
+    _COSTS[model] = [(n, m / total) for n, m in macs.items()]
     return _COSTS[model]
 
 
@@ -108,12 +82,13 @@ def pass_progress(model: object, report: Callable[[float], None], runs: object =
     its units report too, with the shares measured on ``model``.
 
     Example:
+        >>> import torch
         >>> from animegan_edu.models import Generator
         >>> g, seen = Generator().eval(), []
         >>> with pass_progress(g, seen.append), torch.inference_mode():
         ...     _ = g(torch.zeros(1, 3, 32, 32))
         >>> len(seen), seen == sorted(seen), round(seen[-1], 6)
-        (18, True, 1.0)
+        (17, True, 1.0)
     """
     if not isinstance(model, nn.Module) or not pass_units(model):
         yield

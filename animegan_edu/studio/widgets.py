@@ -7,10 +7,10 @@ gallery) rebuilt with ipywidgets, so it runs inside JupyterLab with no server an
 extension. The upload button opens the browser's file chooser; ipywidgets' ``FileUpload``
 does not accept files dropped onto it, so the studio has no drag-and-drop:
 
-* :class:`Studio` - the interface;
+* :class:`Studio` - the interface (its widgets and layout: :mod:`animegan_edu.studio.controls`);
 * :func:`render` - the work behind it, usable without any widget (and tested that way):
   the shared :mod:`animegan_edu.inference.pipeline` (resize, stylise, optionally with
-  :func:`animegan_edu.inference.face.face2paint`, blend by style strength, grade and glow), split
+  :func:`animegan_edu.inference.face_paste.face2paint`, blend by style strength, grade and glow), split
   into :func:`stylise_raw` (slow, cached) and :func:`finish` (instant);
 * :func:`compare_image` / :func:`before_after_figure` - the split view, as an array for the
   live widget and as a static matplotlib figure. They live in :mod:`animegan_edu.viz`. The
@@ -27,7 +27,6 @@ maps ``[-1, 1]`` to ``[-1, 1]``.
 from __future__ import annotations
 
 import base64
-import math
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Union
 
@@ -35,9 +34,12 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
+from animegan_edu.checks import require_finite
 from animegan_edu.imageio import load_image, snapped_size
 from animegan_edu.inference import pipeline
 from animegan_edu.inference.grading import PRESETS, GradeParams, get_preset
+from animegan_edu.samples import DEFAULT_PHOTOS, sample_photo_array
+from animegan_edu.studio.controls import StudioControls
 from animegan_edu.studio.live import show_live
 from animegan_edu.studio.progress import pass_progress
 from animegan_edu.viz import before_after_figure, compare_image, png_bytes
@@ -54,9 +56,6 @@ __all__ = [
     "stylise_raw",
     "finish",
     "render",
-    "compare_image",
-    "before_after_figure",
-    "png_bytes",
     "download_link_html",
     "decode_upload",
     "Studio",
@@ -75,17 +74,13 @@ Progress = Callable[[int, int, str], None]
 # --------------------------------------------------------------------------- models and samples
 
 
-def sample_images(
-    names: tuple[str, ...] = ("astronaut", "coffee", "chelsea", "rocket"),
-) -> dict[str, Image.Image]:
-    """The example gallery as PIL images: :func:`animegan_edu.imageio.sample_photo_array` by name.
+def sample_images(names: tuple[str, ...] = DEFAULT_PHOTOS) -> dict[str, Image.Image]:
+    """The example gallery as PIL images: :func:`animegan_edu.samples.sample_photo_array` by name.
 
     Example:
         >>> sample_images(("coffee",))["coffee"].size
         (600, 400)
     """
-    from animegan_edu.imageio import sample_photo_array
-
     return {n: Image.fromarray(sample_photo_array(n), "RGB") for n in names}
 
 
@@ -129,17 +124,19 @@ def weight_choices() -> list[tuple[str, str]]:
         ('random (untrained, seed 0)', 'random')
     """
     from animegan_edu.weights import hub as W
+    from animegan_edu.weights import registry
+    from animegan_edu.weights.files import WeightsError
 
     options: list[tuple[str, str]] = []
     try:
         options.append((f"default ({W.resolve_default()})", DEFAULT))
-    except W.WeightsError:
+    except WeightsError:
         pass
-    for entry in W.AnimeGANv2Weights:
+    for entry in registry.AnimeGANv2Weights:
         try:
-            if W.is_cached(entry):
+            if registry.is_cached(entry):
                 options.append((entry.key, entry.key))
-        except W.WeightsError:
+        except WeightsError:
             continue
     options.append(("random (untrained, seed 0)", RANDOM))
     return options
@@ -175,14 +172,14 @@ class StudioSettings:
             raise ValueError(f"unknown grade {self.grade!r}; choose one of {sorted(PRESETS)}")
         for name in ("strength", "grade_amount", "glow"):
             v = getattr(self, name)
-            if v is not None and not math.isfinite(float(v)):
-                raise ValueError(f"{name} must be finite (no NaN or infinity), got {v!r}")
+            if v is not None:
+                require_finite(name, v)
         pipeline.check_look(self.strength, self.glow, self.grade_amount)
 
 
 @dataclass
 class RenderResult:
-    """``photo`` and ``result``: ``(1, 3, H, W)`` in [0, 1]; ``raw``: the stylised image before strength and grade."""
+    """``photo`` and ``result``: ``(1, 3, H, W)`` in [0, 1]; ``raw``: the stylised image before the look."""
 
     photo: torch.Tensor
     raw: torch.Tensor
@@ -225,10 +222,13 @@ def stylise_raw(
 
 
 def finish(photo: torch.Tensor, raw: torch.Tensor, settings: StudioSettings) -> torch.Tensor:
-    """The fast part: style strength, then grade and glow (:func:`animegan_edu.inference.pipeline.finish`). ``(1, 3, H, W)`` in [0, 1].
+    """The fast part: style strength, then grade and glow. ``(1, 3, H, W)`` in [0, 1].
+
+    The work is :func:`animegan_edu.inference.pipeline.finish` with the settings' look.
 
     Example:
-        >>> float(finish(torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4), StudioSettings(strength=0.5, grade="neutral")).mean())
+        >>> s = StudioSettings(strength=0.5, grade="neutral")
+        >>> float(finish(torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4), s).mean())
         0.5
     """
     return pipeline.finish(
@@ -259,7 +259,8 @@ def render(
         a :class:`RenderResult`.
 
     Example:
-        >>> r = render(Image.new("RGB", (40, 30), "gray"), lambda t: -t, StudioSettings(size=32, grade="neutral"))
+        >>> s = StudioSettings(size=32, grade="neutral")
+        >>> r = render(Image.new("RGB", (40, 30), "gray"), lambda t: -t, s)
         >>> tuple(r.result.shape), round(float(r.result.mean()), 3)
         ((1, 3, 24, 32), 0.498)
     """
@@ -297,7 +298,7 @@ def download_link_html(image: ImageLike, filename: str = "animegan.png") -> str:
 
 
 def decode_upload(name: str, content: bytes) -> Image.Image:
-    """Turn an uploaded file into an upright RGB PIL image: :func:`animegan_edu.imageio.load_image` on its bytes.
+    """Turn an uploaded file into an upright RGB PIL image (:func:`animegan_edu.imageio.load_image`).
 
     Transparency goes over white, 16-bit images are scaled, and the pixel limit applies, as for the CLI.
 
@@ -317,13 +318,14 @@ def decode_upload(name: str, content: bytes) -> Image.Image:
 # --------------------------------------------------------------------------- the studio
 
 
-class Studio:
+class Studio(StudioControls):
     """The interactive studio (ipywidgets). Display it as the last line of a cell: ``Studio()``.
 
     Controls: upload (click the button and choose a file; dropping a file on it does not
     work in ipywidgets 8), an example gallery, weights, size, style strength, grade preset
     and amount, glow, face toggle; a progress bar; a before/after view whose divider follows
-    a slider; a download link.
+    a slider; a download link. They are built and laid out by
+    :class:`animegan_edu.studio.controls.StudioControls`; this class wires them to the work.
 
     The generator runs only when the photo, weights, size or face toggle change. The size
     slider reports only when released (``continuous_update=False``), and in a running kernel
@@ -357,10 +359,6 @@ class Studio:
     #: Seconds to wait after a size change before re-running the generator, when an event
     #: loop is running (in a kernel); 0, or no running loop (headless), runs it at once.
     debounce_s: float = 0.5
-    #: Pixels per character of a gallery button's label (JupyterLab's 13 px UI font, with margin).
-    GALLERY_CHAR_PX: int = 8
-    #: Steps of the progress bar (its ``max``): fine enough for the unit-by-unit pass progress.
-    PROGRESS_STEPS: int = 1000
 
     def __init__(
         self,
@@ -370,8 +368,6 @@ class Studio:
         start: Optional[str] = None,
         snapshot: bool = True,
     ) -> None:
-        import ipywidgets as W
-
         self._fixed_model = model
         self.samples = sample_images() if samples is None else dict(samples)
         self.snapshot = snapshot
@@ -382,95 +378,22 @@ class Studio:
         self._busy = False
         self._pending = None  # the debounced update's timer handle
         self._stage = (0, 1)  # the pipeline's last (done, total): the pass in progress follows `done`
+        self._build_controls(
+            weight_options=weight_choices() if model is None else None,
+            size=settings.size,
+            face=settings.face,
+            strength=settings.strength,
+            grade=settings.grade,
+            grade_amount=settings.grade_amount,
+            glow=grade_params(settings).glow if settings.glow is None else settings.glow,
+            samples=self.samples,
+            on_sample=self.choose_sample,
+        )
+        self._connect()
+        self.update()
 
-        lay = W.Layout(width="330px")
-        style = {"description_width": "95px"}
-        self.upload = W.FileUpload(
-            accept="image/*", multiple=False, description="Upload photo", layout=W.Layout(width="330px")
-        )
-        if model is None:
-            choices = weight_choices()
-            self.weights = W.Dropdown(
-                options=choices, value=choices[0][1], description="Weights", layout=lay, style=style
-            )
-        else:
-            self.weights = W.Dropdown(
-                options=[("given model", "given")],
-                value="given",
-                description="Weights",
-                layout=lay,
-                style=style,
-                disabled=True,
-            )
-        # re-runs the generator: report on release only (and debounced, see _on_size)
-        self.size = W.IntSlider(
-            value=settings.size,
-            min=128,
-            max=1024,
-            step=64,
-            description="Size (px)",
-            layout=lay,
-            style=style,
-            continuous_update=False,
-        )
-        # cheap (the cached stylised image is re-finished): follow the slider live
-        self.strength = W.FloatSlider(
-            value=settings.strength,
-            min=0,
-            max=1,
-            step=0.05,
-            description="Style strength",
-            layout=lay,
-            style=style,
-            continuous_update=True,
-        )
-        self.grade = W.Dropdown(
-            options=sorted(PRESETS), value=settings.grade, description="Grade", layout=lay, style=style
-        )
-        self.grade_amount = W.FloatSlider(
-            value=settings.grade_amount,
-            min=0,
-            max=1.5,
-            step=0.05,
-            description="Grade amount",
-            layout=lay,
-            style=style,
-            continuous_update=True,
-        )
-        glow0 = grade_params(settings).glow if settings.glow is None else settings.glow
-        self.glow = W.FloatSlider(
-            value=glow0,
-            min=0,
-            max=1.5,
-            step=0.05,
-            description="Glow",
-            layout=lay,
-            style=style,
-            continuous_update=True,
-        )
-        self.face = W.Checkbox(value=settings.face, description="Align faces (face2paint)", indent=False)
-        self.run_button = W.Button(
-            description="Stylise", button_style="danger", icon="magic", layout=W.Layout(width="330px")
-        )
-        self.progress = W.IntProgress(
-            value=0, min=0, max=self.PROGRESS_STEPS, description="", layout=W.Layout(width="330px")
-        )
-        self.status = W.HTML(value="")
-        self.view = W.Image(format="png", layout=W.Layout(max_width="640px"))
-        self.split = W.FloatSlider(
-            value=0.5,
-            min=0,
-            max=1,
-            step=0.01,
-            description="before | after",
-            readout=False,
-            continuous_update=True,
-            layout=W.Layout(width="640px"),
-            style={"description_width": "90px"},
-        )
-        self.download = W.HTML(value="")
-        self.gallery = self._build_gallery(W)
-
+    def _connect(self) -> None:
+        """Observe the controls: what re-runs the generator, what only re-finishes, what redraws the view."""
         self.upload.observe(self._on_upload, names="value")
         self.run_button.on_click(lambda _b: self.update(force=True))
         for wdg in (self.weights, self.face):
@@ -480,71 +403,6 @@ class Studio:
             wdg.observe(lambda _c: self.refresh_finish(), names="value")
         self.grade.observe(self._on_grade, names="value")
         self.split.observe(lambda _c: self._show_view(), names="value")
-
-        controls = W.VBox(
-            [
-                W.HTML("<b>Photo</b>"),
-                self.upload,
-                self.gallery,
-                W.HTML("<b>Model</b>"),
-                self.weights,
-                self.size,
-                self.face,
-                W.HTML("<b>Look</b>"),
-                self.strength,
-                self.grade,
-                self.grade_amount,
-                self.glow,
-                self.run_button,
-                self.progress,
-                self.status,
-            ],
-            layout=W.Layout(width="350px"),
-        )
-        self.ui = W.HBox([controls, W.VBox([self.view, self.split, self.download])])
-        # CSS classes name the parts in the page (the browser test finds them by these)
-        self.ui.add_class("animegan-studio")
-        for part in (
-            "upload",
-            "weights",
-            "size",
-            "strength",
-            "grade",
-            "grade_amount",
-            "glow",
-            "face",
-            "progress",
-            "status",
-            "view",
-            "split",
-            "download",
-            "gallery",
-        ):
-            getattr(self, part).add_class(f"animegan-studio-{part.replace('_', '-')}")
-        self.update()
-
-    # -- building blocks ------------------------------------------------------------------
-    def _build_gallery(self, W):
-        # Buttons clip their label with an ellipsis: make every button wide enough for the
-        # longest name (at least 17 characters, e.g. "stereo_motorcycle"), and let the row wrap.
-        longest = max([17] + [len(n) for n in self.samples])
-        width = f"{max(76, self.GALLERY_CHAR_PX * longest + 24)}px"
-        items = []
-        for name, img in self.samples.items():
-            thumb = img.copy()
-            thumb.thumbnail((72, 72))
-            button = W.Button(
-                description=name, tooltip=name, layout=W.Layout(width=width, overflow="visible")
-            )
-            button.on_click(lambda _b, n=name: self.choose_sample(n))
-            thumb_view = W.Image(value=png_bytes(thumb), format="png", layout=W.Layout(width="72px"))
-            items.append(
-                W.VBox(
-                    [thumb_view, button],
-                    layout=W.Layout(width=width, align_items="center", margin="0 4px 4px 0"),
-                )
-            )
-        return W.HBox(items, layout=W.Layout(flex_flow="row wrap", width="100%"))
 
     def settings(self) -> StudioSettings:
         """The :class:`StudioSettings` the controls show now."""
@@ -558,7 +416,7 @@ class Studio:
         )
 
     def model(self) -> tuple[nn.Module, str]:
-        """The generator the controls select and its one-line label (:data:`DEFAULT` means ``load_model(None)``)."""
+        """The generator the controls select, and its one-line label (:data:`DEFAULT`: the default)."""
         if self._fixed_model is not None:
             return self._fixed_model, "weights: the model given to Studio()"
         value = self.weights.value
@@ -625,7 +483,7 @@ class Studio:
         self.status.value = f"{msg} ..."
 
     def _pass_fraction(self, fraction: float) -> None:
-        """Inside a generator pass (:func:`~animegan_edu.studio.progress.pass_progress`): the pass after stage ``done``."""
+        """Progress inside the generator pass after stage ``done`` (:func:`pass_progress`)."""
         done, total = self._stage
         if done < total:
             self._bar((done + fraction) / total, f"generating… {int(100 * fraction)}%")
@@ -657,7 +515,8 @@ class Studio:
             self._raw_key = key
         except Exception as exc:  # keep the studio alive; say what went wrong in one line
             self.progress.bar_style, self.progress.description = "danger", "failed"
-            self.status.value = f"<span style='color:#b00'>{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}</span>"
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            self.status.value = f"<span style='color:#b00'>{type(exc).__name__}: {first}</span>"
             return None
         finally:
             self._busy = False
@@ -679,7 +538,10 @@ class Studio:
         self.progress.value = self.progress.max
         self.progress.bar_style, self.progress.description = "success", ""
         h, w = r.photo.shape[-2:]
-        self.status.value = f"<b>{self.photo_name}</b>, {w}x{h} px, {r.seconds:.1f} s<br>{r.message}<br><i>{'; '.join(r.notes)}</i>"
+        self.status.value = (
+            f"<b>{self.photo_name}</b>, {w}x{h} px, {r.seconds:.1f} s<br>{r.message}<br>"
+            f"<i>{'; '.join(r.notes)}</i>"
+        )
         self._show_view()
         self.download.value = download_link_html(r.result, f"{self.photo_name.rsplit('.', 1)[0]}-anime.png")
 
@@ -691,7 +553,7 @@ class Studio:
 
     # -- display ----------------------------------------------------------------------------------
     def figure(self, extra: str = ""):
-        """The static before/after figure of the current result (matplotlib); ``extra``: one more title line."""
+        """The static before/after figure of the current result (matplotlib); ``extra``: a last title line."""
         if self.last is None:
             raise RuntimeError("nothing rendered yet")
         title = f"{self.photo_name}: {self.last.message}\n{'; '.join(self.last.notes)}" + (

@@ -1,8 +1,9 @@
-"""Checked exercises of notebook 10 (video): re-exported by :mod:`animegan_edu.teaching.exercises`.
+"""Checked exercises of notebook 10: the masked warping error, the flow-guided blend.
 
 Each checker calls the student's function on fresh random inputs and compares the result with
-:mod:`animegan_edu.video.temporal`; it returns a :class:`~animegan_edu.teaching.exercises.Feedback`
-("Correct: ..." or "Not yet: ..." with a hint, never the solution).
+:mod:`animegan_edu.video.temporal`; it returns a
+:class:`~animegan_edu.teaching.checking.Feedback` ("Correct: ..." or "Not yet: ..." with a
+hint, never the solution). The notebook imports this module as ``exercises``.
 
 Example:
     >>> check_temporal_blend(lambda s, w, m, a: (1 - a * m.float()) * s + a * m.float() * w).correct
@@ -11,18 +12,26 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 import torch
 
-if TYPE_CHECKING:
-    from animegan_edu.teaching.exercises import Feedback
+from animegan_edu.teaching.checking import (
+    Feedback,
+    Wrong,
+    answer_number,
+    answer_tensor,
+    call_answer,
+    require_close,
+    run_check,
+    seeded,
+)
 
 __all__ = ["check_masked_error", "check_temporal_blend"]
 
 
-def check_masked_error(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], object]) -> "Feedback":
-    """10: ``fn(a, b, mask)`` is the mean absolute difference of two frames over the pixels where ``mask`` is True.
+def check_masked_error(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], object]) -> Feedback:
+    """10: ``fn(a, b, mask)``: the mean absolute difference of two frames where ``mask`` is True.
 
     ``a``, ``b``: ``(3, H, W)`` in ``[0, 1]``; ``mask``: ``(H, W)`` bool. The difference is averaged
     over R, G and B, then over the kept pixels only: the core of the warping error.
@@ -31,16 +40,15 @@ def check_masked_error(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], 
         >>> check_masked_error(lambda a, b, m: (a - b).abs().mean(0)[m].mean()).correct
         True
     """
-    from animegan_edu.teaching.exercises import _call, _gen, _number, _run, _Wrong
     from animegan_edu.video.temporal import PairFlow, warping_error
 
     def body() -> str:
-        g = _gen(21)
+        g = seeded(21)
         for h, w in ((12, 16), (7, 9)):
             a, b = torch.rand(3, h, w, generator=g), torch.rand(3, h, w, generator=g)
             mask = torch.rand(h, w, generator=g) < 0.4
-            got = _number(
-                _call(
+            got = answer_number(
+                call_answer(
                     fn,
                     a.clone(),
                     b.clone(),
@@ -61,17 +69,17 @@ def check_masked_error(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], 
                     if abs(got - everywhere) < 1e-5
                     else "take |a - b|, average over the 3 channels, then average over the kept pixels"
                 )
-                raise _Wrong(
+                raise Wrong(
                     f"your error is {got:.4f} where the library measures another value. Hint: {hint}."
                 )
         return "occluded pixels are left out, so only what the flow can follow counts as flicker."
 
-    return _run(body)
+    return run_check(body)
 
 
 def check_temporal_blend(
     fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor, float], torch.Tensor],
-) -> "Feedback":
+) -> Feedback:
     """10: ``fn(stylized, warped_prev, mask, weight)`` is the flow-guided blend ``(1 - w m) S + w m W``.
 
     Example:
@@ -79,16 +87,15 @@ def check_temporal_blend(
         >>> check_temporal_blend(blend_previous).correct
         True
     """
-    from animegan_edu.teaching.exercises import _call, _close, _gen, _run, _tensor, _Wrong
     from animegan_edu.video.temporal import blend_previous
 
     def body() -> str:
-        g = _gen(22)
+        g = seeded(22)
         s, wp = torch.rand(3, 10, 12, generator=g), torch.rand(3, 10, 12, generator=g)
         mask = torch.rand(10, 12, generator=g) < 0.5
         for weight in (0.0, 0.3, 0.7):
-            got = _tensor(
-                _call(
+            got = answer_tensor(
+                call_answer(
                     fn,
                     s.clone(),
                     wp.clone(),
@@ -102,11 +109,11 @@ def check_temporal_blend(
             ref = blend_previous(s, wp, mask, weight)
             if not torch.allclose(got, ref.double(), atol=1e-5):
                 if torch.allclose(got, ((1 - weight) * s + weight * wp).double(), atol=1e-5):
-                    raise _Wrong(
+                    raise Wrong(
                         "you blended occluded pixels too. Hint: where mask is False the stylised frame must "
                         "stay as it is; multiply the weight by the mask."
                     )
-                _close(
+                require_close(
                     got,
                     ref,
                     f"at w={weight}: kept pixels get (1 - w) of the new frame and w of the warped "
@@ -114,4 +121,4 @@ def check_temporal_blend(
                 )
         return "trusted pixels lean on the past, occluded ones follow the new frame: less flicker, no ghosts."
 
-    return _run(body)
+    return run_check(body)

@@ -2,10 +2,12 @@
 trainer → weights → inference paths, each box naming its module and its notebook.
 
 The diagram is data (:data:`BOXES`, :data:`ARROWS`) drawn by :func:`overview_figure`, so a
-test can check that every box names a module that exists and a notebook that exists, and
-the picture never drifts from the code. ``docs/overview.png`` is made by
-``python -m animegan_edu.teaching.overview docs/overview.png``; notebook 00 and the teaching guide
-show it.
+test can check that every box names a module or subpackage that exists and a notebook that
+exists, and the picture never drifts from the code: :func:`save_overview` records
+:func:`diagram_text` in the PNG, and ``tests/test_overview.py`` compares the committed
+``docs/overview.png`` with what would be drawn now. It is made by
+``python -m animegan_edu.teaching.overview docs/overview.png``; the README, notebook 00 and the
+teaching guide show it.
 """
 
 from __future__ import annotations
@@ -15,17 +17,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+from animegan_edu.files import atomic_write
 from animegan_edu.viz import DPI, FONT_SIZE
 
-__all__ = ["Box", "BOXES", "ARROWS", "overview_figure", "save_overview"]
+__all__ = ["Box", "BOXES", "ARROWS", "METADATA_KEY", "diagram_text", "overview_figure", "save_overview"]
+
+#: The PNG text chunk in which :func:`save_overview` records :func:`diagram_text`.
+METADATA_KEY = "Diagram"
 
 
 @dataclass(frozen=True)
 class Box:
     """One stage of the system.
 
-    ``x``, ``y`` are the box centre in a 0..10 x 0..6 canvas; ``modules`` are
-    ``animegan_edu`` module names; ``notebooks`` are notebook numbers (``"01"``).
+    ``x``, ``y`` are the box centre in a 0..10 x 0..6 canvas; ``modules`` are dotted names
+    under ``animegan_edu``: a module (``"training.losses"``) or a whole subpackage
+    (``"int8"``); ``notebooks`` are notebook numbers (``"01"``).
     """
 
     key: str
@@ -42,7 +49,7 @@ BOXES: tuple[Box, ...] = (
     Box(
         "data",
         "data: photos + anime\n(cartoonize target, edge-smoothed)",
-        ("data", "demoset"),
+        ("data",),
         ("03",),
         1.1,
         4.6,
@@ -50,22 +57,46 @@ BOXES: tuple[Box, ...] = (
     ),
     Box("gen", "generator G\n(inverted residuals)", ("models",), ("01",), 3.5, 4.6, True),
     Box("disc", "discriminator D\n(patch scores, spectral norm)", ("models",), ("02",), 5.9, 4.6, True),
-    Box("loss", "losses: LSGAN, content,\nGram style, colour, guide", ("losses",), ("03",), 8.5, 4.6, True),
-    Box("train", "trainer: init phase, then\nadversarial phase", ("train",), ("04",), 5.9, 2.95, True),
+    Box(
+        "loss",
+        "losses: LSGAN, content,\nGram style, colour, guide",
+        ("training.losses",),
+        ("03",),
+        8.5,
+        4.6,
+        True,
+    ),
+    Box(
+        "train",
+        "trainer: init phase, then\nadversarial phase",
+        ("training.train",),
+        ("04",),
+        5.9,
+        2.95,
+        True,
+    ),
     Box(
         "weights",
         "weights: hashed safetensors,\nTF conversion, registry",
-        ("weights", "tf_checkpoint"),
+        ("weights",),
         ("00", "01"),
         3.5,
         2.95,
         True,
     ),
-    Box("pipe", "stylize pipeline\n(resize, strength)", ("pipeline",), ("00",), 1.0, 1.15, False),
-    Box("face", "face2paint\n(align, stylise, blend)", ("face",), ("05",), 3.0, 1.15, False),
-    Box("grade", "colour grade + glow", ("grading",), ("06",), 5.0, 1.15, False),
-    Box("int8", "INT8 / ONNX Runtime\non the CPU", ("quantize",), ("07",), 7.0, 1.15, False),
-    Box("studio", "Studio widgets,\nCLI, video", ("widgets", "cli", "video"), ("08", "10"), 9.0, 1.15, False),
+    Box("pipe", "stylize pipeline\n(resize, strength)", ("inference.pipeline",), ("00",), 1.0, 1.15, False),
+    Box("face", "face2paint\n(align, stylise, blend)", ("inference.face",), ("05",), 3.0, 1.15, False),
+    Box("grade", "colour grade + glow", ("inference.grading",), ("06",), 5.0, 1.15, False),
+    Box(
+        "int8",
+        "INT8 / ONNX Runtime\non the CPU",
+        ("int8", "inference.fastpaths"),
+        ("07",),
+        7.0,
+        1.15,
+        False,
+    ),
+    Box("studio", "Studio widgets,\nCLI, video", ("studio", "cli", "video"), ("08", "10"), 9.0, 1.15, False),
 )
 
 #: (from, to, label) arrows between boxes.
@@ -95,7 +126,19 @@ def _width(b: Box) -> float:
 def _box_text(b: Box) -> str:
     mods = ", ".join(b.modules)
     nbs = ", ".join(f"nb {n}" for n in b.notebooks)
-    return f"{b.title}\n[{mods}]  {nbs}"
+    return f"{b.title}\n[{mods}]\n{nbs}"
+
+
+def diagram_text() -> str:
+    """Everything the diagram says, one line per box and per arrow (what the PNG records).
+
+    Example:
+        >>> diagram_text().splitlines()[0]
+        'box data: data: photos + anime / (cartoonize target, edge-smoothed) / [data] / nb 03'
+    """
+    lines = [f"box {b.key}: " + _box_text(b).replace("\n", " / ") for b in BOXES]
+    lines += [f"arrow {a} -> {b}: {label}" for a, b, label in ARROWS]
+    return "\n".join(lines)
 
 
 def overview_figure(dpi: int = DPI) -> Any:
@@ -177,12 +220,11 @@ def overview_figure(dpi: int = DPI) -> Any:
 
 
 def save_overview(path: str | Path, dpi: int = DPI) -> Path:
-    """Write the diagram as a PNG (atomically) and return its path."""
-    from animegan_edu.imageio import atomic_write
-
+    """Write the diagram as a PNG (atomically), with :func:`diagram_text` in its metadata; its path."""
     fig = overview_figure(dpi=dpi)
+    meta = {METADATA_KEY: diagram_text()}
     try:
-        return atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=dpi))
+        return atomic_write(Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, metadata=meta))
     finally:
         import matplotlib.pyplot as plt
 

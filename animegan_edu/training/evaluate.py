@@ -1,11 +1,11 @@
 """How good is a generator? Figures on held-out photos against the recipe's target.
 
 Introduced in ``notebooks/04_training.ipynb``; command line:
-``animegan-edu evaluate [--weights W] [--size 512] [--json]``.
+``animegan-edu evaluate [--weights W] [--size 512] [--json]`` (:mod:`animegan_edu.cli.training`).
 
 The demo style has a paired target, :func:`animegan_edu.data.dataset.cartoonize` of each photo,
 so a stylization can be scored directly. For each validation photo (never trained on,
-:data:`animegan_edu.imageio.VALIDATION_PHOTOS`) at a given longest side:
+:data:`animegan_edu.samples.VALIDATION_PHOTOS`) at a given longest side:
 
 * ``psnr_db``: PSNR of the output against the target (higher is closer);
 * ``input_psnr_db``: the same for the unchanged photo, the do-nothing baseline a model
@@ -23,17 +23,17 @@ All images here are RGB ``(N, 3, H, W)`` in ``[0, 1]``; the generator works in
 
 from __future__ import annotations
 
-import argparse
-import json
-import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import kornia
 import torch
 from torch import nn
 
-__all__ = ["PhotoScore", "image_metrics", "evaluate_generator", "summarize", "register_cli"]
+from animegan_edu.metrics import edge_correlation, laplacian_ratio, psnr
+from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01
+
+__all__ = ["PhotoScore", "image_metrics", "evaluate_generator", "summarize", "scores_table"]
 
 
 @dataclass
@@ -49,17 +49,6 @@ class PhotoScore:
     edge_corr: float
 
 
-def _grey(x: torch.Tensor) -> torch.Tensor:
-    return kornia.color.rgb_to_grayscale(x)
-
-
-def _corr(a: torch.Tensor, b: torch.Tensor) -> float:
-    a = a.flatten().double() - a.double().mean()
-    b = b.flatten().double() - b.double().mean()
-    den = float(a.norm() * b.norm())
-    return float((a * b).sum()) / den if den > 0 else 0.0
-
-
 def image_metrics(output: torch.Tensor, target: torch.Tensor, photo: torch.Tensor) -> dict[str, float]:
     """Compare one stylized image with its target and its input photo.
 
@@ -72,7 +61,7 @@ def image_metrics(output: torch.Tensor, target: torch.Tensor, photo: torch.Tenso
     Example:
         >>> x = torch.rand(3, 32, 32)
         >>> m = image_metrics(x, x, x)
-        >>> math.isinf(m["psnr_db"]), round(m["lab_shift"], 6), round(m["laplacian_ratio"], 6)
+        >>> m["psnr_db"] == float("inf"), round(m["lab_shift"], 6), round(m["laplacian_ratio"], 6)
         (True, 0.0, 1.0)
     """
     o, t, p = (v.reshape(1, 3, *v.shape[-2:]).float().clamp(0, 1) for v in (output, target, photo))
@@ -80,21 +69,14 @@ def image_metrics(output: torch.Tensor, target: torch.Tensor, photo: torch.Tenso
         raise ValueError(
             f"output, target and photo must have one shape, got {tuple(o.shape)}, {tuple(t.shape)}, {tuple(p.shape)}"
         )
-
-    def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-        mse = float(((a - b) ** 2).mean())
-        return math.inf if mse == 0 else 10 * math.log10(1.0 / mse)
-
     lab_o = kornia.color.rgb_to_lab(o).mean(dim=(-2, -1))
     lab_t = kornia.color.rgb_to_lab(t).mean(dim=(-2, -1))
-    lap_o = kornia.filters.laplacian(_grey(o), 3).std()
-    lap_t = kornia.filters.laplacian(_grey(t), 3).std()
     return {
         "psnr_db": psnr(o, t),
         "input_psnr_db": psnr(p, t),
         "lab_shift": float((lab_o - lab_t).norm()),
-        "laplacian_ratio": float(lap_o / lap_t) if lap_t > 0 else math.nan,
-        "edge_corr": _corr(kornia.filters.sobel(_grey(o)), kornia.filters.sobel(_grey(p))),
+        "laplacian_ratio": laplacian_ratio(o, t),
+        "edge_corr": edge_correlation(o, p),
     }
 
 
@@ -120,12 +102,11 @@ def evaluate_generator(
     from tqdm.auto import tqdm
 
     from animegan_edu.data.dataset import cartoonize
-    from animegan_edu.imageio import VALIDATION_PHOTOS, validation_photo
 
     model.eval()
     scores = []
     for name in tqdm(list(names or VALIDATION_PHOTOS), desc=f"evaluate {size}px", disable=not progress):
-        photo = validation_photo(name, size)[None]  # (1, 3, H, W) in [0, 1]
+        photo = sample_photo01(name, size)[None]  # (1, 3, H, W) in [0, 1]
         target = cartoonize(photo)
         out = ((model(photo * 2 - 1).float() + 1) / 2).clamp(0, 1)
         if not torch.isfinite(out).all():
@@ -157,7 +138,8 @@ def summarize(scores: Sequence[PhotoScore]) -> dict[str, float]:
     }
 
 
-def _table(scores: Sequence[PhotoScore]) -> str:
+def scores_table(scores: Sequence[PhotoScore]) -> str:
+    """The scores as a text table, one row per photo, then a line of the :func:`summarize` figures."""
     head = f"{'photo':<18}{'size':>5}{'PSNR dB':>9}{'input dB':>10}{'margin':>8}{'Lab shift':>10}{'lap ratio':>10}{'edge corr':>10}"
     rows = [head, "-" * len(head)]
     for s in scores:
@@ -173,41 +155,3 @@ def _table(scores: Sequence[PhotoScore]) -> str:
         f"{m['min_laplacian_ratio']:.2f}"
     )
     return "\n".join(rows)
-
-
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``animegan-edu evaluate`` to the command line."""
-    p = subparsers.add_parser(
-        "evaluate", help="score a generator on the validation photos against the demo target"
-    )
-    p.add_argument(
-        "--weights", default=None, help="registry name or file (default: the bundled demo weights)"
-    )
-    p.add_argument("--size", type=int, nargs="+", default=[512], help="longest side(s) in px (default: 512)")
-    p.add_argument("--photos", nargs="+", default=None, help="validation photo names (default: all)")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    p.set_defaults(func=_cli_evaluate)
-
-
-def _cli_evaluate(args: argparse.Namespace) -> int:
-    from animegan_edu.weights.hub import get_generator
-
-    for s in args.size:
-        if not 64 <= s <= 2048:
-            raise ValueError(f"--size {s}: use a longest side between 64 and 2048 px")
-    model, label = get_generator(args.weights or "demo", fallback=None)
-    scores = [
-        sc for s in args.size for sc in evaluate_generator(model, s, args.photos, progress=not args.json)
-    ]
-    if args.json:
-        by_size = {str(s): summarize([x for x in scores if x.size == s]) for s in args.size}
-        print(
-            json.dumps(
-                {"weights": label, "photos": [asdict(x) for x in scores], "summary": by_size}, indent=1
-            )
-        )
-    else:
-        print(f"weights: {label}")
-        for s in args.size:
-            print(_table([x for x in scores if x.size == s]))
-    return 0

@@ -129,7 +129,8 @@ def _check_vgg_hash(path: Path) -> None:
     """
     import re
 
-    from animegan_edu.weights.files import IntegrityError, UnsafeFileError, read_sidecar, sha256_file
+    from animegan_edu.files import read_sidecar, sha256_file
+    from animegan_edu.weights.files import IntegrityError, UnsafeFileError
 
     if path.suffix == ".npy":  # the original format is a pickled dict: never unpickled here
         try:

@@ -1,7 +1,8 @@
 """The two-phase AnimeGANv2 trainer: init (reconstruction), then adversarial.
 
-Introduced in ``notebooks/04_training.ipynb``. Command line:
-``animegan-edu train --config configs/demo.yaml [--resume] [--steps N]``.
+Introduced in ``notebooks/04_training.ipynb``. Command line (:mod:`animegan_edu.cli.training`):
+``animegan-edu train --config configs/demo.yaml [--no-resume] [--steps N]``; the settings are a
+:class:`animegan_edu.training.config.TrainConfig`.
 Under ``torchrun --nproc_per_node K`` the same command trains with
 DistributedDataParallel (gloo on CPU, nccl on GPUs).
 
@@ -18,35 +19,29 @@ uninterrupted run would.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
 import time
-import types
-import typing
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
-import yaml
 from torch import nn
 
-from animegan_edu.data.dataset import AnimeDataset
-from animegan_edu.imageio import sample_photos, save_png_atomic
+from animegan_edu.data.dataset import AnimeDataset, Batch
+from animegan_edu.files import atomic_write
+from animegan_edu.imageio import save_png_atomic
+from animegan_edu.metrics import psnr
 from animegan_edu.models import Discriminator, Generator
-from animegan_edu.resources import config_path
+from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01, sample_photos
 from animegan_edu.training import losses as L
-from animegan_edu.weights.files import atomic_write
+from animegan_edu.training.config import ConfigError, TrainConfig
 
-__all__ = ["TrainConfig", "Trainer", "load_config", "train", "register_cli"]
-
-
-class ConfigError(ValueError):
-    """A training config cannot be used; the message names the file and the key."""
+__all__ = ["TrainingError", "Trainer", "History", "train", "check_out_dir", "has_native_bf16"]
 
 
 class TrainingError(ValueError):
@@ -67,196 +62,6 @@ def has_native_bf16(device: torch.device | None = None) -> bool:
         getattr(cpu, "_is_amx_tile_supported", lambda: False)()
         or getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
     )
-
-
-@dataclass
-class TrainConfig:
-    """Everything a training run depends on (a YAML file sets any subset of these)."""
-
-    name: str = "run"
-    data_root: str = "data/demo"
-    style: str = "Demo"
-    out_dir: str = "runs/demo"
-    seed: int = 0
-    threads: int = 0  # 0: leave torch's default
-    precision: str = (
-        "auto"  # "auto" (bf16 autocast + channels-last where the CPU/GPU has bf16), "bf16" or "fp32"
-    )
-    max_side: int = 512  # images are shrunk to this on load
-    remove_colour_offset: bool = True
-    # init phase: reconstruction
-    init_steps: int = 500
-    init_lr: float = 2e-4
-    init_loss: str = "vgg"  # "vgg" (original: VGG19 content loss) or "l1" (pixels + chroma)
-    # adversarial phase
-    adv_steps: int = 5000
-    g_lr: float = 2e-5
-    d_lr: float = 4e-5
-    lr_decay_to: float = 1.0  # cosine decay of both lrs to this fraction over the adversarial phase
-    betas: tuple[float, float] = (0.5, 0.999)
-    crop: int = 256
-    batch_size: int = 12
-    # optional last stretch of the adversarial phase at another crop size
-    final_steps: int = 0
-    final_crop: int = 256
-    final_batch_size: int = 4
-    # optional crop schedule: [[from_step, crop, batch_size], ...] (overrides crop/final_*)
-    crop_schedule: tuple[tuple[int, int, int], ...] | None = None
-    warmup_steps: int = 0  # linear lr warm-up at the start of each phase
-    # losses
-    style_preset: str | None = "hayao"  # one of losses.STYLE_PRESETS, or None to use the fields below
-    g_adv: float = 300.0
-    d_adv: float = 300.0
-    content: float = 1.5
-    style_weight: float = 2.5
-    colour: float = 15.0
-    tv: float = 1.0
-    guide: float = 0.0  # paired L1 to <style>/paired (demo recipe only)
-    guide_colour: float = 0.0
-    guide_grad: float = 0.0  # L1 on image gradients towards the paired target
-    d_loss_weights: tuple[float, float, float, float] | None = None  # None: the preset's d_terms
-    # discriminator
-    d_channels: int = 64
-    d_layers: int = 3
-    spectral_norm: bool = True
-    # bookkeeping
-    sample_every: int = 500
-    checkpoint_every: int = 500
-    sample_images: tuple[str, ...] = ("astronaut", "coffee", "chelsea")
-    sample_size: int = 256
-    val_every: int = 0  # score the validation photos every N steps (0: never)
-    val_size: int = 256
-
-    @property
-    def total_steps(self) -> int:
-        return self.init_steps + self.adv_steps
-
-    def loss_weights(self) -> L.LossWeights:
-        if self.style_preset:
-            key = self.style_preset.lower()
-            if key not in L.STYLE_PRESETS:
-                raise ConfigError(
-                    f"style_preset {self.style_preset!r} unknown; use one of {sorted(L.STYLE_PRESETS)} or null"
-                )
-            base = L.STYLE_PRESETS[key]
-            extra = {
-                "g_adv": self.g_adv, "d_adv": self.d_adv, "guide": self.guide,
-                "guide_colour": self.guide_colour, "guide_grad": self.guide_grad,
-            }  # fmt: skip
-            if self.d_loss_weights is not None:
-                extra["d_terms"] = tuple(self.d_loss_weights)
-            return L.LossWeights(**{**base.as_dict(), **extra})
-        return L.LossWeights(
-            g_adv=self.g_adv, d_adv=self.d_adv, content=self.content, style=self.style_weight,
-            colour=self.colour, tv=self.tv, guide=self.guide, guide_colour=self.guide_colour, guide_grad=self.guide_grad,
-            d_terms=tuple(self.d_loss_weights or (1.0, 1.0, 1.0, 1.0)),
-        )  # fmt: skip
-
-
-def load_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
-    """Read a YAML config; unknown keys are an error that names them."""
-    path = config_path(path)  # a bare name ("demo") is a bundled recipe (resources.config_path)
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found (see configs/ for examples)") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
-    known = {f.name: f for f in fields(TrainConfig)}
-    unknown = sorted(set(raw) - set(known))
-    if unknown:
-        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
-    raw.update({k: v for k, v in overrides.items() if v is not None})
-    hints = typing.get_type_hints(TrainConfig)
-    checked = {key: _coerce(value, hints[key], f"{path}: {key}") for key, value in raw.items()}
-    cfg = TrainConfig(**checked)
-    check_config(cfg, str(path))
-    return cfg
-
-
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    """``value`` as the type ``hint`` names, or a :class:`ConfigError` naming file and key."""
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        errors = []
-        for arg in (a for a in args if a is not type(None)):
-            try:
-                return _coerce(value, arg, where)
-            except ConfigError as exc:
-                errors.append(str(exc))
-        raise ConfigError(errors[0] if errors else f"{where}: unexpected value {value!r}")
-    if origin is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where}: expected a list, got {value!r}")
-        if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_coerce(v, args[0], f"{where}[{i}]") for i, v in enumerate(value))
-        if len(value) != len(args):
-            raise ConfigError(f"{where}: expected a list of {len(args)} values, got {value!r}")
-        return tuple(_coerce(v, a, f"{where}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where}: expected true or false, got {value!r}")
-        return value
-    if hint is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where}: expected a whole number, got {value!r}")
-        return value
-    if hint is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ConfigError(f"{where}: expected a finite number, got {value!r}")
-        return float(value)
-    if hint is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{where}: expected text, got {value!r}")
-        return value
-    return value
-
-
-def check_config(cfg: TrainConfig, where: str = "config") -> None:
-    """Refuse settings that cannot train (negative steps, lrs that are not positive, ...).
-
-    Example:
-        >>> check_config(TrainConfig(init_steps=-1))
-        Traceback (most recent call last):
-        ...
-        animegan_edu.training.train.ConfigError: config: init_steps: must be 0 or more, got -1
-    """
-    for key in (
-        "init_steps",
-        "adv_steps",
-        "final_steps",
-        "warmup_steps",
-        "threads",
-        "sample_every",
-        "checkpoint_every",
-        "val_every",
-    ):
-        if getattr(cfg, key) < 0:
-            raise ConfigError(f"{where}: {key}: must be 0 or more, got {getattr(cfg, key)}")
-    for key in ("init_lr", "g_lr", "d_lr"):
-        if not getattr(cfg, key) > 0:
-            raise ConfigError(f"{where}: {key}: must be a positive learning rate, got {getattr(cfg, key)}")
-    for key in ("crop", "final_crop", "sample_size", "val_size", "max_side"):
-        if not 8 <= getattr(cfg, key) <= 4096:
-            raise ConfigError(f"{where}: {key}: must be between 8 and 4096 px, got {getattr(cfg, key)}")
-    for key in ("batch_size", "final_batch_size"):
-        if not 1 <= getattr(cfg, key) <= 1024:
-            raise ConfigError(f"{where}: {key}: must be between 1 and 1024, got {getattr(cfg, key)}")
-    for i, (start, crop, bs) in enumerate(cfg.crop_schedule or ()):
-        if start < 0 or not 8 <= crop <= 4096 or not 1 <= bs <= 1024:
-            raise ConfigError(
-                f"{where}: crop_schedule[{i}]: expected [from_step >= 0, crop 8-4096, batch 1-1024], got {[start, crop, bs]}"
-            )
-    if cfg.precision not in ("auto", "bf16", "fp32"):
-        raise ConfigError(f"{where}: precision: use auto, bf16 or fp32, got {cfg.precision!r}")
-    if cfg.init_loss not in ("vgg", "l1"):
-        raise ConfigError(f"{where}: init_loss: use vgg or l1, got {cfg.init_loss!r}")
-    if cfg.total_steps == 0:
-        raise ConfigError(f"{where}: init_steps + adv_steps is 0: nothing to train")
 
 
 @dataclass
@@ -368,14 +173,14 @@ class Trainer:
     def _check_finite(self, loss: torch.Tensor, what: str, step: int) -> None:
         if not torch.isfinite(loss):
             raise TrainingError(
-                f"the {what} became {loss.item()} at step {step}: training diverged; the last good checkpoint "
-                f"is in {self.cfg.out_dir} (lower the learning rate, then resume)"
+                f"the {what} became {loss.item()} at step {step}: training diverged; the last good "
+                f"checkpoint is in {self.cfg.out_dir} (lower the learning rate, then resume)"
             )
 
     # ---------------------------------------------------------------- one step
     def train_step(self) -> dict[str, float]:
         """One optimisation step (phase chosen by ``self.step``); returns the losses."""
-        cfg, w = self.cfg, self.weights
+        cfg = self.cfg
         step = self.step
         g_lr, d_lr = self._lrs(step)
         for group in self.g_opt.param_groups:
@@ -387,24 +192,31 @@ class Trainer:
         photo = self._to_device(b.photo)
         row: dict[str, float] = {"step": step, "phase": 0.0 if self.phase(step) == "init" else 1.0}
         self.generator.train()
-
         if self.phase(step) == "init":
-            fake = self._g(photo)
-            if cfg.init_loss == "vgg":
-                loss = w.content * L.content_loss(self.vgg(fake), self.vgg(photo))
-            elif cfg.init_loss == "l1":
-                loss = (fake - photo).abs().mean() + 2 * (
-                    L.yuv(fake)[:, 1:] - L.yuv(photo)[:, 1:]
-                ).abs().mean()
-            else:
-                raise ConfigError(f"init_loss must be 'vgg' or 'l1', got {cfg.init_loss!r}")
-            self._check_finite(loss, "init loss", step)
-            self.g_opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.g_opt.step()
-            row["init"] = loss.item()
-            return row
+            self._init_step(photo, step, row)
+        else:
+            self._adversarial_step(photo, b, step, row)
+        return row
 
+    def _init_step(self, photo: torch.Tensor, step: int, row: dict[str, float]) -> None:
+        """Reconstruction: the generator learns to give back its input (``init_loss``)."""
+        cfg, w = self.cfg, self.weights
+        fake = self._g(photo)
+        if cfg.init_loss == "vgg":
+            loss = w.content * L.content_loss(self.vgg(fake), self.vgg(photo))
+        elif cfg.init_loss == "l1":
+            loss = (fake - photo).abs().mean() + 2 * (L.yuv(fake)[:, 1:] - L.yuv(photo)[:, 1:]).abs().mean()
+        else:
+            raise ConfigError(f"init_loss must be 'vgg' or 'l1', got {cfg.init_loss!r}")
+        self._check_finite(loss, "init loss", step)
+        self.g_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.g_opt.step()
+        row["init"] = loss.item()
+
+    def _adversarial_step(self, photo: torch.Tensor, b: Batch, step: int, row: dict[str, float]) -> None:
+        """One discriminator update (when ``d_adv > 0``), then one generator update."""
+        w = self.weights
         use_adv = w.g_adv > 0 or w.d_adv > 0
         fake = self._g(photo)
         if use_adv and w.d_adv > 0:
@@ -417,12 +229,23 @@ class Trainer:
             d_loss.backward()
             self.d_opt.step()
             row["d"] = d_loss.item()
-
         g_loss = torch.zeros((), device=self.device)
         if use_adv and w.g_adv > 0:
             adv = L.lsgan_g_loss(self._d(fake))
             row["g_adv"] = adv.item()
             g_loss = g_loss + w.g_adv * adv
+        g_loss = self._add_generator_terms(g_loss, fake, photo, b, row)
+        self._check_finite(g_loss, "generator loss", step)
+        self.g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        self.g_opt.step()
+        row["g"] = g_loss.item()
+
+    def _add_generator_terms(
+        self, g_loss: torch.Tensor, fake: torch.Tensor, photo: torch.Tensor, b: Batch, row: dict[str, float]
+    ) -> torch.Tensor:
+        """``g_loss`` plus the weighted content, style, colour, TV and guide losses (logged in ``row``)."""
+        w = self.weights
         if w.content > 0 or w.style > 0:
             f_fake, f_photo = self.vgg(fake), self.vgg(photo)
             if w.content > 0:
@@ -451,12 +274,7 @@ class Trainer:
                 gg = L.gradient_loss(fake, target)
                 row["guide_grad"] = gg.item()
                 g_loss = g_loss + w.guide_grad * gg
-        self._check_finite(g_loss, "generator loss", step)
-        self.g_opt.zero_grad(set_to_none=True)
-        g_loss.backward()
-        self.g_opt.step()
-        row["g"] = g_loss.item()
-        return row
+        return g_loss
 
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
@@ -485,12 +303,19 @@ class Trainer:
         """Write ``checkpoint.pt`` atomically (temp file, then rename). Rank 0 only."""
         path = Path(path or Path(self.cfg.out_dir) / "checkpoint.pt")
         state = self.state_dict()
-        return atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:  # a file object: torch.save refuses a suffix-less ".tmp-..." name
+                torch.save(state, fh)
+
+        return atomic_write(path, write, make_folder=True)
 
     def save_history(self) -> Path:
         """Write ``out_dir/history.json`` (one row per step) atomically."""
         text = json.dumps(self.history.rows)
-        return atomic_write(Path(self.cfg.out_dir) / "history.json", lambda tmp: tmp.write_text(text))
+        return atomic_write(
+            Path(self.cfg.out_dir) / "history.json", lambda tmp: tmp.write_text(text), make_folder=True
+        )
 
     def load_checkpoint(self, path: str | os.PathLike | None = None) -> bool:
         path = Path(path or Path(self.cfg.out_dir) / "checkpoint.pt")
@@ -507,7 +332,8 @@ class Trainer:
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConfigError(
-                f"{path}: checkpoint does not match this config ({first[:160]}); use another out_dir or --no-resume"
+                f"{path}: checkpoint does not match this config ({first[:160]}); "
+                "use another out_dir or --no-resume"
             ) from None
         bad = [
             k
@@ -516,7 +342,8 @@ class Trainer:
         ]
         if bad:
             raise TrainingError(
-                f"{path}: the generator in this checkpoint holds non-finite values ({bad[0]}); it cannot be resumed"
+                f"{path}: the generator in this checkpoint holds non-finite values ({bad[0]}); "
+                "it cannot be resumed"
             )
         return True
 
@@ -535,7 +362,7 @@ class Trainer:
             "steps": str(self.step),
             "config": self.cfg.name,
         }
-        return atomic_write(path, lambda tmp: save_file(sd, str(tmp), metadata=meta))
+        return atomic_write(path, lambda tmp: save_file(sd, str(tmp), metadata=meta), make_folder=True)
 
     @torch.no_grad()
     def sample_grid(self) -> torch.Tensor:
@@ -558,18 +385,17 @@ class Trainer:
         against that target, the baseline to beat.
         """
         from animegan_edu.data.dataset import cartoonize
-        from animegan_edu.imageio import VALIDATION_PHOTOS, validation_photo
         from animegan_edu.training.evaluate import image_metrics
 
         size = size or self.cfg.val_size
         if size not in self._val_cache:  # photos and their targets do not change during a run
-            photos = [validation_photo(name, size)[None].to(self.device) for name in VALIDATION_PHOTOS]
+            photos = [sample_photo01(name, size)[None].to(self.device) for name in VALIDATION_PHOTOS]
             self._val_cache[size] = [(p, cartoonize(p)) for p in photos]
         self.generator.eval()
         recon, target_db, input_db = [], [], []
         for photo, target in self._val_cache[size]:
             out = ((self._g(self._to_device(photo * 2 - 1)) + 1) / 2).clamp(0, 1)
-            recon.append(-10 * math.log10(max(float(((out - photo) ** 2).mean()), 1e-10)))
+            recon.append(min(psnr(out, photo), 100.0))  # identical: 100 dB, not inf
             if self.dataset.targets is not None:
                 m = image_metrics(out, target, photo)
                 target_db.append(m["psnr_db"])
@@ -671,30 +497,3 @@ def train(
     if trainer.distributed:
         dist.barrier()
     return trainer
-
-
-def register_cli(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``animegan-edu train`` to the command line."""
-    p = subparsers.add_parser(
-        "train", help="train a generator from a YAML config (init then adversarial phase)"
-    )
-    p.add_argument("--config", required=True, help="YAML file, e.g. configs/demo.yaml")
-    p.add_argument(
-        "--steps", type=int, default=None, help="stop after this many steps in total (default: the config's)"
-    )
-    p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint in out_dir")
-    p.add_argument("--out-dir", default=None, help="override the config's out_dir")
-    p.add_argument("--export", default=None, help="where to write the final generator (.safetensors)")
-    p.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="override the config's CPU threads (e.g. 1 to leave a core free; results differ only by rounding)",
-    )
-    p.set_defaults(func=_cli_train)
-
-
-def _cli_train(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config, out_dir=args.out_dir, threads=args.threads)
-    train(cfg, resume=not args.no_resume, steps=args.steps, export=args.export)
-    return 0

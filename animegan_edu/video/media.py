@@ -16,7 +16,6 @@ ffmpeg is needed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -29,7 +28,8 @@ from typing import Any, Optional, Union
 import numpy as np
 import torch
 
-from animegan_edu.imageio import atomic_write, max_pixels_default, snapped_size
+from animegan_edu.files import atomic_write, sha256_file
+from animegan_edu.imageio import max_pixels_default, snapped_size
 from animegan_edu.inference.pipeline import check_size, prepare
 
 __all__ = [
@@ -119,12 +119,59 @@ def _max_total_pixels() -> int:
     return v
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def _check_frame_size(p: Path, w: int, h: int, limit: int) -> None:
+    """Refuse a frame with no size, smaller than 8x8, or over ``limit`` pixels."""
+    if w <= 0 or h <= 0:
+        raise VideoError(f"{p}: the video stream has no frame size; the file is damaged, re-export it")
+    if min(w, h) < 8:
+        raise VideoError(f"{p}: {w}x{h} pixels per frame is too small (at least 8x8); use a larger video")
+    if w * h > limit:
+        raise VideoError(
+            f"{p}: {w}x{h} pixels per frame ({w * h / 1e6:.1f} MP) is over the limit of {limit / 1e6:g} MP; "
+            "shrink the video first, or raise the limit (--max-megapixels)"
+        )
+
+
+def _count_frames(
+    p: Path, container: Any, stream: Any, w: int, h: int, total_limit: int
+) -> tuple[int, list[int]]:
+    """The number of (non-empty) packets of ``stream`` and their timestamps, read without decoding.
+
+    Stops with a :class:`VideoError` past :data:`MAX_FRAMES` frames, or past ``total_limit``
+    pixels of ``w`` x ``h`` frames.
+    """
+    pts: list[int] = []
+    n = 0
+    for pkt in container.demux(stream):
+        if pkt.size == 0:
+            continue
+        n += 1
+        if pkt.pts is not None:
+            pts.append(int(pkt.pts))
+        if n > MAX_FRAMES:
+            raise VideoError(f"{p}: more than {MAX_FRAMES:,} frames; cut it into shorter parts")
+        if n * w * h > total_limit:
+            raise VideoError(
+                f"{p}: over {total_limit / 1e9:g} G pixels in total (frames x {w}x{h}); "
+                f"cut it into shorter parts, or raise ${MAX_VIDEO_PIXELS_ENV}"
+            )
+    if n == 0:
+        raise VideoError(f"{p}: the video stream has zero frames; re-export the video")
+    return n, pts
+
+
+def _check_constant_rate(p: Path, pts: list[int], n: int, fps: Fraction, time_base: Any) -> None:
+    """Refuse a variable frame rate: a gap between timestamps far (half a frame) from ``1 / fps``."""
+    if len(pts) == n and n >= 3 and time_base:
+        step = float(1 / (fps * time_base))
+        d = np.diff(np.sort(np.asarray(pts, dtype=np.float64)))
+        if d.size and (np.abs(d - step) > 0.5 * step).any():
+            lo, hi = float(d.min()), float(d.max())
+            raise VideoError(
+                f"{p}: variable frame rate (frame gaps from {lo * float(time_base) * 1000:.0f} to "
+                f"{hi * float(time_base) * 1000:.0f} ms); re-encode it at a constant rate first "
+                f"(e.g. ffmpeg -i IN -fps_mode cfr OUT.mp4)"
+            )
 
 
 def probe_video(
@@ -179,46 +226,13 @@ def probe_video(
             raise VideoError(f"{p}: has no video stream (audio only?); {_HINT}")
         stream = container.streams.video[0]
         w, h = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
-        if w <= 0 or h <= 0:
-            raise VideoError(f"{p}: the video stream has no frame size; the file is damaged, re-export it")
-        if min(w, h) < 8:
-            raise VideoError(f"{p}: {w}x{h} pixels per frame is too small (at least 8x8); use a larger video")
-        if w * h > limit:
-            raise VideoError(
-                f"{p}: {w}x{h} pixels per frame ({w * h / 1e6:.1f} MP) is over the limit of {limit / 1e6:g} MP; "
-                f"shrink the video first, or raise the limit (--max-megapixels)"
-            )
+        _check_frame_size(p, w, h, limit)
         rate = stream.average_rate or stream.base_rate or stream.guessed_rate
         if not rate or rate <= 0:
             raise VideoError(f"{p}: the frame rate is unknown; re-encode it at a constant frame rate")
         fps = Fraction(rate)
-        pts = []
-        n = 0
-        for pkt in container.demux(stream):
-            if pkt.size == 0:
-                continue
-            n += 1
-            if pkt.pts is not None:
-                pts.append(int(pkt.pts))
-            if n > MAX_FRAMES:
-                raise VideoError(f"{p}: more than {MAX_FRAMES:,} frames; cut it into shorter parts")
-            if n * w * h > total_limit:
-                raise VideoError(
-                    f"{p}: over {total_limit / 1e9:g} G pixels in total (frames x {w}x{h}); cut it into shorter parts, "
-                    f"or raise ${MAX_VIDEO_PIXELS_ENV}"
-                )
-        if n == 0:
-            raise VideoError(f"{p}: the video stream has zero frames; re-export the video")
-        if len(pts) == n and n >= 3 and stream.time_base:
-            step = float(1 / (fps * stream.time_base))
-            d = np.diff(np.sort(np.asarray(pts, dtype=np.float64)))
-            if d.size and (np.abs(d - step) > 0.5 * step).any():
-                lo, hi = float(d.min()), float(d.max())
-                raise VideoError(
-                    f"{p}: variable frame rate (frame gaps from {lo * float(stream.time_base) * 1000:.0f} to "
-                    f"{hi * float(stream.time_base) * 1000:.0f} ms); re-encode it at a constant rate first "
-                    f"(e.g. ffmpeg -i IN -fps_mode cfr OUT.mp4)"
-                )
+        n, pts = _count_frames(p, container, stream, w, h, total_limit)
+        _check_constant_rate(p, pts, n, fps, stream.time_base)
         has_audio = bool(container.streams.audio)
     except av.error.FFmpegError as exc:
         raise VideoError(
@@ -226,7 +240,7 @@ def probe_video(
         ) from None
     finally:
         container.close()
-    return VideoInfo(p, w, h, fps, n, has_audio, _sha256(p) if digest else "")
+    return VideoInfo(p, w, h, fps, n, has_audio, sha256_file(p) if digest else "")
 
 
 def output_size(width: int, height: int, size: int) -> tuple[int, int]:
@@ -317,7 +331,10 @@ _AAC_RATES = (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000, 6400
 
 
 def _add_audio_stream(av: Any, out: Any, source: Path) -> Optional[tuple[Any, int, str]]:
-    """An AAC stream in ``out`` for ``source``'s first audio stream (before anything is muxed); ``None`` if it has none."""
+    """An AAC stream in ``out`` for ``source``'s first audio stream (added before anything is muxed).
+
+    ``None`` if ``source`` has no audio.
+    """
     with av.open(str(source)) as src:
         if not src.streams.audio:
             return None
@@ -453,7 +470,7 @@ def sample_clip_frames(seconds: float = 2.0, fps: int = 12, size: int = 256) -> 
     """
     import cv2
 
-    from animegan_edu.imageio import sample_photo_array
+    from animegan_edu.samples import sample_photo_array
 
     n = int(round(float(seconds) * int(fps)))
     if not 1 <= n <= 10_000 or not 16 <= int(size) <= 2048:
@@ -505,7 +522,7 @@ def make_test_clip(
     *,
     audio: bool = False,
 ) -> Path:
-    """Write the test clip (:func:`sample_clip_frames`) as an H.264 video, optionally with a 440 Hz tone (AAC).
+    """Write the test clip (:func:`sample_clip_frames`) as an H.264 video, optionally with a 440 Hz AAC tone.
 
     Made offline, deterministic, CC0 (:func:`sample_clip_licence`); used by the tests, notebook 10
     and ``animegan-edu bench --video``. Written atomically.

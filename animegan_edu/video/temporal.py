@@ -30,7 +30,7 @@ trusted::
 
 ``M'_t`` is ``M_t`` further limited to pixels where the input itself matches its own warp (a
 photometric check that catches flow errors and lighting changes). The weight ``w`` in ``[0, 0.95]``
-trades flicker against fidelity to the per-frame result (PSNR, :func:`fidelity_psnr`); the
+trades flicker against fidelity to the per-frame result (PSNR, :func:`animegan_edu.metrics.psnr`); the
 default :data:`DEFAULT_WEIGHT` was chosen by measurement in notebook 10. Outputs are rounded to
 1/255 steps at every frame, so a run resumed from saved 8-bit frames continues bit-identically.
 
@@ -48,6 +48,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from animegan_edu.checks import finite_in_range
+
 __all__ = [
     "DEFAULT_WEIGHT",
     "MAX_WEIGHT",
@@ -63,11 +65,10 @@ __all__ = [
     "warping_error",
     "blend_previous",
     "stabilize",
-    "fidelity_psnr",
     "quantize8",
 ]
 
-#: Default blend weight ``w`` of the previous output (chosen by measurement: notebook 10, README "Video").
+#: Default blend weight ``w`` of the previous output (chosen by measurement: notebook 10, docs/video.md).
 DEFAULT_WEIGHT = 0.6
 #: Largest allowed weight: at 1 the first frame would be frozen wherever the flow is trusted.
 MAX_WEIGHT = 0.95
@@ -86,13 +87,7 @@ def check_weight(weight: float) -> float:
         >>> check_weight(0.5)
         0.5
     """
-    try:
-        w = float(weight)
-    except (TypeError, ValueError):
-        raise ValueError(f"temporal weight must be a number, got {weight!r}") from None
-    if not math.isfinite(w) or not 0.0 <= w <= MAX_WEIGHT:
-        raise ValueError(f"temporal weight must be a finite number in [0, {MAX_WEIGHT}], got {weight!r}")
-    return w
+    return finite_in_range("temporal weight", weight, 0, MAX_WEIGHT)
 
 
 def _frame(x: torch.Tensor, what: str) -> torch.Tensor:
@@ -412,16 +407,3 @@ def stabilize(stylized: torch.Tensor, frames: torch.Tensor, weight: float = DEFA
         )
     st = TemporalStabilizer(weight)
     return torch.stack([st.step(f, s) for f, s in zip(frames, stylized)])
-
-
-def fidelity_psnr(a: torch.Tensor, b: torch.Tensor) -> float:
-    """PSNR in dB between two clips (or frames) in ``[0, 1]``: how close the method stays to the per-frame output.
-
-    Example:
-        >>> round(fidelity_psnr(torch.zeros(2, 3, 4, 4), torch.full((2, 3, 4, 4), 0.1)), 2)
-        20.0
-    """
-    if a.shape != b.shape:
-        raise ValueError(f"psnr needs equal shapes, got {tuple(a.shape)} and {tuple(b.shape)}")
-    mse = (a.double() - b.double()).pow(2).mean().item()  # the same formula as animegan_edu.bench.run.psnr
-    return float("inf") if mse == 0 else 10 * math.log10(1.0 / mse)

@@ -1,8 +1,7 @@
 """Weight files as data: errors, hashes, hash sidecars, size-capped downloads, safe loading.
 
-The registry and the one way to get a generator (:func:`animegan_edu.weights.hub.get_generator`)
-live in :mod:`animegan_edu.weights.hub`, which re-exports everything public here; import from
-there.
+The registry is :mod:`animegan_edu.weights.registry`; the one way to get a generator,
+:func:`animegan_edu.weights.hub.get_generator`, is in :mod:`animegan_edu.weights.hub`.
 
 Rules this module enforces:
 
@@ -32,14 +31,13 @@ import urllib.error
 import urllib.request
 import warnings
 import zipfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from animegan_edu.imageio import _umask
-from animegan_edu.imageio import atomic_write as _atomic_write
+from animegan_edu.files import current_umask, read_sidecar, sidecar_path
 
 __all__ = [
     "WeightsError",
@@ -53,11 +51,7 @@ __all__ = [
     "StorageError",
     "HARD_DOWNLOAD_CAP",
     "git_blob_sha1",
-    "sha256_file",
-    "read_sidecar",
     "require_sidecar",
-    "write_sidecar",
-    "atomic_write",
     "fetch",
     "load_state_dict",
     "check_generator_state_dict",
@@ -136,48 +130,6 @@ def git_blob_sha1(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    """SHA-256 of a file, 64 lower-case hex digits.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "empty"
-        >>> _ = p.write_bytes(b"")
-        >>> sha256_file(p)[:16]
-        'e3b0c44298fc1c14'
-    """
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _sidecar_of(path: Path) -> Path:
-    return path.with_name(path.name + ".sha256")
-
-
-def read_sidecar(path: str | os.PathLike) -> str | None:
-    """The SHA-256 recorded in ``<path>.sha256`` (``sha256sum`` format), or ``None``.
-
-    ``None`` when the sidecar is missing, empty, unreadable or does not start with 64 hex
-    digits; callers treat that as a refusal (:func:`require_sidecar`).
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "w.safetensors"
-        >>> read_sidecar(p) is None
-        True
-    """
-    side = _sidecar_of(Path(path))
-    try:
-        text = side.read_text(encoding="ascii", errors="strict").strip()
-    except (OSError, UnicodeError, ValueError):
-        return None
-    first = text.split()[0].lower() if text else ""
-    return first if re.fullmatch(r"[0-9a-f]{64}", first) else None
-
-
 def require_sidecar(path: str | os.PathLike, how_to_fix: str) -> str:
     """The recorded SHA-256 of ``path``; a missing/empty/unreadable sidecar is an :class:`IntegrityError`.
 
@@ -197,53 +149,11 @@ def require_sidecar(path: str | os.PathLike, how_to_fix: str) -> str:
     p = Path(path)
     digest = read_sidecar(p)
     if digest is None:
-        side = _sidecar_of(p)
+        side = sidecar_path(p)
         state = "missing" if not side.exists() else "empty or unreadable"
         raise IntegrityError(
             f"{p}: no recorded SHA-256 ({side.name} is {state}), refused unchecked; {how_to_fix}"
         )
-    return digest
-
-
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """:func:`animegan_edu.imageio.atomic_write` that also creates the folder and raises :class:`StorageError`.
-
-    ``write(tmp)`` writes the whole file to a temporary path in the same folder, which is then
-    given ``0o666 & ~umask`` and renamed; nothing is left behind on failure.
-
-    Raises:
-        StorageError: the folder cannot be created or written (one line naming the path).
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.txt"
-        >>> atomic_write(p, lambda t: t.write_text("hi")).read_text()
-        'hi'
-    """
-    out = Path(path)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        return _atomic_write(out, write)
-    except OSError as exc:  # ImageSaveError is an OSError that already names the file
-        raise StorageError(
-            f"{out}: cannot write ({_os_reason(exc)}); make sure {out.parent} is a writable folder "
-            "(or set ANIMEGAN_EDU_HOME to one)"
-        ) from None
-
-
-def write_sidecar(path: str | os.PathLike) -> str:
-    """Hash ``path`` and record it in ``<path>.sha256`` (``sha256sum`` format, atomic, umask respected).
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> p = pathlib.Path(tempfile.mkdtemp()) / "w.bin"
-        >>> _ = p.write_bytes(b"")
-        >>> write_sidecar(p) == read_sidecar(p)
-        True
-    """
-    p = Path(path)
-    digest = sha256_file(p)
-    atomic_write(_sidecar_of(p), lambda t: t.write_text(f"{digest}  {p.name}\n"))
     return digest
 
 
@@ -289,95 +199,121 @@ def fetch(
     """
     if os.environ.get(ENV_OFFLINE, "").lower() in ("1", "true", "yes"):
         raise WeightsNotAvailableError(f"{label} is not cached and {ENV_OFFLINE} is set: {how_to}")
-    from tqdm.auto import tqdm
-
     cap = min(int(max_bytes), HARD_DOWNLOAD_CAP)
-    too_big = f"{url}: larger than the {cap:,} bytes expected for {label}; refused, nothing was saved (a wrong or hostile mirror?)"
+    too_big = (
+        f"{url}: larger than the {cap:,} bytes expected for {label}; refused, nothing was saved "
+        "(a wrong or hostile mirror?)"
+    )
     partial = dest.with_name(dest.name + ".partial")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise StorageError(
-            f"{dest.parent}: cannot create the cache folder ({_os_reason(exc)}); set ANIMEGAN_EDU_HOME to a writable folder"
+            f"{dest.parent}: cannot create the cache folder ({_os_reason(exc)}); set ANIMEGAN_EDU_HOME to a "
+            "writable folder"
         ) from None
     try:
-        try:
-            response = urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 (http/https URLs from the registry)
-        except urllib.error.HTTPError as exc:
-            raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}; {how_to}") from None
-        except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise WeightsNotAvailableError(
-                f"{label} is not cached and cannot be downloaded (offline or unreachable: {reason}); {how_to}"
-            ) from None
-        with response:
+        with _open_url(url, timeout, how_to=how_to, label=label) as response:
             length_header = response.headers.get("Content-Length")
             total = int(length_header) if length_header and length_header.isdigit() else None
             if total is not None and total > cap:
                 raise DownloadError(too_big)
-            git = hashlib.sha1(b"blob %d\0" % total) if total is not None else None
-            sha256 = hashlib.sha256()
-            received = 0
-            try:
-                fh = open(partial, "wb")
-            except OSError as exc:
-                raise StorageError(
-                    f"{partial}: cannot write ({_os_reason(exc)}); set ANIMEGAN_EDU_HOME to a writable folder"
-                ) from None
-            with (
-                fh,
-                tqdm(
-                    total=total,
-                    unit="B",
-                    unit_scale=True,
-                    desc=dest.name,
-                    disable=not progress,
-                    file=sys.stderr,
-                    leave=False,
-                ) as bar,
-            ):
-                try:
-                    while True:
-                        chunk = response.read(1 << 16)
-                        if not chunk:
-                            break
-                        received += len(chunk)
-                        if received > cap:
-                            raise DownloadError(too_big)
-                        fh.write(chunk)
-                        sha256.update(chunk)
-                        if git is not None:
-                            git.update(chunk)
-                        bar.update(len(chunk))
-                except (http.client.IncompleteRead, ConnectionError, socket.timeout) as exc:
-                    raise DownloadError(
-                        f"{url}: download interrupted after {received} bytes ({type(exc).__name__}); nothing was saved, try again"
-                    ) from None
+            received, digests = _stream_to_file(
+                response, partial, total, cap=cap, too_big=too_big, url=url, progress=progress, desc=dest.name
+            )
         if total is not None and received != total:
             raise DownloadError(
                 f"{url}: truncated download ({received} of {total} bytes); nothing was saved, try again"
             )
         if expected is not None:
-            algo, want = expected
-            if algo == "git-sha1":
-                got = git.hexdigest() if git is not None else git_blob_sha1(partial)
-            else:
-                got = sha256.hexdigest()
-            if got != want.lower():
-                raise IntegrityError(
-                    f"{url}: downloaded file does not match its recorded {algo} (expected {want}, got {got}): "
-                    "tampered, truncated or a different file; nothing was saved"
-                )
-        os.chmod(partial, 0o666 & ~_umask())
+            _check_download_hash(url, partial, expected, digests)
+        os.chmod(partial, 0o666 & ~current_umask())
         os.replace(partial, dest)
         return dest
     except OSError as exc:
         raise StorageError(
-            f"{dest}: cannot save the download ({_os_reason(exc)}); set ANIMEGAN_EDU_HOME to a writable folder"
+            f"{dest}: cannot save the download ({_os_reason(exc)}); set ANIMEGAN_EDU_HOME to a writable "
+            "folder"
         ) from None
     finally:
         if partial.exists():
             partial.unlink()
+
+
+def _open_url(url: str, timeout: float, *, how_to: str, label: str) -> Any:
+    """The open HTTP response for ``url``; HTTP errors and an unreachable server as one-line errors."""
+    try:
+        return urllib.request.urlopen(url, timeout=timeout)  # noqa: S310 (http/https URLs from the registry)
+    except urllib.error.HTTPError as exc:
+        raise DownloadError(f"{url}: HTTP {exc.code} {exc.reason}; {how_to}") from None
+    except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise WeightsNotAvailableError(
+            f"{label} is not cached and cannot be downloaded (offline or unreachable: {reason}); {how_to}"
+        ) from None
+
+
+def _stream_to_file(
+    response: Any,
+    partial: Path,
+    total: int | None,
+    *,
+    cap: int,
+    too_big: str,
+    url: str,
+    progress: bool,
+    desc: str,
+) -> tuple[int, dict[str, Any]]:
+    """Copy ``response`` into ``partial`` in 64 KiB chunks, hashing on the way and stopping past ``cap``.
+
+    Returns the number of bytes received and the running digests: ``"sha256"`` always,
+    ``"git-sha1"`` only when ``total`` (the announced length, which the blob header needs) is known.
+    """
+    from tqdm.auto import tqdm
+
+    digests: dict[str, Any] = {"sha256": hashlib.sha256()}
+    if total is not None:
+        digests["git-sha1"] = hashlib.sha1(b"blob %d\0" % total)
+    received = 0
+    try:
+        fh = open(partial, "wb")
+    except OSError as exc:
+        raise StorageError(
+            f"{partial}: cannot write ({_os_reason(exc)}); set ANIMEGAN_EDU_HOME to a writable folder"
+        ) from None
+    bar = tqdm(
+        total=total, unit="B", unit_scale=True, desc=desc, disable=not progress, file=sys.stderr, leave=False
+    )
+    with fh, bar:
+        try:
+            while chunk := response.read(1 << 16):
+                received += len(chunk)
+                if received > cap:
+                    raise DownloadError(too_big)
+                fh.write(chunk)
+                for digest in digests.values():
+                    digest.update(chunk)
+                bar.update(len(chunk))
+        except (http.client.IncompleteRead, ConnectionError, socket.timeout) as exc:
+            raise DownloadError(
+                f"{url}: download interrupted after {received} bytes ({type(exc).__name__}); nothing was "
+                "saved, try again"
+            ) from None
+    return received, digests
+
+
+def _check_download_hash(url: str, partial: Path, expected: tuple[str, str], digests: dict[str, Any]) -> None:
+    """Refuse the downloaded ``partial`` unless it has the ``expected`` ``(algorithm, hex)`` hash."""
+    algo, want = expected
+    if algo == "git-sha1":
+        got = digests["git-sha1"].hexdigest() if "git-sha1" in digests else git_blob_sha1(partial)
+    else:
+        got = digests["sha256"].hexdigest()
+    if got != want.lower():
+        raise IntegrityError(
+            f"{url}: downloaded file does not match its recorded {algo} (expected {want}, got {got}): "
+            "tampered, truncated or a different file; nothing was saved"
+        )
 
 
 # --------------------------------------------------------------------------------------
@@ -461,7 +397,8 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             obj: Any = load_file(str(p))
         except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
             raise CorruptFileError(
-                f"{p}: truncated or corrupt safetensors file ({_first_line(exc)}); download or convert it again"
+                f"{p}: truncated or corrupt safetensors file ({_first_line(exc)}); download or convert it "
+                "again"
             ) from None
     elif fmt == "pytorch":
         try:
@@ -549,9 +486,11 @@ def check_generator_state_dict(state: Mapping[str, torch.Tensor], where: str = "
             raise ArchitectureError(f"{where}: {k} has dtype {v.dtype}, expected floating point")
         if not torch.isfinite(v).all():
             raise CorruptFileError(
-                f"{where}: tensor {k} holds NaN or infinite values (damaged or tampered file); refused, use another copy"
+                f"{where}: tensor {k} holds NaN or infinite values (damaged or tampered file); refused, use "
+                "another copy"
             )
         if not torch.isfinite(v.float()).all():
             raise CorruptFileError(
-                f"{where}: tensor {k} ({v.dtype}) overflows to infinity in float32 (damaged or tampered file); refused, use another copy"
+                f"{where}: tensor {k} ({v.dtype}) overflows to infinity in float32 (damaged or tampered "
+                "file); refused, use another copy"
             )

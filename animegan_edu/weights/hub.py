@@ -46,7 +46,7 @@ licence, training data, parameter count, file size, integrity hash, a doc line).
   ``weights/demo.safetensors.sha256`` (required).
 
 Files are cached in ``$ANIMEGAN_EDU_HOME`` (default ``~/.cache/animegan-edu``), under
-``weights/`` (and ``tf/`` for the TF originals). Downloads (:func:`weights_io.fetch`)
+``weights/`` (and ``tf/`` for the TF originals). Downloads (:func:`animegan_edu.weights.files.fetch`)
 stream into ``<file>.partial`` with a size cap (the entry's known size plus a margin, never
 more than 200 MB), are hashed on the way, and are renamed into place only when complete
 and matching. ``$ANIMEGAN_EDU_WEIGHTS_URL`` (or ``base_url=``) points every download at a
@@ -54,7 +54,12 @@ mirror folder holding the files under their upstream names (the tests use a serv
 127.0.0.1); ``ANIMEGAN_EDU_OFFLINE=1`` forbids the network.
 
 Loading never runs pickled code (see :mod:`animegan_edu.weights.files`). Every problem is a
-:class:`WeightsError` subclass with a one-line message naming the file and what to do.
+:class:`animegan_edu.weights.files.WeightsError` subclass with a one-line message naming the
+file and what to do.
+
+Where the names live (import each from there): the registry, cache paths and downloads in
+:mod:`animegan_edu.weights.registry`; the errors, file formats and downloads' plumbing in
+:mod:`animegan_edu.weights.files`; getting, loading and verifying a generator here.
 """
 
 from __future__ import annotations
@@ -65,76 +70,41 @@ from typing import Any, Literal
 
 import torch
 
+from animegan_edu.files import read_sidecar, sha256_file
 from animegan_edu.models import Generator, UpsampleMode
 from animegan_edu.weights import registry as _registry
 from animegan_edu.weights.files import (
-    ArchitectureError,
     CorruptFileError,
-    DownloadError,
     IntegrityError,
-    StorageError,
-    UnknownWeightsError,
-    UnsafeFileError,
-    WeightsError,
     WeightsNotAvailableError,
     check_generator_state_dict,
     git_blob_sha1,
     load_state_dict,
-    read_sidecar,
     require_sidecar,
-    sha256_file,
     sniff,
 )
 from animegan_edu.weights.registry import (
     AnimeGANv2Weights,
-    WeightFile,
-    Weights,
-    _check_recorded_hash,
-    _how_to_get,
-    _target_path,
-    cache_dir,
     cached_path,
-    describe,
-    download,
+    check_recorded_hash,
     get_weights,
+    how_to_get,
     is_cached,
     recorded_hash,
+    target_path,
 )
+from animegan_edu.weights.tf.bundle import TFCheckpointError
+from animegan_edu.weights.tf.checkpoint import convert_checkpoint
 
 __all__ = [
-    "WeightsError",
-    "UnknownWeightsError",
-    "WeightsNotAvailableError",
-    "DownloadError",
-    "IntegrityError",
-    "UnsafeFileError",
-    "CorruptFileError",
-    "ArchitectureError",
-    "StorageError",
-    "WeightFile",
-    "Weights",
-    "AnimeGANv2Weights",
     "RANDOM",
-    "cache_dir",
-    "get_weights",
-    "recorded_hash",
-    "cached_path",
-    "is_cached",
-    "download",
-    "load_state_dict",
-    "check_generator_state_dict",
     "verify_file",
     "get_generator",
     "load_generator",
     "resolve_default",
-    "describe",
-    "git_blob_sha1",
-    "sha256_file",
+    "looks_like_path",
 ]
 
-REPO_WEIGHTS_DIR = (
-    _registry.REPO_WEIGHTS_DIR
-)  # read-only alias; tests patch weights_registry.REPO_WEIGHTS_DIR
 #: The name :func:`get_generator` accepts for an untrained generator, on purpose.
 RANDOM = "random"
 _PATH_SUFFIXES = (".pt", ".pth", ".bin", ".safetensors", ".index")
@@ -147,7 +117,7 @@ def _entry_owning(path: Path) -> AnimeGANv2Weights | None:
     """The registry entry whose loadable file is ``path``, if any."""
     try:
         real = path.resolve()
-        return next((e for e in AnimeGANv2Weights if _target_path(e).resolve() == real), None)
+        return next((e for e in AnimeGANv2Weights if target_path(e).resolve() == real), None)
     except OSError:
         return None
 
@@ -168,13 +138,13 @@ def verify_file(path: str | os.PathLike) -> dict[str, Any]:
         WeightsError: the file cannot be loaded, fails its hash, or is not a generator.
 
     Example:
-        >>> verify_file(REPO_WEIGHTS_DIR / "demo.safetensors")["matches"]
+        >>> verify_file(_registry.REPO_WEIGHTS_DIR / "demo.safetensors")["matches"]
         'demo'
     """
     p = Path(path)
     owner = _entry_owning(p)
     if owner is not None and p.is_file():
-        _check_recorded_hash(owner, p)
+        check_recorded_hash(owner, p)
     elif p.is_file():
         _check_file_hash(p)
     state = load_state_dict(p)
@@ -242,12 +212,19 @@ def resolve_default() -> str:
     if is_cached(AnimeGANv2Weights.DEMO):
         return AnimeGANv2Weights.DEMO.key
     raise WeightsNotAvailableError(
-        "no generator weights available: run `animegan-edu weights download face_paint_512_v2` (needs the internet), "
-        f"or restore the bundled {_target_path(AnimeGANv2Weights.DEMO)}"
+        "no generator weights available: run `animegan-edu weights download face_paint_512_v2` "
+        "(needs the internet), "
+        f"or restore the bundled {target_path(AnimeGANv2Weights.DEMO)}"
     )
 
 
-def _looks_like_path(s: str) -> bool:
+def looks_like_path(s: str) -> bool:
+    """Whether ``s`` names a file, not a registry entry: a ``/``, a leading ``~`` or ``.``, a weights suffix.
+
+    Example:
+        >>> looks_like_path("paprika"), looks_like_path("./paprika"), looks_like_path("g.safetensors")
+        (False, True, True)
+    """
     return "/" in s or os.sep in s or s.startswith(("~", ".")) or s.lower().endswith(_PATH_SUFFIXES)
 
 
@@ -260,7 +237,7 @@ def _resolve(name_or_path: str | os.PathLike | AnimeGANv2Weights) -> AnimeGANv2W
     text = str(name_or_path)
     if "\0" in text:
         raise CorruptFileError(f"{text!r}: not a valid file name (it holds a NUL byte); check the path")
-    if _looks_like_path(text):
+    if looks_like_path(text):
         return Path(text).expanduser()
     return get_weights(text)
 
@@ -307,10 +284,10 @@ def load_generator(
         path = cached_path(entry)
         if path is None:
             if entry.value.kind == "bundled" or not download:
-                raise WeightsNotAvailableError(f"{entry.key} is not cached: {_how_to_get(entry)}")
+                raise WeightsNotAvailableError(f"{entry.key} is not cached: {how_to_get(entry)}")
             path = _registry.download(entry, progress=progress)
         else:
-            _check_recorded_hash(entry, path)
+            check_recorded_hash(entry, path)
         state = load_state_dict(path)
         where = f"{path} ({entry.key})"
         mode = upsample or entry.meta.get("upsample", "align_corners")
@@ -319,11 +296,9 @@ def load_generator(
         if not p.exists():
             raise CorruptFileError(f"{p}: no such file (and not a registry name); check the path")
         if p.is_dir() or p.suffix == ".index":
-            from animegan_edu.weights.tf import checkpoint as tf_checkpoint
-
             try:
-                state = tf_checkpoint.convert_checkpoint(p)
-            except tf_checkpoint.TFCheckpointError as exc:
+                state = convert_checkpoint(p)
+            except TFCheckpointError as exc:
                 raise CorruptFileError(str(exc)) from None
             mode = upsample or "tf1"
         else:
@@ -460,9 +435,9 @@ def get_generator(
         raise missing
     if not is_cached(demo):
         raise WeightsNotAvailableError(
-            f"{missing}; and the fallback demo weights are missing too: {_how_to_get(demo)}"
+            f"{missing}; and the fallback demo weights are missing too: {how_to_get(demo)}"
         )
     model = load_generator(demo, upsample=upsample, device=device, download=False)
     target = _resolve(name_or_path) if name_or_path is not None else None
-    how = _how_to_get(target) if isinstance(target, AnimeGANv2Weights) else str(missing)
+    how = how_to_get(target) if isinstance(target, AnimeGANv2Weights) else str(missing)
     return model, f"demo (bundled): {why}; {how}"

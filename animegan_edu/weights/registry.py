@@ -1,8 +1,7 @@
-"""The weights registry: entries, cache paths, recorded hashes, downloads (see :mod:`animegan_edu.weights.hub`).
+"""The weights registry: entries, cache paths, recorded hashes, downloads.
 
-Everything public here is re-exported by :mod:`animegan_edu.weights.hub`, the import path to
-use. The policy (what is hash-checked, what cannot be, and the size caps) is described in
-that module's docstring.
+Getting a generator from an entry is :mod:`animegan_edu.weights.hub`; the policy (what is
+hash-checked, what cannot be, and the size caps) is described in that module's docstring.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from animegan_edu.files import read_sidecar, sha256_file, write_sidecar
+from animegan_edu.resources import data_dir as _data_dir  # installed: animegan_edu/_data/weights
 from animegan_edu.weights.files import (
     HARD_DOWNLOAD_CAP,
     CorruptFileError,
@@ -21,11 +22,10 @@ from animegan_edu.weights.files import (
     WeightsNotAvailableError,
     fetch,
     git_blob_sha1,
-    read_sidecar,
     require_sidecar,
-    sha256_file,
-    write_sidecar,
 )
+from animegan_edu.weights.tf.bundle import TFCheckpointError
+from animegan_edu.weights.tf.checkpoint import convert_checkpoint, save_state_dict_safetensors
 
 __all__ = [
     "WeightFile",
@@ -33,7 +33,10 @@ __all__ = [
     "AnimeGANv2Weights",
     "get_weights",
     "cache_dir",
+    "target_path",
     "recorded_hash",
+    "check_recorded_hash",
+    "how_to_get",
     "cached_path",
     "is_cached",
     "download",
@@ -43,7 +46,6 @@ __all__ = [
 ENV_HOME = "ANIMEGAN_EDU_HOME"
 ENV_MIRROR = "ANIMEGAN_EDU_WEIGHTS_URL"
 DEFAULT_HOME = "~/.cache/animegan-edu"
-from animegan_edu.resources import data_dir as _data_dir  # noqa: E402  (installed: animegan_edu/_data/weights)
 
 REPO_WEIGHTS_DIR = _data_dir("weights")  # the bundled demo weights: packaged copy, else <checkout>/weights
 N_PARAMETERS = 2_143_552
@@ -187,13 +189,20 @@ class AnimeGANv2Weights(Enum):
             "hash": None,  # read from weights/demo.safetensors.sha256 (see recorded_hash)
             "hash_note": "SHA-256 recorded in weights/demo.safetensors.sha256 beside the file",
             "file_size_mb": None,  # measured from the file when present
-            "licence": "MIT (animegan-edu); trained on photos under their own licences (one per file), see weights/MODEL_CARD.md",
+            "licence": (
+                "MIT (animegan-edu); trained on photos under their own licences (one per file), "
+                "see weights/MODEL_CARD.md"
+            ),
             "training_data": (
-                "the demo set of `animegan-edu data prepare-demo`: 234 photographs from Debian packages and scikit-image, "
+                "the demo set of `animegan-edu data prepare-demo`: 234 photographs from Debian packages and "
+                "scikit-image, "
                 "a licence per file, styled by animegan_edu.data.dataset.cartoonize; recipe configs/demo.yaml"
             ),
             "upsample": "align_corners",
-            "doc": "The toolkit's own demo generator (v2: 16,000 steps of configs/demo.yaml, 6.3 hours on 2-core CPUs): a procedural cel-shading look.",
+            "doc": (
+                "The toolkit's own demo generator (v2: 16,000 steps of configs/demo.yaml, 6.3 hours on "
+                "2-core CPUs): a procedural cel-shading look."
+            ),
         },
     )
 
@@ -249,8 +258,13 @@ def cache_dir() -> Path:
     return Path(os.environ.get(ENV_HOME) or os.path.expanduser(DEFAULT_HOME))
 
 
-def _target_path(entry: AnimeGANv2Weights) -> Path:
-    """Where the loadable file of ``entry`` lives (it may not exist yet)."""
+def target_path(entry: AnimeGANv2Weights) -> Path:
+    """Where the loadable file of ``entry`` lives (it may not exist yet).
+
+    Example:
+        >>> target_path(AnimeGANv2Weights.DEMO).name
+        'demo.safetensors'
+    """
     if entry.value.kind == "bundled":
         return REPO_WEIGHTS_DIR / entry.value.files[0].filename
     if entry.value.kind == "tf":
@@ -276,7 +290,7 @@ def recorded_hash(entry: AnimeGANv2Weights) -> tuple[str, str] | None:
     """
     if entry.meta.get("hash"):
         return tuple(entry.meta["hash"])  # type: ignore[return-value]
-    digest = read_sidecar(_target_path(entry))
+    digest = read_sidecar(target_path(entry))
     return ("sha256", digest) if digest else None
 
 
@@ -287,7 +301,7 @@ def cached_path(name: str | AnimeGANv2Weights) -> Path | None:
         >>> cached_path("demo") is None or cached_path("demo").name == "demo.safetensors"
         True
     """
-    target = _target_path(get_weights(name))
+    target = target_path(get_weights(name))
     return target if target.is_file() else None
 
 
@@ -309,8 +323,12 @@ def _fix_hint(entry: AnimeGANv2Weights) -> str:
     return f"run `animegan-edu weights download {entry.key} --force`"
 
 
-def _check_recorded_hash(entry: AnimeGANv2Weights, path: Path) -> None:
-    """Refuse ``path`` unless it has ``entry``'s recorded hash (a missing record is a refusal)."""
+def check_recorded_hash(entry: AnimeGANv2Weights, path: Path) -> None:
+    """Refuse ``path`` unless it has ``entry``'s recorded hash (a missing record is a refusal).
+
+    Raises :class:`IntegrityError` on a mismatch, and whatever
+    :func:`animegan_edu.weights.files.require_sidecar` raises when no hash is recorded.
+    """
     if entry.meta.get("hash"):
         algo, want = entry.meta["hash"]
     else:
@@ -318,25 +336,32 @@ def _check_recorded_hash(entry: AnimeGANv2Weights, path: Path) -> None:
     got = git_blob_sha1(path) if algo == "git-sha1" else sha256_file(path)
     if got != want.lower():
         raise IntegrityError(
-            f"{path}: {algo} {got} does not match the recorded {want} (tampered or corrupted); {_fix_hint(entry)}"
+            f"{path}: {algo} {got} does not match the recorded {want} (tampered or corrupted); "
+            f"{_fix_hint(entry)}"
         )
 
 
 # --------------------------------------------------------------------------------------
 # Download
 # --------------------------------------------------------------------------------------
-def _how_to_get(entry: AnimeGANv2Weights) -> str:
+def how_to_get(entry: AnimeGANv2Weights) -> str:
+    """One line telling a user how to get the file of ``entry`` (download command, or where to put it).
+
+    Example:
+        >>> "animegan-edu weights download paprika" in how_to_get(AnimeGANv2Weights.PAPRIKA)
+        True
+    """
     if entry.value.kind == "bundled":
-        return f"it ships with the repository at {_target_path(entry)}; use a full clone"
+        return f"it ships with the repository at {target_path(entry)}; use a full clone"
     if entry.value.kind == "tf":
         urls = " and ".join(f.url for f in entry.value.files)
         return (
             f"run `animegan-edu weights download {entry.key}` when online, or download {urls} into a folder "
-            f"and run `animegan-edu weights convert-tf FOLDER -o {_target_path(entry)}`"
+            f"and run `animegan-edu weights convert-tf FOLDER -o {target_path(entry)}`"
         )
     return (
         f"run `animegan-edu weights download {entry.key}` when online, or download {entry.url} "
-        f"and save it as {_target_path(entry)}"
+        f"and save it as {target_path(entry)}"
     )
 
 
@@ -391,16 +416,16 @@ def download(
         'demo.safetensors'
     """
     entry = get_weights(name)
-    target = _target_path(entry)
-    how_to = _how_to_get(entry)
+    target = target_path(entry)
+    how_to = how_to_get(entry)
     if entry.value.kind == "bundled":
         if not target.is_file():
             raise WeightsNotAvailableError(f"{target} is missing: {how_to}")
-        _check_recorded_hash(entry, target)
+        check_recorded_hash(entry, target)
         return target
     if target.is_file() and not force:
         try:
-            _check_recorded_hash(entry, target)
+            check_recorded_hash(entry, target)
             return target
         except IntegrityError:
             pass  # a damaged or unrecorded cached copy: fetch (and convert) it again
@@ -422,8 +447,6 @@ def _download_tf(
     how_to: str,
     cap: int,
 ) -> Path:
-    from animegan_edu.weights.tf import checkpoint as tf_checkpoint
-
     folder = _tf_dir(entry)
     fetched = []
     for wf in entry.value.files:
@@ -442,8 +465,8 @@ def _download_tf(
         )
         fetched.append(dest)
     try:
-        state = tf_checkpoint.convert_checkpoint(folder / entry.value.files[0].filename)
-    except tf_checkpoint.TFCheckpointError as exc:
+        state = convert_checkpoint(folder / entry.value.files[0].filename)
+    except TFCheckpointError as exc:
         for f in fetched:  # do not keep a bad download
             f.unlink(missing_ok=True)
             f.with_name(f.name + ".sha256").unlink(missing_ok=True)
@@ -452,7 +475,7 @@ def _download_tf(
         ) from None
     for f in fetched:
         write_sidecar(f)
-    tf_checkpoint.save_state_dict_safetensors(
+    save_state_dict_safetensors(
         state,
         target,
         metadata={"source": entry.meta["tf_checkpoint"], "registry_name": entry.key, "upsample": "tf1"},
@@ -477,13 +500,17 @@ def describe(name: str | AnimeGANv2Weights) -> str:
         else (f"about {m['file_size_mb']} MB" if m.get("file_size_mb") else "unknown")
     )
     hash_line = f"{recorded[0]} {recorded[1]}" if recorded else m.get("hash_note", "none recorded")
+    if entry.value.kind == "bundled":
+        source = "bundled in the repository"
+    else:
+        source = " + ".join(f.url for f in entry.value.files)
     lines = [
         f"{entry.key}: {m['doc']}",
         f"  licence: {m['licence']}",
         f"  training data: {m['training_data']}",
         f"  parameters: {m['num_params']:,}; file: {size}; decoder resize: {m['upsample']}",
         f"  hash: {hash_line}",
-        f"  source: {' + '.join(f.url for f in entry.value.files) if entry.value.kind != 'bundled' else 'bundled in the repository'}",
-        f"  cached: {path if path else 'no (' + _how_to_get(entry) + ')'}",
+        f"  source: {source}",
+        f"  cached: {path if path else 'no (' + how_to_get(entry) + ')'}",
     ]
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Read TensorFlow tensor bundles without TensorFlow: CRC-32C, protobuf wire format, the index table, the reader.
+"""Read TensorFlow tensor bundles without TensorFlow: the index table and the streaming reader.
 
 Introduced in ``notebooks/01_generator.ipynb`` (section "TensorFlow versus PyTorch").
 
@@ -14,10 +14,10 @@ A TF checkpoint ``NAME.ckpt`` is a *tensor bundle*: two or more files.
 * ``NAME.ckpt.data-00000-of-00001`` (one file per shard) holds the raw tensor bytes,
   little-endian, row-major, in TF's layout (conv kernels ``HWIO``).
 
-Both are read here with a few dozen lines of protobuf wire-format decoding; every block
-and every tensor is checked against its CRC-32C, so a truncated or damaged download is
-caught. The writer and the AnimeGANv2 converter live in :mod:`animegan_edu.weights.tf.checkpoint`,
-which re-exports everything public here (import from there).
+Both are read here with a few dozen lines of protobuf wire-format decoding
+(:mod:`animegan_edu.weights.tf.wire`); every block and every tensor is checked against
+its CRC-32C, so a truncated or damaged download is caught. The writer and the AnimeGANv2
+converter live in :mod:`animegan_edu.weights.tf.checkpoint`.
 
 Memory: opening reads only the index (at most :data:`MAX_INDEX_BYTES`); each tensor is
 read from its shard by seeking to the byte range the index names, after checking that
@@ -45,14 +45,25 @@ from pathlib import Path
 
 import numpy as np
 
+from animegan_edu.weights.tf.wire import (
+    DT_BFLOAT16,
+    DT_STRING,
+    FOOTER_LEN,
+    TABLE_MAGIC,
+    TF_DTYPE_NAMES,
+    TF_DTYPES,
+    crc32c,
+    proto_fields,
+    read_varint,
+    unmask_crc,
+)
+
 __all__ = [
     "MAX_INDEX_BYTES",
     "MAX_TENSOR_BYTES",
     "TFCheckpointError",
     "TensorInfo",
     "TFCheckpoint",
-    "crc32c",
-    "masked_crc32c",
     "read_checkpoint",
     "find_checkpoint_prefix",
 ]
@@ -73,235 +84,6 @@ class _ChecksumError(TFCheckpointError):
     pass
 
 
-# --------------------------------------------------------------------------------------
-# CRC-32C (Castagnoli), as TF uses it, vectorised with numpy
-# --------------------------------------------------------------------------------------
-_POLY = 0x82F63B78  # reflected Castagnoli polynomial
-
-
-def _make_table() -> np.ndarray:
-    table = np.zeros(256, dtype=np.uint32)
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ _POLY if c & 1 else c >> 1
-        table[i] = c
-    return table
-
-
-_TABLE = _make_table()
-_TABLE_LIST = [int(v) for v in _TABLE]
-
-
-def _shift_zero_byte(reg: int) -> int:
-    """The CRC register after feeding one zero byte (a linear map over GF(2))."""
-    return _TABLE_LIST[reg & 0xFF] ^ (reg >> 8)
-
-
-def _matrix_apply(cols: list[int], v: int) -> int:
-    out = 0
-    j = 0
-    while v:
-        if v & 1:
-            out ^= cols[j]
-        v >>= 1
-        j += 1
-    return out
-
-
-_ZERO_OP_CACHE: dict[int, list[np.ndarray]] = {}
-
-
-def _zero_op_tables(n: int) -> list[np.ndarray]:
-    """Four 256-entry tables applying "feed ``n`` zero bytes" to a 32-bit register."""
-    if n in _ZERO_OP_CACHE:
-        return _ZERO_OP_CACHE[n]
-    one = [_shift_zero_byte(1 << j) for j in range(32)]  # columns of the one-byte operator
-    result = [1 << j for j in range(32)]  # identity
-    power = one
-    k = n
-    while k:
-        if k & 1:
-            result = [_matrix_apply(power, c) for c in result]
-        power = [_matrix_apply(power, c) for c in power]
-        k >>= 1
-    tables = []
-    for byte in range(4):
-        t = np.zeros(256, dtype=np.uint32)
-        for b in range(256):
-            t[b] = _matrix_apply(result, b << (8 * byte))
-        tables.append(t)
-    _ZERO_OP_CACHE[n] = tables
-    return tables
-
-
-def _crc_register(reg: int, data: np.ndarray) -> int:
-    """Plain byte-at-a-time update of the raw register (for short inputs)."""
-    for b in data.tolist():
-        reg = _TABLE_LIST[(reg ^ b) & 0xFF] ^ (reg >> 8)
-    return reg
-
-
-def crc32c(data: bytes | bytearray | memoryview | np.ndarray, crc: int = 0) -> int:
-    """CRC-32C (Castagnoli) of ``data``, continuing from ``crc`` (0 to start).
-
-    Long inputs are split into many lanes whose registers are updated together with
-    numpy, then combined with the "append zero bytes" linear operator: megabytes take a
-    few tens of milliseconds in pure Python + numpy.
-
-    Example:
-        >>> hex(crc32c(b"123456789"))
-        '0xe3069283'
-    """
-    buf = (
-        np.frombuffer(memoryview(data).cast("B"), dtype=np.uint8)
-        if not isinstance(data, np.ndarray)
-        else data.view(np.uint8).ravel()
-    )
-    reg = (crc ^ 0xFFFFFFFF) & 0xFFFFFFFF
-    n = buf.size
-    if n < 8192:
-        return _crc_register(reg, buf) ^ 0xFFFFFFFF
-    lanes = 1 << max(6, min(13, int(np.sqrt(n / 4)).bit_length()))
-    length = n // lanes
-    body = buf[: lanes * length].reshape(lanes, length).T.copy()  # (length, lanes)
-    regs = np.zeros(lanes, dtype=np.uint32)
-    table = _TABLE
-    mask = np.uint32(0xFF)
-    eight = np.uint32(8)
-    for row in body:
-        regs = table[(regs ^ row) & mask] ^ (regs >> eight)
-    t0, t1, t2, t3 = (t.tolist() for t in _zero_op_tables(length))
-    for r in regs.tolist():
-        reg = t0[reg & 0xFF] ^ t1[(reg >> 8) & 0xFF] ^ t2[(reg >> 16) & 0xFF] ^ t3[reg >> 24] ^ r
-    reg = _crc_register(reg, buf[lanes * length :])
-    return reg ^ 0xFFFFFFFF
-
-
-def masked_crc32c(data: bytes | np.ndarray) -> int:
-    """TF's (and LevelDB's) *masked* CRC-32C, stored in files so CRCs of CRCs stay useful.
-
-    Example:
-        >>> _unmask(masked_crc32c(b"123456789")) == crc32c(b"123456789")
-        True
-    """
-    return _mask(crc32c(data))
-
-
-def _mask(crc: int) -> int:
-    return (((crc >> 15) | (crc << 17)) + 0xA282EAD8) & 0xFFFFFFFF
-
-
-def _unmask(masked: int) -> int:
-    rot = (masked - 0xA282EAD8) & 0xFFFFFFFF
-    return ((rot >> 17) | (rot << 15)) & 0xFFFFFFFF
-
-
-# --------------------------------------------------------------------------------------
-# Protobuf wire format (just what the bundle protos need)
-# --------------------------------------------------------------------------------------
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = 0
-    shift = 0
-    while True:
-        if pos >= len(buf):
-            raise IndexError("varint runs past the end")
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-        if shift > 63:
-            raise ValueError("varint too long")
-
-
-def _put_varint(v: int) -> bytes:
-    out = bytearray()
-    while True:
-        b = v & 0x7F
-        v >>= 7
-        if v:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _fields(buf: bytes) -> Iterator[tuple[int, int, object]]:
-    """Yield ``(field_number, wire_type, value)`` of a serialised protobuf message."""
-    pos = 0
-    while pos < len(buf):
-        key, pos = _varint(buf, pos)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(buf, pos)
-        elif wire == 1:
-            value = struct.unpack_from("<Q", buf, pos)[0]
-            pos += 8
-        elif wire == 2:
-            length, pos = _varint(buf, pos)
-            if pos + length > len(buf):
-                raise IndexError("length-delimited field runs past the end")
-            value = buf[pos : pos + length]
-            pos += length
-        elif wire == 5:
-            value = struct.unpack_from("<I", buf, pos)[0]
-            pos += 4
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire}")
-        yield field, wire, value
-
-
-def _pb_field(field: int, wire: int, value: int | bytes) -> bytes:
-    key = _put_varint((field << 3) | wire)
-    if wire == 0:
-        return key + _put_varint(int(value))
-    if wire == 2:
-        return key + _put_varint(len(value)) + bytes(value)
-    if wire == 5:
-        return key + struct.pack("<I", int(value))
-    raise ValueError(wire)
-
-
-# TF DataType enum values -> numpy dtypes (bfloat16 is handled separately)
-_DTYPES: dict[int, np.dtype] = {
-    1: np.dtype("<f4"),
-    2: np.dtype("<f8"),
-    3: np.dtype("<i4"),
-    4: np.dtype("u1"),
-    5: np.dtype("<i2"),
-    6: np.dtype("i1"),
-    9: np.dtype("<i8"),
-    10: np.dtype("?"),
-    17: np.dtype("<u2"),
-    19: np.dtype("<f2"),
-    22: np.dtype("<u4"),
-    23: np.dtype("<u8"),
-}
-_DT_STRING = 7
-_DT_BFLOAT16 = 14
-_DTYPE_NAMES = {
-    1: "float32",
-    2: "float64",
-    3: "int32",
-    4: "uint8",
-    5: "int16",
-    6: "int8",
-    7: "string",
-    9: "int64",
-    10: "bool",
-    14: "bfloat16",
-    17: "uint16",
-    19: "float16",
-    20: "resource",
-    21: "variant",
-    22: "uint32",
-    23: "uint64",
-}
-_NP_TO_TF = {v: k for k, v in _DTYPES.items()}
-
-
 @dataclass(frozen=True)
 class TensorInfo:
     """Where one tensor of a bundle lives and how to check it (a decoded ``BundleEntryProto``)."""
@@ -317,7 +99,7 @@ class TensorInfo:
 
     @property
     def dtype_name(self) -> str:
-        return _DTYPE_NAMES.get(self.dtype, f"dtype#{self.dtype}")
+        return TF_DTYPE_NAMES.get(self.dtype, f"dtype#{self.dtype}")
 
 
 def _parse_entry(name: str, value: bytes) -> TensorInfo:
@@ -326,14 +108,14 @@ def _parse_entry(name: str, value: bytes) -> TensorInfo:
     shard_id = offset = size = 0
     crc = None
     sliced = False
-    for field, _wire, v in _fields(value):
+    for field, _wire, v in proto_fields(value):
         if field == 1:
             dtype = int(v)
         elif field == 2:
-            for f2, _w2, v2 in _fields(v):  # TensorShapeProto
+            for f2, _w2, v2 in proto_fields(v):  # TensorShapeProto
                 if f2 == 2:  # Dim
                     dim = 0
-                    for f3, _w3, v3 in _fields(v2):
+                    for f3, _w3, v3 in proto_fields(v2):
                         if f3 == 1:
                             dim = int(v3) - (1 << 64) if int(v3) >= 1 << 63 else int(v3)
                     shape.append(dim)
@@ -353,8 +135,6 @@ def _parse_entry(name: str, value: bytes) -> TensorInfo:
 # --------------------------------------------------------------------------------------
 # The sorted string table (.index)
 # --------------------------------------------------------------------------------------
-_TABLE_MAGIC = 0xDB4775248B80FB57
-_FOOTER_LEN = 48
 
 
 def _read_block(data: bytes, offset: int, size: int, where: str) -> bytes:
@@ -364,7 +144,7 @@ def _read_block(data: bytes, offset: int, size: int, where: str) -> bytes:
     contents = data[offset:end]
     ctype = data[end]
     stored = struct.unpack_from("<I", data, end + 1)[0]
-    if _unmask(stored) != crc32c(data[offset : end + 1]):
+    if unmask_crc(stored) != crc32c(data[offset : end + 1]):
         raise TFCheckpointError(f"{where}: checksum mismatch in the block at byte {offset} (damaged file)")
     if ctype == 1:
         raise TFCheckpointError(
@@ -386,9 +166,9 @@ def _block_entries(block: bytes, where: str) -> Iterator[tuple[bytes, bytes]]:
     key = b""
     try:
         while pos < limit:
-            shared, pos = _varint(block, pos)
-            non_shared, pos = _varint(block, pos)
-            vlen, pos = _varint(block, pos)
+            shared, pos = read_varint(block, pos)
+            non_shared, pos = read_varint(block, pos)
+            vlen, pos = read_varint(block, pos)
             if shared > len(key) or pos + non_shared + vlen > limit:
                 raise IndexError
             key = key[:shared] + block[pos : pos + non_shared]
@@ -404,33 +184,34 @@ def _read_table(path: Path) -> list[tuple[bytes, bytes]]:
         size = path.stat().st_size
         if size > MAX_INDEX_BYTES:
             raise TFCheckpointError(
-                f"{path}: {size:,} bytes, more than the {MAX_INDEX_BYTES:,} a checkpoint index may have (damaged or foreign file)"
+                f"{path}: {size:,} bytes, more than the {MAX_INDEX_BYTES:,} a checkpoint index may have "
+                "(damaged or foreign file)"
             )
         data = path.read_bytes()
     except FileNotFoundError:
         raise TFCheckpointError(f"{path}: no such file") from None
     except OSError as exc:
         raise TFCheckpointError(f"{path}: cannot read ({exc.strerror})") from None
-    if len(data) < _FOOTER_LEN:
+    if len(data) < FOOTER_LEN:
         raise TFCheckpointError(f"{path}: truncated or not a TF checkpoint index ({len(data)} bytes)")
     magic = struct.unpack_from("<Q", data, len(data) - 8)[0]
-    if magic != _TABLE_MAGIC:
+    if magic != TABLE_MAGIC:
         raise TFCheckpointError(
             f"{path}: not a TF checkpoint index (no table magic number at the end; truncated or foreign file)"
         )
-    footer = data[len(data) - _FOOTER_LEN :]
+    footer = data[len(data) - FOOTER_LEN :]
     try:
-        _meta_off, p = _varint(footer, 0)
-        _meta_size, p = _varint(footer, p)
-        idx_off, p = _varint(footer, p)
-        idx_size, p = _varint(footer, p)
+        _meta_off, p = read_varint(footer, 0)
+        _meta_size, p = read_varint(footer, p)
+        idx_off, p = read_varint(footer, p)
+        idx_size, p = read_varint(footer, p)
     except (IndexError, ValueError):
         raise TFCheckpointError(f"{path}: malformed table footer") from None
     entries: list[tuple[bytes, bytes]] = []
     for _last_key, handle in _block_entries(_read_block(data, idx_off, idx_size, str(path)), str(path)):
         try:
-            off, q = _varint(handle, 0)
-            size, _ = _varint(handle, q)
+            off, q = read_varint(handle, 0)
+            size, _ = read_varint(handle, q)
         except (IndexError, ValueError):
             raise TFCheckpointError(f"{path}: malformed block handle") from None
         entries.extend(_block_entries(_read_block(data, off, size, str(path)), str(path)))
@@ -520,7 +301,7 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
         self.num_shards = 1
         big_endian = False
         try:
-            for field, _w, v in _fields(entries[0][1]):
+            for field, _w, v in proto_fields(entries[0][1]):
                 if field == 1:
                     self.num_shards = int(v)
                 elif field == 2:
@@ -575,7 +356,8 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
         """Read exactly ``size`` bytes at ``offset`` of the shard, after checking the range."""
         if size > self.max_tensor_bytes:
             raise TFCheckpointError(
-                f"{path}: {name!r} claims {size:,} bytes, more than the {self.max_tensor_bytes:,}-byte limit per tensor "
+                f"{path}: {name!r} claims {size:,} bytes, more than the {self.max_tensor_bytes:,}-byte "
+                "limit per tensor "
                 "(damaged or hostile checkpoint); refused"
             )
         file_size = self._shard_size(path)
@@ -609,23 +391,24 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
         count = math.prod(info.shape) if info.shape else 1
         itemsize = (
             2
-            if info.dtype == _DT_BFLOAT16
-            else (_DTYPES[info.dtype].itemsize if info.dtype in _DTYPES else None)
+            if info.dtype == DT_BFLOAT16
+            else (TF_DTYPES[info.dtype].itemsize if info.dtype in TF_DTYPES else None)
         )
         if itemsize is not None and count * itemsize != info.size:
             raise TFCheckpointError(
-                f"{path}: {name!r} takes {info.size:,} bytes, but its shape {info.shape} needs {count * itemsize:,} (damaged index)"
+                f"{path}: {name!r} takes {info.size:,} bytes, but its shape {info.shape} needs "
+                f"{count * itemsize:,} (damaged index)"
             )
         raw = self._read_range(path, info.offset, info.size, name)
-        if info.dtype == _DT_STRING:
+        if info.dtype == DT_STRING:
             return self._decode_strings(raw, count, info, path, verify)
-        if verify and info.crc32c_masked is not None and _unmask(info.crc32c_masked) != crc32c(raw):
+        if verify and info.crc32c_masked is not None and unmask_crc(info.crc32c_masked) != crc32c(raw):
             raise TFCheckpointError(f"{path}: checksum mismatch for {name!r} (damaged or tampered data)")
-        if info.dtype == _DT_BFLOAT16:
+        if info.dtype == DT_BFLOAT16:
             arr16 = np.frombuffer(raw, dtype="<u2")
             arr = (arr16.astype(np.uint32) << 16).view(np.float32)
-        elif info.dtype in _DTYPES:
-            arr = np.frombuffer(raw, dtype=_DTYPES[info.dtype])
+        elif info.dtype in TF_DTYPES:
+            arr = np.frombuffer(raw, dtype=TF_DTYPES[info.dtype])
         else:
             raise TFCheckpointError(f"{self.index_path}: {name!r} has unsupported dtype {info.dtype_name}")
         if arr.size != count:
@@ -643,10 +426,10 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
             pos = 0
             lengths = []
             for _ in range(count):
-                n, pos = _varint(raw, pos)
+                n, pos = read_varint(raw, pos)
                 lengths.append(n)
             if verify and info.crc32c_masked is not None:
-                want = _unmask(info.crc32c_masked)
+                want = unmask_crc(info.crc32c_masked)
                 if max(lengths, default=0) >= 1 << 32 or want != crc32c(
                     raw[pos:], crc32c(struct.pack(f"<{count}I", *lengths))
                 ):

@@ -2,8 +2,9 @@
 
 Introduced in ``notebooks/01_generator.ipynb`` (section "TensorFlow versus PyTorch").
 
-The reader (tensor bundle format, CRC-32C, streaming, size caps) is
-:mod:`animegan_edu.weights.tf.bundle`, re-exported here: this module is the import path.
+The reader (tensor bundle format, streaming, size caps) is
+:mod:`animegan_edu.weights.tf.bundle`; the CRC-32C and protobuf pieces both share are in
+:mod:`animegan_edu.weights.tf.wire`.
 :func:`write_bundle` writes the same format (used by the tests to make damaged files,
 and handy for round trips). :func:`convert_generator` maps the 77 variables of the
 original AnimeGANv2 generator to :class:`animegan_edu.models.Generator` state-dict keys;
@@ -27,35 +28,21 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from animegan_edu.weights.tf.bundle import (  # noqa: F401 (re-exported: this module is the public import path)
-    _DTYPES,
-    _TABLE_MAGIC,
-    MAX_INDEX_BYTES,
-    MAX_TENSOR_BYTES,
-    TensorInfo,
-    TFCheckpoint,
-    TFCheckpointError,
-    _crc_register,
-    _mask,
-    _pb_field,
-    _put_varint,
-    _unmask,
+from animegan_edu.files import atomic_write, write_sidecar
+from animegan_edu.models import Generator
+from animegan_edu.weights.files import StorageError
+from animegan_edu.weights.tf.bundle import TFCheckpoint, TFCheckpointError
+from animegan_edu.weights.tf.wire import (
+    TABLE_MAGIC,
+    TF_DTYPES,
     crc32c,
-    find_checkpoint_prefix,
+    mask_crc,
     masked_crc32c,
-    read_checkpoint,
+    proto_field,
+    put_varint,
 )
 
 __all__ = [
-    "MAX_INDEX_BYTES",
-    "MAX_TENSOR_BYTES",
-    "TFCheckpointError",
-    "TensorInfo",
-    "TFCheckpoint",
-    "crc32c",
-    "masked_crc32c",
-    "read_checkpoint",
-    "find_checkpoint_prefix",
     "write_bundle",
     "tf_variable_map",
     "convert_generator",
@@ -79,7 +66,7 @@ def _table_block(entries: list[tuple[bytes, bytes]], restart_interval: int = 16)
             shared = 0
             while shared < min(len(prev), len(key)) and prev[shared] == key[shared]:
                 shared += 1
-        out += _put_varint(shared) + _put_varint(len(key) - shared) + _put_varint(len(value))
+        out += put_varint(shared) + put_varint(len(key) - shared) + put_varint(len(value))
         out += key[shared:] + value
         prev = key
     if not restarts:
@@ -126,11 +113,25 @@ def write_bundle(
 
     Example:
         >>> import tempfile, os
-        >>> idx, data = write_bundle(os.path.join(tempfile.mkdtemp(), "m.ckpt"), {"w": np.ones(2, np.float32)})
+        >>> prefix = os.path.join(tempfile.mkdtemp(), "m.ckpt")
+        >>> idx, data = write_bundle(prefix, {"w": np.ones(2, np.float32)})
         >>> idx.name, data.name
         ('m.ckpt.index', 'm.ckpt.data-00000-of-00001')
     """
     prefix = Path(prefix)
+    entries, data = _bundle_entries(tensors)
+    table = _sorted_table(entries, block_size)
+    index_path = Path(str(prefix) + ".index")
+    data_path = Path(str(prefix) + ".data-00000-of-00001")
+    data_path.write_bytes(data)
+    index_path.write_bytes(table)
+    return index_path, data_path
+
+
+def _bundle_entries(
+    tensors: Mapping[str, np.ndarray | torch.Tensor],
+) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The sorted ``(key, BundleEntryProto)`` entries, header first, and the shard's bytes."""
     data = bytearray()
     entries: list[tuple[bytes, bytes]] = []
     for name in sorted(tensors, key=lambda k: k.encode()):
@@ -138,30 +139,39 @@ def write_bundle(
         arr = t.detach().cpu().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
         dt = arr.dtype.newbyteorder("<") if arr.dtype.byteorder == ">" else arr.dtype
         key = np.dtype(dt.str.replace("=", "<")) if dt.kind != "b" else np.dtype("?")
-        tf_dtype = next((k for k, v in _DTYPES.items() if v == key), None)
+        tf_dtype = next((k for k, v in TF_DTYPES.items() if v == key), None)
         if tf_dtype is None:
             raise TFCheckpointError(f"write_bundle: dtype {arr.dtype} of {name!r} is not supported")
-        raw = np.ascontiguousarray(arr, dtype=_DTYPES[tf_dtype]).tobytes()
-        shape = b"".join(_pb_field(2, 2, _pb_field(1, 0, d)) for d in arr.shape)
-        entry = _pb_field(1, 0, tf_dtype) + _pb_field(2, 2, shape)
+        raw = np.ascontiguousarray(arr, dtype=TF_DTYPES[tf_dtype]).tobytes()
+        shape = b"".join(proto_field(2, 2, proto_field(1, 0, d)) for d in arr.shape)
+        entry = proto_field(1, 0, tf_dtype) + proto_field(2, 2, shape)
         if data:
-            entry += _pb_field(4, 0, len(data))
-        entry += _pb_field(5, 0, len(raw)) + _pb_field(6, 5, masked_crc32c(raw))
+            entry += proto_field(4, 0, len(data))
+        entry += proto_field(5, 0, len(raw)) + proto_field(6, 5, masked_crc32c(raw))
         entries.append((name.encode(), entry))
         data += raw
-    header = _pb_field(1, 0, 1) + _pb_field(3, 2, _pb_field(1, 0, 1))
+    header = proto_field(1, 0, 1) + proto_field(3, 2, proto_field(1, 0, 1))
     entries.insert(0, (b"", header))
+    return entries, bytes(data)
 
+
+def _with_trailer(block: bytes) -> bytes:
+    """A table block followed by its compression byte (none) and masked CRC-32C."""
+    return block + b"\x00" + struct.pack("<I", mask_crc(crc32c(block + b"\x00")))
+
+
+def _sorted_table(entries: list[tuple[bytes, bytes]], block_size: int) -> bytes:
+    """The ``.index`` file: data blocks of ``entries``, an empty meta block, the index block, the footer."""
     table = bytearray()
     index_entries: list[tuple[bytes, bytes]] = []
 
     def flush(block_entries: list[tuple[bytes, bytes]], next_key: bytes | None) -> None:
         block = _table_block(block_entries)
         off = len(table)
-        table.extend(block + b"\x00" + struct.pack("<I", _mask(crc32c(block + b"\x00"))))
+        table.extend(_with_trailer(block))
         last = block_entries[-1][0]
         sep = _short_successor_between(last, next_key) if next_key is not None else _short_successor(last)
-        index_entries.append((sep, _put_varint(off) + _put_varint(len(block))))
+        index_entries.append((sep, put_varint(off) + put_varint(len(block))))
 
     current: list[tuple[bytes, bytes]] = []
     size = 0
@@ -175,24 +185,19 @@ def write_bundle(
         flush(current, None)
     meta_block = _table_block([])
     meta_off = len(table)
-    table.extend(meta_block + b"\x00" + struct.pack("<I", _mask(crc32c(meta_block + b"\x00"))))
+    table.extend(_with_trailer(meta_block))
     index_block = _table_block(index_entries, restart_interval=1)
     idx_off = len(table)
-    table.extend(index_block + b"\x00" + struct.pack("<I", _mask(crc32c(index_block + b"\x00"))))
+    table.extend(_with_trailer(index_block))
     footer = (
-        _put_varint(meta_off)
-        + _put_varint(len(meta_block))
-        + _put_varint(idx_off)
-        + _put_varint(len(index_block))
+        put_varint(meta_off)
+        + put_varint(len(meta_block))
+        + put_varint(idx_off)
+        + put_varint(len(index_block))
     )
-    footer = footer.ljust(40, b"\x00") + struct.pack("<Q", _TABLE_MAGIC)
+    footer = footer.ljust(40, b"\x00") + struct.pack("<Q", TABLE_MAGIC)
     table.extend(footer)
-
-    index_path = Path(str(prefix) + ".index")
-    data_path = Path(str(prefix) + ".data-00000-of-00001")
-    data_path.write_bytes(bytes(data))
-    index_path.write_bytes(bytes(table))
-    return index_path, data_path
+    return bytes(table)
 
 
 # --------------------------------------------------------------------------------------
@@ -274,7 +279,7 @@ def convert_generator(
     where: str = "checkpoint",
     available: list[str] | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Turn the TF generator variables of ``tensors`` into a :class:`~animegan_edu.models.Generator` state dict.
+    """Turn the TF generator variables of ``tensors`` into a :class:`~animegan_edu.models.Generator` state.
 
     Variables outside the generator (discriminator, optimiser slots, the step counter)
     are ignored. Kernels are transposed (:func:`_tf_to_torch_layout`), layer-norm
@@ -302,8 +307,6 @@ def convert_generator(
         ...     print(str(e)[:52])
         x.ckpt: no AnimeGANv2 generator variables under gene
     """
-    from animegan_edu.models import Generator
-
     names = list(tensors.keys()) if available is None else list(available)
     scope = _find_scope(names)
     mapping = tf_variable_map(scope)
@@ -315,10 +318,12 @@ def convert_generator(
             others = ", ".join(names[:3]) + (f" (+{len(names) - 3} more)" if len(names) > 3 else "")
             raise TFCheckpointError(
                 f"{where}: no AnimeGANv2 generator variables under {scope}/ "
-                f"(the checkpoint holds {len(names)} other: {others or 'nothing'}); is this a generator checkpoint?"
+                f"(the checkpoint holds {len(names)} other: {others or 'nothing'}); is this a generator "
+                "checkpoint?"
             )
         raise TFCheckpointError(
-            f"{where}: {len(missing)} of the {len(mapping)} generator variables are missing under {scope}/: {shown}{more}"
+            f"{where}: {len(missing)} of the {len(mapping)} generator variables are missing under {scope}/: "
+            f"{shown}{more}"
         )
     reference = Generator().state_dict()
     by_key = {v: k for k, v in mapping.items()}
@@ -335,7 +340,8 @@ def convert_generator(
         converted = _tf_to_torch_layout(tf_name, value)
         if tuple(converted.shape) != tuple(ref.shape):
             raise TFCheckpointError(
-                f"{where}: {tf_name} has TF shape {tuple(value.shape)}, which does not fit {key} {tuple(ref.shape)}"
+                f"{where}: {tf_name} has TF shape {tuple(value.shape)}, which does not fit {key} "
+                f"{tuple(ref.shape)}"
             )
         state[key] = torch.from_numpy(np.ascontiguousarray(converted).copy())
     return state
@@ -393,7 +399,8 @@ def save_state_dict_safetensors(
     :func:`animegan_edu.weights.hub.get_generator` requires for converted files from then on.
 
     Raises:
-        animegan_edu.weights.hub.StorageError: the file cannot be written (one line naming it).
+        animegan_edu.weights.files.StorageError: safetensors refused the tensors (one line naming the file).
+        animegan_edu.files.FileWriteError: the file or its folder cannot be written (one line naming it).
 
     Example:
         >>> import tempfile
@@ -403,8 +410,6 @@ def save_state_dict_safetensors(
     """
     from safetensors import SafetensorError
     from safetensors.torch import save_file
-
-    from animegan_edu.weights.files import StorageError, atomic_write, write_sidecar
 
     out = Path(out)
     meta = {"format": "pt", "model": "animegan_edu.models.Generator"}
@@ -417,7 +422,7 @@ def save_state_dict_safetensors(
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
             raise StorageError(f"{out}: cannot write safetensors ({first})") from None
 
-    atomic_write(out, write)
+    atomic_write(out, write, make_folder=True)
     if sidecar:
         write_sidecar(out)
     return out

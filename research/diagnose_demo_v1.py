@@ -4,7 +4,7 @@ Writes the figures and figures' numbers that weights/MODEL_CARD.md shows, into
 weights/diagnosis/. The v1 weights are read from git history (commit ee1ad02, the
 last commit that shipped them), so this runs after the file was replaced:
 
-    python tools/diagnose_demo_v1.py
+    python research/diagnose_demo_v1.py
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from animegan_edu.data.dataset import cartoonize  # noqa: E402
-from animegan_edu.imageio import VALIDATION_PHOTOS, validation_photo  # noqa: E402
-from animegan_edu.int8.quantize import cpu_info  # noqa: E402
+from animegan_edu.machine import cpu_info  # noqa: E402
+from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01  # noqa: E402
 from animegan_edu.training.evaluate import evaluate_generator, summarize  # noqa: E402
 from animegan_edu.weights.hub import load_generator  # noqa: E402
 
@@ -60,7 +60,7 @@ def main() -> int:
     ab_in, ab_out, ab_tgt = [], [], []
     with torch.no_grad():
         for name in VALIDATION_PHOTOS:
-            x = validation_photo(name, 256)[None]
+            x = sample_photo01(name, 256)[None]
             y = ((g(x * 2 - 1) + 1) / 2).clamp(0, 1)
             for store, img in ((ab_in, x), (ab_out, y), (ab_tgt, cartoonize(x))):
                 store.append(kornia.color.rgb_to_lab(img).mean(dim=(-2, -1))[0, 1:].tolist())
@@ -124,7 +124,8 @@ def main() -> int:
     for s in sizes:
         m = report["by_size"][s]["summary"]
         print(
-            f"{s:>4} px: mean {m['mean_psnr_db']:.2f} dB vs input {m['mean_input_psnr_db']:.2f}; Laplacian ratio {m['mean_laplacian_ratio']:.2f}"
+            f"{s:>4} px: mean {m['mean_psnr_db']:.2f} dB vs input {m['mean_input_psnr_db']:.2f}; "
+            f"Laplacian ratio {m['mean_laplacian_ratio']:.2f}"
         )
     print(
         "a*b* spread (std of the mean colour over photos):",

@@ -1,7 +1,7 @@
 """Two short probes of the v2 demo weights: why they miss the 512-px targets (weights/MODEL_CARD.md).
 
-    python tools/demo_probes.py finetune [--minutes 8] [--out /tmp/probe.json]
-    python tools/demo_probes.py overfit  [--photo china] [--minutes 12] [--out /tmp/probe.json]
+    python research/demo_probes.py finetune [--minutes 8] [--out /tmp/probe.json]
+    python research/demo_probes.py overfit  [--photo china] [--minutes 12] [--out /tmp/probe.json]
 
 ``finetune``: continue from ``weights/demo.safetensors`` on the demo set (``data/demo``, from
 ``animegan-edu data prepare-demo``) with the paired guide losses of ``configs/demo.yaml`` only
@@ -27,11 +27,12 @@ from pathlib import Path
 
 import torch
 
-from animegan_edu.bench.run import cpu_info
 from animegan_edu.data.dataset import cartoonize
-from animegan_edu.imageio import validation_photo
+from animegan_edu.machine import cpu_info
+from animegan_edu.samples import sample_photo01
+from animegan_edu.training.config import load_config
 from animegan_edu.training.evaluate import evaluate_generator, image_metrics, summarize
-from animegan_edu.training.train import Trainer, has_native_bf16, load_config
+from animegan_edu.training.train import Trainer, has_native_bf16
 from animegan_edu.weights.hub import load_generator
 
 FINETUNE_PHOTOS = ("china", "stereo_motorcycle", "astronaut", "chelsea")
@@ -45,7 +46,8 @@ def _score(state: dict[str, torch.Tensor]) -> dict[str, float]:
 
 def finetune(minutes: float, emit) -> None:  # type: ignore[no-untyped-def]
     cfg = load_config(
-        "configs/demo.yaml", out_dir="/tmp/demo_probe_finetune", init_steps=0, adv_steps=10**6, warmup_steps=50,
+        "configs/demo.yaml", out_dir="/tmp/demo_probe_finetune", init_steps=0, adv_steps=10**6,
+        warmup_steps=50,
         g_lr=1e-4, lr_decay_to=1.0, g_adv=0.0, d_adv=0.0, crop_schedule=None, crop=256, batch_size=4,
         val_every=0, sample_every=0, checkpoint_every=0,
     )  # fmt: skip
@@ -83,7 +85,7 @@ def finetune(minutes: float, emit) -> None:  # type: ignore[no-untyped-def]
 def overfit(photo: str, minutes: float, emit) -> None:  # type: ignore[no-untyped-def]
     torch.set_num_threads(1)
     g = load_generator("demo", progress=False).train()
-    p = validation_photo(photo, 512)[None]
+    p = sample_photo01(photo, 512)[None]
     t = cartoonize(p)
     opt = torch.optim.Adam(g.parameters(), lr=2e-4)
     bf16 = has_native_bf16()

@@ -10,7 +10,7 @@ Then both are scored on the validation photos (``animegan_edu.training.evaluate`
 discriminator scores sharp anime (the target), the same anime edge-smoothed, grey anime and
 the generator's own output: LSGAN trains it towards 1 for real and 0 for fakes.
 
-    python tools/gan_ablation.py --checkpoint runs/demo/checkpoint.pt --steps 300
+    python research/gan_ablation.py --checkpoint runs/demo/checkpoint.pt --steps 300
 
 writes ``weights/ablation/gan_ablation.json`` (figures, settings, cpu_info, wall time) and
 ``weights/ablation/crops.png`` (target | L1 only | L1 + adversarial, zoomed), which notebook 04
@@ -31,11 +31,14 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from animegan_edu.bench.run import cpu_info  # noqa: E402
 from animegan_edu.data.dataset import cartoonize, edge_smooth  # noqa: E402
-from animegan_edu.imageio import VALIDATION_PHOTOS, atomic_write, save_png_atomic, validation_photo  # noqa: E402
+from animegan_edu.files import atomic_write  # noqa: E402
+from animegan_edu.imageio import save_png_atomic  # noqa: E402
+from animegan_edu.machine import cpu_info  # noqa: E402
+from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01  # noqa: E402
+from animegan_edu.training.config import load_config  # noqa: E402
 from animegan_edu.training.evaluate import evaluate_generator, summarize  # noqa: E402
-from animegan_edu.training.train import Trainer, load_config  # noqa: E402
+from animegan_edu.training.train import Trainer  # noqa: E402
 
 
 def branch(name: str, start: Path, steps: int, g_adv: float | None, threads: int) -> Trainer:
@@ -73,7 +76,7 @@ def d_scores(tr: Trainer, size: int = 256) -> dict[str, dict[str, float]]:
         "generator output": [],
     }
     for name in VALIDATION_PHOTOS:
-        photo = validation_photo(name, size)[None]
+        photo = sample_photo01(name, size)[None]
         target = cartoonize(photo)
         grey = target.mean(1, keepdim=True).expand_as(target)
         fake = ((g(photo * 2 - 1).float() + 1) / 2).clamp(0, 1)
@@ -131,7 +134,7 @@ def main() -> int:
     tiles = []
     with torch.no_grad():
         for name in list(VALIDATION_PHOTOS)[:3]:
-            photo = validation_photo(name, 512)[None]
+            photo = sample_photo01(name, 512)[None]
             h, w = photo.shape[-2:]
             ys, xs = (h - 192) // 2, (w - 192) // 2
             crop = slice(ys, ys + 192), slice(xs, xs + 192)

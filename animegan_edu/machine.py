@@ -1,0 +1,96 @@
+"""Facts about this machine that decide which inference path is fastest: CPU features and threads.
+
+:func:`cpu_info` reads what the CPU offers (AVX2, AVX-512, VNNI, AMX, AVX-512 BF16),
+:func:`cpu_class` names its class for the measured path tables, and :func:`num_threads`
+runs a block with a given number of PyTorch threads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import torch
+
+__all__ = ["cpu_info", "cpu_class", "num_threads"]
+
+
+def cpu_info() -> dict[str, object]:
+    """What the CPU offers for INT8 and bf16: model name, AVX2, AVX-512, VNNI, AMX, AVX-512 BF16.
+
+    Example:
+        >>> {"model", "logical_cpus", "avx2", "avx512", "vnni", "amx"} <= set(cpu_info())
+        True
+    """
+    name = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                name = line.split(":", 1)[1].strip()
+                break
+    flag = lambda f: bool(getattr(torch.cpu, f, lambda: False)())  # noqa: E731
+    return {
+        "model": name,
+        "logical_cpus": os.cpu_count(),
+        "avx2": flag("_is_avx2_supported"),
+        "avx512": flag("_is_avx512_supported"),
+        "vnni": flag("_is_vnni_supported"),
+        "amx": flag("_is_amx_tile_supported"),
+        "avx512_bf16": flag("_is_avx512_bf16_supported"),
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
+
+
+def cpu_class(info: dict[str, object] | None = None) -> str:
+    """The CPU's class for choosing a path: ``"amx"``, ``"avx512_vnni_bf16"``, ``"avx512_vnni"``,
+    ``"avx512"``, ``"avx2_vnni"``, ``"avx2"`` or ``"other"``.
+
+    Args:
+        info: a :func:`cpu_info` dict (``avx2``, ``avx512``, ``vnni``, ``amx``, optional
+            ``avx512_bf16``); default: this machine's.
+
+    Example:
+        >>> cpu_class({"avx2": True, "avx512": False, "vnni": False, "amx": False})
+        'avx2'
+        >>> cpu_class({"avx2": True, "avx512": True, "vnni": True, "amx": False, "avx512_bf16": True})
+        'avx512_vnni_bf16'
+    """
+    if info is None:
+        info = cpu_info()
+    if info.get("amx"):
+        return "amx"
+    if info.get("avx512") and info.get("vnni"):
+        return "avx512_vnni_bf16" if info.get("avx512_bf16") else "avx512_vnni"
+    if info.get("avx512"):
+        return "avx512"
+    if info.get("avx2"):
+        return "avx2_vnni" if info.get("vnni") else "avx2"
+    return "other"
+
+
+@contextlib.contextmanager
+def num_threads(n: int | None) -> Iterator[None]:
+    """Temporarily use ``n`` intra-op threads (``None``: leave as is).
+
+    Raises:
+        ValueError: ``n`` is below 1.
+
+    Example:
+        >>> before = torch.get_num_threads()
+        >>> with num_threads(1):
+        ...     torch.get_num_threads()
+        1
+        >>> torch.get_num_threads() == before
+        True
+    """
+    old = torch.get_num_threads()
+    if n is not None:
+        if n < 1:
+            raise ValueError(f"threads must be >= 1, got {n}")
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
