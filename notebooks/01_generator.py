@@ -25,7 +25,9 @@
 # 3. the inverted residual blocks in the middle;
 # 4. upsampling by *resize, then convolve*;
 # 5. the whole generator: shapes after each block, parameters (2,143,552), cost (FLOPs);
-# 6. its receptive field, and a comparison with the ResNet generator printed in the article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*);
+# 6. its receptive field, and a comparison with the ResNet generator printed in the article this
+#    toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English:
+#    *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*);
 # 7. feature maps as pictures;
 # 8. parity with the public PyTorch port, and the original TensorFlow checkpoints.
 #
@@ -722,13 +724,17 @@ print(registry.describe("shinkai"))
 # %% [markdown]
 # ## References
 #
-# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed:
+#   how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this
+#   toolkit grew from.
 # * Chen, J., Liu, G., Chen, X. (2019). "AnimeGAN: A Novel Lightweight GAN for Photo Animation". ISICA 2019.
-# * Chen, J. (2020). AnimeGANv2, the TachibanaYoshino/AnimeGANv2 project (the improved generator, losses and released weights).
+# * Chen, J. (2020). AnimeGANv2, the TachibanaYoshino/AnimeGANv2 project (the improved generator,
+#   losses and released weights).
 # * Sandler, M. et al. (2018). "MobileNetV2: Inverted Residuals and Linear Bottlenecks". CVPR 2018.
 # * Ba, J. L., Kiros, J. R., Hinton, G. E. (2016). "Layer Normalization". arXiv:1607.06450.
 # * Odena, A., Dumoulin, V., Olah, C. (2016). "Deconvolution and Checkerboard Artifacts". Distill.
-# * Zhu, J.-Y. et al. (2017). "Unpaired Image-to-Image Translation using Cycle-Consistent Adversarial Networks". ICCV 2017 (the ResNet generator the article prints).
+# * Zhu, J.-Y. et al. (2017). "Unpaired Image-to-Image Translation using Cycle-Consistent
+#   Adversarial Networks". ICCV 2017 (the ResNet generator the article prints).
 
 # %% [markdown]
 # ## Exercises

@@ -24,7 +24,9 @@
 # 2. **Receptive field**: how large a patch one score looks at, drawn on a real photo.
 # 3. **Spectral normalisation**: what it does to the largest singular value of each weight.
 # 4. **Why edge-smoothed anime is "fake"**: a tiny seeded training run, sharp vs smoothed.
-# 5. **The multi-scale variant** of the article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*): three discriminators at three scales.
+# 5. **The multi-scale variant** of the article this toolkit grew from, 张小明,
+#    "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto
+#    Shinkai light-and-shadow look is made*): three discriminators at three scales.
 #
 # Everything runs on the CPU in well under a minute, with fixed seeds.
 
@@ -339,10 +341,10 @@ def random_crops(batch=8, size=64):
     for _ in range(batch):
         i = int(torch.randint(0, len(sharp), (1,), generator=crop_gen))
         h, w = sharp[i].shape[-2:]
-        t = int(torch.randint(0, h - size + 1, (1,), generator=crop_gen))
-        l = int(torch.randint(0, w - size + 1, (1,), generator=crop_gen))
-        real.append(sharp[i][0, :, t:t + size, l:l + size])
-        fake.append(smooth[i][0, :, t:t + size, l:l + size])
+        top = int(torch.randint(0, h - size + 1, (1,), generator=crop_gen))
+        left = int(torch.randint(0, w - size + 1, (1,), generator=crop_gen))
+        real.append(sharp[i][0, :, top:top + size, left:left + size])
+        fake.append(smooth[i][0, :, top:top + size, left:left + size])
     return to_generator_range(torch.stack(real)), to_generator_range(torch.stack(fake))
 
 
@@ -382,7 +384,8 @@ for step in range(1, 61):
 # The loss fell to near the 0.5 floor within about 8 steps (0.551 at step 10), then crept onto it
 # (0.516 at step 20, 0.495 at step 60); the separation after that is small but
 # real (on this machine, about 80% of held-out patches end up ranked the right way round;
-# the exact share moves by a few points with the thread count). To see *where* the discriminator has learned something, score a photo it never saw
+# the exact share moves by a few points with the thread count). To see *where* the discriminator has
+# learned something, score a photo it never saw
 # (the astronaut, cartoonized) sharp and edge-smoothed, and map the per-patch difference
 # D(sharp) − D(smoothed). It should be positive (sharp judged more real) along the lines, and
 # about zero on flat regions, where the two inputs are the same.
@@ -491,12 +494,16 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 # %% [markdown]
 # ## References
 #
-# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed:
+#   how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this
+#   toolkit grew from.
 # * Chen, J., Liu, G., Chen, X. (2019). "AnimeGAN: A Novel Lightweight GAN for Photo Animation". ISICA 2019.
-# * Isola, P. et al. (2017). "Image-to-Image Translation with Conditional Adversarial Networks". CVPR 2017 (the PatchGAN discriminator).
+# * Isola, P. et al. (2017). "Image-to-Image Translation with Conditional Adversarial Networks".
+#   CVPR 2017 (the PatchGAN discriminator).
 # * Mao, X. et al. (2017). "Least Squares Generative Adversarial Networks". ICCV 2017.
 # * Miyato, T. et al. (2018). "Spectral Normalization for Generative Adversarial Networks". ICLR 2018.
-# * Luo, W. et al. (2016). "Understanding the Effective Receptive Field in Deep Convolutional Neural Networks". NeurIPS 2016.
+# * Luo, W. et al. (2016). "Understanding the Effective Receptive Field in Deep Convolutional Neural
+#   Networks". NeurIPS 2016.
 
 # %% [markdown]
 # ## Exercises

@@ -122,7 +122,12 @@ overlay = torch.where(edges[0] > 0.5, yellow, overlay)
 zoom = (slice(30, 78), slice(40, 88))
 viz.image_row(
     [anime[0], overlay, anime[0][:, zoom[0], zoom[1]], smoothed[0][:, zoom[0], zoom[1]]],
-    ["anime (cartoonize)", "edges (yellow), band (magenta)", "before (zoom)", "after edge_smooth (zoom)"],
+    [
+        "anime (cartoonize)",
+        "edges (yellow), band (magenta)",
+        "before (zoom)",
+        "after edge_smooth (zoom)",
+    ],
     height_px=300,
 )
 plt.show()
@@ -193,11 +198,17 @@ for n, photo, cartoon, smooth in zip(names, photos, cartoons, smooths):
 ds = AnimeDataset(root, "Demo", max_side=128, paired=True)
 batch = ds.batch(step=0, batch_size=4, crop=64, seed=0)
 print(
-    "photos in the set:", len(ds), "| colour offset x 255:", [round(v, 1) for v in (ds.offset * 255).tolist()]
+    "photos in the set:",
+    len(ds),
+    "| colour offset x 255:",
+    [round(v, 1) for v in (ds.offset * 255).tolist()],
 )
 for field in ("photo", "style", "smooth", "style_gray", "target"):
     t = getattr(batch, field)
-    print(f"{field:10s}", tuple(t.shape), "range", round(float(t.min()), 2), "to", round(float(t.max()), 2))
+    print(
+        f"{field:10s}", tuple(t.shape),
+        "range", round(float(t.min()), 2), "to", round(float(t.max()), 2),
+    )
 
 # %% [markdown]
 # Each row is one sample of the batch (the first two of the four, each 64 x 64 crop drawn
@@ -219,7 +230,8 @@ plt.show()
 # discriminator wants real anime at 1 and generated images, grey anime and edge-smoothed
 # anime at 0:
 #
-# $$L_D = w_r\,\overline{(D(a)-1)^2} + w_f\,\overline{D(G(p))^2} + w_g\,\overline{D(\mathrm{grey}(a))^2} + w_s\,\overline{D(\mathrm{smooth}(a))^2},$$
+# $$L_D = w_r\,\overline{(D(a)-1)^2} + w_f\,\overline{D(G(p))^2} +
+# w_g\,\overline{D(\mathrm{grey}(a))^2} + w_s\,\overline{D(\mathrm{smooth}(a))^2},$$
 #
 # and the generator wants its output scored 1: $L_G = \overline{(D(G(p)) - 1)^2}$. Unlike the
 # log loss of the original GAN, the squared loss keeps a gradient proportional to how far a
@@ -376,7 +388,8 @@ plt.show()
 # slightly (0.361 at 120°, 0.353 at 180°: a 180° rotation is not "further" for every colour).
 # Shuffling the pixels (same colours, structure destroyed) costs more than a different photo
 # and more than any blur or hue rotation; only strong noise (std 0.2 and more, which buries
-# the structure under new edges everywhere) costs more still. So the random features *do* encode local structure. What they cannot do is tell a meaningful
+# the structure under new edges everywhere) costs more still. So the random features *do* encode
+# local structure. What they cannot do is tell a meaningful
 # change from a meaningless one as a pretrained VGG would; for teaching the mechanics of the
 # loss, and for the short CPU runs of this toolkit, that is an acceptable stand-in, and the
 # toolkit says so wherever it uses it.
@@ -452,7 +465,10 @@ axes[0].imshow(photos[0].permute(1, 2, 0).numpy())
 axes[0].set_title("RGB")
 axes[0].axis("off")
 planes = zip(
-    axes[1:], x_yuv[0], ("Y (luma)", "U (blue - luma)", "V (red - luma)"), ("gray", "coolwarm", "coolwarm")
+    axes[1:],
+    x_yuv[0],
+    ("Y (luma)", "U (blue - luma)", "V (red - luma)"),
+    ("gray", "coolwarm", "coolwarm"),
 )
 for ax, c, name, cmap in planes:
     lo, hi = (0, 1) if name.startswith("Y") else (-0.3, 0.3)
@@ -631,13 +647,19 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 # %% [markdown]
 # ## References
 #
-# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed:
+#   how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this
+#   toolkit grew from.
 # * Chen, J., Liu, G., Chen, X. (2019). "AnimeGAN: A Novel Lightweight GAN for Photo Animation". ISICA 2019.
-# * Chen, Y., Lai, Y.-K., Liu, Y.-J. (2018). "CartoonGAN: Generative Adversarial Networks for Photo Cartoonization". CVPR 2018.
+# * Chen, Y., Lai, Y.-K., Liu, Y.-J. (2018). "CartoonGAN: Generative Adversarial Networks for Photo
+#   Cartoonization". CVPR 2018.
 # * Mao, X. et al. (2017). "Least Squares Generative Adversarial Networks". ICCV 2017.
-# * Simonyan, K., Zisserman, A. (2015). "Very Deep Convolutional Networks for Large-Scale Image Recognition". ICLR 2015.
-# * Gatys, L. A., Ecker, A. S., Bethge, M. (2016). "Image Style Transfer Using Convolutional Neural Networks". CVPR 2016.
-# * Johnson, J., Alahi, A., Fei-Fei, L. (2016). "Perceptual Losses for Real-Time Style Transfer and Super-Resolution". ECCV 2016.
+# * Simonyan, K., Zisserman, A. (2015). "Very Deep Convolutional Networks for Large-Scale Image
+#   Recognition". ICLR 2015.
+# * Gatys, L. A., Ecker, A. S., Bethge, M. (2016). "Image Style Transfer Using Convolutional Neural
+#   Networks". CVPR 2016.
+# * Johnson, J., Alahi, A., Fei-Fei, L. (2016). "Perceptual Losses for Real-Time Style Transfer and
+#   Super-Resolution". ECCV 2016.
 
 # %% [markdown]
 # ## Exercises

@@ -54,7 +54,7 @@ import torch
 from animegan_edu import viz
 from animegan_edu.data.dataset import AnimeDataset, cartoonize, edge_smooth
 from animegan_edu.imageio import save_png_atomic
-from animegan_edu.samples import sample_photo_array
+from animegan_edu.samples import sample_photo01
 
 torch.manual_seed(0)
 viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
@@ -62,9 +62,7 @@ root = Path(tempfile.mkdtemp(prefix="animegan-nb04-"))
 for sub in ("train_photo", "Demo/style", "Demo/smooth", "Demo/paired"):
     (root / sub).mkdir(parents=True)
 for name in ("rocket", "coffee", "chelsea", "astronaut"):
-    img = torch.from_numpy(sample_photo_array(name)).permute(2, 0, 1).float() / 255
-    scale = 128 / max(img.shape[-2:])
-    img = torch.nn.functional.interpolate(img[None], scale_factor=scale, mode="area")[0]
+    img = sample_photo01(name, 128)  # (3, H, W) in [0, 1], longest side 128
     style = cartoonize(img[None])
     save_png_atomic(img, root / "train_photo" / f"{name}.png")
     save_png_atomic(style[0], root / "Demo/paired" / f"{name}.png")
@@ -384,10 +382,14 @@ else:
 # %% [markdown]
 # ## References
 #
-# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed:
+#   how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this
+#   toolkit grew from.
 # * Chen, J., Liu, G., Chen, X. (2019). "AnimeGAN: A Novel Lightweight GAN for Photo Animation". ISICA 2019.
-# * Chen, J. (2020). AnimeGANv2, the TachibanaYoshino/AnimeGANv2 project (the improved generator, losses and released weights).
-# * Chen, Y., Lai, Y.-K., Liu, Y.-J. (2018). "CartoonGAN: Generative Adversarial Networks for Photo Cartoonization". CVPR 2018.
+# * Chen, J. (2020). AnimeGANv2, the TachibanaYoshino/AnimeGANv2 project (the improved generator,
+#   losses and released weights).
+# * Chen, Y., Lai, Y.-K., Liu, Y.-J. (2018). "CartoonGAN: Generative Adversarial Networks for Photo
+#   Cartoonization". CVPR 2018.
 # * Mao, X. et al. (2017). "Least Squares Generative Adversarial Networks". ICCV 2017.
 # * Kingma, D. P., Ba, J. (2015). "Adam: A Method for Stochastic Optimization". ICLR 2015.
 

@@ -16,7 +16,9 @@
 # %% [markdown]
 # # 05 · face2paint: aligning faces before stylising them
 #
-# The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), promises that faces keep their geometry even when the head is turned: *detect the
+# The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in
+# English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), promises
+# that faces keep their geometry even when the head is turned: *detect the
 # face, find five landmarks, warp the face to a standard pose, stylise there, warp back*. This
 # notebook walks through every step on a real face and then shows why the alignment matters on a
 # tilted head.
@@ -319,9 +321,13 @@ plt.show()
 # %% [markdown]
 # ## References
 #
-# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
-# * Zhang, K., Zhang, Z., Li, Z., Qiao, Y. (2016). "Joint Face Detection and Alignment Using Multitask Cascaded Convolutional Networks". IEEE Signal Processing Letters.
-# * Umeyama, S. (1991). "Least-squares estimation of transformation parameters between two point patterns". IEEE TPAMI 13(4).
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed:
+#   how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this
+#   toolkit grew from.
+# * Zhang, K., Zhang, Z., Li, Z., Qiao, Y. (2016). "Joint Face Detection and Alignment Using
+#   Multitask Cascaded Convolutional Networks". IEEE Signal Processing Letters.
+# * Umeyama, S. (1991). "Least-squares estimation of transformation parameters between two point
+#   patterns". IEEE TPAMI 13(4).
 
 # %% [markdown]
 # ## Exercises

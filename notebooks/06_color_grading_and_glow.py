@@ -17,7 +17,9 @@
 # # 06 · Colour grading and glow: the Shinkai look, done right
 #
 # Makoto Shinkai's films are recognisable by their light: clear cyan skies, saturated colour,
-# soft glow around highlights. The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), adds this look after the generator with a small
+# soft glow around highlights. The article this toolkit grew from, 张小明,
+# "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto
+# Shinkai light-and-shadow look is made*), adds this look after the generator with a small
 # "colour grade" and a "glow" filter. Its code has slips worth learning from; this notebook
 # takes each control on its own, shows what it does to the pixels, and ends with the presets of
 # `animegan_edu.inference.grading`.
@@ -46,11 +48,15 @@ set_matplotlib_formats("jpeg")  # photos: JPEG keeps the saved notebook small
 astro, coffee, rocket, chelsea = (  # (1, 3, H, W) in [0, 1], longest side 256
     sample_photo01(n, 256)[None] for n in ("astronaut", "coffee", "rocket", "chelsea")
 )
-show = lambda ax, x, title: (
-    ax.imshow(x[0].permute(1, 2, 0).clamp(0, 1).numpy()),
-    ax.set_title(title),
-    ax.axis("off"),
-)
+
+
+def show(ax, x, title):
+    # draw a (1, 3, H, W) picture in [0, 1] on `ax`, with a title and no axes
+    ax.imshow(x[0].permute(1, 2, 0).clamp(0, 1).numpy())
+    ax.set_title(title)
+    ax.axis("off")
+
+
 print(astro.shape, coffee.shape, rocket.shape)
 
 
@@ -435,8 +441,11 @@ print("learnt gains:", [round(v, 2) for v in learn.gains.tolist()])
 # %% [markdown]
 # ## References
 #
-# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
-# * ITU-R Recommendation BT.601, "Studio encoding parameters of digital television" (the luma weights 0.299, 0.587, 0.114).
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed:
+#   how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this
+#   toolkit grew from.
+# * ITU-R Recommendation BT.601, "Studio encoding parameters of digital television" (the luma
+#   weights 0.299, 0.587, 0.114).
 # * Zuiderveld, K. (1994). "Contrast Limited Adaptive Histogram Equalization". Graphics Gems IV.
 
 # %% [markdown]

@@ -46,7 +46,11 @@ from IPython.display import Markdown, display
 
 from animegan_edu import viz
 from animegan_edu.bench.profile import profile_layers
-from animegan_edu.bench.report import bench_provenance, bench_report, bench_table_markdown
+from animegan_edu.bench.report import (
+    bench_provenance,
+    bench_report,
+    bench_table_markdown,
+)
 from animegan_edu.bench.run import run_benchmark
 from animegan_edu.imageio import from_generator_range
 from animegan_edu.inference.fastpaths import (

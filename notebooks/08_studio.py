@@ -16,7 +16,10 @@
 # %% [markdown]
 # # 08 · The studio: everything in one interface
 #
-# The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), ends with a friendly web interface: drag-and-drop upload (the Studio here uploads through the file chooser instead), a progress bar, a
+# The article this toolkit grew from, 张小明, "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (in
+# English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), ends with a
+# friendly web interface: drag-and-drop upload (the Studio here uploads through the file chooser
+# instead), a progress bar, a
 # before/after slider, a gallery of examples. `animegan_edu.studio.widgets.Studio` rebuilds it inside
 # JupyterLab with ipywidgets, on top of the pieces of the previous notebooks:
 #
@@ -128,8 +131,11 @@ plt.show()
 # %% [markdown]
 # ## References
 #
-# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from.
-# * Chen, J. (2020). AnimeGANv2, the TachibanaYoshino/AnimeGANv2 project (the improved generator, losses and released weights).
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed:
+#   how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this
+#   toolkit grew from.
+# * Chen, J. (2020). AnimeGANv2, the TachibanaYoshino/AnimeGANv2 project (the improved generator,
+#   losses and released weights).
 
 # %% [markdown]
 # ## Exercises

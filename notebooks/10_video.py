@@ -148,7 +148,8 @@ plt.show()
 # differs from the new one, over pixels that are not occluded, the change is not motion: it is flicker.
 # The mean of that difference over the clip is the **temporal warping error** (Lai et al., 2018):
 #
-# $$E_{warp} = \frac{1}{T-1}\sum_{t=1}^{T-1} \frac{\sum_x M_t(x)\,\big|O_t(x) - O_{t-1}(x + B_t(x))\big|}{\sum_x M_t(x)}$$
+# $$E_{warp} = \frac{1}{T-1}\sum_{t=1}^{T-1}
+# \frac{\sum_x M_t(x)\,\big|O_t(x) - O_{t-1}(x + B_t(x))\big|}{\sum_x M_t(x)}$$
 #
 # with $M_t$ the non-occlusion mask and $|\cdot|$ the absolute difference averaged over R, G and B,
 # in [0, 1] units (Lai et al. square it; the absolute value reads as a mean level change).
@@ -311,13 +312,21 @@ print("a bad input:", main(["video", str(work), "-o", str(work / "x.mp4")]))
 # %% [markdown]
 # ## References
 #
-# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this toolkit grew from; its closing section names video consistency as the next step.
-# * Chen, J., Liu, G., Chen, X. (2020). "AnimeGAN: A Novel Lightweight GAN for Photo Animation". ISICA 2019; and the AnimeGANv2 repository (TachibanaYoshino/AnimeGANv2).
-# * Lai, W.-S., Huang, J.-B., Wang, O., Shechtman, E., Yumer, E., Yang, M.-H. (2018). "Learning Blind Video Temporal Consistency". ECCV 2018 (the warping error).
-# * Farnebäck, G. (2003). "Two-Frame Motion Estimation Based on Polynomial Expansion". SCIA 2003 (the optical flow).
-# * Sundaram, N., Brox, T., Keutzer, K. (2010). "Dense Point Trajectories by GPU-Accelerated Large Displacement Optical Flow". ECCV 2010 (the forward-backward check).
-# * Ruder, M., Dosovitskiy, A., Brox, T. (2016). "Artistic Style Transfer for Videos". GCPR 2016 (occlusion thresholds, temporal blending of style transfer).
-# * Kroeger, T., Timofte, R., Dai, D., Van Gool, L. (2016). "Fast Optical Flow using Dense Inverse Search". ECCV 2016 (the DIS cross-check).
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed:
+#   how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this
+#   toolkit grew from; its closing section names video consistency as the next step.
+# * Chen, J., Liu, G., Chen, X. (2020). "AnimeGAN: A Novel Lightweight GAN for Photo Animation".
+#   ISICA 2019; and the AnimeGANv2 repository (TachibanaYoshino/AnimeGANv2).
+# * Lai, W.-S., Huang, J.-B., Wang, O., Shechtman, E., Yumer, E., Yang, M.-H. (2018). "Learning
+#   Blind Video Temporal Consistency". ECCV 2018 (the warping error).
+# * Farnebäck, G. (2003). "Two-Frame Motion Estimation Based on Polynomial Expansion". SCIA 2003
+#   (the optical flow).
+# * Sundaram, N., Brox, T., Keutzer, K. (2010). "Dense Point Trajectories by GPU-Accelerated Large
+#   Displacement Optical Flow". ECCV 2010 (the forward-backward check).
+# * Ruder, M., Dosovitskiy, A., Brox, T. (2016). "Artistic Style Transfer for Videos". GCPR 2016
+#   (occlusion thresholds, temporal blending of style transfer).
+# * Kroeger, T., Timofte, R., Dai, D., Van Gool, L. (2016). "Fast Optical Flow using Dense Inverse
+#   Search". ECCV 2016 (the DIS cross-check).
 
 # %% [markdown]
 # ## Exercises

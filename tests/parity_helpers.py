@@ -22,7 +22,8 @@ TOLERANCE = 1e-5
 def assert_parity(
     sd_path: Path, in_path: Path, out_path: Path, upsample: str = "align_corners", atol: float = TOLERANCE
 ) -> float:
-    """Load ``sd_path`` strictly into ``Generator(upsample)``; its output on ``in_path`` must match ``out_path``.
+    """Load ``sd_path`` strictly into ``Generator(upsample)``; its output on ``in_path`` must match
+    ``out_path``.
 
     Returns the maximum absolute difference (asserted ``<= atol``).
     """

@@ -129,6 +129,7 @@ def test_module_and_function_sizes(name: str):
     long = [
         f"{node.name} ({_code_lines(node)} lines)"
         for node in ast.walk(ast.parse(text))
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and _code_lines(node) > MAX_FUNCTION_LINES
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))
+        and _code_lines(node) > MAX_FUNCTION_LINES
     ]
     assert not long, f"{name}: functions over {MAX_FUNCTION_LINES} code lines: {', '.join(long)}"

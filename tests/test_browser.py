@@ -227,9 +227,8 @@ class IOPubWatch:
                             and content.get("name") == "stderr"
                             and "Traceback" in content.get("text", "")
                         ):
-                            self.errors.append(
-                                f"{kind}: {content.get('ename', '')} {content.get('evalue', content.get('text', ''))[-1500:]}"
-                            )
+                            detail = content.get("evalue", content.get("text", ""))[-1500:]
+                            self.errors.append(f"{kind}: {content.get('ename', '')} {detail}")
                 except Exception:
                     pass
             time.sleep(0.2)
@@ -366,7 +365,8 @@ def _run_all(lab: Lab, page, notebook: str) -> float:
 def _img_bytes(page, img) -> bytes:
     b64 = page.evaluate(
         """async (img) => { const r = await fetch(img.src); const b = new Uint8Array(await r.arrayBuffer());
-               let s = ''; for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]); return btoa(s); }""",
+               let s = ''; for (let i = 0; i < b.length; i++) s += String.fromCharCode(b[i]);
+               return btoa(s); }""",
         img,
     )
     return base64.b64decode(b64)
@@ -609,10 +609,12 @@ def test_08_studio(lab, browser, tmp_path):
     # the size slider re-runs the generator once released (debounced); the bar moves through the pass
     bar = studio.locator(".animegan-studio-progress .progress-bar")
     bar.evaluate("""(bar) => { window.__bar = [];
-        new MutationObserver(() => window.__bar.push(parseFloat(bar.style.width))).observe(bar, {attributes: true}); }""")
+        new MutationObserver(() => window.__bar.push(parseFloat(bar.style.width)))
+            .observe(bar, {attributes: true}); }""")
     label = studio.locator(".animegan-studio-progress .widget-label")
     label.evaluate("""(el) => { window.__label = [];
-        new MutationObserver(() => window.__label.push(el.textContent)).observe(el, {childList: true, characterData: true, subtree: true}); }""")
+        new MutationObserver(() => window.__label.push(el.textContent))
+            .observe(el, {childList: true, characterData: true, subtree: true}); }""")
     size = studio.locator(".animegan-studio-size")
     seconds, before, after = _changes_picture(page, view, _press(page, size, "ArrowRight"))
     assert max(_pixels(after).shape[:2]) == 384, _pixels(

@@ -1,5 +1,7 @@
 """Each loss against values computed by hand on tiny tensors."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -193,7 +195,7 @@ def test_vgg_without_a_recorded_hash_is_refused(tmp_path):
         L.VGG19Features(path)
 
 
-def _hub_file(tmp_path, payload) -> "Path":
+def _hub_file(tmp_path, payload) -> Path:
     hub = tmp_path / "torch" / "hub" / "checkpoints"
     hub.mkdir(parents=True)
     tmp = hub / "download.tmp"

@@ -22,7 +22,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from animegan_edu.imageio import save_png_atomic
+from animegan_edu.inference.face import detect_faces
+from animegan_edu.inference.pipeline import run
 from animegan_edu.models import Generator
+from animegan_edu.samples import sample_photo01
 
 __all__ = ["cli_seconds", "face_seconds"]
 
@@ -48,9 +52,6 @@ def cli_seconds(
         True
     """
     from safetensors.torch import save_file
-
-    from animegan_edu.imageio import save_png_atomic
-    from animegan_edu.samples import sample_photo01
 
     runs: list[float] = []
     with tempfile.TemporaryDirectory() as d:
@@ -101,10 +102,6 @@ def face_seconds(
         >>> face_seconds(Generator(), size=64, repeat=1)["face_vs_plain"] > 1  # doctest: +SKIP
         True
     """
-    from animegan_edu.inference.face import detect_faces
-    from animegan_edu.inference.pipeline import run
-    from animegan_edu.samples import sample_photo01
-
     photo = sample_photo01("astronaut", size, square=True)
     plain = run(photo, generator, path=path)
     face = run(photo, generator, path=path, face=True)

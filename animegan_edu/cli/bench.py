@@ -11,6 +11,9 @@ import argparse
 import json
 import sys
 
+from animegan_edu.bench.report import format_benchmark
+from animegan_edu.bench.run import default_generator, run_benchmark
+from animegan_edu.bench.video import format_video_benchmark, run_video_benchmark
 from animegan_edu.cli.common import positive_int
 
 __all__ = ["add_bench_parser", "cmd_bench"]
@@ -100,14 +103,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
         raise ValueError(f"--size must be at least 8 pixels, got {min(sizes)}")
     log = None if args.quiet else (lambda m: print(m, file=sys.stderr, flush=True))
     if args.video:
-        from animegan_edu.bench.video import format_video_benchmark, run_video_benchmark
-
         vres = run_video_benchmark(sizes[0], args.video_frames, args.threads, args.weights, log=log)
         print(json.dumps(vres, indent=2) if args.json else format_video_benchmark(vres))
         return 0
-    from animegan_edu.bench.report import format_benchmark
-    from animegan_edu.bench.run import default_generator, run_benchmark
-
     gen, label = default_generator(args.weights)
     result = run_benchmark(
         sizes,

@@ -10,6 +10,10 @@ from __future__ import annotations
 import argparse
 
 from animegan_edu.cli.common import positive_int
+from animegan_edu.int8.calib import calibration_photos
+from animegan_edu.int8.files import save_int8
+from animegan_edu.int8.quantize import DEFAULT_CALIB_SIZE, quantize_generator
+from animegan_edu.weights.hub import get_generator
 
 __all__ = ["add_quantize_parser", "cmd_quantize"]
 
@@ -22,8 +26,6 @@ def add_quantize_parser(sub: argparse._SubParsersAction) -> None:
         >>> p.parse_args(["quantize", "-o", "q.safetensors"]).calib_size
         512
     """
-    from animegan_edu.int8.quantize import DEFAULT_CALIB_SIZE
-
     q = sub.add_parser("quantize", help="write the INT8 model of a generator (safetensors)")
     q.add_argument("-o", "--output", required=True, metavar="FILE", help="output .safetensors file")
     q.add_argument(
@@ -41,11 +43,6 @@ def add_quantize_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_quantize(args: argparse.Namespace) -> int:
     """Quantize the generator, write the INT8 file, print its size and engine."""
-    from animegan_edu.int8.calib import calibration_photos
-    from animegan_edu.int8.files import save_int8
-    from animegan_edu.int8.quantize import quantize_generator
-    from animegan_edu.weights.hub import get_generator
-
     gen, _ = get_generator(args.weights, fallback=None, progress=False)
     model = quantize_generator(gen, calibration_photos(args.calib_size))
     n = save_int8(model, args.output)

@@ -27,6 +27,8 @@ from animegan_edu.cli import bench, int8, stylize, training, video, weights
 from animegan_edu.cli.common import DEBUG_ENV, PROG, CLIError, debug, error, first_line
 from animegan_edu.files import FileWriteError
 from animegan_edu.imageio import ImageLoadError
+from animegan_edu.weights.files import WeightsError
+from animegan_edu.weights.tf.bundle import TFCheckpointError
 
 __all__ = ["build_parser", "main"]
 
@@ -55,9 +57,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 2 error, 130 interrupted)."""
-    from animegan_edu.weights.files import WeightsError
-    from animegan_edu.weights.tf.bundle import TFCheckpointError
-
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -33,7 +33,10 @@ from animegan_edu.imageio import (
     read_image,
     save_png_atomic,
 )
-from animegan_edu.inference.pipeline import MAX_SIZE, MIN_SIZE
+from animegan_edu.inference.grading import PRESETS
+from animegan_edu.inference.pipeline import MAX_SIZE, MIN_SIZE, run
+from animegan_edu.int8.files import int8_generator
+from animegan_edu.weights.hub import get_generator
 
 __all__ = ["add_parser", "add_stylize_options", "prepare_model", "look_options", "cmd_stylize"]
 
@@ -105,8 +108,6 @@ def add_stylize_options(p: argparse.ArgumentParser) -> None:
         >>> look_options(p.parse_args(["--strength", "0.5"]))["strength"]
         0.5
     """
-    from animegan_edu.inference.grading import PRESETS
-
     look = p.add_argument_group(
         "faces and look (animegan_edu.inference.face, animegan_edu.inference.grading)"
     )
@@ -150,14 +151,10 @@ def add_stylize_options(p: argparse.ArgumentParser) -> None:
 
 def prepare_model(args: argparse.Namespace) -> torch.nn.Module:
     """Load the generator once for all images (extension point: ``--int8`` swaps the model here)."""
-    from animegan_edu.weights.hub import get_generator
-
     model, label = get_generator(args.weights, fallback=None, upsample=args.upsample, download=True)
     if args.weights is None:
         print(f"{PROG}: using weights {label} (choose others with --weights)", file=sys.stderr)
     if getattr(args, "int8", False):
-        from animegan_edu.int8.files import int8_generator
-
         model = int8_generator(model)
     return model
 
@@ -246,8 +243,6 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     """Run ``animegan-edu stylize``; 2 if any image failed (each failure is one stderr line)."""
     if not MIN_SIZE <= args.size <= MAX_SIZE:
         raise CLIError(f"--size must be at least {MIN_SIZE} and at most {MAX_SIZE} pixels, got {args.size}")
-    from animegan_edu.inference.pipeline import run
-
     max_mp = getattr(args, "max_megapixels", None)
     max_pixels = None if max_mp is None else max(1, int(max_mp * 1e6))
     inputs = [Path(p) for p in args.images]

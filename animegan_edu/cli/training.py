@@ -11,6 +11,14 @@ import argparse
 import json
 from dataclasses import asdict
 
+from animegan_edu.data.dataset import DataError
+from animegan_edu.data.demo_sources import SOURCES_FILE
+from animegan_edu.data.demoset import prepare_demo
+from animegan_edu.training.config import load_config
+from animegan_edu.training.evaluate import evaluate_generator, scores_table, summarize
+from animegan_edu.training.train import train
+from animegan_edu.weights.hub import get_generator
+
 __all__ = ["add_train_parser", "add_data_parser", "add_evaluate_parser"]
 
 
@@ -39,9 +47,6 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Load the config (with the command line's overrides) and train."""
-    from animegan_edu.training.config import load_config
-    from animegan_edu.training.train import train
-
     cfg = load_config(args.config, out_dir=args.out_dir, threads=args.threads)
     train(cfg, resume=not args.no_resume, steps=args.steps, export=args.export)
     return 0
@@ -58,8 +63,6 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
         >>> p.parse_args(["data", "prepare-demo"]).max_side
         512
     """
-    from animegan_edu.data.demo_sources import SOURCES_FILE
-
     p = sub.add_parser("data", help="training data: assemble the demo set")
     dsub = p.add_subparsers(dest="data_command", required=True)
     q = dsub.add_parser(
@@ -89,9 +92,6 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_prepare_demo(args: argparse.Namespace) -> int:
     """Assemble the demo set and print what it holds."""
-    from animegan_edu.data.dataset import DataError
-    from animegan_edu.data.demoset import prepare_demo
-
     if args.max_side < 16:
         raise DataError(f"--max-side must be at least 16, got {args.max_side}")
     out = prepare_demo(
@@ -123,9 +123,6 @@ def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score the generator at each size; print a table per size, or one JSON object."""
-    from animegan_edu.training.evaluate import evaluate_generator, scores_table, summarize
-    from animegan_edu.weights.hub import get_generator
-
     for s in args.size:
         if not 64 <= s <= 2048:
             raise ValueError(f"--size {s}: use a longest side between 64 and 2048 px")

@@ -15,17 +15,16 @@ from animegan_edu.cli.common import PROG, CLIError, positive_float
 from animegan_edu.cli.stylize import add_stylize_options
 from animegan_edu.files import file_identity
 from animegan_edu.inference.pipeline import MAX_SIZE, MIN_SIZE
+from animegan_edu.video.media import OUTPUT_FORMATS, probe_video
+from animegan_edu.video.stylize import stylize_video
 from animegan_edu.video.temporal import DEFAULT_WEIGHT, MAX_WEIGHT, check_weight
+from animegan_edu.weights.hub import get_generator
 
 __all__ = ["add_video_parser", "cmd_video", "frames_arg", "weight_arg"]
 
 
 def cmd_video(args: argparse.Namespace) -> int:
     """Check the input and output names, load the weights, stylise the video, print a summary."""
-    from animegan_edu.video.media import OUTPUT_FORMATS, probe_video
-    from animegan_edu.video.stylize import stylize_video
-    from animegan_edu.weights.hub import get_generator
-
     src, dest = Path(args.input), Path(args.output)
     if dest.is_dir():
         dest = dest / f"{src.stem}-anime.mp4"

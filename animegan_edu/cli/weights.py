@@ -10,6 +10,19 @@ import argparse
 from pathlib import Path
 
 from animegan_edu.cli.common import CLIError
+from animegan_edu.files import sha256_file
+from animegan_edu.weights.files import WeightsNotAvailableError, check_generator_state_dict
+from animegan_edu.weights.hub import looks_like_path, verify_file
+from animegan_edu.weights.registry import (
+    AnimeGANv2Weights,
+    cached_path,
+    check_recorded_hash,
+    describe,
+    download,
+    get_weights,
+    how_to_get,
+)
+from animegan_edu.weights.tf.checkpoint import convert_checkpoint, save_state_dict_safetensors
 
 __all__ = [
     "add_parser",
@@ -57,8 +70,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def cmd_weights_list(args: argparse.Namespace) -> int:
     """Print the registry: name, kind, whether cached, what it is (``-v``: everything known)."""
-    from animegan_edu.weights.registry import AnimeGANv2Weights, cached_path, describe
-
     if args.verbose:
         print("\n\n".join(describe(w) for w in AnimeGANv2Weights))
         return 0
@@ -70,8 +81,6 @@ def cmd_weights_list(args: argparse.Namespace) -> int:
 
 def cmd_weights_download(args: argparse.Namespace) -> int:
     """Download (and for TF entries convert) one entry into the cache; print its path."""
-    from animegan_edu.weights.registry import download
-
     path = download(args.name, progress=not args.no_progress, force=args.force, base_url=args.base_url)
     print(path)
     return 0
@@ -79,10 +88,6 @@ def cmd_weights_download(args: argparse.Namespace) -> int:
 
 def cmd_weights_verify(args: argparse.Namespace) -> int:
     """Check a weights file, or the cached copy of a registry entry, and print its hashes."""
-    from animegan_edu.weights.files import WeightsNotAvailableError
-    from animegan_edu.weights.hub import looks_like_path, verify_file
-    from animegan_edu.weights.registry import cached_path, check_recorded_hash, get_weights, how_to_get
-
     target = Path(args.file)
     # registry names first: a local file named "paprika" never shadows the entry
     if not looks_like_path(args.file):
@@ -108,10 +113,6 @@ def cmd_weights_verify(args: argparse.Namespace) -> int:
 
 def cmd_weights_convert_tf(args: argparse.Namespace) -> int:
     """Convert an original TF generator checkpoint to a safetensors file (with its recorded hash)."""
-    from animegan_edu.files import sha256_file
-    from animegan_edu.weights.files import check_generator_state_dict
-    from animegan_edu.weights.tf.checkpoint import convert_checkpoint, save_state_dict_safetensors
-
     out = Path(args.output)
     if out.suffix != ".safetensors":
         raise CLIError(f"-o {out}: the output must end in .safetensors")

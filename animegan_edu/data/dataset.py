@@ -27,6 +27,9 @@ import kornia
 import torch
 import torch.nn.functional as F
 
+from animegan_edu import imageio
+from animegan_edu.imageio import ImageLoadError, pil_to_tensor01, resize_longest, tensor01_to_pil
+
 __all__ = [
     "IMAGE_EXTENSIONS",
     "list_images",
@@ -76,18 +79,8 @@ def read_image(path: str | os.PathLike, max_side: int | None = None) -> torch.Te
         >>> tuple(read_image(p, max_side=10).shape)
         (3, 5, 10)
     """
-    from animegan_edu.imageio import (
-        ImageLoadError,
-        pil_to_tensor01,
-        resize_longest,
-        tensor01_to_pil,
-    )
-    from animegan_edu.imageio import (
-        read_image as _read,
-    )
-
     try:
-        t = _read(path)
+        t = imageio.read_image(path)
     except ImageLoadError as exc:
         raise DataError(str(exc)) from None
     if max_side and max(t.shape[-2:]) > max_side:
@@ -330,14 +323,14 @@ class AnimeDataset:
         photos, targets, styles, smooths = [], [], [], []
         for _ in range(batch_size):
             i = int(torch.randint(0, len(self.photos), (1,), generator=gen))
-            t, l, f = self._crop(self.photos[i], crop, gen)
-            photos.append(self._take(self.photos[i], crop, t, l, f))
+            top, left, flip = self._crop(self.photos[i], crop, gen)
+            photos.append(self._take(self.photos[i], crop, top, left, flip))
             if self.targets is not None:
-                targets.append(self._take(self.targets[i], crop, t, l, f))
+                targets.append(self._take(self.targets[i], crop, top, left, flip))
             j = int(torch.randint(0, len(self.styles), (1,), generator=gen))
-            t, l, f = self._crop(self.styles[j], crop, gen)
-            styles.append(self._take(self.styles[j], crop, t, l, f))
-            smooths.append(self._take(self.smooths[j], crop, t, l, f))
+            top, left, flip = self._crop(self.styles[j], crop, gen)
+            styles.append(self._take(self.styles[j], crop, top, left, flip))
+            smooths.append(self._take(self.smooths[j], crop, top, left, flip))
         off = self.offset.view(1, 3, 1, 1)
         style = (torch.stack(styles) - off).clamp(0, 1)
         smooth = (torch.stack(smooths) - off).clamp(0, 1)

@@ -30,11 +30,12 @@ output stays within 1e-3 of that, or INT8 where its quality check on these weigh
 
 from __future__ import annotations
 
+import dataclasses
 import operator
 import time
 import weakref
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Optional, Union
+from typing import Callable, Optional, Union
 
 import torch
 import torch.nn as nn
@@ -42,10 +43,14 @@ from PIL import Image
 
 from animegan_edu.checks import finite_float
 from animegan_edu.imageio import from_generator_range, pil_to_tensor01, resize_longest, to_generator_range
-from animegan_edu.inference.grading import GradeParams, blend_strength, color_grade, get_preset
 
-if TYPE_CHECKING:
-    from animegan_edu.inference.fastpaths import PathChoice
+# fastpaths and int8_files as modules, not names: tests patch fastpaths.choose_path and
+# int8_files.int8_generator where they are defined, so they are looked up at call time
+from animegan_edu.inference import fastpaths
+from animegan_edu.inference.face_paste import face2paint
+from animegan_edu.inference.grading import GradeParams, blend_strength, color_grade, get_preset
+from animegan_edu.int8 import files as int8_files
+from animegan_edu.models import Generator
 
 __all__ = [
     "MIN_SIZE",
@@ -196,6 +201,15 @@ def _model_device(model: Model) -> Optional[torch.device]:
     return None
 
 
+def _one_image_progress(progress: Progress, i: int, n: int) -> Progress:
+    """``progress`` for image ``i`` of ``n``: its messages start ``image i/n:`` when ``n > 1``."""
+
+    def report(done: int, total: int, message: str) -> None:
+        progress(done, total, message if n == 1 else f"image {i + 1}/{n}: {message}")
+
+    return report
+
+
 def generate(
     photo: torch.Tensor, model: Model, *, face: bool = False, progress: Optional[Progress] = None
 ) -> tuple[torch.Tensor, list[str]]:
@@ -218,14 +232,10 @@ def generate(
         (1.0, ['stylised the whole image'])
     """
     if face:
-        from animegan_edu.inference.face_paste import face2paint
-
         outs, msgs = [], []
         n = photo.shape[0]
         for i in range(n):
-            sub = None
-            if progress is not None:
-                sub = lambda d, t, m, i=i: progress(d, t, m if n == 1 else f"image {i + 1}/{n}: {m}")
+            sub = None if progress is None else _one_image_progress(progress, i, n)
             res = face2paint(photo[i : i + 1], model, progress=sub)
             outs.append(res.image.to(photo.device))
             msgs.append(res.report.message)
@@ -240,7 +250,8 @@ def generate(
         out = model(to_generator_range(x))
         if out.shape != x.shape:
             raise ValueError(
-                f"the generator returned shape {tuple(out.shape)} for input {tuple(x.shape)}; expected the same"
+                f"the generator returned shape {tuple(out.shape)} for input {tuple(x.shape)}; "
+                "expected the same"
             )
         out = from_generator_range(out)
     if progress is not None:
@@ -251,7 +262,9 @@ def generate(
 def grade_params(
     grade: Union[str, GradeParams] = "neutral", glow: Optional[float] = None, grade_amount: float = 1.0
 ) -> GradeParams:
-    """The grade :func:`finish` applies: preset ``grade`` scaled by ``grade_amount``, glow replaced unless ``None``.
+    """The grade :func:`finish` applies: preset ``grade`` scaled by ``grade_amount``.
+
+    ``glow`` replaces the preset's glow unless it is ``None``.
 
     Example:
         >>> grade_params("shinkai", glow=0.0, grade_amount=0.0).is_identity()
@@ -278,7 +291,8 @@ def finish(
     Args:
         photo, raw: the prepared photo and the :func:`generate` output, same shape, in ``[0, 1]``.
         strength: in ``[0, 1]``; 0 keeps the photo, 1 the stylised image.
-        grade: a preset name (``"neutral"`` is the identity) or :class:`~animegan_edu.inference.grading.GradeParams`.
+        grade: a preset name (``"neutral"`` is the identity) or
+            :class:`~animegan_edu.inference.grading.GradeParams`.
         glow: glow amount ``>= 0``; ``None`` keeps the grade's own.
         grade_amount: ``>= 0``; how much of the grade (0 neutral, 1 as defined).
 
@@ -312,14 +326,12 @@ def int8_model(model: nn.Module) -> nn.Module:
     key = _weights_version(model)
     hit = _INT8.get(model)
     if hit is None or hit[0] != key:
-        from animegan_edu.int8.files import int8_generator  # loaded on first use: INT8 costs imports
-
-        hit = (key, int8_generator(model))  # type: ignore[arg-type]
+        hit = (key, int8_files.int8_generator(model))  # type: ignore[arg-type]
         _INT8[model] = hit
     return hit[1]
 
 
-def default_path(model: nn.Module, pixels: Optional[int] = None) -> PathChoice:
+def default_path(model: nn.Module, pixels: Optional[int] = None) -> fastpaths.PathChoice:
     """The path ``"auto"`` runs for the float generator ``model`` on this CPU, and why.
 
     1. :func:`animegan_edu.inference.fastpaths.choose_path`: the fastest path measured on this CPU
@@ -340,12 +352,8 @@ def default_path(model: nn.Module, pixels: Optional[int] = None) -> PathChoice:
         >>> default_path(Generator(), pixels=128 * 128).path != "int8"
         True
     """
-    import dataclasses
-
-    from animegan_edu.inference.fastpaths import MIN_INT8_PIXELS, choose_path, int8_is_faster
-
-    choice = choose_path()
-    if not int8_is_faster(choice) or (pixels is not None and pixels < MIN_INT8_PIXELS):
+    choice = fastpaths.choose_path()
+    if not fastpaths.int8_is_faster(choice) or (pixels is not None and pixels < fastpaths.MIN_INT8_PIXELS):
         return choice
     quality = getattr(int8_model(model), "quality", None)
     if not isinstance(quality, dict):
@@ -357,7 +365,7 @@ def default_path(model: nn.Module, pixels: Optional[int] = None) -> PathChoice:
         return dataclasses.replace(
             choice, reason=f"{choice.reason}; {measured}, below {quality['target_db']:g} dB"
         )
-    best = choose_path(int8_ok=True)
+    best = fastpaths.choose_path(int8_ok=True)
     return dataclasses.replace(best, reason=f"{best.reason}; {measured} (target {quality['target_db']:g} dB)")
 
 
@@ -390,8 +398,6 @@ def model_for_path(
         >>> model_for_path(lambda t: t, "auto")[1]
         'as given'
     """
-    from animegan_edu.models import Generator
-
     path = path or "auto"
     if path not in PATHS:
         raise ValueError(f"path must be one of {PATHS}, got {path!r}")
@@ -399,9 +405,7 @@ def model_for_path(
     if not isinstance(model, Generator) or (dev is not None and dev.type != "cpu"):
         return model, "as given"
     if path == "auto":
-        from animegan_edu.inference.fastpaths import MIN_FAST_PIXELS
-
-        if pixels is not None and pixels < MIN_FAST_PIXELS:
+        if pixels is not None and pixels < fastpaths.MIN_FAST_PIXELS:
             return model, "fp32_eager"
         path = default_path(model, pixels).path
     if path == "fp32_eager":
@@ -411,8 +415,6 @@ def model_for_path(
     key = _weights_version(model)
     hit = _FAST.get(model)
     if hit is None or hit[0] != key or hit[1] != path:
-        from animegan_edu.inference import fastpaths
-
         hit = (key, path, getattr(fastpaths, path)(model))
         _FAST[model] = hit
     return hit[2], path

@@ -33,6 +33,7 @@ from torch import nn
 from animegan_edu.files import atomic_write, read_sidecar, sha256_file, sidecar_path, write_sidecar
 from animegan_edu.imageio import from_generator_range
 from animegan_edu.int8.calib import calibration_photos
+from animegan_edu.int8.diagnose import one_at_a_time
 from animegan_edu.int8.layers import quantize_weight
 from animegan_edu.int8.quantize import (
     DEFAULT_CALIB_SIZE,
@@ -45,6 +46,7 @@ from animegan_edu.int8.quantize import (
 from animegan_edu.metrics import psnr
 from animegan_edu.models import Generator
 from animegan_edu.samples import DEFAULT_PHOTOS, sample_photos
+from animegan_edu.weights.registry import cache_dir
 
 __all__ = [
     "INT8_FORMAT", "INT8_TARGET_DB", "CHECK_SIZE", "CHECK_PHOTOS",
@@ -274,8 +276,6 @@ def quality_check(
         >>> q["psnr_db"], q["passed"]
         (inf, True)
     """
-    from animegan_edu.int8.diagnose import one_at_a_time
-
     x = sample_photos(size, names)
     ref = from_generator_range(one_at_a_time(generator, x).float())
     out = from_generator_range(one_at_a_time(int8, x).float())
@@ -339,7 +339,7 @@ def int8_generator(
     Calibrated on :func:`animegan_edu.int8.calib.calibration_photos` at ``calib_size``.
     The cache file is
     ``<weights cache>/int8/<sha256 of the weights>-<upsample>-<size>-<recipe>.safetensors``
-    (see :func:`animegan_edu.weights.hub.cache_dir`; the recipe names the observer, the float
+    (see :func:`animegan_edu.weights.registry.cache_dir`; the recipe names the observer, the float
     units and the activation bits, so older 7-bit files are not reused) with its ``.sha256``
     sidecar, so the calibration runs once per set of weights. A cache file that
     :func:`load_int8` refuses (changed, unverified, bad values) is reported in a warning
@@ -359,8 +359,6 @@ def int8_generator(
     """
     if not cache:
         return _build(generator, calib_size, check, progress)
-    from animegan_edu.weights.registry import cache_dir
-
     recipe = f"{DEFAULT_OBSERVER}-f{len(DEFAULT_FLOAT_LAYERS)}{default_float_dtype()[:4]}-a8"
     path = (
         cache_dir()

@@ -72,7 +72,8 @@ def _jpeg_b64(picture: Any, quality: int = 85) -> str:
         picture = Image.open(io.BytesIO(buf.getvalue()))
     if not isinstance(picture, Image.Image):
         raise TypeError(
-            f"a stand-in picture must be a matplotlib figure, a PIL image or image bytes, got {type(picture).__name__}"
+            "a stand-in picture must be a matplotlib figure, a PIL image or image bytes, "
+            f"got {type(picture).__name__}"
         )
     out = io.BytesIO()
     dpi = tuple(int(round(d)) for d in picture.info.get("dpi", (100, 100)))  # recorded, as matplotlib does
@@ -156,7 +157,8 @@ def strip_widget_views(nb: dict) -> int:
         ...      "data": {WIDGET_VIEW: view, "text/plain": "IntSlider(value=0)"}},
         ...     {"output_type": "display_data", "metadata": {STANDIN_KEY: True},
         ...      "data": {WIDGET_VIEW: view, "text/plain": "the studio", "image/jpeg": "..."}}]}]}
-        >>> strip_widget_views(nb), [sorted(o["data"]) for o in nb["cells"][0]["outputs"]], "widgets" in nb["metadata"]
+        >>> n = strip_widget_views(nb)
+        >>> n, [sorted(o["data"]) for o in nb["cells"][0]["outputs"]], "widgets" in nb["metadata"]
         (2, [['image/jpeg', 'text/plain']], False)
     """
     changed = 0
@@ -189,7 +191,8 @@ def widget_output_problems(nb: dict) -> list[str]:
     Example:
         >>> view = {"model_id": "abc", "version_major": 2, "version_minor": 0}
         >>> nb = {"metadata": {}, "cells": [{"cell_type": "code", "outputs": [
-        ...     {"output_type": "display_data", "metadata": {}, "data": {WIDGET_VIEW: view, "text/plain": "x"}}]}]}
+        ...     {"output_type": "display_data", "metadata": {},
+        ...      "data": {WIDGET_VIEW: view, "text/plain": "x"}}]}]}
         >>> widget_output_problems(nb)
         ['cell 0: widget view of model abc with no saved state (model not found on reopening)']
     """
@@ -201,7 +204,8 @@ def widget_output_problems(nb: dict) -> list[str]:
             view = data.get(WIDGET_VIEW)
             if view is not None and view.get("model_id") and view["model_id"] not in state:
                 problems.append(
-                    f"cell {i}: widget view of model {view['model_id']} with no saved state (model not found on reopening)"
+                    f"cell {i}: widget view of model {view['model_id']} with no saved state "
+                    "(model not found on reopening)"
                 )
             text = data.get("text/plain", "")
             text = text if isinstance(text, str) else "".join(text)

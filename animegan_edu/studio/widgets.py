@@ -44,6 +44,10 @@ from animegan_edu.studio.live import show_live
 from animegan_edu.studio.progress import pass_progress
 from animegan_edu.viz import before_after_figure, compare_image, png_bytes
 
+# modules, not names: tests patch hub.resolve_default and registry.is_cached where they are defined
+from animegan_edu.weights import hub, registry
+from animegan_edu.weights.files import WeightsError
+
 __all__ = [
     "RANDOM",
     "DEFAULT",
@@ -96,18 +100,16 @@ def load_model(name: Optional[str] = None, seed: int = 0) -> tuple[nn.Module, st
     named weight is never replaced.
 
     Raises:
-        animegan_edu.weights.hub.WeightsError: a named weight that cannot be loaded, or any bad file.
+        animegan_edu.weights.files.WeightsError: a named weight that cannot be loaded, or any bad file.
 
     Example:
         >>> load_model(RANDOM)[1].lower().count("untrained")
         1
     """
-    from animegan_edu.weights import hub as W
-
     if name == DEFAULT:
         name = None
     if (name, seed) not in _MODELS:
-        _MODELS[(name, seed)] = W.get_generator(
+        _MODELS[(name, seed)] = hub.get_generator(
             name, fallback="random" if name is None else None, seed=seed, progress=False
         )
     return _MODELS[(name, seed)]
@@ -123,13 +125,9 @@ def weight_choices() -> list[tuple[str, str]]:
         >>> weight_choices()[-1]
         ('random (untrained, seed 0)', 'random')
     """
-    from animegan_edu.weights import hub as W
-    from animegan_edu.weights import registry
-    from animegan_edu.weights.files import WeightsError
-
     options: list[tuple[str, str]] = []
     try:
-        options.append((f"default ({W.resolve_default()})", DEFAULT))
+        options.append((f"default ({hub.resolve_default()})", DEFAULT))
     except WeightsError:
         pass
     for entry in registry.AnimeGANv2Weights:

@@ -20,6 +20,10 @@ from typing import Callable
 
 import torch
 
+from animegan_edu.imageio import resize_longest
+from animegan_edu.inference.face import estimate_similarity, transform_points
+from animegan_edu.inference.grading import blend_strength, channel_gains, color_grade, luma
+from animegan_edu.inference.pipeline import finish
 from animegan_edu.teaching.checking import (
     Feedback,
     Wrong,
@@ -49,7 +53,6 @@ def check_similarity(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -
         >>> check_similarity(estimate_similarity).correct
         True
     """
-    from animegan_edu.inference.face import estimate_similarity
 
     def body() -> str:
         g = seeded(8)
@@ -97,7 +100,6 @@ def check_invert_similarity(fn: Callable[[torch.Tensor], torch.Tensor]) -> Feedb
         >>> check_invert_similarity(invert).correct
         True
     """
-    from animegan_edu.inference.face import estimate_similarity, transform_points
 
     def body() -> str:
         g = seeded(9)
@@ -123,7 +125,6 @@ def check_luma(fn: Callable[[torch.Tensor], torch.Tensor]) -> Feedback:
         >>> check_luma(luma).correct
         True
     """
-    from animegan_edu.inference.grading import luma
 
     def body() -> str:
         x = torch.rand(2, 3, 4, 5, generator=seeded(10))
@@ -149,7 +150,6 @@ def check_blue_boost(fn: Callable[[torch.Tensor, float], torch.Tensor]) -> Feedb
         >>> check_blue_boost(lambda im, g: channel_gains(im, (1.0, 1.0, g))).correct
         True
     """
-    from animegan_edu.inference.grading import channel_gains
 
     def body() -> str:
         x = torch.rand(1, 3, 6, 6, generator=seeded(11))
@@ -183,7 +183,6 @@ def check_resize_size(fn: Callable[[int, int, int], tuple]) -> Feedback:
         >>> check_resize_size(rs).correct
         True
     """
-    from animegan_edu.imageio import resize_longest
 
     def body() -> str:
         for w, h, size in ((64, 48, 32), (30, 90, 40), (50, 50, 20), (100, 37, 64)):
@@ -212,8 +211,6 @@ def check_finish(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor]
         >>> check_finish(lambda p, r, s: finish(p, r, strength=s, grade="shinkai")).correct
         True
     """
-    from animegan_edu.inference.grading import blend_strength, color_grade
-    from animegan_edu.inference.pipeline import finish
 
     def body() -> str:
         g = seeded(14)

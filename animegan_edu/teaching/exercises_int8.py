@@ -18,6 +18,7 @@ from typing import Callable
 
 import torch
 
+from animegan_edu.metrics import psnr
 from animegan_edu.teaching.checking import (
     Feedback,
     Wrong,
@@ -121,7 +122,6 @@ def check_psnr(fn: Callable[[torch.Tensor, torch.Tensor], float]) -> Feedback:
         >>> check_psnr(psnr).correct
         True
     """
-    from animegan_edu.metrics import psnr
 
     def body() -> str:
         g = seeded(13)

@@ -30,6 +30,14 @@ from animegan_edu.teaching.checking import (
     run_check,
     seeded,
 )
+from animegan_edu.training.losses import (
+    STYLE_PRESETS,
+    LossWeights,
+    gram,
+    lsgan_d_loss,
+    lsgan_g_loss,
+    total_variation_loss,
+)
 
 __all__ = [  # noqa: RUF022 - in notebook order
     "check_gram",
@@ -47,7 +55,6 @@ def check_gram(fn: Callable[[torch.Tensor], torch.Tensor]) -> Feedback:
         >>> check_gram(lambda f: None).correct
         False
     """
-    from animegan_edu.training.losses import gram
 
     def body() -> str:
         f = torch.randn(2, 4, 5, 6, generator=seeded(3))
@@ -73,7 +80,6 @@ def check_lsgan_d_loss(fn: Callable[..., torch.Tensor]) -> Feedback:
         >>> check_lsgan_d_loss(lsgan_d_loss).correct
         True
     """
-    from animegan_edu.training.losses import lsgan_d_loss
 
     def body() -> str:
         g = seeded(4)
@@ -102,7 +108,6 @@ def check_total_variation(fn: Callable[[torch.Tensor], torch.Tensor]) -> Feedbac
         >>> check_total_variation(total_variation_loss).correct
         True
     """
-    from animegan_edu.training.losses import total_variation_loss
 
     def body() -> str:
         x = torch.randn(2, 3, 7, 9, generator=seeded(5))
@@ -125,7 +130,6 @@ def check_lsgan_g_loss(fn: Callable[[torch.Tensor], torch.Tensor]) -> Feedback:
         >>> check_lsgan_g_loss(lambda d: (d - 1).pow(2).mean()).correct
         True
     """
-    from animegan_edu.training.losses import lsgan_g_loss
 
     def body() -> str:
         d = torch.randn(3, 1, 8, 8, generator=seeded(6))
@@ -151,7 +155,6 @@ def check_generator_loss(fn: Callable[[dict, Any], Any]) -> Feedback:
         >>> check_generator_loss(lambda t, w: sum(getattr(w, k) * v for k, v in t.items())).correct
         True
     """
-    from animegan_edu.training.losses import STYLE_PRESETS, LossWeights
 
     def body() -> str:
         g = seeded(7)

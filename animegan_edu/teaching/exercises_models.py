@@ -20,6 +20,9 @@ from typing import Any, Callable
 import torch
 from torch import nn
 
+from animegan_edu.imageio import to_generator_range
+from animegan_edu.inference.grading import blend_strength
+from animegan_edu.models import ConvNormLReLU, Discriminator, count_parameters, receptive_field
 from animegan_edu.teaching.checking import (
     Feedback,
     Wrong,
@@ -49,7 +52,6 @@ def check_to_generator_range(fn: Callable[[torch.Tensor], torch.Tensor]) -> Feed
         >>> check_to_generator_range(lambda x: 2 * x - 1).correct
         True
     """
-    from animegan_edu.imageio import to_generator_range
 
     def body() -> str:
         x = torch.rand(2, 3, 5, 7, generator=seeded(0))
@@ -69,7 +71,6 @@ def check_blend_strength(fn: Callable[[torch.Tensor, torch.Tensor, float], torch
         >>> check_blend_strength(lambda p, st, s: p + s * (st - p)).correct
         True
     """
-    from animegan_edu.inference.grading import blend_strength
 
     def body() -> str:
         g = seeded(1)
@@ -100,7 +101,6 @@ def check_stride2_size(fn: Callable[[int, int, int], int]) -> Feedback:
         >>> check_stride2_size(lambda h, t, b: (h + t + b - 3) // 2 + 1).correct
         True
     """
-    from animegan_edu.models import ConvNormLReLU
 
     def body() -> str:
         for top, bottom in ((0, 1), (1, 1), (0, 0), (2, 1)):
@@ -133,7 +133,6 @@ def check_conv_parameters(fn: Callable[[int, int, int, int, bool], int]) -> Feed
         >>> check_conv_parameters(lambda i, o, k, g, b: o * (i // g) * k * k + (o if b else 0)).correct
         True
     """
-    from animegan_edu.models import count_parameters
 
     def body() -> str:
         for i, o, k, g, b in (
@@ -172,8 +171,6 @@ def check_conv_parameters(fn: Callable[[int, int, int, int, bool], int]) -> Feed
 
 
 def _rf_extent(kernels: list[int], strides: list[int]) -> int:
-    from animegan_edu.models import receptive_field
-
     net = nn.Sequential(*[nn.Conv2d(1, 1, k, s, k // 2) for k, s in zip(kernels, strides)])
     m = receptive_field(net, size=96, in_ch=1)
     return int((m.sum(0) > 0).sum())
@@ -221,7 +218,6 @@ def check_patch_grid(fn: Callable[[int], int]) -> Feedback:
         >>> check_patch_grid(lambda s: -(-s // 8)).correct
         True
     """
-    from animegan_edu.models import Discriminator
 
     def body() -> str:
         d = Discriminator(ch=4, spectral_norm=False).eval()

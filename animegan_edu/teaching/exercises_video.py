@@ -26,6 +26,7 @@ from animegan_edu.teaching.checking import (
     run_check,
     seeded,
 )
+from animegan_edu.video.temporal import PairFlow, blend_previous, warping_error
 
 __all__ = ["check_masked_error", "check_temporal_blend"]
 
@@ -40,7 +41,6 @@ def check_masked_error(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], 
         >>> check_masked_error(lambda a, b, m: (a - b).abs().mean(0)[m].mean()).correct
         True
     """
-    from animegan_edu.video.temporal import PairFlow, warping_error
 
     def body() -> str:
         g = seeded(21)
@@ -87,7 +87,6 @@ def check_temporal_blend(
         >>> check_temporal_blend(blend_previous).correct
         True
     """
-    from animegan_edu.video.temporal import blend_previous
 
     def body() -> str:
         g = seeded(22)

@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from animegan_edu.resources import config_path
+from animegan_edu.samples import DEFAULT_PHOTOS
 from animegan_edu.training import losses as L
 
 __all__ = ["ConfigError", "TrainConfig", "load_config", "check_config"]
@@ -93,7 +94,7 @@ class TrainConfig:
     # bookkeeping
     sample_every: int = 500
     checkpoint_every: int = 500
-    sample_images: tuple[str, ...] = ("astronaut", "coffee", "chelsea")
+    sample_images: tuple[str, ...] = DEFAULT_PHOTOS  # the trainer's sample grid
     sample_size: int = 256
     val_every: int = 0  # score the validation photos every N steps (0: never)
     val_size: int = 256

@@ -30,6 +30,7 @@ import kornia
 import torch
 from torch import nn
 
+from animegan_edu.data.dataset import cartoonize
 from animegan_edu.metrics import edge_correlation, laplacian_ratio, psnr
 from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01
 
@@ -67,7 +68,8 @@ def image_metrics(output: torch.Tensor, target: torch.Tensor, photo: torch.Tenso
     o, t, p = (v.reshape(1, 3, *v.shape[-2:]).float().clamp(0, 1) for v in (output, target, photo))
     if not (o.shape == t.shape == p.shape):
         raise ValueError(
-            f"output, target and photo must have one shape, got {tuple(o.shape)}, {tuple(t.shape)}, {tuple(p.shape)}"
+            "output, target and photo must have one shape, "
+            f"got {tuple(o.shape)}, {tuple(t.shape)}, {tuple(p.shape)}"
         )
     lab_o = kornia.color.rgb_to_lab(o).mean(dim=(-2, -1))
     lab_t = kornia.color.rgb_to_lab(t).mean(dim=(-2, -1))
@@ -100,8 +102,6 @@ def evaluate_generator(
         ('coffee', 64, True)
     """
     from tqdm.auto import tqdm
-
-    from animegan_edu.data.dataset import cartoonize
 
     model.eval()
     scores = []
@@ -140,11 +140,15 @@ def summarize(scores: Sequence[PhotoScore]) -> dict[str, float]:
 
 def scores_table(scores: Sequence[PhotoScore]) -> str:
     """The scores as a text table, one row per photo, then a line of the :func:`summarize` figures."""
-    head = f"{'photo':<18}{'size':>5}{'PSNR dB':>9}{'input dB':>10}{'margin':>8}{'Lab shift':>10}{'lap ratio':>10}{'edge corr':>10}"
+    head = (
+        f"{'photo':<18}{'size':>5}{'PSNR dB':>9}{'input dB':>10}{'margin':>8}"
+        f"{'Lab shift':>10}{'lap ratio':>10}{'edge corr':>10}"
+    )
     rows = [head, "-" * len(head)]
     for s in scores:
         rows.append(
-            f"{s.name:<18}{s.size:>5}{s.psnr_db:>9.2f}{s.input_psnr_db:>10.2f}{s.psnr_db - s.input_psnr_db:>+8.2f}"
+            f"{s.name:<18}{s.size:>5}{s.psnr_db:>9.2f}{s.input_psnr_db:>10.2f}"
+            f"{s.psnr_db - s.input_psnr_db:>+8.2f}"
             f"{s.lab_shift:>10.2f}{s.laplacian_ratio:>10.2f}{s.edge_corr:>10.2f}"
         )
     m = summarize(scores)

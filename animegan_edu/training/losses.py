@@ -19,6 +19,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from animegan_edu.files import read_sidecar, sha256_file
+from animegan_edu.weights.files import (
+    ArchitectureError,
+    CorruptFileError,
+    IntegrityError,
+    UnsafeFileError,
+    load_state_dict,
+)
+
 __all__ = [
     "LossWeights",
     "STYLE_PRESETS",
@@ -63,8 +72,9 @@ class LossWeights:
         return asdict(self)
 
 
-#: The original TensorFlow recipe's weights per style (the AnimeGANv2 repository's training defaults; the discriminator's
-#: per-term weights are those the original repository gives per style in its comments).
+#: The original TensorFlow recipe's weights per style (the AnimeGANv2 repository's training
+#: defaults; the discriminator's per-term weights are those the original repository gives per
+#: style in its comments).
 STYLE_PRESETS: dict[str, LossWeights] = {
     "hayao": LossWeights(content=1.5, style=2.5, colour=15.0, tv=1.0, d_terms=(1.2, 1.2, 1.2, 0.8)),
     "paprika": LossWeights(content=2.0, style=0.6, colour=50.0, tv=0.1, d_terms=(1.0, 1.0, 1.0, 0.005)),
@@ -114,9 +124,10 @@ _warned_random = False
 
 
 _VGG_SAFE_HOWTO = (
-    "provide a safe file instead: torchvision's vgg19-dcbb9e9d.pth (its name carries its SHA-256 prefix), or the "
-    "original vgg19.npy converted once, where you trust it, to plain arrays "
-    "(np.savez('vgg19.npz', **{f'{k}_{p}': a for k, (w, b) in d.items() for p, a in (('weights', w), ('biases', b))})) "
+    "provide a safe file instead: torchvision's vgg19-dcbb9e9d.pth (its name carries its SHA-256 "
+    "prefix), or the original vgg19.npy converted once, where you trust it, to plain arrays "
+    "(np.savez('vgg19.npz', **{f'{k}_{p}': a for k, (w, b) in d.items() "
+    "for p, a in (('weights', w), ('biases', b))})) "
     "with its hash recorded (sha256sum vgg19.npz > vgg19.npz.sha256)"
 )
 
@@ -128,9 +139,6 @@ def _check_vgg_hash(path: Path) -> None:
     (``vgg19-dcbb9e9d.pth``: the file's SHA-256 starts with ``dcbb9e9d``).
     """
     import re
-
-    from animegan_edu.files import read_sidecar, sha256_file
-    from animegan_edu.weights.files import IntegrityError, UnsafeFileError
 
     if path.suffix == ".npy":  # the original format is a pickled dict: never unpickled here
         try:
@@ -156,11 +164,13 @@ def _check_vgg_hash(path: Path) -> None:
             )
         if not got.startswith(m.group(1)):
             raise IntegrityError(
-                f"{path}: SHA-256 {got[:16]}... does not start with {m.group(1)} as its name says (tampered or corrupted); download it again"
+                f"{path}: SHA-256 {got[:16]}... does not start with {m.group(1)} as its name says "
+                "(tampered or corrupted); download it again"
             )
     elif got != recorded:
         raise IntegrityError(
-            f"{path}: SHA-256 {got} does not match {path.name}.sha256 (tampered or corrupted); download it again"
+            f"{path}: SHA-256 {got} does not match {path.name}.sha256 (tampered or corrupted); "
+            "download it again"
         )
 
 
@@ -211,12 +221,14 @@ class VGG19Features(nn.Module):
             return "torchvision"
         if weights is not None:
             raise FileNotFoundError(
-                f"{weights}: VGG19 weights not found; give a torchvision vgg19-*.pth, .safetensors or vgg19.npz"
+                f"{weights}: VGG19 weights not found; "
+                "give a torchvision vgg19-*.pth, .safetensors or vgg19.npz"
             )
         if not _warned_random:
             warnings.warn(
-                "No pretrained VGG19 weights found (torchvision's vgg19-dcbb9e9d.pth in the torch hub cache, or "
-                "vgg19.safetensors / vgg19.npz in $ANIMEGAN_EDU_HOME): content and style losses use a fixed-seed random VGG19. "
+                "No pretrained VGG19 weights found (torchvision's vgg19-dcbb9e9d.pth in the torch hub "
+                "cache, or vgg19.safetensors / vgg19.npz in $ANIMEGAN_EDU_HOME): "
+                "content and style losses use a fixed-seed random VGG19. "
                 "Random conv features still respond to structure and texture, but weaker than learned ones.",
                 stacklevel=3,
             )
@@ -231,9 +243,7 @@ class VGG19Features(nn.Module):
         return "random(seed=0)"
 
     def _load_torchvision(self, path: Path) -> None:
-        """A torchvision ``vgg19`` state dict (``.pth`` read with ``weights_only=True``, or ``.safetensors``)."""
-        from animegan_edu.weights.files import ArchitectureError, load_state_dict
-
+        """A torchvision ``vgg19`` state dict (``.pth`` read ``weights_only=True``, or ``.safetensors``)."""
         sd = load_state_dict(path)  # never unpickles code; one-line errors naming the file
         sd = {k[len("features.") :]: v for k, v in sd.items() if k.startswith("features.")}
         wanted = self.features.state_dict()
@@ -247,8 +257,6 @@ class VGG19Features(nn.Module):
     def _load_npz(self, path: Path) -> None:
         # The original project's vgg19.npy converted to plain arrays (see _VGG_SAFE_HOWTO):
         # conv{b}_{i}_weights (HWIO) and conv{b}_{i}_biases, BGR caffe convention.
-        from animegan_edu.weights.files import ArchitectureError, CorruptFileError
-
         names = [f"conv{b}_{i}" for b, n in ((1, 2), (2, 2), (3, 4), (4, 4)) for i in range(1, n + 1)]
         convs = [m for m in self.features if isinstance(m, nn.Conv2d)]
         try:
@@ -256,7 +264,8 @@ class VGG19Features(nn.Module):
                 arrays = {k: blob[k] for k in blob.files}
         except (ValueError, OSError, EOFError) as exc:
             raise CorruptFileError(
-                f"{path}: not a readable .npz of plain arrays ({str(exc).splitlines()[0][:120]}); {_VGG_SAFE_HOWTO}"
+                f"{path}: not a readable .npz of plain arrays "
+                f"({str(exc).splitlines()[0][:120]}); {_VGG_SAFE_HOWTO}"
             ) from None
         with torch.no_grad():
             for conv, name in zip(convs, names):

@@ -32,7 +32,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from animegan_edu.data.dataset import AnimeDataset, Batch
+from animegan_edu.data.dataset import AnimeDataset, Batch, cartoonize
 from animegan_edu.files import atomic_write
 from animegan_edu.imageio import save_png_atomic
 from animegan_edu.metrics import psnr
@@ -40,6 +40,7 @@ from animegan_edu.models import Discriminator, Generator
 from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01, sample_photos
 from animegan_edu.training import losses as L
 from animegan_edu.training.config import ConfigError, TrainConfig
+from animegan_edu.training.evaluate import image_metrics
 
 __all__ = ["TrainingError", "Trainer", "History", "train", "check_out_dir", "has_native_bf16"]
 
@@ -384,9 +385,6 @@ class Trainer:
         style's :func:`~animegan_edu.data.dataset.cartoonize`); ``val_input_db``: the unchanged photo
         against that target, the baseline to beat.
         """
-        from animegan_edu.data.dataset import cartoonize
-        from animegan_edu.training.evaluate import image_metrics
-
         size = size or self.cfg.val_size
         if size not in self._val_cache:  # photos and their targets do not change during a run
             photos = [sample_photo01(name, size)[None].to(self.device) for name in VALIDATION_PHOTOS]

@@ -31,6 +31,7 @@ import torch
 from animegan_edu.files import atomic_write, sha256_file
 from animegan_edu.imageio import max_pixels_default, snapped_size
 from animegan_edu.inference.pipeline import check_size, prepare
+from animegan_edu.samples import sample_photo_array
 
 __all__ = [
     "VideoError",
@@ -469,8 +470,6 @@ def sample_clip_frames(seconds: float = 2.0, fps: int = 12, size: int = 256) -> 
         (4, 36, 64, 3)
     """
     import cv2
-
-    from animegan_edu.samples import sample_photo_array
 
     n = int(round(float(seconds) * int(fps)))
     if not 1 <= n <= 10_000 or not 16 <= int(size) <= 2048:

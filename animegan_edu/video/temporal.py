@@ -248,7 +248,9 @@ def pair_flow(prev: torch.Tensor, cur: torch.Tensor, method: str = "farneback") 
 
 
 def clip_flows(frames: torch.Tensor, method: str = "farneback") -> list[PairFlow]:
-    """:func:`pair_flow` for every consecutive pair of a clip ``(T, 3, H, W)``: ``T - 1`` entries (``method``: see :func:`optical_flow`).
+    """:func:`pair_flow` for every consecutive pair of a clip ``(T, 3, H, W)``: ``T - 1`` entries.
+
+    ``method``: see :func:`optical_flow`.
 
     Example:
         >>> len(clip_flows(torch.zeros(3, 3, 16, 16)))
@@ -366,7 +368,7 @@ class TemporalStabilizer:
         self.prev_output = None if prev_output is None else quantize8(_frame(prev_output, "prev_output"))
 
     def step(self, frame: torch.Tensor, stylized: torch.Tensor) -> torch.Tensor:
-        """Output frame ``(3, H, W)`` for input ``frame`` and its per-frame ``stylized`` version (both ``(3, H, W)``)."""
+        """The output frame for input ``frame`` and its per-frame ``stylized`` version, all ``(3, H, W)``."""
         frame, stylized = _frame(frame, "frame"), _frame(stylized, "stylized")
         if frame.shape != stylized.shape:
             raise ValueError(

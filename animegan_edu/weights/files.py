@@ -38,6 +38,7 @@ from typing import Any
 import torch
 
 from animegan_edu.files import current_umask, read_sidecar, sidecar_path
+from animegan_edu.models import Generator
 
 __all__ = [
     "WeightsError",
@@ -460,8 +461,6 @@ def check_generator_state_dict(state: Mapping[str, torch.Tensor], where: str = "
         >>> from animegan_edu.models import Generator
         >>> check_generator_state_dict(Generator().state_dict())  # passes silently
     """
-    from animegan_edu.models import Generator
-
     reference = Generator().state_dict()
     missing = [k for k in reference if k not in state]
     unexpected = [k for k in state if k not in reference]
