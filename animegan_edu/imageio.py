@@ -6,7 +6,9 @@ Introduced in ``notebooks/01_generator.ipynb`` (loading a photo for the generato
 from a file or from bytes (a Studio upload), always the same way:
 
 * upright (EXIF orientation applied);
-* transparency composited over **white** (:data:`ALPHA_BACKGROUND`), in every caller;
+* transparency composited over **white** (:data:`ALPHA_BACKGROUND`), in every caller, by one
+  rule for every mode and bit depth: an alpha band, a palette's transparency, or a
+  transparent colour (PNG ``tRNS``, also at 1, 2, 4 and 16 bits) all make the same picture;
 * values scaled by the full range of the stored sample type: 8-bit by 255, 16-bit
   (greyscale or RGB PNG/TIFF) by 65535, 32-bit signed integers by 2**31 - 1 (negatives
   become 0); float images are taken to be ``[0, 1]`` (clipped) and refused when they
@@ -48,7 +50,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from animegan_edu.files import atomic_write
+from animegan_edu.files import FileReadError, atomic_write, open_regular
 
 __all__ = [
     "ALPHA_BACKGROUND",
@@ -112,26 +114,75 @@ def _one_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def _int_range(im: Image.Image) -> float:
-    """The full-scale value of an ``I`` (32-bit integer) image, from what the file declares."""
+def _sample_bits(im: Image.Image) -> int:
+    """Bits per stored sample as the file declares them, read before decoding (a decoded copy forgets).
+
+    PNG: from the raw mode (``L;2``, ``L;4``, ``I;16B``, ``RGB;16B``...); TIFF: its BitsPerSample
+    tag; otherwise 16 for integer (``I``) images and 8 for the rest.
+    """
     if im.format == "TIFF":
-        tags = getattr(im, "tag_v2", {})
-        bits = tags.get(258, (32,))
-        bits = bits[0] if isinstance(bits, tuple) else bits
-        if int(bits) <= 16:
-            return 65535.0
-        return 2.0**31 - 1
-    return 65535.0  # PNG and PNM store at most 16 bits per sample
+        bits = getattr(im, "tag_v2", {}).get(258, (8,))
+        return int(bits[0] if isinstance(bits, tuple) else bits)
+    if im.format == "PNG" and im.tile:
+        args = im.tile[0].args
+        rawmode = args if isinstance(args, str) else str(args[0] if args else "")
+        for suffix, bits in ((";16", 16), (";4", 4), (";2", 2)):
+            if suffix in rawmode:
+                return bits
+    return 16 if im.mode.startswith("I") else 8
 
 
-def _to_rgb(im: Image.Image, label: str, int_scale: float = 65535.0) -> np.ndarray:
-    """Decoded PIL image (any supported mode) -> ``(H, W, 3)`` RGB, alpha composited over white.
+def _key_mask(im: Image.Image, bits: int) -> Optional[np.ndarray]:
+    """``(H, W)`` bool, True where a pixel is the file's transparent colour (PNG ``tRNS``), else None.
 
-    ``uint8`` (0..255) for 8-bit images without transparency (no float copy, exact), else
-    ``float32`` in ``[0, 1]``.
+    The key is stored at the file's own bit depth; it is compared with the samples at that
+    depth (16-bit greyscale), or brought to Pillow's 8-bit scale: 1/2/4-bit greyscale
+    samples are scaled up (a 2-bit 1 is 85), 16-bit RGB samples are kept as their high byte.
+    """
+    key = im.info.get("transparency")
+    if im.mode.startswith("I") and isinstance(key, int):
+        return np.asarray(im) == key
+    if im.mode in ("1", "L") and isinstance(key, int):
+        if im.mode == "L" and bits != 8:
+            key = key >> (bits - 8) if bits > 8 else key * 255 // ((1 << bits) - 1)
+        return np.asarray(im.convert("L")) == key
+    if im.mode == "RGB" and isinstance(key, tuple) and len(key) == 3:
+        keys = [int(k) >> (bits - 8) if bits > 8 else int(k) for k in key]
+        return (np.asarray(im) == np.asarray(keys, dtype=np.int64)).all(axis=-1)
+    return None
+
+
+def _alpha(im: Image.Image, bits: int) -> Optional[np.ndarray]:
+    """``(H, W, 1)`` float32 opacity in ``[0, 1]``, or None when every pixel is opaque.
+
+    From an alpha band (``RGBA``, ``LA``, ``PA``), a palette with transparency (one index, or
+    an alpha per index), or a transparent colour (``tRNS``) of a ``1`` / ``L`` / ``I;16`` /
+    ``I`` / ``RGB`` image, at any bit depth.
+    """
+    if im.mode in ("RGBA", "LA", "PA"):
+        alpha8 = np.asarray(im.getchannel("A"))
+    elif im.mode == "P" and "transparency" in im.info:
+        alpha8 = np.asarray(im.convert("RGBA").getchannel("A"))
+    else:
+        mask = _key_mask(im, bits)
+        if mask is None or not mask.any():
+            return None
+        return (~mask).astype(np.float32)[..., None]
+    if bool((alpha8 == 255).all()):
+        return None
+    alpha = alpha8.astype(np.float32)
+    alpha /= 255.0
+    return alpha[..., None]
+
+
+def _colour(im: Image.Image, label: str, bits: int) -> np.ndarray:
+    """``(H, W, 3)`` RGB ignoring alpha: ``uint8`` for 8-bit modes, else float32 in ``[0, 1]``.
+
+    Scaled by the full range of the sample type: 16-bit by 65535, 32-bit integers by
+    2**31 - 1 (negatives become 0), floats taken as ``[0, 1]`` (clipped, NaN/inf refused).
     """
     mode = im.mode
-    if mode.startswith("I;16") or mode in ("I", "F"):
+    if mode == "F" or mode.startswith("I"):
         arr = np.asarray(im)
         if mode == "F":
             arr = arr.astype(np.float32, copy=False)
@@ -141,29 +192,46 @@ def _to_rgb(im: Image.Image, label: str, int_scale: float = 65535.0) -> np.ndarr
                     f"{label}: {int((~finite).sum())} pixel(s) are NaN or infinite; "
                     "fix or re-export the image with finite values in [0, 1]"
                 )
-        elif mode == "I":
-            arr = arr.astype(np.float64) / int_scale
         else:
-            arr = arr.astype(np.float32) / 65535.0
-        grey = np.clip(arr, 0.0, 1.0).astype(np.float32, copy=False)
+            full = 65535.0 if mode.startswith("I;16") or bits <= 16 else 2.0**31 - 1
+            arr = arr.astype(np.float64) / full
+        grey = np.clip(arr, 0.0, 1.0).astype(np.float32)
         return np.repeat(grey[..., None], 3, axis=-1)
-    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
-        "transparency" in im.info and mode in ("P", "L", "RGB")
-    ):
-        rgba = np.asarray(im.convert("RGBA"))
-        alpha8 = rgba[..., 3:]
-        if bool((alpha8 == 255).all()):
-            return np.ascontiguousarray(rgba[..., :3])
-        alpha = alpha8.astype(np.float32) / 255.0
-        rgb = rgba[..., :3].astype(np.float32) / 255.0
-        rgb *= alpha
-        rgb += np.asarray(ALPHA_BACKGROUND, dtype=np.float32) * (1.0 - alpha)
-        return rgb
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in im.info):
+        return np.asarray(im if mode == "RGBA" else im.convert("RGBA"))[..., :3]
     if mode in ("1", "L", "P", "RGB", "RGBX", "CMYK", "YCbCr", "LAB", "HSV"):
         return np.asarray(im if mode == "RGB" else im.convert("RGB"))
     raise ImageLoadError(
         f"{label}: unsupported image mode {mode!r}; convert it to 8- or 16-bit RGB or greyscale first"
     )
+
+
+_PREMULTIPLIED = {"RGBa": "RGBA", "La": "LA"}  # un-premultiplied first, then like their straight twins
+
+
+def _to_rgb(im: Image.Image, label: str, bits: int = 8) -> np.ndarray:
+    """Decoded PIL image (any supported mode) -> ``(H, W, 3)`` RGB, alpha composited over white.
+
+    One path for every mode and bit depth: the colour in its type's full range
+    (:func:`_colour`), the opacity from whatever the image stores (:func:`_alpha`), then one
+    composite over :data:`ALPHA_BACKGROUND`.
+    ``uint8`` (0..255) for opaque 8-bit images (no float copy, exact), else ``float32`` in ``[0, 1]``.
+    """
+    if im.mode in _PREMULTIPLIED:
+        im = im.convert(_PREMULTIPLIED[im.mode])
+    rgb = _colour(im, label, bits)
+    alpha = _alpha(im, bits)
+    if alpha is None:
+        return rgb
+    out = rgb.astype(np.float32, copy=False)  # uint8: a new array; float: _colour's own, fresh one
+    # composited in place, a channel at a time (no full-size temporaries)
+    if rgb.dtype == np.uint8:
+        out /= 255.0
+    clear = 1.0 - alpha[..., 0]
+    for ch, background in enumerate(ALPHA_BACKGROUND):
+        out[..., ch] *= alpha[..., 0]
+        out[..., ch] += np.float32(background) * clear
+    return out
 
 
 def read_image(
@@ -244,6 +312,13 @@ def open_image(
         ('RGBA', (5, 3))
     """
     limit = max_pixels_default() if max_pixels is None else int(max_pixels)
+    with contextlib.ExitStack() as stack:  # closes the file opened below
+        yield from _open_checked(source, name, limit, stack)
+
+
+def _open_checked(
+    source: ImageSource, name: Optional[str], limit: int, stack: contextlib.ExitStack
+) -> Iterator[Image.Image]:
     if isinstance(source, (bytes, bytearray, memoryview)):
         label = name or "<bytes>"
         if len(source) == 0:
@@ -258,10 +333,19 @@ def open_image(
             raise ImageLoadError(
                 f"{label}: is a directory, not an image file; give the image files inside it"
             )
-        opener = lambda: Image.open(p)  # noqa: E731
+        try:  # a regular file only: a FIFO or /dev/zero given as a photo would never end
+            fh = stack.enter_context(open_regular(p, "image"))
+        except FileReadError as exc:
+            raise ImageLoadError(f"{label}: {exc.strerror}") from None
+        except OSError as exc:
+            reason = (exc.strerror or _one_line(exc)).lower()
+            raise ImageLoadError(f"{label}: cannot read ({reason}); check the file's permissions") from None
+        opener = lambda: Image.open(fh)  # noqa: E731
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own limit applies below
+            # Pillow skips damaged metadata (EXIF tags past the end...) with a warning: the picture is read
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"PIL\.")
             with opener() as im:
                 w, h = im.size
                 if w * h > limit:
@@ -298,9 +382,9 @@ def _decode(source: ImageSource, name: Optional[str], max_pixels: Optional[int])
     """The one decoder: ``(H, W, 3)`` uint8 or float32 in [0, 1] (see :func:`_to_rgb`)."""
     label = name or ("<bytes>" if isinstance(source, (bytes, bytearray, memoryview)) else str(source))
     with open_image(source, name=name, max_pixels=max_pixels) as im:
+        bits = _sample_bits(im)  # before load (the PNG raw mode) and exif_transpose (the TIFF tags)
         im.load()
-        int_scale = _int_range(im)  # before exif_transpose, whose copy drops the TIFF tags
-        return _to_rgb(ImageOps.exif_transpose(im), label, int_scale)
+        return _to_rgb(ImageOps.exif_transpose(im), label, bits)
 
 
 def pil_to_tensor01(img: Image.Image) -> torch.Tensor:

@@ -1,8 +1,10 @@
 """Facts about this machine that decide which inference path is fastest: CPU features and threads.
 
 :func:`cpu_info` reads what the CPU offers (AVX2, AVX-512, VNNI, AMX, AVX-512 BF16),
-:func:`cpu_class` names its class for the measured path tables, and :func:`num_threads`
-runs a block with a given number of PyTorch threads.
+:func:`cpu_class` names its class for the measured path tables, :func:`num_threads`
+runs a block with a given number of PyTorch threads, and :func:`max_threads` is the most
+threads any setting may ask for (the number of CPUs x 4: more only costs memory, and
+``threads: 100000`` made OpenMP abort).
 """
 
 from __future__ import annotations
@@ -14,7 +16,20 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["cpu_info", "cpu_class", "num_threads"]
+__all__ = ["cpu_info", "cpu_class", "num_threads", "max_threads", "THREADS_PER_CPU"]
+
+#: The most threads per logical CPU a setting may ask for (:func:`max_threads`).
+THREADS_PER_CPU = 4
+
+
+def max_threads() -> int:
+    """The most intra-op threads a setting may ask for: the number of logical CPUs x 4.
+
+    Example:
+        >>> max_threads() >= THREADS_PER_CPU
+        True
+    """
+    return (os.cpu_count() or 1) * THREADS_PER_CPU
 
 
 def cpu_info() -> dict[str, object]:
@@ -75,7 +90,7 @@ def num_threads(n: int | None) -> Iterator[None]:
     """Temporarily use ``n`` intra-op threads (``None``: leave as is).
 
     Raises:
-        ValueError: ``n`` is below 1.
+        ValueError: ``n`` is not a whole number from 1 to :func:`max_threads`.
 
     Example:
         >>> before = torch.get_num_threads()
@@ -87,8 +102,8 @@ def num_threads(n: int | None) -> Iterator[None]:
     """
     old = torch.get_num_threads()
     if n is not None:
-        if n < 1:
-            raise ValueError(f"threads must be >= 1, got {n}")
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= max_threads():
+            raise ValueError(f"threads must be a whole number from 1 to {max_threads()}, got {n!r}")
         torch.set_num_threads(n)
     try:
         yield

@@ -57,7 +57,7 @@ def branch(name: str, start: Path, steps: int, g_adv: float | None, threads: int
     cfg = load_config("demo", **over)
     tr = Trainer(cfg)
     if not tr.load_checkpoint(out / "checkpoint.pt"):
-        tr.load_checkpoint(start)
+        tr.load_checkpoint(start, other_config=True)  # a branch: the demo run's state, another g_adv
         tr.history.rows.clear()
     first = int(torch.load(start, map_location="cpu", weights_only=True)["step"])
     tr.fit(first + steps)

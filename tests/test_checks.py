@@ -81,6 +81,9 @@ def test_num_threads_restores_and_refuses_zero():
     assert torch.get_num_threads() == before
     with num_threads(None):
         assert torch.get_num_threads() == before
-    with pytest.raises(ValueError, match="threads must be >= 1, got 0"), num_threads(0):
+    with pytest.raises(ValueError, match=r"threads must be a whole number from 1 to \d+, got 0"):
+        with num_threads(0):
+            pass
+    with pytest.raises(ValueError, match="got 100000"), num_threads(100000):  # issue 24: OpenMP aborted
         pass
     assert torch.get_num_threads() == before

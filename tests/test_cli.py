@@ -542,3 +542,18 @@ def test_stylize_renamed_output_does_not_replace_a_bystander(tmp_path, weights_f
     code, stdout, err = _run(["stylize", src, "-o", folder, "--weights", weights_file, "--size", 16], capsys)
     assert code == 0, err
     assert bystander.read_bytes() == keep and (folder / "photo-3.png").exists()
+
+
+def test_a_legal_249_character_photo_name_is_stylised(tmp_path, weights_file, capsys):
+    """Issue 24, class 4: the hidden temporary name once pushed such outputs past 255 bytes."""
+    stem = "p" * 245  # 249 characters with ".png"; the output keeps the name
+    src = _photo(tmp_path / f"{stem}.png")
+    out_dir = tmp_path / "out"
+    code, _, err = _run(["stylize", src, "-o", out_dir, "--weights", weights_file, "--size", 32], capsys)
+    assert code == 0, err
+    assert [p.name for p in out_dir.iterdir()] == [f"{stem}.png"]
+    single = tmp_path / ("q" * 251 + ".png")  # 255 bytes: the longest name a Linux folder takes
+    code, _, err = _run(["stylize", src, "-o", single, "--weights", weights_file, "--size", 32], capsys)
+    assert code == 0, err
+    assert Image.open(single).size[1] > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["g.pt", f"{stem}.png", "out", single.name])

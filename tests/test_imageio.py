@@ -89,18 +89,34 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     )
 
 
-def _png(path, arr: np.ndarray, bit_depth: int, color_type: int) -> None:
-    """A PNG written byte by byte (Pillow cannot write 16-bit RGB): arr is (H, W) or (H, W, C)."""
+def _png_bytes(arr: np.ndarray, bit_depth: int, color_type: int, trns: bytes = b"") -> bytes:
+    """A PNG written byte by byte (Pillow cannot write 16-bit RGB, or 2/4-bit grey with tRNS).
+
+    ``arr`` is (H, W) or (H, W, C) samples at ``bit_depth`` (1, 2, 4, 8 or 16); ``trns`` the raw tRNS chunk.
+    """
     h, w = arr.shape[:2]
-    rows = arr.astype(">u2" if bit_depth == 16 else "u1")
+    if bit_depth < 8:  # pack 8 // bit_depth samples per byte, first sample in the high bits
+        per = 8 // bit_depth
+        padded = np.zeros((h, -(-w // per) * per), np.uint8)
+        padded[:, :w] = arr
+        groups = padded.reshape(h, -1, per)
+        rows = sum(groups[..., i] << (bit_depth * (per - 1 - i)) for i in range(per)).astype("u1")
+    else:
+        rows = arr.astype(">u2" if bit_depth == 16 else "u1")
     raw = b"".join(b"\x00" + rows[y].tobytes() for y in range(h))
     ihdr = struct.pack(">IIBBBBB", w, h, bit_depth, color_type, 0, 0, 0)
-    path.write_bytes(
+    return (
         b"\x89PNG\r\n\x1a\n"
         + _chunk(b"IHDR", ihdr)
+        + (_chunk(b"tRNS", trns) if trns else b"")
         + _chunk(b"IDAT", zlib.compress(raw))
         + _chunk(b"IEND", b"")
     )
+
+
+def _png(path, arr: np.ndarray, bit_depth: int, color_type: int) -> None:
+    """:func:`_png_bytes` written to ``path``."""
+    path.write_bytes(_png_bytes(arr, bit_depth, color_type))
 
 
 def _huge_png(path, w: int, h: int) -> None:
@@ -207,6 +223,161 @@ def test_alpha_is_composited_over_white_for_files_and_bytes(tmp_path):
     pal.save(tmp_path / "p.png", transparency=0)
     assert io.read_image(tmp_path / "la.png")[:, 0, 7].tolist() == [1.0, 1.0, 1.0]
     assert float(io.read_image(tmp_path / "p.png").min()) == 1.0
+
+
+# One alpha rule for every mode and bit depth. A 16 x 2 test picture: grey G = 0, 17, ..., 255 per column,
+# colour C = (G, 255 - G, 100), alpha A opaque but column 3 and 7 (clear) and 5 (half). Transparent colour
+# keys (tRNS) pick column 2: grey 34, colour (34, 221, 100).
+_G = np.repeat((np.arange(16) * 17).astype(np.uint8)[None], 2, 0)
+_C = np.stack([_G, 255 - _G, np.full_like(_G, 100)], -1)
+_A = np.full_like(_G, 255)
+_A[:, [3, 7]] = 0
+_A[:, 5] = 128
+_KEY = _G == 34
+_NONE = np.zeros_like(_KEY)
+
+
+def _saved(img: Image.Image, fmt: str = "PNG", **kw) -> bytes:
+    buf = _bio.BytesIO()
+    img.save(buf, format=fmt, **kw)
+    return buf.getvalue()
+
+
+def _over_white(rgb8: np.ndarray, alpha8=None, key=None) -> np.ndarray:
+    """What the rule says: colour in [0, 1], alpha over white, keyed pixels white."""
+    rgb = (np.repeat(rgb8[..., None], 3, -1) if rgb8.ndim == 2 else rgb8).astype(np.float64) / 255.0
+    if alpha8 is not None:
+        a = alpha8[..., None] / 255.0
+        rgb = rgb * a + (1.0 - a)
+    if key is not None:
+        rgb[key] = 1.0
+    return rgb
+
+
+def _palette_image() -> Image.Image:
+    img = Image.fromarray(np.repeat(np.arange(16, dtype=np.uint8)[None], 2, 0), "P")
+    img.putpalette(_C[0].reshape(-1).tolist())
+    return img
+
+
+def _i16b(values: np.ndarray, key=None) -> Image.Image:
+    img = Image.frombytes("I;16B", values.shape[::-1], values.astype(">u2").tobytes())
+    if key is not None:
+        img.info["transparency"] = key
+    return img
+
+
+_W16 = _G.astype(np.uint16) * 257
+
+
+def _rgb16_odd_key() -> np.ndarray:
+    c16 = _C.astype(np.uint16) * 257
+    c16[_KEY] = (0x2280, 0xDD01, 0x64FE)  # the key pixels: high bytes 34, 221, 100
+    return c16
+
+_RGB16_KEY = struct.pack(">HHH", 34 * 257, 221 * 257, 100 * 257)
+# case -> () -> (file bytes or an in-memory PIL image, expected (H, W, 3) in [0, 1], fully transparent pixels)
+_MODE_CASES = {
+    "1": lambda: (_saved(Image.fromarray(_G >= 128)), _over_white((_G >= 128) * 255), _NONE),
+    "1+tRNS": lambda: (_saved(Image.fromarray(_G >= 128), transparency=0), _over_white(_G | 255), _G < 128),
+    "L": lambda: (_saved(Image.fromarray(_G)), _over_white(_G), _NONE),
+    "L+tRNS": lambda: (_saved(Image.fromarray(_G), transparency=34), _over_white(_G, key=_KEY), _KEY),
+    "L;2+tRNS": lambda: (
+        _png_bytes(_G // 85, 2, 0, struct.pack(">H", 1)),
+        _over_white(_G // 85 * 85, key=_G // 85 == 1),
+        _G // 85 == 1,
+    ),
+    "L;4+tRNS": lambda: (_png_bytes(_G // 17, 4, 0, struct.pack(">H", 2)), _over_white(_G, key=_KEY), _KEY),
+    "LA": lambda: (_saved(Image.fromarray(np.stack([_G, _A], -1), "LA")), _over_white(_G, _A), _A == 0),
+    "LA16": lambda: (_png_bytes(np.stack([_W16, _A.astype(np.uint16) * 257], -1), 16, 4),
+                     _over_white(_G, _A), _A == 0),
+    "P": lambda: (_saved(_palette_image()), _over_white(_C), _NONE),
+    "P+tRNS": lambda: (_saved(_palette_image(), transparency=2), _over_white(_C, key=_KEY), _KEY),
+    "P+alpha": lambda: (_saved(_palette_image(), transparency=bytes(_A[0])), _over_white(_C, _A), _A == 0),
+    "GIF+tRNS": lambda: (_saved(_palette_image(), "GIF", transparency=2), _over_white(_C, key=_KEY), _KEY),
+    "I;16": lambda: (_saved(Image.fromarray(_W16)), _over_white(_G), _NONE),
+    "I;16+tRNS": lambda: (
+        _saved(Image.fromarray(_W16), transparency=34 * 257), _over_white(_G, key=_KEY), _KEY
+    ),
+    "I;16B": lambda: (_saved(_i16b(_W16), "TIFF"), _over_white(_G), _NONE),
+    "I;16B+tRNS": lambda: (_i16b(_W16, 34 * 257), _over_white(_G, key=_KEY), _KEY),
+    "I": lambda: (
+        _saved(Image.fromarray(np.round(_G / 255.0 * (2**31 - 1)).astype(np.int32)), "TIFF"),
+        _over_white(_G),
+        _NONE,
+    ),
+    "F": lambda: (_saved(Image.fromarray((_G / 255.0).astype(np.float32)), "TIFF"), _over_white(_G), _NONE),
+    "RGB": lambda: (_saved(Image.fromarray(_C)), _over_white(_C), _NONE),
+    "RGB+tRNS": lambda: (
+        _saved(Image.fromarray(_C), transparency=(34, 221, 100)), _over_white(_C, key=_KEY), _KEY
+    ),
+    "RGB16+tRNS": lambda: (
+        _png_bytes(_C.astype(np.uint16) * 257, 16, 2, _RGB16_KEY), _over_white(_C, key=_KEY), _KEY
+    ),
+    "RGB16+tRNS odd key": lambda: (  # a key whose low byte is not its high byte (Pillow matched the low byte)
+        _png_bytes(_rgb16_odd_key(), 16, 2, struct.pack(">HHH", 0x2280, 0xDD01, 0x64FE)),
+        _over_white(_C, key=_KEY),
+        _KEY,
+    ),
+    "RGBA": lambda: (_saved(Image.fromarray(np.dstack([_C, _A]))), _over_white(_C, _A), _A == 0),
+    "RGBA16": lambda: (
+        _png_bytes(np.dstack([_C, _A]).astype(np.uint16) * 257, 16, 6), _over_white(_C, _A), _A == 0
+    ),
+    "RGBa": lambda: (Image.fromarray(np.dstack([_C, _A])).convert("RGBa"), _over_white(_C, _A), _A == 0),
+    "La": lambda: (Image.fromarray(np.stack([_G, _A], -1), "LA").convert("La"), _over_white(_G, _A), _A == 0),
+}
+
+
+def _decode_case(case: str):
+    source, expected, clear = _MODE_CASES[case]()
+    if isinstance(source, Image.Image):  # a mode no file format stores: straight to the decoder's core
+        arr = io._to_rgb(source, case)
+        got = arr / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float64)
+    else:
+        got = io.read_image(source, name=case).permute(1, 2, 0).double().numpy()
+    return got, expected, clear
+
+
+@pytest.mark.parametrize("case", list(_MODE_CASES))
+def test_alpha_rule_holds_for_every_mode_and_bit_depth(case):
+    """Defect: a 16-bit grey PNG's tRNS colour came out black (2/4-bit grey and 16-bit RGB keys: opaque)."""
+    got, expected, clear = _decode_case(case)
+    assert got.shape == expected.shape
+    assert bool((got[clear] == 1.0).all()), f"{case}: a fully transparent pixel is not white"
+    tol = 1 / 255 + 1e-6 if case in ("RGBa", "La") else 1e-6  # premultiplied: rounded when un-premultiplied
+    assert np.abs(got - expected).max() <= tol, case
+
+
+@pytest.mark.parametrize(
+    ("eight", "sixteen"),
+    [
+        ("L", "I;16"),
+        ("L", "I;16B"),
+        ("L", "I"),
+        ("L", "F"),
+        ("L+tRNS", "I;16+tRNS"),
+        ("L+tRNS", "I;16B+tRNS"),
+        ("L+tRNS", "L;4+tRNS"),
+        ("LA", "LA16"),
+        ("RGB+tRNS", "RGB16+tRNS"),
+        ("RGBA", "RGBA16"),
+        ("P+tRNS", "RGB+tRNS"),
+    ],
+)
+def test_8bit_image_and_its_twin_decode_alike(eight, sixteen):
+    """An 8-bit image and its twin at another depth or mode decode to the same [0, 1] values (1/255)."""
+    a, b = _decode_case(eight)[0], _decode_case(sixteen)[0]
+    assert a.shape == b.shape and np.abs(a - b).max() <= 1 / 255
+
+
+def test_16bit_grey_png_with_transparent_colour_is_white_like_its_8bit_twin(tmp_path):
+    """The issue's example, as files: the transparent colour of a 16-bit grey PNG was black."""
+    (tmp_path / "g16.png").write_bytes(_png_bytes(_W16, 16, 0, struct.pack(">H", 34 * 257)))
+    Image.fromarray(_G).save(tmp_path / "g8.png", transparency=34)
+    t16, t8 = io.read_image(tmp_path / "g16.png"), io.read_image(tmp_path / "g8.png")
+    assert t16[:, 0, 2].tolist() == [1.0, 1.0, 1.0] and t8[:, 0, 2].tolist() == [1.0, 1.0, 1.0]
+    assert (t16 - t8).abs().max() <= 1 / 255
+    assert np.asarray(io.load_image(tmp_path / "g16.png"))[0, 2].tolist() == [255, 255, 255]
 
 
 def test_exif_orientation_applied_for_files_and_bytes(tmp_path):

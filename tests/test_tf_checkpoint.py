@@ -331,6 +331,26 @@ def test_oversized_index_is_refused(tmp_path, monkeypatch):
         tb.TFCheckpoint(tmp_path / "s.ckpt")
 
 
+# -- issue 24: the index reader caps its entries before decoding more (tests/test_bounded.py has the rest)
+def test_entry_cap_counts_every_entry_header_included(tmp_path, monkeypatch):
+    assert 77 * 10 < tb.MAX_INDEX_ENTRIES <= 100_000  # AnimeGANv2 has 77 variables: generous, still bounded
+    tc.write_bundle(tmp_path / "e.ckpt", {f"v{i:02d}": np.full(1, i, np.float32) for i in range(40)})
+    monkeypatch.setattr(tb, "MAX_INDEX_ENTRIES", 41)  # 40 tensors + the header entry: at the cap
+    assert len(tb.TFCheckpoint(tmp_path / "e.ckpt")) == 40
+    monkeypatch.setattr(tb, "MAX_INDEX_ENTRIES", 40)
+    with pytest.raises(tb.TFCheckpointError, match=r"e\.ckpt\.index: more than 40 entries"):
+        tb.TFCheckpoint(tmp_path / "e.ckpt")
+
+
+def test_entry_field_of_the_wrong_wire_type_is_a_one_line_error(tmp_path):
+    """Found by tests/test_fuzz.py: a varint where the shape's bytes belong raised TypeError."""
+    header = tw.proto_field(1, 0, 1)
+    entries = [(b"", header), (b"w", tw.proto_field(1, 0, 1) + tw.proto_field(2, 0, 5))]
+    (tmp_path / "m.ckpt.index").write_bytes(tc._sorted_table(entries, 262144))
+    with pytest.raises(tb.TFCheckpointError, match=r"m\.ckpt\.index: malformed entry for 'w'$"):
+        tb.TFCheckpoint(tmp_path / "m.ckpt")
+
+
 # -- defect: non-finite TF weights converted silently ----------------------------------------------
 def test_non_finite_tf_weights_are_refused(tmp_path):
     tf, _ = _random_tf_generator()

@@ -227,11 +227,19 @@ def test_ddp_two_cpu_ranks_end_identical(tiny_dataset, tmp_path):
         ("crop: big\n", r"c\.yaml: crop: expected a whole number"),
         ("init_lr: .inf\n", r"c\.yaml: init_lr: expected a finite number"),
         ("init_lr: 0\n", r"c\.yaml: init_lr: must be a positive"),
-        ("adv_steps: -5\n", r"c\.yaml: adv_steps: must be 0 or more"),
+        ("adv_steps: -5\n", r"c\.yaml: adv_steps: must be a whole number from 0 to 100000000, got -5"),
         ("betas: [0.5]\n", r"c\.yaml: betas: expected a list of 2 values"),
         ("spectral_norm: 1\n", r"c\.yaml: spectral_norm: expected true or false"),
         ("precision: fp8\n", r"c\.yaml: precision: use auto, bf16 or fp32"),
         ("crop_schedule: [[0, 4, 2]]\n", r"c\.yaml: crop_schedule\[0\]"),
+        # issue 24: whole numbers are range-checked before PyTorch or OpenMP see them
+        ("seed: 18446744073709551616\n", r"c\.yaml: seed: must be a whole number from 0 to 4294967295, got"),
+        ("seed: -1\n", r"c\.yaml: seed: must be a whole number from 0 to 4294967295, got -1"),
+        ("threads: 100000\n", r"c\.yaml: threads: must be a whole number from 0 to \d+, got 100000"),
+        ("init_steps: 1000000000000\n", r"c\.yaml: init_steps: must be a whole number from 0 to 100000000"),
+        ("d_layers: 0\n", r"c\.yaml: d_layers: must be a whole number from 1 to 16"),
+        ("d_channels: 100000\n", r"c\.yaml: d_channels: must be a whole number from 1 to 1024"),
+        ("crop_schedule: [[1000000000000, 64, 2]]\n", r"c\.yaml: crop_schedule\[0\]"),
     ],
 )
 def test_config_values_are_checked_and_named(tmp_path, text, match):
@@ -285,6 +293,9 @@ def test_mismatched_checkpoint_is_one_line(tiny_dataset, tmp_path):
     ckpt = tr.save_checkpoint()
     with pytest.raises(ConfigError) as info:
         Trainer(_cfg(tiny_dataset, tmp_path, d_channels=16)).load_checkpoint(ckpt)
+    assert "another config (d_channels: 8 -> 16)" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(ConfigError) as info:  # a deliberate branch still meets the shape check
+        Trainer(_cfg(tiny_dataset, tmp_path, d_channels=16)).load_checkpoint(ckpt, other_config=True)
     assert "does not match this config" in str(info.value) and "\n" not in str(info.value)
 
 
@@ -312,7 +323,12 @@ def test_threads_override_applies_and_is_checked(tmp_path, capsys):
     from animegan_edu.cli.main import main
 
     assert load_config("demo", threads=1).threads == 1
+    with pytest.raises(ConfigError, match=r"demo\.yaml: threads: must be a whole number from 0 to"):
+        load_config("demo", threads=100000)  # an override is checked like the file's own value
     assert load_config("demo").threads == 2  # the recipe's own value when not overridden
-    assert main(["train", "--config", "demo", "--threads", "-1", "--out-dir", str(tmp_path / "run")]) == 2
-    assert "threads: must be 0 or more" in capsys.readouterr().err
+    for bad in ("-1", "100000"):  # refused by the parser: usage line, one error line, status 2
+        with pytest.raises(SystemExit) as exit_:
+            main(["train", "--config", "demo", "--threads", bad, "--out-dir", str(tmp_path / "run")])
+        assert exit_.value.code == 2
+        assert "--threads: expected a number of threads from 1 to" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()

@@ -14,7 +14,7 @@ import sys
 from animegan_edu.bench.report import format_benchmark
 from animegan_edu.bench.run import default_generator, run_benchmark
 from animegan_edu.bench.video import format_video_benchmark, run_video_benchmark
-from animegan_edu.cli.common import positive_int
+from animegan_edu.cli.common import positive_int, thread_count
 
 __all__ = ["add_bench_parser", "cmd_bench"]
 
@@ -45,7 +45,7 @@ def add_bench_parser(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--threads",
-        type=positive_int,
+        type=thread_count,
         default=None,
         metavar="T",
         help="intra-op threads (default: PyTorch's)",

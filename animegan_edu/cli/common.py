@@ -13,6 +13,8 @@ import math
 import os
 import sys
 
+from animegan_edu.machine import max_threads
+
 PROG = "animegan-edu"
 DEBUG_ENV = "ANIMEGAN_EDU_DEBUG"
 
@@ -27,6 +29,7 @@ __all__ = [
     "positive_float",
     "unit_float",
     "positive_int",
+    "thread_count",
 ]
 
 
@@ -110,4 +113,26 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return v
+
+
+def thread_count(text: str) -> int:
+    """A number of threads: a whole number from 1 to the number of CPUs x 4.
+
+    The bound is :func:`~animegan_edu.machine.max_threads`; more only costs memory
+    (``--threads 100000`` made OpenMP abort), so it is refused here.
+
+    Example:
+        >>> thread_count("1")
+        1
+    """
+    try:
+        v = int(text)
+    except ValueError:
+        v = 0
+    if not 1 <= v <= max_threads():
+        raise argparse.ArgumentTypeError(
+            f"expected a number of threads from 1 to {max_threads()} (this machine's CPUs x 4), "
+            f"got {text[:20]!r}"
+        )
     return v

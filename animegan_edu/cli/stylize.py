@@ -9,6 +9,7 @@ INT8) is shared with ``animegan-edu video``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -36,6 +37,7 @@ from animegan_edu.imageio import (
 from animegan_edu.inference.grading import PRESETS
 from animegan_edu.inference.pipeline import MAX_SIZE, MIN_SIZE, run
 from animegan_edu.int8.files import int8_generator
+from animegan_edu.outputs import check_output, name_key, output_lock, replaced_input
 from animegan_edu.weights.hub import get_generator
 
 __all__ = ["add_parser", "add_stylize_options", "prepare_model", "look_options", "cmd_stylize"]
@@ -182,19 +184,26 @@ def _check_folder_location(folder: Path) -> None:
         raise CLIError(f"-o {folder}: folder {probe} is not writable; choose another output location")
 
 
+#: Suffixes of picture files: an ``-o`` ending in one of them names a file, which must be a .png.
+_PICTURE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".heic", ".avif")
+
+
+def _single_file(output: Path) -> bool:
+    """Whether ``-o`` names one output file (a picture name that is not an existing folder)."""
+    return output.suffix.lower() in _PICTURE_SUFFIXES and not output.is_dir()
+
+
 def _output_paths(inputs: list[Path], output: Path) -> list[Path]:
-    """One output path per input: never an input file, never the same name twice."""
-    input_keys = {k for k in (file_identity(p) for p in inputs) if k is not None}
-    if output.suffix.lower() == ".png" and not output.is_dir():
+    """One output path per input: never an input file (:mod:`animegan_edu.outputs`), never one name twice."""
+    if _single_file(output):
+        check_output(output, inputs, suffixes=(".png",), what="input image")
         if len(inputs) > 1:
             raise CLIError(f"-o {output}: with {len(inputs)} inputs, -o must be a folder, not a .png file")
-        if file_identity(output) in input_keys:
-            raise CLIError(
-                f"-o {output}: that is the input image; refusing to overwrite it, choose another output name"
-            )
         _check_folder_location(output.parent)
         return [output]
     _check_folder_location(output)
+    input_keys = {k for k in (file_identity(p) for p in inputs) if k is not None}
+    input_names = {name_key(p.name) for p in inputs}
     used: set[str] = set()
     paths = []
     for src in inputs:
@@ -205,12 +214,14 @@ def _output_paths(inputs: list[Path], output: Path) -> list[Path]:
             name = f"{stem}.png" if n == 1 else f"{stem}-{n}.png"
             candidate = output / name
             key = file_identity(candidate)
-            if key in input_keys:
+            if key in input_keys or (
+                name_key(name) in input_names and replaced_input(candidate, inputs) is not None
+            ):
                 renamed_for_an_input = True
-            elif name.casefold() not in used and not (renamed_for_an_input and key is not None):
+            elif name_key(name) not in used and not (renamed_for_an_input and key is not None):
                 break
             n += 1
-        used.add(name.casefold())
+        used.add(name_key(name))
         paths.append(candidate)
     return paths
 
@@ -247,41 +258,15 @@ def cmd_stylize(args: argparse.Namespace) -> int:
     max_pixels = None if max_mp is None else max(1, int(max_mp * 1e6))
     inputs = [Path(p) for p in args.images]
     targets = _output_paths(inputs, Path(args.output))
-    model = prepare_model(args)
-    options = look_options(args)
     created: list[Path] = []
     written = failed = 0
     try:
-        for src, dest in zip(inputs, targets):
-            try:
-                result = run(read_image(src, max_pixels=max_pixels), model, size=args.size, **options)
-                if options["face"]:
-                    print(f"face2paint: {result.message}")
-                if not dest.parent.is_dir():
-                    created += _make_folder(dest.parent)
-                save_png_atomic(result.image[0], dest)
-            except (ImageLoadError, FileWriteError) as exc:
-                failed += 1
-                error(f"{exc} (skipped)")
-                continue
-            except (MemoryError, RuntimeError) as exc:
-                if isinstance(exc, RuntimeError) and "alloc" not in str(exc).lower():
-                    if debug():
-                        raise
-                    failed += 1
-                    error(f"{src}: RuntimeError: {first_line(exc)} (skipped)")
-                    continue
-                failed += 1
-                error(f"{src}: not enough memory at --size {args.size}; try a smaller --size (skipped)")
-                continue
-            except Exception as exc:  # one bad image must not stop the others
-                if debug():
-                    raise
-                failed += 1
-                error(f"{src}: {type(exc).__name__}: {first_line(exc)} (skipped)")
-                continue
-            written += 1
-            print(f"{src} -> {dest}")
+        with contextlib.ExitStack() as held:
+            if _single_file(Path(args.output)):  # one run at a time writes it (animegan_edu.outputs)
+                if not targets[0].parent.is_dir():
+                    created += _make_folder(targets[0].parent)
+                held.enter_context(output_lock(targets[0]))
+            written, failed = _stylize_all(args, inputs, targets, max_pixels, created)
     finally:
         if not written:
             _remove_if_empty(created)
@@ -289,3 +274,47 @@ def cmd_stylize(args: argparse.Namespace) -> int:
         error(f"{failed} of {len(inputs)} images failed")
         return 2
     return 0
+
+
+def _stylize_all(
+    args: argparse.Namespace,
+    inputs: list[Path],
+    targets: list[Path],
+    max_pixels: int | None,
+    created: list[Path],
+) -> tuple[int, int]:
+    """Stylise each input into its target; ``(written, failed)`` (each failure is one stderr line)."""
+    model = prepare_model(args)
+    options = look_options(args)
+    written = failed = 0
+    for src, dest in zip(inputs, targets):
+        try:
+            result = run(read_image(src, max_pixels=max_pixels), model, size=args.size, **options)
+            if options["face"]:
+                print(f"face2paint: {result.message}")
+            if not dest.parent.is_dir():
+                created += _make_folder(dest.parent)
+            save_png_atomic(result.image[0], dest)
+        except (ImageLoadError, FileWriteError) as exc:
+            failed += 1
+            error(f"{exc} (skipped)")
+            continue
+        except (MemoryError, RuntimeError) as exc:
+            if isinstance(exc, RuntimeError) and "alloc" not in str(exc).lower():
+                if debug():
+                    raise
+                failed += 1
+                error(f"{src}: RuntimeError: {first_line(exc)} (skipped)")
+                continue
+            failed += 1
+            error(f"{src}: not enough memory at --size {args.size}; try a smaller --size (skipped)")
+            continue
+        except Exception as exc:  # one bad image must not stop the others
+            if debug():
+                raise
+            failed += 1
+            error(f"{src}: {type(exc).__name__}: {first_line(exc)} (skipped)")
+            continue
+        written += 1
+        print(f"{src} -> {dest}")
+    return written, failed

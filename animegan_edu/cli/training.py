@@ -8,13 +8,20 @@ The work is done by plain functions: :func:`animegan_edu.training.config.load_co
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 from dataclasses import asdict
+from pathlib import Path
 
+from animegan_edu.cli.common import thread_count
 from animegan_edu.data.dataset import DataError
 from animegan_edu.data.demo_sources import SOURCES_FILE
 from animegan_edu.data.demoset import prepare_demo
-from animegan_edu.training.config import load_config
+from animegan_edu.files import MAX_RECORD_BYTES, read_regular
+from animegan_edu.outputs import check_output, output_lock
+from animegan_edu.resources import config_path
+from animegan_edu.training.config import TrainConfig, load_config
 from animegan_edu.training.evaluate import evaluate_generator, scores_table, summarize
 from animegan_edu.training.train import train
 from animegan_edu.weights.hub import get_generator
@@ -32,12 +39,17 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--steps", type=int, default=None, help="stop after this many steps in total (default: the config's)"
     )
-    p.add_argument("--no-resume", action="store_true", help="ignore an existing checkpoint in out_dir")
+    p.add_argument(
+        "--no-resume",
+        action="store_true",
+        help="start afresh: do not resume out_dir/checkpoint.pt (e.g. one of another config) and replace "
+        "it with this run's; nothing else in out_dir is removed",
+    )
     p.add_argument("--out-dir", default=None, help="override the config's out_dir")
     p.add_argument("--export", default=None, help="where to write the final generator (.safetensors)")
     p.add_argument(
         "--threads",
-        type=int,
+        type=thread_count,
         default=None,
         help="override the config's CPU threads (e.g. 1 to leave a core free; results differ only by "
         "rounding)",
@@ -48,8 +60,27 @@ def add_train_parser(sub: argparse._SubParsersAction) -> None:
 def cmd_train(args: argparse.Namespace) -> int:
     """Load the config (with the command line's overrides) and train."""
     cfg = load_config(args.config, out_dir=args.out_dir, threads=args.threads)
-    train(cfg, resume=not args.no_resume, steps=args.steps, export=args.export)
+    out = check_train_outputs(config_path(args.config), cfg, args.export)
+    rank_zero = os.environ.get("RANK", "0").strip() in ("", "0")  # under torchrun only rank 0 writes
+    with output_lock(out, make_folder=True) if rank_zero else contextlib.nullcontext():
+        train(cfg, resume=not args.no_resume, steps=args.steps, export=args.export)
     return 0
+
+
+def check_train_outputs(config: Path, cfg: TrainConfig, export: str | None) -> Path:
+    """Refuse a run whose files (``out_dir``, its checkpoint, history, generator) would replace an input.
+
+    The inputs are the config file and the data folder; the exported generator must end in
+    ``.safetensors`` (:func:`animegan_edu.outputs.check_output`). Returns ``out_dir``.
+    """
+    out, inputs = Path(cfg.out_dir), [config, Path(cfg.data_root)]
+    check_output(out, inputs, what="training input", option="out_dir")
+    for name in ("checkpoint.pt", "history.json"):
+        check_output(out / name, inputs, what="training input", option="out_dir")
+    target = Path(export) if export else out / "generator.safetensors"
+    option = "--export" if export else "out_dir"
+    check_output(target, inputs, suffixes=(".safetensors",), what="training input", option=option)
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -94,10 +125,13 @@ def cmd_prepare_demo(args: argparse.Namespace) -> int:
     """Assemble the demo set and print what it holds."""
     if args.max_side < 16:
         raise DataError(f"--max-side must be at least 16, got {args.max_side}")
-    out = prepare_demo(
-        args.out, max_side=args.max_side, sources=args.sources, packages=args.packages, cache=args.cache
-    )
-    m = json.loads((out / "MANIFEST.json").read_text())
+    inputs = [p for p in (args.sources or SOURCES_FILE, args.packages, args.cache) if p]
+    check_output(args.out, inputs, what="input", option="--out", folder=True)
+    with output_lock(args.out, make_folder=True):
+        out = prepare_demo(
+            args.out, max_side=args.max_side, sources=args.sources, packages=args.packages, cache=args.cache
+        )
+    m = json.loads(read_regular(out / "MANIFEST.json", MAX_RECORD_BYTES, "manifest").decode())
     kinds = ", ".join(f"{k} {n}" for k, n in m["kinds"].items())
     print(
         f"demo training set ready at {out}: {m['train_photos']} photos ({kinds}); "

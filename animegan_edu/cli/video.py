@@ -11,10 +11,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from animegan_edu.cli.common import PROG, CLIError, positive_float
+from animegan_edu.cli.common import PROG, positive_float
 from animegan_edu.cli.stylize import add_stylize_options
-from animegan_edu.files import file_identity
 from animegan_edu.inference.pipeline import MAX_SIZE, MIN_SIZE
+from animegan_edu.outputs import check_output
 from animegan_edu.video.media import OUTPUT_FORMATS, probe_video
 from animegan_edu.video.stylize import stylize_video
 from animegan_edu.video.temporal import DEFAULT_WEIGHT, MAX_WEIGHT, check_weight
@@ -28,13 +28,7 @@ def cmd_video(args: argparse.Namespace) -> int:
     src, dest = Path(args.input), Path(args.output)
     if dest.is_dir():
         dest = dest / f"{src.stem}-anime.mp4"
-    if dest.suffix.lower() not in OUTPUT_FORMATS:
-        raise CLIError(f"-o {dest}: end the name in {', '.join(OUTPUT_FORMATS)} (H.264 video)")
-    key = file_identity(src)
-    if key is not None and (file_identity(dest) == key or dest.resolve() == src.resolve()):
-        raise CLIError(
-            f"-o {dest}: that is the input video; refusing to overwrite it, choose another output name"
-        )
+    check_output(dest, [src], suffixes=tuple(OUTPUT_FORMATS), what="input video")
     max_pixels = None if args.max_megapixels is None else max(1, int(args.max_megapixels * 1e6))
     probe_video(
         src, max_pixels=max_pixels, digest=False

@@ -9,8 +9,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from animegan_edu.cli.common import CLIError
-from animegan_edu.files import sha256_file
+from animegan_edu.files import sha256_file, sidecar_path
+from animegan_edu.outputs import check_output, output_lock
 from animegan_edu.weights.files import WeightsNotAvailableError, check_generator_state_dict
 from animegan_edu.weights.hub import looks_like_path, verify_file
 from animegan_edu.weights.registry import (
@@ -113,13 +113,26 @@ def cmd_weights_verify(args: argparse.Namespace) -> int:
 
 def cmd_weights_convert_tf(args: argparse.Namespace) -> int:
     """Convert an original TF generator checkpoint to a safetensors file (with its recorded hash)."""
-    out = Path(args.output)
-    if out.suffix != ".safetensors":
-        raise CLIError(f"-o {out}: the output must end in .safetensors")
-    state = convert_checkpoint(args.dir)
-    check_generator_state_dict(state, str(args.dir))
-    save_state_dict_safetensors(
-        state, out, metadata={"source": f"TF checkpoint {Path(args.dir).name}", "upsample": "tf1"}
-    )
+    inputs = _checkpoint_files(Path(args.dir))
+    out = check_output(args.output, inputs, suffixes=(".safetensors",), what="checkpoint file")
+    check_output(sidecar_path(out), inputs, what="checkpoint file", option="-o (its .sha256)")
+    with output_lock(out):
+        state = convert_checkpoint(args.dir)
+        check_generator_state_dict(state, str(args.dir))
+        save_state_dict_safetensors(
+            state, out, metadata={"source": f"TF checkpoint {Path(args.dir).name}", "upsample": "tf1"}
+        )
     print(f"{out}: {len(state)} tensors, sha256 {sha256_file(out)}")
     return 0
+
+
+def _checkpoint_files(given: Path) -> list[Path]:
+    """The files a TF checkpoint (folder, prefix or ``.index``) is read from: what ``-o`` must never be."""
+    if given.is_dir():
+        return [given] + sorted(p for p in given.iterdir() if p.is_file())
+    prefix = given.name[: -len(".index")] if given.name.endswith(".index") else given.name
+    try:
+        near = [p for p in given.parent.iterdir() if p.name.startswith(prefix + ".") and p.is_file()]
+    except OSError:
+        near = []
+    return [given] + sorted(near)

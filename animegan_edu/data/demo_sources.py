@@ -37,6 +37,7 @@ import torch
 from PIL import Image, ImageOps
 
 from animegan_edu.data.dataset import DataError
+from animegan_edu.files import MAX_RECORD_BYTES, read_regular
 from animegan_edu.imageio import open_image
 from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01, sample_photo_array
 
@@ -81,7 +82,7 @@ def load_sources(path: str | os.PathLike | None = None) -> dict:
     """
     path = Path(path) if path else SOURCES_FILE
     try:
-        table = json.loads(path.read_text())
+        table = json.loads(read_regular(path, MAX_RECORD_BYTES, "sources table").decode())
         for group in table["debian"] + table["pypi"]:
             assert isinstance(group["package"], str) and all(len(f) >= 2 for f in group["files"])
     except (OSError, ValueError, KeyError, TypeError, AssertionError) as exc:
@@ -111,7 +112,7 @@ def copyright_licence(copyright_file: str | os.PathLike, path: str, exact: bool 
         'CC0-1.0'
     """
     try:
-        text = Path(copyright_file).read_text(errors="replace")
+        text = read_regular(copyright_file, MAX_RECORD_BYTES, "copyright file").decode(errors="replace")
     except OSError:
         raise DataError(
             f"{copyright_file}: package copyright file missing; reinstall the package or delete its cache "
@@ -162,7 +163,7 @@ def _debian_root(package: str, cache: Path, needed: Sequence[str]) -> tuple[Path
             pass  # files there but not from this package: use the package itself
     root = cache / package
     if (root / VERSION_FILE).exists() and all((root / p).exists() for p in needed):
-        return root, (root / VERSION_FILE).read_text().strip()
+        return root, read_regular(root / VERSION_FILE, MAX_RECORD_BYTES, "version file").decode().strip()
     debdir = cache / "debs"
     debdir.mkdir(parents=True, exist_ok=True)
     try:
@@ -264,7 +265,11 @@ def collect_photos(
                     f"{root}: package folder missing; unpack {pkg} there (dpkg-deb -x) or drop --packages"
                 )
             vfile = root / VERSION_FILE
-            version = vfile.read_text().strip() if vfile.exists() else "unknown"
+            version = (
+                read_regular(vfile, MAX_RECORD_BYTES, "version file").decode().strip()
+                if vfile.exists()
+                else "unknown"
+            )
         else:
             root, version = _debian_root(pkg, Path(cache), rels if layout != "largest" else [str(base)])
         copyright_file = root / "usr/share/doc" / pkg / "copyright"

@@ -44,7 +44,7 @@ from animegan_edu.data.demo_sources import (
     pypi_version,
     validation_photos,
 )
-from animegan_edu.files import sha256_file
+from animegan_edu.files import MAX_RECORD_BYTES, read_regular, sha256_file
 from animegan_edu.imageio import save_png_atomic
 
 __all__ = [
@@ -109,7 +109,7 @@ LEGACY_WHAT = "animegan-edu demo training set (see weights/MODEL_CARD.md)"  # fo
 def _our_manifest(out: Path) -> dict | None:
     """The manifest of ``out`` if it is a demo set this command wrote, else ``None``."""
     try:
-        manifest = json.loads((out / "MANIFEST.json").read_text())
+        manifest = json.loads(read_regular(out / "MANIFEST.json", MAX_RECORD_BYTES, "manifest").decode())
     except (OSError, ValueError):
         return None
     ours = isinstance(manifest, dict) and isinstance(manifest.get("files"), dict)
@@ -221,7 +221,8 @@ def prepare_demo(
         text = json.dumps(_manifest(photos, list(val), files, max_side), indent=1, sort_keys=True) + "\n"
         (tmp / "MANIFEST.json").write_text(text)
         old = out / "MANIFEST.json"
-        if old.is_file() and old.read_text() == text and all((out / r).is_file() for r in files):
+        same = old.is_file() and read_regular(old, MAX_RECORD_BYTES, "manifest").decode() == text
+        if same and all((out / r).is_file() for r in files):
             shutil.rmtree(tmp)  # identical set already there: keep it untouched
             return out
         _install(tmp, out)

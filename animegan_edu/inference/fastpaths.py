@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from animegan_edu.files import atomic_write
+from animegan_edu.files import MAX_RECORD_BYTES, atomic_write, read_regular
 from animegan_edu.machine import cpu_class
 from animegan_edu.models import Generator
 from animegan_edu.resources import data_dir
@@ -330,7 +330,7 @@ def measured_paths() -> dict[str, dict[str, object]]:
     """
     path = data_dir("benchmarks") / FAST_PATHS_FILE
     try:
-        table = json.loads(path.read_text(encoding="utf-8"))["classes"]
+        table = json.loads(read_regular(path, MAX_RECORD_BYTES, "path table").decode("utf-8"))["classes"]
         bad = [f"{c}.{k}" for c, e in table.items() for k in _TABLE_KEYS if k not in e]
         if bad:
             raise KeyError(f"missing {', '.join(bad)}")

@@ -10,9 +10,15 @@ Introduced in ``notebooks/07_quantized_cpu_inference.ipynb`` (section "Size on d
   recorded or differs from the recorded one, and any quantization parameter that cannot be
   right (a non-finite or non-positive scale, a zero point outside ``[0, 255]``), before
   it builds the model;
+* every file records what it was made from, in its header: the SHA-256 of the float weights
+  (:func:`animegan_edu.int8.quantize.weights_sha256`: over the state dict's names, dtypes,
+  shapes and bytes, so a generator that never was a file has one too) and the recipe
+  (:func:`animegan_edu.int8.quantize.int8_recipe`, with its version); ``load_int8(path,
+  weights=...)`` refuses a file made from other weights or with another recipe;
 * :func:`int8_generator` keeps one calibrated INT8 model per set of weights in
   ``$ANIMEGAN_EDU_HOME/int8/`` (used by ``animegan-edu stylize --int8``); a cache file that
-  fails those checks is reported and rebuilt;
+  fails those checks, or that was made from other weights or another recipe than the ones in
+  use (its name is never trusted), is reported in one line on stderr and rebuilt;
 * :func:`quality_check` measures, once per set of weights, how close the INT8 model's
   output is to fp32 (PSNR on photos the calibration never saw); the record is kept in the
   cache file, and the default inference path uses INT8 only when it reaches
@@ -21,35 +27,39 @@ Introduced in ``notebooks/07_quantized_cpu_inference.ipynb`` (section "Size on d
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import warnings
+import sys
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from animegan_edu.checks import short_repr
 from animegan_edu.files import atomic_write, read_sidecar, sha256_file, sidecar_path, write_sidecar
 from animegan_edu.imageio import from_generator_range
-from animegan_edu.int8.calib import calibration_photos
+from animegan_edu.int8.calib import CALIBRATION_PHOTOS, calibration_photos
 from animegan_edu.int8.diagnose import one_at_a_time
 from animegan_edu.int8.layers import quantize_weight
 from animegan_edu.int8.quantize import (
     DEFAULT_CALIB_SIZE,
     DEFAULT_FLOAT_LAYERS,
     DEFAULT_OBSERVER,
+    INT8_RECIPE_VERSION,
     QuantizedGenerator,
     default_float_dtype,
+    int8_recipe,
     quantize_generator,
+    weights_sha256,
 )
 from animegan_edu.metrics import psnr
 from animegan_edu.models import Generator
 from animegan_edu.samples import DEFAULT_PHOTOS, sample_photos
+from animegan_edu.weights.files import WeightsError, read_safetensors
 from animegan_edu.weights.registry import cache_dir
 
 __all__ = [
-    "INT8_FORMAT", "INT8_TARGET_DB", "CHECK_SIZE", "CHECK_PHOTOS",
+    "INT8_FORMAT", "INT8_TARGET_DB", "CHECK_SIZE", "CHECK_PHOTOS", "Int8SourceError",
     "save_int8", "load_int8", "verify_int8", "quality_check", "int8_generator",
 ]  # fmt: skip
 
@@ -67,6 +77,19 @@ CHECK_PHOTOS: tuple[str, ...] = DEFAULT_PHOTOS
 _QUALITY_KEYS = ("psnr_db", "min_photo_psnr_db", "size")
 
 
+class Int8SourceError(ValueError):
+    """An INT8 file was made from other float weights, or with another recipe, than the ones in use.
+
+    ``str(err)`` is one line: the file, ``reason``, and what to do.
+    """
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(
+            f"{path}: {reason}; re-create it from the weights in use (`animegan-edu quantize`, save_int8())"
+        )
+
+
 def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
     """Write ``model`` to ``path`` as safetensors, its SHA-256 to ``<path>.sha256``; return the size in bytes.
 
@@ -74,8 +97,9 @@ def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
     affines, activation ``(scale, zero_point)`` pairs; the layers kept in float store their
     conv weights as per-channel ``int8`` too, ``<name>.weight_int8`` + ``<name>.weight_scale``,
     and compute in float) and a JSON header (format, upsample mode, float layers and their
-    dtype, and the :func:`quality_check` record when the model carries one in
-    ``model.quality``). Both files are
+    dtype, the :func:`quality_check` record when the model carries one in ``model.quality``,
+    and what it was made from: ``weights_sha256`` and ``recipe``, set by
+    :func:`~animegan_edu.int8.quantize.quantize_generator`). Both files are
     written atomically (:func:`animegan_edu.files.atomic_write`), the sidecar after the file:
     a failed write leaves no partial file, and a file without its sidecar is refused.
 
@@ -107,6 +131,9 @@ def save_int8(model: QuantizedGenerator, path: str | Path) -> int:
     quality = getattr(model, "quality", None)
     if quality is not None:
         meta["quality"] = json.dumps(quality)
+    for key in ("weights_sha256", "recipe"):  # what it was made from (load_int8 compares them)
+        if getattr(model, key, None):
+            meta[key] = str(getattr(model, key))
     atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
     write_sidecar(path)
     return path.stat().st_size
@@ -180,15 +207,28 @@ def _bad_value(key: str, t: torch.Tensor) -> str | None:
     return None
 
 
-def load_int8(path: str | Path, engine: str | None = None) -> QuantizedGenerator:
+def load_int8(
+    path: str | Path,
+    engine: str | None = None,
+    weights: nn.Module | str | None = None,
+    recipe: str | None = None,
+) -> QuantizedGenerator:
     """Read a file written by :func:`save_int8` (safetensors; no code is unpickled).
 
     The header is read, the file is checked (:func:`verify_int8`: recorded SHA-256, finite
     and valid quantization parameters), the structure is rebuilt from the header, then
-    every tensor is loaded strictly.
+    every tensor is loaded strictly. The model's ``weights_sha256`` and ``recipe`` are the
+    file's record of what it was made from (``None`` in a file without one).
+
+    Args:
+        weights: the float generator (or its :func:`~animegan_edu.int8.quantize.weights_sha256`)
+            the file must have been made from; ``None``: not checked. The file's name is never
+            taken as proof.
+        recipe: the :func:`~animegan_edu.int8.quantize.int8_recipe` it must have been made with.
 
     Raises:
         FileNotFoundError: no such file.
+        Int8SourceError: ``weights`` or ``recipe`` given, and the file records others, or none.
         ValueError: the file is not an animegan-edu INT8 generator, or fails the checks.
 
     Example:
@@ -199,26 +239,22 @@ def load_int8(path: str | Path, engine: str | None = None) -> QuantizedGenerator
         >>> load_int8(p).float_layers
         ('block_e.2',)
     """
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: no such INT8 model file; create one with `animegan-edu quantize` or save_int8()"
         )
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-        tensors = load_file(str(path))
-    except Exception as e:  # safetensors raises its own error types on bad headers
-        raise ValueError(f"{path}: not a safetensors file ({e}); re-create it with save_int8()") from None
+    try:  # a regular file of at most HARD_DOWNLOAD_CAP bytes, read once in bounded chunks
+        tensors, meta = read_safetensors(path, "INT8 model file")
+    except WeightsError as e:
+        raise ValueError(str(e)) from None
     if meta.get("format") != INT8_FORMAT:
         raise ValueError(
             f"{path}: not an animegan-edu INT8 generator "
             f"(format {meta.get('format')!r}, expected {INT8_FORMAT!r})"
         )
     verify_int8(path, tensors)
+    _check_source(path, meta, weights, recipe)
     template = Generator(upsample=meta.get("upsample", "align_corners"))
     float_layers = json.loads(meta.get("float_layers", "[]"))
     model = QuantizedGenerator(template, float_layers, engine, meta.get("float_dtype", "float32"))
@@ -234,7 +270,34 @@ def load_int8(path: str | Path, engine: str | None = None) -> QuantizedGenerator
         first = str(e).splitlines()[1].strip() if len(str(e).splitlines()) > 1 else str(e)
         raise ValueError(f"{path}: tensors do not match the INT8 generator ({first})") from None
     model.quality = _read_quality(path, meta.get("quality"))
+    model.weights_sha256, model.recipe = meta.get("weights_sha256"), meta.get("recipe")
     return model.eval()
+
+
+def _check_source(
+    path: Path, meta: dict[str, str], weights: nn.Module | str | None, recipe: str | None
+) -> None:
+    """Refuse (:class:`Int8SourceError`) a file whose header records other weights or recipe, or none."""
+    if weights is not None:
+        expected = weights if isinstance(weights, str) else weights_sha256(weights)
+        recorded = meta.get("weights_sha256")
+        if not recorded:
+            raise Int8SourceError(
+                path, "it records no SHA-256 of the float weights it was made from (older file)"
+            )
+        if recorded != expected:
+            raise Int8SourceError(
+                path,
+                f"it was made from other float weights (SHA-256 {recorded[:16]}..., "
+                f"the weights in use: {expected[:16]}...)",
+            )
+        upsample = getattr(weights, "upsample", None)
+        if upsample is not None and meta.get("upsample") != upsample:
+            made = short_repr(meta.get("upsample"))
+            raise Int8SourceError(path, f"it was made for upsample {made}, the weights in use: {upsample!r}")
+    if recipe is not None and meta.get("recipe") != recipe:
+        made = short_repr(meta["recipe"]) if meta.get("recipe") else "an unrecorded recipe (older file)"
+        raise Int8SourceError(path, f"it was made with {made}, not {short_repr(recipe)}")
 
 
 def _read_quality(path: Path, text: str | None) -> dict[str, object] | None:
@@ -292,14 +355,6 @@ def quality_check(
     }
 
 
-def _state_dict_key(generator: nn.Module) -> str:
-    h = hashlib.sha256()
-    for k, v in sorted(generator.state_dict().items()):
-        h.update(k.encode())
-        h.update(v.detach().float().contiguous().numpy().tobytes())
-    return h.hexdigest()[:16]
-
-
 def _build(
     generator: Generator,
     calib_size: int,
@@ -340,10 +395,14 @@ def int8_generator(
     The cache file is
     ``<weights cache>/int8/<sha256 of the weights>-<upsample>-<size>-<recipe>.safetensors``
     (see :func:`animegan_edu.weights.registry.cache_dir`; the recipe names the observer, the float
-    units and the activation bits, so older 7-bit files are not reused) with its ``.sha256``
-    sidecar, so the calibration runs once per set of weights. A cache file that
-    :func:`load_int8` refuses (changed, unverified, bad values) is reported in a warning
-    and rebuilt. Used by ``animegan-edu stylize --int8`` and by the default path.
+    units, the activation bits and :data:`~animegan_edu.int8.quantize.INT8_RECIPE_VERSION`) with
+    its ``.sha256`` sidecar, so the calibration runs once per set of weights. The name only
+    finds the file: it is used when :func:`load_int8` finds, inside it, the SHA-256 of
+    *these* weights (:func:`~animegan_edu.int8.quantize.weights_sha256`), their upsample mode
+    and this recipe. A cache file that :func:`load_int8` refuses (changed, unverified, bad
+    values, made from other weights or another recipe, or from before the record) is
+    reported in one line on stderr and rebuilt. Used by ``animegan-edu stylize --int8`` and
+    by the default path.
 
     With ``check``, the model carries ``model.quality``, the :func:`quality_check` record
     (measured once per set of weights and kept in the cache file); without,
@@ -359,17 +418,18 @@ def int8_generator(
     """
     if not cache:
         return _build(generator, calib_size, check, progress)
-    recipe = f"{DEFAULT_OBSERVER}-f{len(DEFAULT_FLOAT_LAYERS)}{default_float_dtype()[:4]}-a8"
-    path = (
-        cache_dir()
-        / "int8"
-        / f"{_state_dict_key(generator)}-{generator.upsample}-{calib_size}-{recipe}.safetensors"
-    )
+    source = weights_sha256(generator)
+    recipe = int8_recipe((len(CALIBRATION_PHOTOS), 3, calib_size, calib_size))
+    short = f"{DEFAULT_OBSERVER}-f{len(DEFAULT_FLOAT_LAYERS)}{default_float_dtype()[:4]}-a8"
+    short += f"-r{INT8_RECIPE_VERSION}"
+    path = cache_dir() / "int8" / f"{source[:16]}-{generator.upsample}-{calib_size}-{short}.safetensors"
     if path.is_file():
         try:
-            model = load_int8(path)
+            model = load_int8(path, weights=generator, recipe=recipe)
+        except Int8SourceError as exc:
+            print(f"animegan-edu: INT8 cache {path}: {exc.reason}; rebuilding it", file=sys.stderr)
         except ValueError as exc:
-            warnings.warn(f"INT8 cache {exc}; rebuilding it", stacklevel=2)
+            print(f"animegan-edu: INT8 cache {exc}; rebuilding it", file=sys.stderr)
         else:
             if check and model.quality is None:  # a file from before quality records
                 model = _build(generator, calib_size, check, progress, calibrated=model)

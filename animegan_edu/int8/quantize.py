@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 from collections.abc import Iterator, Sequence
 
 import torch
@@ -57,6 +58,9 @@ __all__ = [
     "DEFAULT_CALIB_SIZE",
     "default_float_dtype",
     "quantize_generator",
+    "INT8_RECIPE_VERSION",
+    "int8_recipe",
+    "weights_sha256",
 ]
 
 
@@ -209,6 +213,10 @@ class QuantizedGenerator(nn.Module):
         self.float_dtype = float_dtype
         #: the :func:`animegan_edu.int8.files.quality_check` record, when one was measured
         self.quality: dict[str, object] | None = None
+        #: what the model was made from (set by :func:`quantize_generator`, kept in the file by
+        #: ``save_int8``): :func:`weights_sha256` of the float weights, and :func:`int8_recipe`
+        self.weights_sha256: str | None = None
+        self.recipe: str | None = None
         float_to = torch.bfloat16 if float_dtype == "bfloat16" else torch.float32
         self.engine = engine or default_engine()
         for b in self.BLOCKS:
@@ -288,6 +296,70 @@ def default_float_dtype(info: dict | None = None) -> str:
     return "bfloat16" if info.get("avx512_bf16") or info.get("amx") else "float32"
 
 
+#: Version of the quantization code's output, recorded in every INT8 file (:func:`int8_recipe`).
+#: Raise it when calibration or quantization changes the numbers a recipe gives, so that files
+#: and caches made by the older code are rebuilt.
+INT8_RECIPE_VERSION = "1"
+
+
+def int8_recipe(
+    calib_shape: Sequence[int],
+    float_layers: Sequence[str] = DEFAULT_FLOAT_LAYERS,
+    observer: str = DEFAULT_OBSERVER,
+    float_dtype: str | None = None,
+    reduce_range: bool | None = None,
+    norm_input_observer: str | None = None,
+    equalize: float | None = None,
+) -> str:
+    """The recipe an INT8 model is made with, as one line of text (recorded in its file).
+
+    :data:`INT8_RECIPE_VERSION`, then every choice of :func:`quantize_generator` that changes the
+    model (the calibration photos by their shape ``(N, 3, H, W)``); options left at their
+    default are not written.
+
+    Example:
+        >>> int8_recipe((4, 3, 512, 512), float_dtype="float32")
+        'int8-recipe/1 minmax float=block_d.1,block_e.0,block_e.1,block_e.2:float32 calib=4x3x512x512'
+        >>> int8_recipe((4, 3, 64, 64), (), float_dtype="float32", equalize=0.5)
+        'int8-recipe/1 minmax float=:float32 calib=4x3x64x64 equalize=0.5'
+    """
+    parts = [
+        f"int8-recipe/{INT8_RECIPE_VERSION}",
+        observer,
+        f"float={','.join(sorted(float_layers))}:{float_dtype or default_float_dtype()}",
+        "calib=" + "x".join(str(int(n)) for n in calib_shape),
+    ]
+    extra = {"reduce_range": reduce_range, "norm_input": norm_input_observer, "equalize": equalize}
+    parts += [f"{k}={v}" for k, v in extra.items() if v is not None]
+    return " ".join(parts)
+
+
+def weights_sha256(generator: nn.Module) -> str:
+    """SHA-256 of a network's weights: what an INT8 file records of the float weights it was made from.
+
+    Over every state-dict entry in name order: its name, dtype, shape and raw bytes (as stored,
+    on the CPU). It depends on the weights only, not on a file, so a generator built or trained
+    in memory has one too; the same weights give the same hash whichever file they came from.
+
+    Example:
+        >>> a, b = Generator(), Generator()
+        >>> len(weights_sha256(a)), weights_sha256(a) == weights_sha256(b)
+        (64, False)
+        >>> _ = b.load_state_dict(a.state_dict())
+        >>> weights_sha256(a) == weights_sha256(b)
+        True
+    """
+    h = hashlib.sha256()
+    state = generator.state_dict()
+    for name in sorted(state):
+        t = state[name].detach()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        flat = t.to("cpu").contiguous().reshape(-1)
+        h.update(flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b"")
+        h.update(b"\n")
+    return h.hexdigest()
+
+
 def quantize_generator(
     generator: Generator,
     photos: torch.Tensor | None = None,
@@ -329,6 +401,7 @@ def quantize_generator(
     if photos is None:
         photos = calibration_photos(DEFAULT_CALIB_SIZE)
     float_dtype = float_dtype or default_float_dtype()
+    source = weights_sha256(generator)  # of the weights as given, before any equalization
     if equalize is not None:
         generator = equalize_channels(generator, photos, alpha=equalize)
     qparams = calibrate(
@@ -340,4 +413,8 @@ def quantize_generator(
     )
     qgen = QuantizedGenerator(generator, float_layers, engine, float_dtype)
     qgen.set_float(generator, qparams)
+    qgen.weights_sha256 = source
+    qgen.recipe = int8_recipe(
+        tuple(photos.shape), float_layers, observer, float_dtype, reduce_range, norm_input_observer, equalize
+    )
     return qgen

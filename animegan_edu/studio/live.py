@@ -34,6 +34,8 @@ import sys
 from pathlib import Path
 from typing import Any, Optional, Sequence, Union
 
+from animegan_edu.files import MAX_RECORD_BYTES, read_regular
+
 __all__ = [
     "WIDGET_VIEW",
     "WIDGET_STATE",
@@ -284,7 +286,11 @@ def install_jupyter_config(config_dir: Optional[Union[str, Path]] = None) -> Pat
     )
     # `jupyter nbconvert --to notebook` too (after --execute): animegan_edu.studio.nbconvert
     nbconvert = root / "jupyter_nbconvert_config.json"
-    conf = json.loads(nbconvert.read_text()) if nbconvert.is_file() else {}
+    conf = (
+        json.loads(read_regular(nbconvert, MAX_RECORD_BYTES, "Jupyter config").decode())
+        if nbconvert.is_file()
+        else {}
+    )
     pre = conf.setdefault("NotebookExporter", {}).setdefault("preprocessors", [])
     if NBCONVERT_PREPROCESSOR not in pre:
         pre.append(NBCONVERT_PREPROCESSOR)

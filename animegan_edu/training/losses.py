@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from animegan_edu.files import read_sidecar, sha256_file
+from animegan_edu.files import open_regular, read_sidecar, sha256_file
 from animegan_edu.weights.files import (
     ArchitectureError,
     CorruptFileError,
@@ -123,6 +123,9 @@ _CONV4_4 = 25
 _warned_random = False
 
 
+#: The largest VGG19 weights file read (bytes): torchvision's ``vgg19-dcbb9e9d.pth`` is 575 MB.
+MAX_VGG_BYTES = 2**30
+
 _VGG_SAFE_HOWTO = (
     "provide a safe file instead: torchvision's vgg19-dcbb9e9d.pth (its name carries its SHA-256 "
     "prefix), or the original vgg19.npy converted once, where you trust it, to plain arrays "
@@ -142,6 +145,7 @@ def _check_vgg_hash(path: Path) -> None:
 
     if path.suffix == ".npy":  # the original format is a pickled dict: never unpickled here
         try:
+            open_regular(path, "VGG19 weights").close()  # a FIFO or /dev/zero: refused, never waited on
             np.load(path, allow_pickle=False, mmap_mode="r")
         except ValueError:
             raise UnsafeFileError(
@@ -244,7 +248,8 @@ class VGG19Features(nn.Module):
 
     def _load_torchvision(self, path: Path) -> None:
         """A torchvision ``vgg19`` state dict (``.pth`` read ``weights_only=True``, or ``.safetensors``)."""
-        sd = load_state_dict(path)  # never unpickles code; one-line errors naming the file
+        # never unpickles code; one-line errors naming the file; torchvision's file is 575 MB
+        sd = load_state_dict(path, max_bytes=MAX_VGG_BYTES)
         sd = {k[len("features.") :]: v for k, v in sd.items() if k.startswith("features.")}
         wanted = self.features.state_dict()
         missing = [k for k in wanted if k not in sd or sd[k].shape != wanted[k].shape]

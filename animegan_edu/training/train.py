@@ -14,7 +14,10 @@ DistributedDataParallel (gloo on CPU, nccl on GPUs).
 
 Batches are a pure function of the step (:meth:`animegan_edu.data.dataset.AnimeDataset.batch`)
 and a checkpoint holds every state that changes, so resuming continues exactly as an
-uninterrupted run would.
+uninterrupted run would. A checkpoint also records the settings that change the run
+(:meth:`~animegan_edu.training.config.TrainConfig.run_fields`) and their SHA-256, and is
+resumed only under the same ones: another config stops at once, in one line naming the
+settings that differ (``--no-resume`` starts afresh and replaces the checkpoint).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -33,16 +37,23 @@ import torch.distributed as dist
 from torch import nn
 
 from animegan_edu.data.dataset import AnimeDataset, Batch, cartoonize
-from animegan_edu.files import atomic_write
+from animegan_edu.files import FileReadError, atomic_write, open_regular
 from animegan_edu.imageio import save_png_atomic
 from animegan_edu.metrics import psnr
 from animegan_edu.models import Discriminator, Generator
 from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01, sample_photos
 from animegan_edu.training import losses as L
-from animegan_edu.training.config import ConfigError, TrainConfig
+from animegan_edu.training.config import ConfigError, TrainConfig, run_differences
 from animegan_edu.training.evaluate import image_metrics
 
-__all__ = ["TrainingError", "Trainer", "History", "train", "check_out_dir", "has_native_bf16"]
+__all__ = [
+    "TrainingError", "Trainer", "History", "train", "check_out_dir", "has_native_bf16",
+    "MAX_CHECKPOINT_BYTES",
+]  # fmt: skip
+
+#: The largest training checkpoint read (bytes); the bundled recipes' checkpoints (generator,
+#: discriminator, both Adam states) are tens of megabytes.
+MAX_CHECKPOINT_BYTES = 4 * 2**30
 
 
 class TrainingError(ValueError):
@@ -279,9 +290,16 @@ class Trainer:
 
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to resume (tensors and plain values: loads with weights_only=True)."""
+        """Everything needed to resume (tensors and plain values: loads with weights_only=True).
+
+        ``run_config`` and ``run_config_sha256`` bind it to the settings that change the run
+        (:meth:`~animegan_edu.training.config.TrainConfig.run_fields`); ``config`` is the
+        whole config, for the record.
+        """
         return {
             "config": json.loads(json.dumps(asdict(self.cfg))),
+            "run_config": self.cfg.run_fields(),
+            "run_config_sha256": self.cfg.run_sha256(),
             "step": self.step,
             "generator": self.generator.state_dict(),
             "discriminator": self.discriminator.state_dict(),
@@ -318,16 +336,32 @@ class Trainer:
             Path(self.cfg.out_dir) / "history.json", lambda tmp: tmp.write_text(text), make_folder=True
         )
 
-    def load_checkpoint(self, path: str | os.PathLike | None = None) -> bool:
+    def load_checkpoint(self, path: str | os.PathLike | None = None, other_config: bool = False) -> bool:
+        """Resume from ``path`` (default ``out_dir/checkpoint.pt``); ``False`` when there is none.
+
+        The checkpoint must record this config's run settings (:meth:`check_run_config`),
+        unless ``other_config`` (a deliberate branch: start from another run's weights and
+        state under a changed config, as ``research/gan_ablation.py`` does).
+
+        Raises:
+            ConfigError: unreadable, made under another config, or of another network shape;
+                one line naming the file and what to do.
+            TrainingError: the generator in it holds NaN or infinity.
+        """
         path = Path(path or Path(self.cfg.out_dir) / "checkpoint.pt")
         if not path.exists():
             return False
-        try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
+        try:  # a regular file (not a FIFO or /dev/zero) of at most MAX_CHECKPOINT_BYTES
+            with open_regular(path, "training checkpoint", MAX_CHECKPOINT_BYTES) as fh:
+                state = torch.load(fh, map_location=self.device, weights_only=True)
+        except FileReadError as exc:
+            raise ConfigError(f"{exc}; move it away to start over") from None
         except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same advice
             raise ConfigError(
                 f"{path}: unreadable checkpoint ({type(exc).__name__}); move it away to start over"
             ) from None
+        if not other_config:
+            self.check_run_config(path, state)
         try:
             self.load_state_dict(state)
         except (KeyError, RuntimeError, ValueError, TypeError) as exc:
@@ -347,6 +381,32 @@ class Trainer:
                 "it cannot be resumed"
             )
         return True
+
+    def check_run_config(self, path: Path, state: dict[str, Any]) -> None:
+        """Refuse, in one line, a checkpoint ``state`` whose recorded run settings differ from this config's.
+
+        The record is ``run_config`` (with its SHA-256); a checkpoint from before it was
+        written holds the whole ``config`` instead, and is checked on the same fields (a field
+        it lacks counts as its default), so it resumes only under the config that made it. A
+        checkpoint with neither cannot be shown to belong to this run, and is refused too.
+        """
+        advice = "use --no-resume to start afresh (it replaces this checkpoint) or another out_dir"
+        if not isinstance(state, dict):
+            raise ConfigError(f"{path}: not an animegan-edu checkpoint; {advice}")
+        if state.get("run_config_sha256") == self.cfg.run_sha256():
+            return
+        recorded = state.get("run_config", state.get("config"))
+        if not isinstance(recorded, dict):
+            raise ConfigError(
+                f"{path}: this checkpoint records no config, so it cannot be shown to belong to this run; "
+                f"{advice}"
+            )
+        diffs = run_differences(recorded, self.cfg)
+        if diffs:
+            raise ConfigError(
+                f"{path}: checkpoint of another config ({'; '.join(diffs)}); resuming would mix two runs: "
+                f"{advice}"
+            )
 
     def export_generator(self, path: str | os.PathLike) -> Path:
         """Save the generator as a safetensors state dict (atomic)."""
@@ -477,13 +537,21 @@ def _save_grid(grid: torch.Tensor, path: Path) -> None:
 def train(
     cfg: TrainConfig, resume: bool = True, steps: int | None = None, export: str | None = None
 ) -> Trainer:
-    """Build a :class:`Trainer`, resume from ``out_dir/checkpoint.pt`` if asked, train, save."""
+    """Build a :class:`Trainer`, resume from ``out_dir/checkpoint.pt`` if asked, train, save.
+
+    ``resume=False`` (``--no-resume``) starts afresh: an existing ``out_dir/checkpoint.pt`` is
+    left as it is until the first checkpoint of the new run replaces it (said on stderr);
+    nothing else in ``out_dir`` is moved or deleted.
+    """
     if steps is not None and steps < 0:
         raise ConfigError(f"--steps {steps}: must be 0 or more")
     check_out_dir(cfg.out_dir)
     trainer = Trainer(cfg)
+    ckpt = Path(cfg.out_dir) / "checkpoint.pt"
     if resume and trainer.load_checkpoint():
-        print(f"resumed {cfg.out_dir}/checkpoint.pt at step {trainer.step}")
+        print(f"resumed {ckpt} at step {trainer.step}")
+    elif not resume and ckpt.exists() and trainer.rank == 0:
+        print(f"starting afresh: {ckpt} is not resumed and will be replaced by this run's", file=sys.stderr)
     t0 = time.perf_counter()
     trainer.fit(steps)
     if trainer.rank == 0:

@@ -28,7 +28,14 @@ from typing import Any, Optional, Union
 import numpy as np
 import torch
 
-from animegan_edu.files import atomic_write, sha256_file
+from animegan_edu.files import (
+    MAX_RECORD_BYTES,
+    FileReadError,
+    atomic_write,
+    open_regular,
+    read_regular,
+    sha256_file,
+)
 from animegan_edu.imageio import max_pixels_default, snapped_size
 from animegan_edu.inference.pipeline import check_size, prepare
 from animegan_edu.samples import sample_photo_array
@@ -213,6 +220,12 @@ def probe_video(
         raise VideoError(f"{p}: no such file; check the path")
     if p.is_dir():
         raise VideoError(f"{p}: is a folder, not a video file; give a video file")
+    try:  # a FIFO or /dev/zero would be read without end
+        open_regular(p, "video").close()
+    except FileReadError as exc:
+        raise VideoError(str(exc)) from None
+    except OSError as exc:
+        raise VideoError(f"{p}: cannot read ({exc.strerror}); check the file's permissions") from None
     try:
         container = av.open(str(p))
     except (av.error.FFmpegError, OSError, ValueError, UnicodeDecodeError):
@@ -381,12 +394,14 @@ def write_video(
     *,
     audio_from: Optional[Union[str, os.PathLike]] = None,
     max_seconds: Optional[float] = None,
+    tmp_folder: Optional[Union[str, os.PathLike]] = None,
 ) -> Path:
     """Encode frames (``(3, H, W)`` in ``[0, 1]``, or a ``(T, 3, H, W)`` clip) as H.264, atomically.
 
     The container follows the suffix (:data:`OUTPUT_FORMATS`). The file appears only when
     complete (temporary file in the same folder, then ``os.replace``). ``audio_from``: a video
-    whose first audio stream is re-encoded to AAC, cut at ``max_seconds``.
+    whose first audio stream is re-encoded to AAC, cut at ``max_seconds``. ``tmp_folder``:
+    where the temporary file is written (:func:`animegan_edu.files.atomic_write`).
 
     Raises:
         VideoError: unknown suffix, or no frames.
@@ -437,7 +452,7 @@ def write_video(
             if astream is not None:
                 _mux_audio(av, out, astream, Path(audio_from), max_seconds)  # type: ignore[arg-type]
 
-    return atomic_write(dest, encode)
+    return atomic_write(dest, encode, tmp_folder=tmp_folder)
 
 
 # --------------------------------------------------------------------------------------
@@ -453,7 +468,7 @@ def sample_clip_licence() -> dict:
         >>> sample_clip_licence()["licence"]
         'CC0-1.0'
     """
-    return json.loads(_CLIP_ASSET.read_text(encoding="utf-8"))
+    return json.loads(read_regular(_CLIP_ASSET, MAX_RECORD_BYTES, "clip record").decode("utf-8"))
 
 
 def sample_clip_frames(seconds: float = 2.0, fps: int = 12, size: int = 256) -> np.ndarray:

@@ -20,8 +20,13 @@ How a run goes (:func:`stylize_video`):
    never reuses stale frames. A folder of that name that the toolkit did not create is refused,
    never used or deleted;
 3. the video is encoded (H.264 in MP4, MKV or MOV, the input's frame rate; the audio re-encoded
-   to AAC) into a temporary file in the output's folder and moved into place with ``os.replace``
-   (:func:`animegan_edu.files.atomic_write`); then the work folder's own files are removed.
+   to AAC) into a temporary file in the work folder and moved into place with ``os.replace``
+   (:func:`animegan_edu.files.atomic_write`); then the work folder's own files are removed, the
+   temporary files of a run killed outright (SIGKILL, a power cut) included, and the folder with them.
+
+One run at a time writes an output: a second run on it stops at once with "another animegan-edu
+is writing OUT (pid N)" (:func:`animegan_edu.outputs.output_lock`); a lock left by a dead run is
+taken over.
 
 Frames are ``(3, H, W)`` RGB tensors in ``[0, 1]``; the longest side is ``size`` pixels (never
 enlarged), both sides multiples of 4.
@@ -41,9 +46,10 @@ from typing import Any, Callable, Optional, Union
 
 import torch
 
-from animegan_edu.files import atomic_write
+from animegan_edu.files import MAX_RECORD_BYTES, atomic_write, is_temp_name, read_regular
 from animegan_edu.imageio import ImageLoadError, read_image, save_png_atomic
 from animegan_edu.inference.pipeline import check_look, check_size, finish, generate, int8_model
+from animegan_edu.outputs import output_lock, replaced_input
 from animegan_edu.video.media import (
     OUTPUT_FORMATS,
     VideoError,
@@ -64,6 +70,8 @@ __all__ = [
 WORK_TAG = "animegan-edu-video"
 MARKER = f"{WORK_TAG}.json"
 _FRAME_RE = re.compile(r"^frame_\d{6,7}\.png$")
+#: Temporary files of older versions (``tempfile.mkstemp`` beside the frame or marker).
+_OLD_TEMP_RE = re.compile(r"^\.(frame_\d{6,7}\.png|animegan-edu-video\.json)\.[a-z0-9_]{8}\.tmp$")
 
 
 @dataclass
@@ -107,14 +115,37 @@ def work_dir_for(output: Union[str, os.PathLike], key: str) -> Path:
     return out.parent / f".{out.name}.{WORK_TAG}-{key[:16]}"
 
 
+def _is_ours(name: str) -> bool:
+    """Whether a work folder's file is one the toolkit writes there: a frame, the marker, or a temporary one.
+
+    Temporary ones are what a process killed mid-write leaves (:func:`animegan_edu.files.is_temp_name`,
+    and the names of older versions).
+
+    Example:
+        >>> [_is_ours(n) for n in ("frame_000003.png", ".tmp-0123456789abcdef.png", "notes.txt")]
+        [True, True, False]
+    """
+    return bool(_FRAME_RE.match(name) or _OLD_TEMP_RE.match(name)) or name == MARKER or is_temp_name(name)
+
+
 def _open_work_dir(work: Path, key: str, info: VideoInfo) -> None:
-    """Create the work folder with its marker, or check that an existing one is ours and has this key."""
+    """Create the work folder with its marker, or check that an existing one is ours and has this key.
+
+    A folder without its marker that holds only temporary files of ours (a run killed while it
+    wrote the marker) is taken as ours.
+    """
     marker = work / MARKER
     if work.exists():
         try:
-            ours = json.loads(marker.read_text(encoding="utf-8")).get("key") == key
+            text = read_regular(marker, MAX_RECORD_BYTES, "work-folder marker").decode("utf-8")
+            ours = json.loads(text).get("key") == key
         except (OSError, ValueError, AttributeError):
             ours = False
+        if not ours and work.is_dir() and not marker.exists():
+            names = [p.name for p in work.iterdir()]
+            ours = all(is_temp_name(n) or _OLD_TEMP_RE.match(n) for n in names)
+            if ours:
+                _write_marker(marker, key, info)
         if not ours or not work.is_dir():
             raise VideoError(
                 f"{work}: exists but was not made by animegan-edu for this input; move it away and run again"
@@ -126,6 +157,10 @@ def _open_work_dir(work: Path, key: str, info: VideoInfo) -> None:
         raise VideoError(
             f"{work}: cannot create the work folder ({exc.strerror or exc}); choose a writable output folder"
         ) from None
+    _write_marker(marker, key, info)
+
+
+def _write_marker(marker: Path, key: str, info: VideoInfo) -> None:
     atomic_write(
         marker,
         lambda p: p.write_text(
@@ -145,9 +180,12 @@ def _open_work_dir(work: Path, key: str, info: VideoInfo) -> None:
 
 
 def _remove_work_dir(work: Path) -> bool:
-    """Remove the work folder's own files (frames and marker) and the folder; never anything else."""
+    """Remove the work folder's own files (:func:`_is_ours`, temporary ones included) and the folder.
+
+    Never anything else: a folder that still holds another file is left in place.
+    """
     for p in work.iterdir():
-        if _FRAME_RE.match(p.name) or p.name == MARKER:
+        if _is_ours(p.name) and p.is_file() and not p.is_symlink():
             p.unlink()
     try:
         work.rmdir()
@@ -232,54 +270,78 @@ def stylize_video(
     check_size(size)
     w = check_weight(DEFAULT_WEIGHT if weight is None else weight)
     src, dest = _check_request(max_frames, source, output)
-    info = probe_video(src, max_pixels=max_pixels)
-    n = info.frames if max_frames is None else min(info.frames, int(max_frames))
-    out_w, out_h = output_size(info.width, info.height, size)
-    fingerprint = _model_fingerprint(model)  # of the float weights, before any INT8 conversion
-    if int8:
-        model = int8_model(model)
-    gen = generate if generate_fn is None else generate_fn
+    with output_lock(dest):  # a second run on the same output stops here (animegan_edu.outputs)
+        info = probe_video(src, max_pixels=max_pixels)
+        n = info.frames if max_frames is None else min(info.frames, int(max_frames))
+        out_w, out_h = output_size(info.width, info.height, size)
+        fingerprint = _model_fingerprint(model)  # of the float weights, before any INT8 conversion
+        if int8:
+            model = int8_model(model)
+        gen = generate if generate_fn is None else generate_fn
+        key = _work_key(info, fingerprint, (int8, face, temporal), (out_w, out_h), w)
+        work = work_dir_for(dest, key)
+        _open_work_dir(work, key, info)
+        computed, face_notes = _stylise_frames(
+            info,
+            work,
+            n,
+            size,
+            TemporalStabilizer(w if temporal else 0.0),
+            lambda photo: gen(photo[None], model, face=face),
+            face=face,
+            progress=progress,
+            desc=f"stylising {src.name}",
+        )
+        have = _cached_frames(work, n)
+        if have < n:
+            raise VideoError(
+                f"{src}: decoded only {have} of {n} frames; the file may be truncated, re-export it"
+            )
+        frames_iter = (
+            finish(
+                photo[None],
+                _load_frame(_frame_path(work, i))[None],
+                strength=strength,
+                grade=grade,
+                glow=glow,
+            )[0]
+            for i, photo in enumerate(read_frames(info, size, n))
+        )
+        keep_audio = audio and info.has_audio
+        write_video(
+            dest,
+            frames_iter,
+            info.fps,
+            audio_from=src if keep_audio else None,
+            max_seconds=n / float(info.fps),
+            tmp_folder=work,  # killed mid-encode: the temporary video is the work folder's, cleaned next run
+        )
+        messages = [f"face2paint: {note} ({k} frame{'s' if k > 1 else ''})" for note, k in face_notes.items()]
+        if not _remove_work_dir(work):
+            messages.append(f"left {work} in place: it holds files animegan-edu did not make")
+        reused = n - computed
+        return VideoResult(dest, n, computed, reused, (out_w, out_h), info.fps, keep_audio, work, messages)
+
+
+def _work_key(
+    info: VideoInfo, fingerprint: str, flags: tuple[bool, bool, bool], size: tuple[int, int], weight: float
+) -> str:
+    """The work folder's key: a hash of the input, the weights and every option that changes the frames.
+
+    ``flags`` is ``(int8, face, temporal)``.
+    """
+    int8, face, temporal = flags
     key_doc = {
         "v": 1,
         "input": info.sha256,
         "model": fingerprint,
         "int8": bool(int8),
         "face": bool(face),
-        "size": [out_w, out_h],
+        "size": list(size),
         "temporal": bool(temporal),
-        "weight": w if temporal else 0.0,
+        "weight": weight if temporal else 0.0,
     }
-    key = hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest()
-    work = work_dir_for(dest, key)
-    _open_work_dir(work, key, info)
-    computed, face_notes = _stylise_frames(
-        info,
-        work,
-        n,
-        size,
-        TemporalStabilizer(w if temporal else 0.0),
-        lambda photo: gen(photo[None], model, face=face),
-        face=face,
-        progress=progress,
-        desc=f"stylising {src.name}",
-    )
-    have = _cached_frames(work, n)
-    if have < n:
-        raise VideoError(f"{src}: decoded only {have} of {n} frames; the file may be truncated, re-export it")
-    frames_iter = (
-        finish(
-            photo[None], _load_frame(_frame_path(work, i))[None], strength=strength, grade=grade, glow=glow
-        )[0]
-        for i, photo in enumerate(read_frames(info, size, n))
-    )
-    keep_audio = audio and info.has_audio
-    write_video(
-        dest, frames_iter, info.fps, audio_from=src if keep_audio else None, max_seconds=n / float(info.fps)
-    )
-    messages = [f"face2paint: {note} ({k} frame{'s' if k > 1 else ''})" for note, k in face_notes.items()]
-    if not _remove_work_dir(work):
-        messages.append(f"left {work} in place: it holds files animegan-edu did not make")
-    return VideoResult(dest, n, computed, n - computed, (out_w, out_h), info.fps, keep_audio, work, messages)
+    return hashlib.sha256(json.dumps(key_doc, sort_keys=True).encode()).hexdigest()
 
 
 def _check_request(
@@ -298,9 +360,9 @@ def _check_request(
         )
     if not dest.parent.is_dir():
         raise VideoError(f"{dest}: output folder {dest.parent} does not exist; create it first")
-    if dest.exists() and src.exists() and os.path.samefile(src, dest):
+    if replaced_input(dest, [src]) is not None:
         raise VideoError(
-            f"{dest}: that is the input video; refusing to overwrite it, choose another output name"
+            f"{dest}: that is the input video {src}; refusing to replace it, choose another output name"
         )
     if dest.is_dir():
         raise VideoError(f"{dest}: is a folder; give a file name ending in {', '.join(OUTPUT_FORMATS)}")

@@ -14,30 +14,44 @@ Rules this module enforces:
   and is renamed into place only when complete (and matching, when a hash is known);
 * written files (safetensors, sidecars) are created in the target folder, given the
   permissions ``0o666 & ~umask`` and atomically renamed into place;
+* every file is read as a regular file with a size cap (:data:`HARD_DOWNLOAD_CAP`, read in
+  chunks by :func:`animegan_edu.files.read_regular`; a safetensors header alone is at most
+  :data:`MAX_SAFETENSORS_HEADER`): a link to ``/dev/zero`` or a FIFO is refused;
 * every error is a :class:`WeightsError` whose message is one line naming the file and
   saying what to do.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
+import io
+import json
 import os
 import pickle
 import re
 import socket
+import struct
 import sys
 import urllib.error
 import urllib.request
 import warnings
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from animegan_edu.files import current_umask, read_sidecar, sidecar_path
+from animegan_edu.files import (
+    FileReadError,
+    current_umask,
+    open_regular,
+    read_regular,
+    read_sidecar,
+    sidecar_path,
+)
 from animegan_edu.models import Generator
 
 __all__ = [
@@ -51,6 +65,9 @@ __all__ = [
     "ArchitectureError",
     "StorageError",
     "HARD_DOWNLOAD_CAP",
+    "MAX_SAFETENSORS_HEADER",
+    "safetensors_metadata",
+    "read_safetensors",
     "git_blob_sha1",
     "require_sidecar",
     "fetch",
@@ -61,6 +78,8 @@ __all__ = [
 ENV_OFFLINE = "ANIMEGAN_EDU_OFFLINE"
 #: No download may be larger than this, whatever the registry says (bytes).
 HARD_DOWNLOAD_CAP = 200_000_000
+#: The largest safetensors header read (bytes); a generator's is under 20 KB.
+MAX_SAFETENSORS_HEADER = 16 * 2**20
 
 
 # --------------------------------------------------------------------------------------
@@ -123,9 +142,8 @@ def git_blob_sha1(path: str | os.PathLike) -> str:
         >>> git_blob_sha1(p)
         'ce013625030ba8dba906f756967f9e9ca394464a'
     """
-    p = Path(path)
-    h = hashlib.sha1(b"blob %d\0" % p.stat().st_size)
-    with open(p, "rb") as fh:
+    with open_regular(path) as fh:
+        h = hashlib.sha1(b"blob %d\0" % os.fstat(fh.fileno()).st_size)
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -330,8 +348,12 @@ def sniff(path: Path) -> str:
         >>> sniff(p)
         'unknown'
     """
-    with open(path, "rb") as fh:
+    with open_regular(path, "weights file") as fh:
         head = fh.read(16)
+    return _sniff_head(head, Path(path))
+
+
+def _sniff_head(head: bytes, path: Path) -> str:
     if head[:2] == b"PK":
         return "pytorch"
     if len(head) >= 9 and head[8:9] == b"{":
@@ -357,18 +379,21 @@ def _first_line(exc: BaseException) -> str:
     return line[:160]
 
 
-def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+def load_state_dict(path: str | os.PathLike, max_bytes: int | None = None) -> dict[str, torch.Tensor]:
     """Read a state dict from a ``.pt``/``.pth`` or ``.safetensors`` file without running pickled code.
 
     The format is recognised from the content, not the extension. A ``.pt`` file holding a
     training checkpoint with a ``"generator"``, ``"state_dict"`` or ``"model"`` entry is
     accepted too; a ``module.`` prefix (DataParallel) is removed. No hash is checked here.
+    The file must be a regular file of at most ``max_bytes`` (default
+    :data:`HARD_DOWNLOAD_CAP`), checked on the opened descriptor.
 
     Returns:
         ``{name: tensor}`` on the CPU, dtypes as stored.
 
     Raises:
-        CorruptFileError: missing, empty, truncated or not a weights file.
+        CorruptFileError: missing, empty, truncated, too large, not a regular file (a FIFO,
+            ``/dev/zero``) or not a weights file.
         UnsafeFileError: a pickle that needs code or objects beyond tensors.
         ArchitectureError: the file holds something other than a dict of tensors.
 
@@ -380,47 +405,125 @@ def load_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         torch.Size([2])
     """
     p = Path(path)
-    try:
-        if not p.is_file():
-            raise CorruptFileError(f"{p}: no such file" + (" (a folder)" if p.is_dir() else ""))
-        if p.stat().st_size == 0:
+    max_bytes = HARD_DOWNLOAD_CAP if max_bytes is None else int(max_bytes)
+    if p.is_dir():
+        raise CorruptFileError(f"{p}: no such file (a folder)")
+    with _read_errors(p), open_regular(p, "weights file", max_bytes) as fh:  # regular, size checked
+        head = fh.read(16)
+        if not head:
             raise CorruptFileError(f"{p}: empty file; download or convert it again")
-        fmt = sniff(p)
-    except OSError as exc:
-        raise CorruptFileError(
-            f"{p}: cannot read ({_os_reason(exc)}); check the path and its permissions"
-        ) from None
-    if fmt == "safetensors":
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        try:
-            obj: Any = load_file(str(p))
-        except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-            raise CorruptFileError(
-                f"{p}: truncated or corrupt safetensors file ({_first_line(exc)}); download or convert it "
-                "again"
-            ) from None
-    elif fmt == "pytorch":
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # protocol notes about odd pickles; errors still raise
-                obj = torch.load(p, map_location="cpu", weights_only=True)
-        except pickle.UnpicklingError as exc:
-            msg = str(exc)
-            if "truncated" in msg or "EOF" in msg or "ran out of input" in msg.lower():
-                raise CorruptFileError(f"{p}: truncated PyTorch file; download it again") from None
-            raise UnsafeFileError(
-                f"{p}: refused: the pickle asks to build objects or run code beyond plain tensors; it may be "
-                "malicious. Use a plain state dict or a .safetensors file"
-            ) from None
-        except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
-            raise CorruptFileError(
-                f"{p}: truncated or corrupt PyTorch file ({_first_line(exc)}); download it again"
-            ) from None
-    else:
-        raise CorruptFileError(f"{p}: not a PyTorch (.pt) or safetensors file")
+        fmt = _sniff_head(head, p)
+        fh.seek(0)
+        if fmt == "safetensors":
+            obj: Any = _safetensors_from_bytes(fh.read(max_bytes + 1), p)
+        elif fmt == "pytorch":
+            obj = _torch_load_plain(fh, p)  # streamed from the checked descriptor
+        else:
+            raise CorruptFileError(f"{p}: not a PyTorch (.pt) or safetensors file")
     return _unwrap_state_dict(obj, p)
+
+
+def _safetensors_from_bytes(data: bytes, p: Path) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load as load_safetensors
+
+    try:
+        return load_safetensors(data)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise CorruptFileError(
+            f"{p}: truncated or corrupt safetensors file ({_first_line(exc)}); download or convert it again"
+        ) from None
+
+
+def _torch_load_plain(fh: Any, p: Path) -> Any:
+    """``torch.load(weights_only=True)`` of an open file: plain tensors and containers, no code."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # protocol notes about odd pickles; errors still raise
+            return torch.load(fh, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        msg = str(exc)
+        if "truncated" in msg or "EOF" in msg or "ran out of input" in msg.lower():
+            raise CorruptFileError(f"{p}: truncated PyTorch file; download it again") from None
+        raise UnsafeFileError(
+            f"{p}: refused: the pickle asks to build objects or run code beyond plain tensors; it may be "
+            "malicious. Use a plain state dict or a .safetensors file"
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, KeyError) as exc:
+        raise CorruptFileError(
+            f"{p}: truncated or corrupt PyTorch file ({_first_line(exc)}); download it again"
+        ) from None
+
+
+@contextlib.contextmanager
+def _read_errors(p: Path) -> Iterator[None]:
+    """Turn a refused or failed read of ``p`` into a one-line :class:`CorruptFileError`."""
+    try:
+        yield
+    except FileReadError as exc:  # not a regular file, or over the cap
+        raise CorruptFileError(str(exc)) from None
+    except FileNotFoundError:
+        raise CorruptFileError(f"{p}: no such file") from None
+    except OSError as exc:
+        raise CorruptFileError(f"{p}: cannot read ({_os_reason(exc)}); check its permissions") from None
+
+
+def _header_metadata(read: Callable[[int], bytes], p: Path) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors header, read through ``read(n)`` (at most the cap)."""
+    try:
+        head = read(8)
+        n = struct.unpack("<Q", head)[0] if len(head) == 8 else -1
+        if not 2 <= n <= MAX_SAFETENSORS_HEADER:
+            raise ValueError("no safetensors header")
+        meta = json.loads(read(n)).get("__metadata__") or {}
+        if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+            raise ValueError("malformed metadata")
+    except (ValueError, AttributeError, RecursionError):
+        raise CorruptFileError(f"{p}: not a safetensors file (malformed header)") from None
+    return {str(k): v for k, v in meta.items()}
+
+
+def safetensors_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors file, from its header alone (:data:`MAX_SAFETENSORS_HEADER`).
+
+    Raises:
+        CorruptFileError: not a regular file, unreadable, or not a safetensors header.
+
+    Example:
+        >>> import tempfile
+        >>> from safetensors.torch import save_file
+        >>> p = Path(tempfile.mkdtemp()) / "w.safetensors"
+        >>> save_file({"w": torch.zeros(1)}, str(p), metadata={"upsample": "tf1"})
+        >>> safetensors_metadata(p)
+        {'upsample': 'tf1'}
+    """
+    p = Path(path)
+    with _read_errors(p), open_regular(p, "weights file") as fh:
+        return _header_metadata(fh.read, p)
+
+
+def read_safetensors(
+    path: str | os.PathLike, what: str = "weights file"
+) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """The tensors and ``__metadata__`` of a safetensors file, read once (at most :data:`HARD_DOWNLOAD_CAP`).
+
+    Raises:
+        CorruptFileError: not a regular file, too large, unreadable, or not a safetensors file.
+
+    Example:
+        >>> import tempfile
+        >>> from safetensors.torch import save_file
+        >>> p = Path(tempfile.mkdtemp()) / "w.safetensors"
+        >>> save_file({"w": torch.ones(2)}, str(p), metadata={"format": "x"})
+        >>> tensors, meta = read_safetensors(p)
+        >>> tensors["w"].tolist(), meta
+        ([1.0, 1.0], {'format': 'x'})
+    """
+    p = Path(path)
+    with _read_errors(p):
+        data = read_regular(p, HARD_DOWNLOAD_CAP, what)
+    meta = _header_metadata(io.BytesIO(data).read, p)  # first: a file that is not one says so
+    return _safetensors_from_bytes(data, p), meta
 
 
 def _unwrap_state_dict(obj: Any, p: Path) -> dict[str, torch.Tensor]:

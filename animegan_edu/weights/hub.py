@@ -70,17 +70,20 @@ from typing import Any, Literal
 
 import torch
 
-from animegan_edu.files import read_sidecar, sha256_file
+from animegan_edu.checks import MAX_SEED, int_in_range
+from animegan_edu.files import read_sidecar, sha256_file, sidecar_path
 from animegan_edu.models import Generator, UpsampleMode
 from animegan_edu.weights import registry as _registry
 from animegan_edu.weights.files import (
     CorruptFileError,
     IntegrityError,
+    WeightsError,
     WeightsNotAvailableError,
     check_generator_state_dict,
     git_blob_sha1,
     load_state_dict,
     require_sidecar,
+    safetensors_metadata,
     sniff,
 )
 from animegan_edu.weights.registry import (
@@ -103,6 +106,7 @@ __all__ = [
     "load_generator",
     "resolve_default",
     "looks_like_path",
+    "input_files",
 ]
 
 #: The name :func:`get_generator` accepts for an untrained generator, on purpose.
@@ -228,6 +232,32 @@ def looks_like_path(s: str) -> bool:
     return "/" in s or os.sep in s or s.startswith(("~", ".")) or s.lower().endswith(_PATH_SUFFIXES)
 
 
+def input_files(name_or_path: str | os.PathLike | AnimeGANv2Weights | None = None) -> list[Path]:
+    """The files that loading ``name_or_path`` reads: what a command's output must never replace.
+
+    A registry name (or ``None``: :func:`resolve_default`) gives its file in the cache (or the
+    bundled demo) and its ``.sha256``; a path gives itself and its ``.sha256``, and a TF
+    checkpoint folder the files in it. ``"random"``, unknown names and unavailable weights
+    give ``[]`` (loading them reports the problem).
+
+    Example:
+        >>> [p.name for p in input_files("demo")]
+        ['demo.safetensors', 'demo.safetensors.sha256']
+        >>> [p.name for p in input_files("./mine.safetensors")]
+        ['mine.safetensors', 'mine.safetensors.sha256']
+    """
+    if isinstance(name_or_path, str) and name_or_path.strip().lower() == RANDOM:
+        return []
+    try:
+        target = _resolve(resolve_default() if name_or_path is None else name_or_path)
+    except (WeightsError, ValueError):
+        return []
+    path = target_path(target) if isinstance(target, AnimeGANv2Weights) else target
+    if path.is_dir():
+        return [path] + sorted(p for p in path.iterdir() if p.is_file())
+    return [path, sidecar_path(path)]
+
+
 def _resolve(name_or_path: str | os.PathLike | AnimeGANv2Weights) -> AnimeGANv2Weights | Path:
     """Registry first: a bare name is a registry entry (or unknown); only path-like strings are paths."""
     if isinstance(name_or_path, AnimeGANv2Weights):
@@ -317,11 +347,8 @@ def _file_metadata(path: Path) -> dict[str, str]:
     try:
         if sniff(path) != "safetensors":
             return {}
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as fh:
-            return dict(fh.metadata() or {})
-    except Exception:  # unreadable: load_state_dict reports the damage with the file name
+        return safetensors_metadata(path)
+    except (WeightsError, OSError):  # unreadable: load_state_dict reports the damage with the file name
         return {}
 
 
@@ -332,6 +359,7 @@ def _file_upsample(path: Path) -> str | None:
 
 
 def _untrained(seed: int, upsample: UpsampleMode | None, device: str | torch.device) -> Generator:
+    int_in_range("seed", seed, 0, MAX_SEED)  # one line naming it, not torch's "Overflow when unpacking"
     with torch.random.fork_rng(devices=[]):  # leave the caller's random state alone
         torch.manual_seed(seed)
         model = Generator(upsample=upsample or "align_corners")
@@ -378,7 +406,8 @@ def get_generator(
     Args:
         name_or_path: what to load (above).
         fallback: ``"demo"``, ``"random"`` or ``None`` (above).
-        seed: the seed of an untrained generator (the caller's random state is untouched).
+        seed: the seed of an untrained generator, 0 to ``2**32 - 1`` (the caller's random
+            state is untouched); another value is a one-line ``ValueError``.
         upsample: the decoder's resize; ``None`` uses the one the weights were made for.
         device: where to put the model.
         download: allow downloading registry weights that are not cached.

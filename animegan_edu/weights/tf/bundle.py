@@ -19,7 +19,11 @@ Both are read here with a few dozen lines of protobuf wire-format decoding
 its CRC-32C, so a truncated or damaged download is caught. The writer and the AnimeGANv2
 converter live in :mod:`animegan_edu.weights.tf.checkpoint`.
 
-Memory: opening reads only the index (at most :data:`MAX_INDEX_BYTES`); each tensor is
+Memory and time: opening reads only the index, a regular file of at most
+:data:`MAX_INDEX_BYTES` read in bounded chunks (a link to ``/dev/zero`` or a FIFO is
+refused); decoding it stops at :data:`MAX_INDEX_ENTRIES` entries, at as many blocks, and
+at as many block bytes as the file has (blocks never overlap), checked before each block
+is decoded, so a dense or self-referencing index is refused in milliseconds; each tensor is
 read from its shard by seeking to the byte range the index names, after checking that
 range against the shard's size and the tensor's dtype and shape, and refusing any one
 tensor larger than ``max_tensor_bytes`` (:data:`MAX_TENSOR_BYTES` by default). A sparse
@@ -45,6 +49,8 @@ from pathlib import Path
 
 import numpy as np
 
+from animegan_edu.checks import short_repr
+from animegan_edu.files import FileReadError, open_regular, read_regular
 from animegan_edu.weights.tf.wire import (
     DT_BFLOAT16,
     DT_STRING,
@@ -60,6 +66,8 @@ from animegan_edu.weights.tf.wire import (
 
 __all__ = [
     "MAX_INDEX_BYTES",
+    "MAX_INDEX_ENTRIES",
+    "MAX_TENSOR_DIMS",
     "MAX_TENSOR_BYTES",
     "TFCheckpointError",
     "TensorInfo",
@@ -71,6 +79,13 @@ __all__ = [
 
 #: The largest ``.index`` file read (bytes); AnimeGANv2's is a few kilobytes.
 MAX_INDEX_BYTES = 64 * 2**20
+#: The most entries (tensors, plus the header) an index may hold, and the most data blocks
+#: it may point at. AnimeGANv2's generator has 77 variables; a full training checkpoint
+#: (generator, discriminator and the Adam optimiser's two slots for each variable) has
+#: under 1,000. 10,000 is ten times that, and decodes in well under a second.
+MAX_INDEX_ENTRIES = 10_000
+#: The most dimensions a tensor's shape may have (TensorFlow's own limit, ``TensorShape::MaxDimensions``).
+MAX_TENSOR_DIMS = 254
 #: The largest single tensor read (bytes) unless ``TFCheckpoint(max_tensor_bytes=...)``
 #: says otherwise; AnimeGANv2's largest is 2.4 MB.
 MAX_TENSOR_BYTES = 64 * 2**20
@@ -119,6 +134,8 @@ def _parse_entry(name: str, value: bytes) -> TensorInfo:
                         if f3 == 1:
                             dim = int(v3) - (1 << 64) if int(v3) >= 1 << 63 else int(v3)
                     shape.append(dim)
+                    if len(shape) > MAX_TENSOR_DIMS:
+                        raise ValueError("too many dimensions")
         elif field == 3:
             shard_id = int(v)
         elif field == 4:
@@ -181,13 +198,9 @@ def _block_entries(block: bytes, where: str) -> Iterator[tuple[bytes, bytes]]:
 
 def _read_table(path: Path) -> list[tuple[bytes, bytes]]:
     try:
-        size = path.stat().st_size
-        if size > MAX_INDEX_BYTES:
-            raise TFCheckpointError(
-                f"{path}: {size:,} bytes, more than the {MAX_INDEX_BYTES:,} a checkpoint index may have "
-                "(damaged or foreign file)"
-            )
-        data = path.read_bytes()
+        data = read_regular(path, MAX_INDEX_BYTES, "checkpoint index")
+    except FileReadError as exc:
+        raise TFCheckpointError(f"{exc} (damaged or foreign file)") from None
     except FileNotFoundError:
         raise TFCheckpointError(f"{path}: no such file") from None
     except OSError as exc:
@@ -208,13 +221,26 @@ def _read_table(path: Path) -> list[tuple[bytes, bytes]]:
     except (IndexError, ValueError):
         raise TFCheckpointError(f"{path}: malformed table footer") from None
     entries: list[tuple[bytes, bytes]] = []
+    blocks = block_bytes = 0
     for _last_key, handle in _block_entries(_read_block(data, idx_off, idx_size, str(path)), str(path)):
         try:
             off, q = read_varint(handle, 0)
             size, _ = read_varint(handle, q)
         except (IndexError, ValueError):
             raise TFCheckpointError(f"{path}: malformed block handle") from None
-        entries.extend(_block_entries(_read_block(data, off, size, str(path)), str(path)))
+        blocks, block_bytes = blocks + 1, block_bytes + size
+        if blocks > MAX_INDEX_ENTRIES or block_bytes > len(data):
+            raise TFCheckpointError(
+                f"{path}: the index points at more blocks or block bytes than the file holds "
+                "(damaged or hostile index); refused"
+            )
+        for entry in _block_entries(_read_block(data, off, size, str(path)), str(path)):
+            entries.append(entry)
+            if len(entries) > MAX_INDEX_ENTRIES:
+                raise TFCheckpointError(
+                    f"{path}: more than {MAX_INDEX_ENTRIES:,} entries, far more than a generator's "
+                    "checkpoint has (damaged or hostile index); refused"
+                )
     return entries
 
 
@@ -238,7 +264,11 @@ def find_checkpoint_prefix(path: str | os.PathLike) -> Path:
     if p.is_dir():
         state = p / "checkpoint"
         if state.is_file():
-            m = re.search(r'^model_checkpoint_path:\s*"([^"]+)"', state.read_text(errors="replace"), re.M)
+            try:
+                text = read_regular(state, 1 << 16, "checkpoint state").decode(errors="replace")
+            except OSError as exc:
+                raise TFCheckpointError(f"{state}: cannot read ({exc.strerror})") from None
+            m = re.search(r'^model_checkpoint_path:\s*"([^"]+)"', text, re.M)
             if m:
                 cand = Path(m.group(1))
                 cand = cand if cand.is_absolute() else p / cand
@@ -260,7 +290,7 @@ def find_checkpoint_prefix(path: str | os.PathLike) -> Path:
     m = re.match(r"^(.*)\.data-\d{5}-of-\d{5}$", s)
     if m:
         return Path(m.group(1))
-    if Path(s + ".index").is_file():
+    if Path(s + ".index").exists():  # not only a regular file: the reader then says what it is
         return p
     raise TFCheckpointError(f"{p}: no TF checkpoint found ({p.name}.index is missing)")
 
@@ -306,7 +336,7 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
                     self.num_shards = int(v)
                 elif field == 2:
                     big_endian = int(v) == 1
-        except (IndexError, ValueError, struct.error):
+        except (IndexError, ValueError, TypeError, struct.error):  # TypeError: a field of the wrong wire type
             raise TFCheckpointError(f"{self.index_path}: malformed bundle header") from None
         if big_endian:
             raise TFCheckpointError(f"{self.index_path}: big-endian bundles are not supported")
@@ -315,8 +345,10 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
             name = key.decode("utf-8", errors="replace")
             try:
                 self._infos[name] = _parse_entry(name, value)
-            except (IndexError, ValueError, struct.error):
-                raise TFCheckpointError(f"{self.index_path}: malformed entry for {name!r}") from None
+            except (IndexError, ValueError, TypeError, struct.error):
+                raise TFCheckpointError(
+                    f"{self.index_path}: malformed entry for {short_repr(name)}"
+                ) from None
 
     # Mapping interface
     def __getitem__(self, name: str) -> np.ndarray:
@@ -340,9 +372,27 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
     def shard_path(self, shard_id: int) -> Path:
         return Path(f"{self.prefix}.data-{shard_id:05d}-of-{self.num_shards:05d}")
 
-    def _shard_size(self, path: Path) -> int:
+    def _read_range(self, path: Path, offset: int, size: int, name: str) -> bytes:
+        """Read exactly ``size`` bytes at ``offset`` of the shard, after checking the range."""
+        label = short_repr(name)
+        if size > self.max_tensor_bytes:
+            raise TFCheckpointError(
+                f"{path}: {label} claims {size:,} bytes, more than the {self.max_tensor_bytes:,}-byte "
+                "limit per tensor "
+                "(damaged or hostile checkpoint); refused"
+            )
         try:
-            return path.stat().st_size
+            with open_regular(path, "checkpoint data shard") as fh:
+                file_size = os.fstat(fh.fileno()).st_size
+                if offset < 0 or size < 0 or offset + size > file_size:
+                    raise TFCheckpointError(
+                        f"{path}: truncated ({file_size} bytes, but {label} needs bytes up to "
+                        f"{offset + size})"
+                    )
+                fh.seek(offset)
+                raw = fh.read(size)
+        except FileReadError as exc:
+            raise TFCheckpointError(str(exc)) from None
         except FileNotFoundError:
             raise TFCheckpointError(
                 f"{path}: data shard missing (download both the .index and the .data file)"
@@ -351,28 +401,8 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
             raise TFCheckpointError(
                 f"{path}: cannot read ({exc.strerror or type(exc).__name__}); check the file's permissions"
             ) from None
-
-    def _read_range(self, path: Path, offset: int, size: int, name: str) -> bytes:
-        """Read exactly ``size`` bytes at ``offset`` of the shard, after checking the range."""
-        if size > self.max_tensor_bytes:
-            raise TFCheckpointError(
-                f"{path}: {name!r} claims {size:,} bytes, more than the {self.max_tensor_bytes:,}-byte "
-                "limit per tensor "
-                "(damaged or hostile checkpoint); refused"
-            )
-        file_size = self._shard_size(path)
-        if offset < 0 or size < 0 or offset + size > file_size:
-            raise TFCheckpointError(
-                f"{path}: truncated ({file_size} bytes, but {name!r} needs bytes up to {offset + size})"
-            )
-        try:
-            with open(path, "rb") as fh:
-                fh.seek(offset)
-                raw = fh.read(size)
-        except OSError as exc:
-            raise TFCheckpointError(f"{path}: cannot read ({exc.strerror or type(exc).__name__})") from None
         if len(raw) != size:
-            raise TFCheckpointError(f"{path}: truncated while reading {name!r} ({len(raw)} of {size} bytes)")
+            raise TFCheckpointError(f"{path}: truncated while reading {label} ({len(raw)} of {size} bytes)")
         return raw
 
     def read(self, name: str, verify: bool = True) -> np.ndarray:
@@ -380,13 +410,14 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
 
         Only the tensor's byte range is read from the shard (see the class docstring).
         """
+        label = short_repr(name)
         info = self._infos[name]
         if info.sliced:
             raise TFCheckpointError(
-                f"{self.index_path}: {name!r} is a partitioned (sliced) variable, not supported"
+                f"{self.index_path}: {label} is a partitioned (sliced) variable, not supported"
             )
         if any(d < 0 for d in info.shape):
-            raise TFCheckpointError(f"{self.index_path}: {name!r} has an unknown shape")
+            raise TFCheckpointError(f"{self.index_path}: {label} has an unknown shape")
         path = self.shard_path(info.shard_id)
         count = math.prod(info.shape) if info.shape else 1
         itemsize = (
@@ -396,29 +427,30 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
         )
         if itemsize is not None and count * itemsize != info.size:
             raise TFCheckpointError(
-                f"{path}: {name!r} takes {info.size:,} bytes, but its shape {info.shape} needs "
+                f"{path}: {label} takes {info.size:,} bytes, but its shape {short_repr(info.shape)} needs "
                 f"{count * itemsize:,} (damaged index)"
             )
         raw = self._read_range(path, info.offset, info.size, name)
         if info.dtype == DT_STRING:
             return self._decode_strings(raw, count, info, path, verify)
         if verify and info.crc32c_masked is not None and unmask_crc(info.crc32c_masked) != crc32c(raw):
-            raise TFCheckpointError(f"{path}: checksum mismatch for {name!r} (damaged or tampered data)")
+            raise TFCheckpointError(f"{path}: checksum mismatch for {label} (damaged or tampered data)")
         if info.dtype == DT_BFLOAT16:
             arr16 = np.frombuffer(raw, dtype="<u2")
             arr = (arr16.astype(np.uint32) << 16).view(np.float32)
         elif info.dtype in TF_DTYPES:
             arr = np.frombuffer(raw, dtype=TF_DTYPES[info.dtype])
         else:
-            raise TFCheckpointError(f"{self.index_path}: {name!r} has unsupported dtype {info.dtype_name}")
+            raise TFCheckpointError(f"{self.index_path}: {label} has unsupported dtype {info.dtype_name}")
         if arr.size != count:
             raise TFCheckpointError(
-                f"{path}: {name!r} holds {arr.size} values, its shape {info.shape} needs {count}"
+                f"{path}: {label} holds {arr.size} values, its shape {short_repr(info.shape)} needs {count}"
             )
         return arr.reshape(info.shape).copy()
 
     @staticmethod
     def _decode_strings(raw: bytes, count: int, info: TensorInfo, path: Path, verify: bool) -> np.ndarray:
+        label = short_repr(info.name)
         # [varint64 len_0 .. len_n-1][4-byte masked crc of the lengths][bytes]; the entry's
         # CRC covers the lengths as little-endian uint32 (not as varints; uint64 in some
         # older writers, also accepted), then the 4 bytes, then the string bytes.
@@ -435,7 +467,7 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
                 ):
                     if want != crc32c(raw[pos:], crc32c(struct.pack(f"<{count}Q", *lengths))):
                         raise _ChecksumError(
-                            f"{path}: checksum mismatch for {info.name!r} (damaged or tampered data)"
+                            f"{path}: checksum mismatch for {label} (damaged or tampered data)"
                         )
             pos += 4
             out = np.empty(count, dtype=object)
@@ -447,7 +479,7 @@ class TFCheckpoint(Mapping[str, np.ndarray]):
         except _ChecksumError:
             raise
         except (IndexError, ValueError, struct.error):
-            raise TFCheckpointError(f"{path}: malformed string tensor {info.name!r}") from None
+            raise TFCheckpointError(f"{path}: malformed string tensor {label}") from None
         return out.reshape(info.shape)
 
     def tensors(self) -> dict[str, np.ndarray]:
