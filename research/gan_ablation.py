@@ -106,7 +106,7 @@ def main() -> int:
         "start_step": first,
         "steps": args.steps,
         "g_adv_B": b.cfg.g_adv,
-        "crop_batch": list(b._crop(first)),
+        "crop_batch": list(b.cfg.crop_at(first)),
         "date": dt.date.today().isoformat(),
         "cpu": cpu_info(),
         "wall_s_both": round(wall, 1),

@@ -102,7 +102,7 @@ def test_lr_schedule_and_crop_stages(tiny_dataset, tmp_path):
     g_start, _ = tr._lrs(2)
     g_end, _ = tr._lrs(5)
     assert g_start == pytest.approx(1e-3) and g_end == pytest.approx(1e-4)
-    assert tr._crop(0) == (32, 2) and tr._crop(4) == (40, 1)
+    assert tr.cfg.crop_at(0) == (32, 2) and tr.cfg.crop_at(4) == (40, 1)
 
 
 def test_config_errors_name_file_and_key(tmp_path):
@@ -303,7 +303,7 @@ def test_crop_schedule_warmup_and_precision(tiny_dataset, tmp_path):
     tr = Trainer(
         _cfg(tiny_dataset, tmp_path, crop_schedule=((0, 32, 2), (3, 40, 1)), warmup_steps=2, precision="fp32")
     )
-    assert tr._crop(0) == (32, 2) and tr._crop(2) == (32, 2) and tr._crop(3) == (40, 1)
+    assert tr.cfg.crop_at(0) == (32, 2) and tr.cfg.crop_at(2) == (32, 2) and tr.cfg.crop_at(3) == (40, 1)
     assert tr._lrs(0)[0] == pytest.approx(0.5e-3) and tr._lrs(1)[0] == pytest.approx(1e-3)
     assert not tr.bf16 and tr.memory_format == torch.contiguous_format
     bf = Trainer(_cfg(tiny_dataset, tmp_path, precision="bf16"))

@@ -44,11 +44,9 @@ def met(summary: dict) -> dict[str, bool]:
 
 
 def pixels_seen(rows: list[dict], cfg) -> float:  # noqa: ANN001
-    from animegan_edu.training.train import Trainer
-
     total = 0
     for r in rows:
-        crop, bs = Trainer._crop(type("T", (), {"cfg": cfg})(), int(r["step"]))
+        crop, bs = cfg.crop_at(int(r["step"]))
         total += crop * crop * bs
     return float(total)
 

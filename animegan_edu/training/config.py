@@ -157,6 +157,23 @@ class TrainConfig:
     def total_steps(self) -> int:
         return self.init_steps + self.adv_steps
 
+    def crop_at(self, step: int) -> tuple[int, int]:
+        """The ``(crop side, batch size)`` the schedule uses at ``step``.
+
+        Example:
+            >>> TrainConfig(crop=64, batch_size=4, crop_schedule=[(10, 128, 2)]).crop_at(12)
+            (128, 2)
+        """
+        if self.crop_schedule:
+            crop, bs = self.crop, self.batch_size
+            for start, c, b in sorted(self.crop_schedule):
+                if step >= start:
+                    crop, bs = c, b
+            return crop, bs
+        if self.final_steps and step >= self.total_steps - self.final_steps:
+            return self.final_crop, self.final_batch_size
+        return self.crop, self.batch_size
+
     def run_fields(self) -> dict[str, Any]:
         """The settings that change what the run computes, as JSON values (what a checkpoint records).
 

@@ -155,18 +155,6 @@ class Trainer:
         scale = cfg.lr_decay_to + (1 - cfg.lr_decay_to) * 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
         return cfg.g_lr * scale * warm, cfg.d_lr * scale * warm
 
-    def _crop(self, step: int) -> tuple[int, int]:
-        cfg = self.cfg
-        if cfg.crop_schedule:
-            crop, bs = cfg.crop, cfg.batch_size
-            for start, c, b in sorted(cfg.crop_schedule):
-                if step >= start:
-                    crop, bs = c, b
-            return crop, bs
-        if cfg.final_steps and step >= cfg.total_steps - cfg.final_steps:
-            return cfg.final_crop, cfg.final_batch_size
-        return cfg.crop, cfg.batch_size
-
     def _to_device(self, x: torch.Tensor) -> torch.Tensor:
         return x.to(self.device).contiguous(memory_format=self.memory_format)
 
@@ -199,7 +187,7 @@ class Trainer:
             group["lr"] = g_lr
         for group in self.d_opt.param_groups:
             group["lr"] = d_lr
-        crop, bs = self._crop(step)
+        crop, bs = self.cfg.crop_at(step)
         b = self.dataset.batch(step, bs, crop, seed=cfg.seed, rank=self.rank)
         photo = self._to_device(b.photo)
         row: dict[str, float] = {"step": step, "phase": 0.0 if self.phase(step) == "init" else 1.0}

@@ -10,7 +10,8 @@ Rules this module enforces:
   :class:`UnsafeFileError`;
 * a recorded hash is read from a ``<file>.sha256`` sidecar; a missing, empty or unreadable
   sidecar is an :class:`IntegrityError` (a refusal, never a pass);
-* every download streams into ``<file>.partial`` with a size cap, is hashed on the way,
+* every download streams into a hidden temporary file beside its target
+  (:func:`animegan_edu.files.atomic_write`) with a size cap, is hashed on the way,
   and is renamed into place only when complete (and matching, when a hash is known);
 * written files (safetensors, sidecars) are created in the target folder, given the
   permissions ``0o666 & ~umask`` and atomically renamed into place;
@@ -46,7 +47,7 @@ import torch
 
 from animegan_edu.files import (
     FileReadError,
-    current_umask,
+    atomic_write,
     open_regular,
     read_regular,
     read_sidecar,
@@ -190,7 +191,7 @@ def fetch(
     label: str,
     timeout: float = 30.0,
 ) -> Path:
-    """Stream ``url`` into ``dest.partial`` while hashing; rename to ``dest`` if complete and matching.
+    """Stream ``url`` into a temporary file while hashing; rename it to ``dest`` if complete and matching.
 
     Args:
         expected: ``("git-sha1" | "sha256", hex)`` to check, or ``None`` (no hash known:
@@ -223,7 +224,6 @@ def fetch(
         f"{url}: larger than the {cap:,} bytes expected for {label}; refused, nothing was saved "
         "(a wrong or hostile mirror?)"
     )
-    partial = dest.with_name(dest.name + ".partial")
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -231,7 +231,8 @@ def fetch(
             f"{dest.parent}: cannot create the cache folder ({_os_reason(exc)}); set ANIMEGAN_EDU_HOME to a "
             "writable folder"
         ) from None
-    try:
+
+    def download_into(partial: Path) -> None:
         with _open_url(url, timeout, how_to=how_to, label=label) as response:
             length_header = response.headers.get("Content-Length")
             total = int(length_header) if length_header and length_header.isdigit() else None
@@ -246,17 +247,14 @@ def fetch(
             )
         if expected is not None:
             _check_download_hash(url, partial, expected, digests)
-        os.chmod(partial, 0o666 & ~current_umask())
-        os.replace(partial, dest)
-        return dest
+
+    try:  # the one atomic write: flushed, renamed over dest, nothing left behind on failure
+        return atomic_write(dest, download_into)
     except OSError as exc:
         raise StorageError(
             f"{dest}: cannot save the download ({_os_reason(exc)}); set ANIMEGAN_EDU_HOME to a writable "
             "folder"
         ) from None
-    finally:
-        if partial.exists():
-            partial.unlink()
 
 
 def _open_url(url: str, timeout: float, *, how_to: str, label: str) -> Any:

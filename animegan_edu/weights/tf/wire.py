@@ -184,6 +184,14 @@ def read_varint(buf: bytes, pos: int) -> tuple[int, int]:
 
 
 def put_varint(v: int) -> bytes:
+    """The protobuf base-128 varint of a non-negative ``v`` (a negative one never ends: refused).
+
+    Example:
+        >>> put_varint(300).hex()
+        'ac02'
+    """
+    if v < 0:
+        raise ValueError(f"a varint holds a non-negative integer, not {v}")
     out = bytearray()
     while True:
         b = v & 0x7F
