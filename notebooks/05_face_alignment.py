@@ -20,8 +20,8 @@
 # English: *AnimeGANv2 revealed: how the Makoto Shinkai light-and-shadow look is made*), promises
 # that faces keep their geometry even when the head is turned: *detect the
 # face, find five landmarks, warp the face to a standard pose, stylise there, warp back*. This
-# notebook walks through every step on a real face and then shows why the alignment matters on a
-# tilted head.
+# notebook walks through every step on a real face and then shows, on a tilted head, the crop the
+# generator sees with and without alignment.
 #
 # The library owns the code (`animegan_edu.inference.face`); here we look at what each function does:
 #
@@ -30,7 +30,8 @@
 # 3. the similarity transform from landmarks to template (Umeyama's least squares),
 # 4. the aligned crop, 5. the stylised crop, 6. the inverse warp,
 # 7. the feathered blend mask, 8. the result,
-# 9. with versus without alignment on a rotated face.
+# 9. on a rotated face: the crop the generator sees with and without alignment, and the
+#    aligned result.
 
 # %%
 import math
@@ -262,7 +263,7 @@ viz.image_row([photo, res.background[0].clamp(0, 1), res.image[0].clamp(0, 1)],
 plt.show()
 
 # %% [markdown]
-# ## 9 · With and without alignment on a tilted head
+# ## 9 · A tilted head: the crop with and without alignment
 #
 # Turn the photo by 40 degrees. Without alignment, the usual shortcut is to cut out the
 # detector's box and resize it: the generator then sees a tilted face. With alignment, the same
@@ -292,6 +293,11 @@ plt.show()
 # %% [markdown]
 # Measured on the crops themselves, by running the detector on each: the eye line of the box crop
 # is tilted by about the head's roll, the aligned crop's is level.
+#
+# This section compares only the *crops*, before the generator. The last cell shows the aligned
+# result, `face2paint` on the tilted photo; the stylised result of the box crop (the generator run
+# on the tilted face) is not shown here, so this notebook does not show what the tilt does to the
+# stylised face.
 
 # %%
 # Face.roll is the eye line against the horizontal, in degrees

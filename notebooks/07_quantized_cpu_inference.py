@@ -222,14 +222,24 @@ print(len(names), "calibrated activations, e.g.", names[:4])
 # %% [markdown]
 # ## 4 · The INT8 generator
 #
-# `quantize_generator` rebuilds the generator from INT8 units. The design choice that matters on a CPU:
+# `QuantizedGenerator` rebuilds the generator from INT8 units. The design choice that matters on a CPU:
 # **activations stay `quint8` from the first convolution to the last**. Reflection padding (plain byte
 # copies), the INT8 convolution, GroupNorm, LeakyReLU, the decoder's bilinear resizes and the residual adds
 # all take and give `quint8` tensors, a quarter of the memory traffic of fp32. A quantize/dequantize
-# round trip between layers would cost about as much as the INT8 convolution saves (on the two-core Xeon
-# these notebooks were run on, we measured 31-73 ms for one at 512 px, against convolutions of
-# 90-200 ms). Only the input image is quantized, and only the last 1x1 convolution + `tanh` (3 output
-# channels, next to the picture) run in float.
+# round trip between layers would cost about as much as the INT8 convolution saves (on a two-core Intel
+# Xeon we measured 31-73 ms for one at 512 px, against convolutions of 90-200 ms).
+#
+# The model built here, `QuantizedGenerator(gen)` with no unit left in float, is **all-INT8**: only the
+# input image is quantized on the way in, and only the last 1x1 convolution + `tanh` (3 output channels,
+# next to the picture) run in float. Sections 4 to 6 study this model, and the static figure of section
+# 11 shows it. Below, it keeps 31.0 dB against fp32 on the astronaut at 192 px, short of the toolkit's
+# 35 dB target, and it is not the toolkit's default. The **default recipe** that `int8_generator` builds
+# (sections 9 and 10; `quantize_generator` with its defaults, in one call) uses min/max
+# calibration at 512 px and keeps four more units in float: the decoder's last four, `block_d.1`,
+# `block_e.0`, `block_e.1` and `block_e.2`, in bfloat16 where the CPU computes it natively (fp32
+# elsewhere; their weights are still stored as int8). There the tensor is dequantized once, before
+# `block_d.1`, and stays float from there to the picture: a cost paid where the picture needs it
+# (section 9).
 
 # %%
 # quantize_generator(gen, photos) calibrates and builds;
@@ -407,7 +417,31 @@ else:
 # Runtime fp32 measured in the same run. The tables are the recorded runs, each with its machine. The row
 # to read is `decoder_bf16_minmax`, the default recipe: min/max calibration at 512 px on four other
 # photos, exact GroupNorm statistics, and the decoder's last four units (`block_d.1`, `block_e.0-2`) in
-# bf16 (fp32 on CPUs without native bf16). `before` is the first quantizer.
+# bf16 (fp32 on CPUs without native bf16).
+#
+# The names in the tables are the script's labels. The column groups are the three sets of weights:
+#
+# * `demo`: the bundled demo weights. The two tables dated 2026-11-29 were recorded with an earlier,
+#   shorter-trained version of them (4,200 training steps, replaced on 2026-12-04), so their `demo`
+#   columns differ from those of the 2026-12-04 table;
+# * `random_seed0`: this toolkit's generator with random, untrained weights, made by `Generator()`
+#   right after `torch.manual_seed(0)`;
+# * `parity_fixture`: another set of random, untrained weights, stored with the output the public
+#   PyTorch port computes from them; notebook 01 (section 11) uses them to check that our generator
+#   computes what the port computes.
+#
+# The rows are the recipes tried. `before` is the first quantizer: histogram calibration on the four
+# evaluation photos themselves at 256 px, and PyTorch's own quantized GroupNorm. `exact_gn` is the same
+# with exact GroupNorm statistics ("gn"). `exact_gn_held512` also calibrates on four *held-out* photos
+# (never used for evaluation) at 512 px. `minmax` and `mse` replace its histogram ranges by min/max
+# ranges or by ranges that minimise the mean squared error; `equalize_minmax` adds channel
+# equalisation (rescaling channels between a GroupNorm and the next convolution so their ranges are
+# alike). `decoder_bf16_*` and `decoder_fp32_*` keep the decoder's last four units in bf16 or fp32, with
+# histogram (`hist`) or min/max calibration; `e0_e2_bf16_minmax` keeps only `block_e.0-2` in bf16. On the
+# CPU without VNNI (last table), `decoder_fp32_fbgemm_a7` runs PyTorch's FBGEMM engine with 7-bit
+# activations ("a7"), and `decoder_fp32_onednn_w8` the oneDNN engine with 8-bit weights in the kernel
+# ("w8"), whose 16-bit sums saturate there (see the Summary); `decoder_fp32_minmax`, the default there,
+# uses 7-bit kernel weights.
 #
 # Then the default recipe here, at 512 px, and a 256-px crop of the astronaut's face shown at 100% (one
 # screen pixel per image pixel), where the eye can judge what 35 dB means.
@@ -448,8 +482,9 @@ plt.show()
 # %% [markdown]
 # At 100% the two crops are hard to tell apart. The error sits in thin lines along edges, where a
 # one-step change of an 8-bit activation moves an edge by a fraction of a pixel; flat regions are
-# almost exact. The astronaut is the hardest of the four sample photos for INT8 (about 35 dB); the
-# bench's mean over the four is quoted in section 8.
+# almost exact. The astronaut is one of the two hardest of the four sample photos for INT8 (35.5 dB
+# here; at 256 px, section 10, only the coffee cup scores lower); the bench's mean over the four is
+# quoted in section 8.
 
 # %% [markdown]
 # ## 10 · INT8 as the default path, by measurement
@@ -487,8 +522,8 @@ plt.show()
 
 # %% [markdown]
 # The check is of all four photos together, the same figure as the bench's `int8_psnr_db`; a photo
-# alone may fall a little below the line (here the astronaut and the coffee cup, both about half a dB
-# under it, while the cat and the rocket keep more than enough).
+# alone may fall a little below the line (here the astronaut, 34.7 dB, and the coffee cup, 34.5 dB,
+# each under it by less than half a dB, while the cat and the rocket keep more than enough).
 # Weights whose INT8 output falls below 35 dB keep the float path, and `default_path`'s reason says by
 # how much. `path="int8"` (or `--int8`) still forces INT8, and `path="fp32_eager"` the plain generator.
 
@@ -499,6 +534,15 @@ plt.show()
 # difference from fp32 is shown as a heat map. Threads apply to PyTorch (`torch.set_num_threads`) and to
 # the ONNX Runtime session. Below the sliders, a static figure shows all paths at 192 px, for readers
 # without a live kernel.
+#
+# The path `INT8 (ours)` here is the **all-INT8 model of section 4** (every unit INT8, histogram
+# calibration on the four sample photos at 96 px), not the default recipe of sections 9 and 10. In the
+# static figure it keeps 31.0 dB against fp32 on the astronaut at 192 px: a little more than ONNX
+# Runtime's INT8 (29.7 dB), and short of the 35 dB target. The default recipe, with its four decoder
+# units in bf16, keeps 35.5 dB on the same photo at 512 px (section 9). The second row of the figure
+# shows the difference from fp32 on one fixed scale for all four paths, which the figure does not
+# label: black is no difference, bright yellow a mean difference over R, G and B of 0.1 or more (on the
+# [0, 1] picture scale). The two fp32 paths are black: they match fp32 to rounding (over 100 dB).
 
 # %%
 tmpdir = Path(tempfile.mkdtemp())
@@ -603,8 +647,10 @@ plt.show()
 #   scale per output channel, activations one affine range per tensor, measured by **calibration** on
 #   sample photos (min/max or histogram).
 # * Speed on a CPU comes from keeping activations 8-bit **between** layers, not only inside convolutions:
-#   the INT8 generator here passes `quint8` tensors from the first convolution to the last; only the input
-#   and the 1x1 output layer touch float.
+#   the all-INT8 generator of section 4 passes `quint8` tensors from the first convolution to the last;
+#   only the input and the 1x1 output layer touch float. The default recipe (sections 9 and 10) gives
+#   back some of that speed for quality: it leaves INT8 once, before `block_d.1`, and runs the decoder's
+#   last four units in bf16 (fp32 on CPUs without native bf16).
 # * The INT8 file is about 4x smaller than fp32 (2.2 MB), stored as plain tensors (safetensors).
 # * Which path wins depends on the CPU. On the Intel Xeon with AMX that section 8 quotes, INT8 took
 #   0.32x ONNX Runtime fp32's time at 512 px with the demo weights, and kept 36.5 dB (SSIM 0.968) against
@@ -614,12 +660,12 @@ plt.show()
 #   ONNX Runtime fp32's time: the 0.5x target is **missed** on such CPUs. Always measure on the machine
 #   you deploy to: `animegan-edu bench`.
 # * **Where the quality went, and the fix.** The first quantizer scored about 20 dB at 512 px with the
-#   first demo weights, and less the larger the picture. Quantizing one unit at a time
-#   (`animegan_edu.int8.diagnose`) showed a single unit, `block_e.1`, taking the picture to 12.9 dB:
-#   PyTorch's quantized GroupNorm computes the variance
-#   in float32 in a way that breaks down on large tensors. The fix is exact GroupNorm statistics, min/max
-#   calibration at 512 px, and the decoder's last four units in bf16 (their weights still stored as int8,
-#   so the file stays 2.2 MB). Section 9 lists every variant tried, on three sets of weights.
+#   earlier demo weights (`int8_variants.json`, section 9), and less the larger the picture. Quantizing
+#   one unit at a time (`animegan_edu.int8.diagnose`) showed a single unit, `block_e.1`, taking the
+#   picture to 12.9 dB: PyTorch's quantized GroupNorm computes the variance in float32 in a way that
+#   breaks down on large tensors. The fix is exact GroupNorm statistics, min/max calibration at 512 px,
+#   and the decoder's last four units in bf16 (their weights still stored as int8, so the file stays
+#   2.2 MB). Section 9 lists every variant tried, on three sets of weights.
 # * INT8 is the default path where it was measured faster and where the weights in use pass a quality
 #   check (at least 35 dB against fp32 on four photos the calibration never saw, measured once per set
 #   of weights and cached): quality is measured for *your* weights, not assumed.

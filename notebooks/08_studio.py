@@ -63,7 +63,7 @@ studio
 # | **gallery** | public-domain sample photos shipped with scikit-image | yes |
 # | **Weights** | `default` (a cached public weight, else the bundled demo), any other weight available offline, or an untrained generator | yes |
 # | **Size** | longest side in pixels; time grows with the pixel count | yes |
-# | **Align faces** | face2paint: each face is aligned to a 512-px upright crop, stylised there and blended back | yes |
+# | **Align faces** | face2paint: each face is aligned to an upright square crop sized to the face (256 to 512 px; notebook 05 §8), stylised there and blended back | yes |
 # | **Style strength** | blend between photo (0) and stylised picture (1) | no |
 # | **Grade / Grade amount** | a preset of `animegan_edu.inference.grading` and how much of it | no |
 # | **Glow** | highlight glow amount | no |
@@ -134,8 +134,10 @@ plt.show()
 # * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed:
 #   how the Makoto Shinkai light-and-shadow look is made*), online technical article: the text this
 #   toolkit grew from.
-# * Chen, J. (2020). AnimeGANv2, the TachibanaYoshino/AnimeGANv2 project (the improved generator,
-#   losses and released weights).
+# * Chen, J., Liu, G., Chen, X. (2019). "AnimeGAN: A Novel Lightweight GAN for Photo Animation".
+#   ISICA 2019 (proceedings: Springer, Communications in Computer and Information Science, vol. 1205,
+#   2020); and the AnimeGANv2 repository (TachibanaYoshino/AnimeGANv2: the improved generator, losses
+#   and released weights).
 
 # %% [markdown]
 # ## Exercises
