@@ -343,6 +343,36 @@ def heatmap(
     return im
 
 
+def shared_colorbar(
+    fig: Any, mappable: Any, axes: Any, label: str, *, extend: str = "neither", fontsize: int = FONT_SIZE
+) -> Any:
+    """One labelled colour bar for several heat maps drawn with the same ``vmin``/``vmax``.
+
+    Args:
+        fig: the figure.
+        mappable: one of the ``AxesImage`` objects (all share its colour scale).
+        axes: the axes (one, or an array) the bar is placed beside.
+        label: what the colours mean, e.g. ``"absolute error (0-1)"``.
+        extend: ``"max"`` draws an arrow for values above ``vmax``.
+        fontsize: label size in points (ticks one point smaller).
+
+    Returns:
+        the ``Colorbar``.
+
+    Example:
+        >>> import matplotlib.pyplot as plt
+        >>> fig, axes = plt.subplots(1, 2)
+        >>> im = axes[0].imshow(np.zeros((4, 4)), vmin=0, vmax=0.1)
+        >>> shared_colorbar(fig, im, axes, "error", extend="max").ax.get_ylabel()
+        'error'
+        >>> plt.close(fig)
+    """
+    cbar = fig.colorbar(mappable, ax=axes, fraction=0.03, pad=0.02, extend=extend)
+    cbar.set_label(label, fontsize=fontsize)
+    cbar.ax.tick_params(labelsize=fontsize - 1)
+    return cbar
+
+
 def overlay(
     ax: Any,
     image: ImageLike,

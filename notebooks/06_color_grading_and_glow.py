@@ -34,9 +34,11 @@ import torch
 
 from animegan_edu import viz
 from animegan_edu.inference import grading as G
+from animegan_edu.inference import pipeline
 from animegan_edu.inference.grading_modules import ChannelGains
 from animegan_edu.samples import sample_photo01
 from animegan_edu.studio.live import show_live
+from animegan_edu.weights.hub import get_generator
 
 torch.manual_seed(0)
 viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
@@ -374,11 +376,21 @@ print(G.PRESETS["shinkai"])
 print("neutral is the identity:", torch.equal(G.color_grade(astro, "neutral"), astro))
 
 # %%
+# the generator's cat: a public model if this machine has one, else the bundled demo weights
+model, note = get_generator()
+print(note)
+# cat.photo: the photo, cat.raw: the generator's stylised cat, (1, 3, H, W) in [0, 1]
+cat = pipeline.run(chelsea, model, path="fp32_eager")
+
 amounts = (0.0, 0.5, 1.0, 1.5)
 graded = [G.color_grade(x, G.PRESETS["shinkai"].scaled(a))[0]
           for x in (coffee, rocket, chelsea) for a in amounts]
-viz.image_row(graded, [f"shinkai x {a}" for _ in range(3) for a in amounts],
-              height_px=256, ncols=4)
+# the pipeline's last step grades a generator output the same way (strength 1: the stylised cat)
+graded += [pipeline.finish(cat.photo, cat.raw, grade="shinkai", grade_amount=a)[0]
+           for a in amounts]
+titles = [f"shinkai x {a}" for _ in range(3) for a in amounts]
+titles += [f"generator's cat,\nshinkai x {a}" for a in amounts]
+viz.image_row(graded, titles, height_px=256, ncols=4)
 plt.show()
 
 # %% [markdown]
@@ -389,21 +401,27 @@ plt.show()
 # already blue, turns a deeper blue. At x 1.5 each picture moves further the same way. So the preset
 # does not cool a warm photo: it makes colours more vivid and contrasted, with a slight lean towards
 # blue that shows only where blue is already present. To cool a warm picture, raise the blue gain
-# further (section 3) or lower the saturation (section 5). Notebook 08 shows the same grade on a
-# generator output, the stylised cat, where it also deepens the orange.
-
+# further (section 3) or lower the saturation (section 5).
+#
+# The last row is what the preset is for: a generator output. `pipeline.run` stylises the cat photo
+# (the note printed above says which weights), and `pipeline.finish`, the pipeline's last step, grades
+# it the way `animegan-edu stylize --grade shinkai` does. The generator has already made the cat
+# warmer and flatter than the photo; the grade does to it what it does to the photos: the orange fur
+# turns a stronger orange, the dark outlines and stripes get darker and the pale background brighter.
+# It does not cool the stylised cat either.
 # %% [markdown]
 # ## 9 · Style strength
 #
 # `blend_strength(photo, stylised, s)` mixes the photo and the generator's output. The studio and
-# `animegan-edu stylize --strength S` blend first and grade afterwards. Here the "stylised" image is
-# a posterised photo, standing in for a generator (notebook 08 shows strength 0.5 on a real
-# generator output):
+# `animegan-edu stylize --strength S` blend first and grade afterwards. Here between the cat photo and
+# the generator's cat from section 8 (no grade): at 0.33 the picture is still the photo, a little
+# warmer, with the generator's outlines faint around the eyes; at 0.66 the dark outlines and the flat
+# orange patches dominate and the photo's fur texture shows through them; at 1.0 it is the
+# generator's output alone.
 
 # %%
-poster = (coffee * 4).round() / 4
 strengths = (0.0, 0.33, 0.66, 1.0)
-viz.image_row([G.blend_strength(coffee, poster, s)[0] for s in strengths],
+viz.image_row([G.blend_strength(cat.photo, cat.raw, s)[0] for s in strengths],
               [f"strength {s}" for s in strengths], height_px=256)
 plt.show()
 
@@ -451,7 +469,8 @@ print("learnt gains:", [round(v, 2) for v in learn.gains.tolist()])
 #   on the luma, each a function and an `nn.Module`, all settings in one `GradeParams`.
 # * Glow = blur, soft highlight mask, screen (or clipped add) blend.
 # * The `shinkai` preset makes colours more vivid and contrasted with a slight lean towards blue;
-#   on warm photos (the coffee, the cat) the saturation wins and they come out more orange, not cooler.
+#   on warm photos (the coffee, the cat) and on the generator's stylised cat the saturation wins and
+#   they come out more orange, not cooler.
 # * Everything stays in [0, 1]; `neutral` is exactly the identity; on the command line:
 #   `animegan-edu stylize --grade shinkai --glow 0.5 --strength 0.8`.
 
