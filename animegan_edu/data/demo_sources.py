@@ -192,7 +192,9 @@ def _debian_root(package: str, cache: Path, needed: Sequence[str]) -> tuple[Path
         try:
             subprocess.run(["dpkg-deb", "-x", str(deb), str(unpack)], check=True, capture_output=True)
             (unpack / VERSION_FILE).write_text(version + "\n")
-            if root.exists():  # an older unpacking of ours (it carries our marker): replace it
+            if root.exists():  # an older unpacking: replaced only while it still carries our marker
+                if not (root / VERSION_FILE).is_file():
+                    raise DataError(f"{root}: was not unpacked by animegan-edu; move it away")
                 shutil.rmtree(root)
             os.replace(unpack, root)
         finally:

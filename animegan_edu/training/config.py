@@ -287,7 +287,11 @@ def _parse_yaml(path: os.PathLike) -> Any:
     """The YAML document of a config file: bounded read, no anchors or aliases, one-line errors."""
     try:
         text = read_regular(path, MAX_CONFIG_BYTES, "training config").decode("utf-8")
-        return yaml.load(text, Loader=_ConfigLoader)  # a SafeLoader: no Python objects
+        loader = _ConfigLoader(text)  # a SafeLoader: plain data only, never Python objects
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except FileReadError as exc:
         raise ConfigError(str(exc)) from None
     except FileNotFoundError:
