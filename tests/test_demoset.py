@@ -279,16 +279,16 @@ def test_debian_cache_never_deletes_a_folder_it_did_not_unpack(tmp_path, monkeyp
     (cache / "fake-pkg").mkdir(parents=True)
     (cache / "fake-pkg" / "thesis.txt").write_text("years of work")
     with pytest.raises(D.DataError, match="not unpacked by animegan-edu"):
-        SRC._debian_root("fake-pkg", cache, ["usr/share/fake-pkg/photo.jpg"])
+        SRC.debian_root("fake-pkg", cache, ["usr/share/fake-pkg/photo.jpg"])
     assert (cache / "fake-pkg" / "thesis.txt").read_text() == "years of work"
 
 
 def test_debian_cache_unpacks_completely_then_reuses(tmp_path, monkeypatch):
     calls = []
     _fake_debian(monkeypatch, calls)
-    root, version = SRC._debian_root("fake-pkg", tmp_path / "cache", ["usr/share/fake-pkg/photo.jpg"])
+    root, version = SRC.debian_root("fake-pkg", tmp_path / "cache", ["usr/share/fake-pkg/photo.jpg"])
     assert version == "1.0" and (root / "usr/share/fake-pkg/photo.jpg").exists()
     assert not [p for p in (tmp_path / "cache").iterdir() if p.name.startswith(".fake-pkg-")]  # no temp left
     n = len(calls)
-    assert SRC._debian_root("fake-pkg", tmp_path / "cache", ["usr/share/fake-pkg/photo.jpg"]) == (root, "1.0")
+    assert SRC.debian_root("fake-pkg", tmp_path / "cache", ["usr/share/fake-pkg/photo.jpg"]) == (root, "1.0")
     assert len(calls) == n  # reused, nothing fetched again

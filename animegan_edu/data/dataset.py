@@ -265,6 +265,9 @@ class AnimeDataset:
         paired: also load ``<style>/paired/`` (same names as the photos) as targets.
         remove_colour_offset: subtract :func:`colour_offset` of the style set from style
             and smooth images (the original recipe does).
+        photo_dir: the photos' folder name.
+        photo_root: the folder holding ``photo_dir`` (default ``root``): a style set of
+            ``prepare-styles`` is trained with the demo set's photos.
     """
 
     def __init__(
@@ -275,9 +278,10 @@ class AnimeDataset:
         paired: bool = False,
         remove_colour_offset: bool = True,
         photo_dir: str = "train_photo",
+        photo_root: str | os.PathLike | None = None,
     ) -> None:
         root = Path(root)
-        self.photo_names, self.photos = _load_folder(root / photo_dir, max_side)
+        self.photo_names, self.photos = _load_folder(Path(photo_root or root) / photo_dir, max_side)
         _, self.styles = _load_folder(root / style / "style", max_side)
         smooth_names, self.smooths = _load_folder(root / style / "smooth", max_side)
         if len(self.smooths) != len(self.styles):

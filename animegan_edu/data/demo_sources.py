@@ -52,6 +52,7 @@ __all__ = [
     "pypi_version",
     "load_photo",
     "validation_photos",
+    "debian_root",
 ]
 
 #: The table of photographs (package, folder, file, kind); data, edited by hand.
@@ -151,7 +152,7 @@ def copyright_licence(copyright_file: str | os.PathLike, path: str, exact: bool 
 VERSION_FILE = ".animegan-edu-version"
 
 
-def _debian_root(package: str, cache: Path, needed: Sequence[str]) -> tuple[Path, str]:
+def debian_root(package: str, cache: Path, needed: Sequence[str]) -> tuple[Path, str]:
     """Root folder holding ``package``'s files (``/`` if installed) and its version."""
     if all(Path("/", p).exists() for p in needed):
         try:
@@ -273,7 +274,7 @@ def collect_photos(
                 else "unknown"
             )
         else:
-            root, version = _debian_root(pkg, Path(cache), rels if layout != "largest" else [str(base)])
+            root, version = debian_root(pkg, Path(cache), rels if layout != "largest" else [str(base)])
         copyright_file = root / "usr/share/doc" / pkg / "copyright"
         for name, kind, *_ in group["files"]:
             file = root / base / name

