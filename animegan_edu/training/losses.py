@@ -40,6 +40,8 @@ __all__ = [
     "yuv",
     "total_variation_loss",
     "gradient_loss",
+    "mean_chroma",
+    "shift_chroma",
     "VGG19Features",
     "vgg19_features",
 ]
@@ -364,3 +366,36 @@ def gradient_loss(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         0.0
     """
     return (kornia.filters.spatial_gradient(fake) - kornia.filters.spatial_gradient(target)).abs().mean()
+
+
+def mean_chroma(images: list[torch.Tensor]) -> torch.Tensor:
+    """Mean YUV chroma ``(U, V)`` of pictures ``(3, H, W)``: float in ``[0, 1]`` or uint8; each weighs alike.
+
+    Example:
+        >>> grey = torch.full((3, 4, 4), 0.5)
+        >>> [round(v, 6) for v in mean_chroma([grey]).tolist()]
+        [0.0, 0.0]
+    """
+    means = []
+    for im in images:
+        x = im.float() / 255 if im.dtype == torch.uint8 else im.float()
+        means.append(kornia.color.rgb_to_yuv(x[None])[0, 1:].mean((1, 2)))
+    return torch.stack(means).mean(0)
+
+
+def shift_chroma(x: torch.Tensor, delta_uv: torch.Tensor) -> torch.Tensor:
+    """``x`` (RGB ``[-1, 1]`` NCHW) with ``delta_uv`` ``(2,)`` added to its YUV chroma, clipped to the range.
+
+    The colour loss's reference when ``colour_target: style_tint``: the photo, tinted by how
+    much the style set's mean chroma differs from the photos', so that the generator may take
+    on the style's average tint without drifting elsewhere.
+
+    Example:
+        >>> x = torch.zeros(1, 3, 2, 2)
+        >>> y = shift_chroma(x, torch.tensor([0.0, 0.1]))  # more V: redder
+        >>> bool(y[0, 0].mean() > 0 > y[0, 1].mean())
+        True
+    """
+    yuv = kornia.color.rgb_to_yuv((x + 1) / 2)
+    yuv = torch.cat([yuv[:, :1], yuv[:, 1:] + delta_uv.to(x).view(1, 2, 1, 1)], dim=1)
+    return kornia.color.yuv_to_rgb(yuv).clamp(0, 1) * 2 - 1

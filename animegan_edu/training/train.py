@@ -40,6 +40,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from animegan_edu.data.dataset import AnimeDataset, Batch, cartoonize
 from animegan_edu.files import FileReadError, atomic_write, open_regular
 from animegan_edu.imageio import save_png_atomic
+from animegan_edu.machine import has_native_bf16
 from animegan_edu.metrics import psnr
 from animegan_edu.models import Discriminator, Generator
 from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01, sample_photos
@@ -50,7 +51,7 @@ from animegan_edu.training.vgg16 import vgg16_available, vgg16_features
 from animegan_edu.weights.hub import get_generator
 
 __all__ = [
-    "TrainingError", "Trainer", "History", "train", "check_out_dir", "has_native_bf16",
+    "TrainingError", "Trainer", "History", "train", "check_out_dir",
     "MAX_CHECKPOINT_BYTES",
 ]  # fmt: skip
 
@@ -61,22 +62,6 @@ MAX_CHECKPOINT_BYTES = 4 * 2**30
 
 class TrainingError(ValueError):
     """Training cannot go on (a loss or weight became non-finite, out_dir not writable...)."""
-
-
-def has_native_bf16(device: torch.device | None = None) -> bool:
-    """Whether bf16 autocast runs on native instructions here (AMX or AVX-512 BF16, or a bf16 GPU).
-
-    Example:
-        >>> isinstance(has_native_bf16(), bool)
-        True
-    """
-    if device is not None and device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    cpu = torch.cpu
-    return bool(
-        getattr(cpu, "_is_amx_tile_supported", lambda: False)()
-        or getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
-    )
 
 
 @dataclass
@@ -124,6 +109,11 @@ class Trainer:
             start, self.init_label = get_generator(cfg.init_weights, fallback=None, progress=False)
             self.generator.load_state_dict(start.state_dict())
         self.g_ema = self.new_ema()
+        self.tint = (  # the style set's mean chroma minus the photos' (colour_target: style_tint)
+            L.mean_chroma(self.dataset.styles) - L.mean_chroma(self.dataset.photos)
+            if cfg.colour_target == "style_tint"
+            else None
+        )
         self.discriminator = Discriminator(3, cfg.d_channels, cfg.d_layers, cfg.spectral_norm).to(
             self.device, memory_format=self.memory_format
         )
@@ -292,7 +282,7 @@ class Trainer:
                 row["style"] = s.item()
                 g_loss = g_loss + w.style * s
         if w.colour > 0:
-            c = L.colour_loss(fake, photo)
+            c = L.colour_loss(fake, photo if self.tint is None else L.shift_chroma(photo, self.tint))
             row["colour"] = c.item()
             g_loss = g_loss + w.colour * c
         if w.tv > 0:
