@@ -102,8 +102,7 @@ print("same output as animegan_edu.models.ConvNormLReLU:",
 # map. TensorFlow's `layer_norm` in the original code computes the same thing, which is why
 # its `gamma`/`beta` become the GroupNorm `weight`/`bias` when we convert checkpoints.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 norm = nn.GroupNorm(1, 32)
 with torch.no_grad():
     norm.weight.uniform_(0.5, 1.5)
@@ -149,8 +148,7 @@ plt.show()
 #
 # A one-row experiment makes it visible: a kernel `[0, 1, 0]` copies the centre of each window.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 row = torch.arange(8.0).view(1, 1, 1, 8)
 centre = torch.tensor([[[[0.0, 1.0, 0.0]]]])
 tf_same = F.conv2d(F.pad(row, (0, 1, 0, 0), mode="reflect"), centre, stride=(1, 2))
@@ -226,8 +224,7 @@ h = torch.randn(1, 256, 16, 16)
 print("same as models.InvertedResBlock:",
       torch.allclose(mine_block(h), lib_block(h), atol=1e-5))
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 plain = nn.Conv2d(256, 256, 3, bias=False)
 parts = {name: models.count_parameters(m) for name, m in
          [("1x1 expand", lib_block.layers[0]), ("3x3 depthwise", lib_block.layers[1]),
@@ -296,8 +293,7 @@ print("distinct values, resize + conv:  ",
 #
 # Forward hooks print the shape leaving each block, for a square and for an odd-sized input.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 G = models.Generator().eval()
 names = ["block_a", "block_b", "block_c", "block_d", "block_e", "out_layer"]
 shapes = {}
@@ -342,8 +338,7 @@ plt.show()
 # The public weight files hold 77 tensors and 2,143,552 parameters (8.6 MB as float32).
 # Most of them sit in the middle, where the channels are widest.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 per_block = {n: models.count_parameters(getattr(G, n)) for n in names}
 print(f"total parameters: {models.count_parameters(G):,}",
       f"in {len(G.state_dict())} tensors")
@@ -386,8 +381,7 @@ def macs_per_block(model, size):
 
 macs256 = macs_per_block(G, 256)
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 total256 = models.count_macs(G, 256)
 total512 = models.count_macs(G, 512)
 assert sum(macs256.values()) == total256
@@ -413,8 +407,7 @@ plt.show()
 # (so nothing cancels) and no normalisation (whose statistics would connect every pixel with
 # every other). The non-zero region is the **receptive field**; its shading counts the paths.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rf_g = models.receptive_field(G, size=256)
 rf_r = models.receptive_field(models.ResnetGenerator(), size=256)
 def extent(rf):
@@ -440,8 +433,7 @@ plt.show()
 # It is a fine generator, but it is not AnimeGANv2's: it is five times larger and twice as
 # expensive, and its transposed convolutions invite the checkerboards of section 4.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 R = models.ResnetGenerator().eval()
 table = {
     "parameters (M)": (models.count_parameters(G) / 1e6,
@@ -579,8 +571,7 @@ plt.show()
 # * **resizing**: TF1's bilinear `resize_images` maps output pixel `i` to input coordinate
 #   `i * in / out` (no corner alignment, no half-pixel centres); no PyTorch mode does that.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 vmap = tf_checkpoint.tf_variable_map()
 print(len(vmap), "TF variables; a few of them:")
 for name in ["generator/G_MODEL/A/Conv/weights", "generator/G_MODEL/A/LayerNorm/gamma",
@@ -630,8 +621,7 @@ else:
 # scales the index, so the picture is shifted by a quarter of an input pixel and the last output
 # pixel repeats the edge.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 out_idx = np.arange(8)
 coords = {
     "align_corners": out_idx * (4 - 1) / (8 - 1),

@@ -61,8 +61,7 @@ t_start = time.perf_counter()
 # as a (1, 3, H, W) tensor in [0, 1].
 astronaut = sample_photo01("astronaut", 256, square=True)[None]
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("astronaut:", tuple(astronaut.shape),
       "range", float(astronaut.min()), "to", float(astronaut.max()))
 
@@ -78,8 +77,7 @@ print("astronaut:", tuple(astronaut.shape),
 # In the original recipe the discriminator has 64 base channels, 3 stride-2 stages and
 # spectral normalisation on every convolution: `Discriminator()` with its defaults.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 D = Discriminator()  # ch=64, n_layers=3, spectral_norm=True
 D.eval()
 with torch.no_grad():
@@ -117,8 +115,7 @@ plt.show()
 #
 # We walk the discriminator's convolutions in order (a loop, no library needed):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rf, jump = 1, 1
 for m in D.modules():
     if isinstance(m, nn.Conv2d):
@@ -136,8 +133,7 @@ print("one score sees", rf, "x", rf, "pixels;",
 # uniform: pixels near the centre reach the score through many more paths than pixels at the
 # border, so the *effective* receptive field is a soft blob much smaller than the square.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 rf_map = receptive_field(D, size=128)  # (128, 128), max 1
 rows, cols = torch.nonzero(rf_map > 0, as_tuple=True)
 print("non-zero extent:", int(rows.max() - rows.min() + 1), "x",
@@ -187,8 +183,7 @@ plt.show()
 #
 # First the exact value, from an SVD:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 torch.manual_seed(0)
 conv = nn.Conv2d(32, 64, 3, padding=1)
 W = conv.weight.detach().reshape(64, -1)  # (64, 288)
@@ -205,8 +200,7 @@ print("largest singular value:", round(float(sigma_true), 4))
 # $u \leftarrow W v / \lVert W v\rVert$, $v \leftarrow W^\top u / \lVert W^\top u\rVert$; then
 # $\hat\sigma = u^\top W v$ (the order PyTorch uses). Here are the iterations by hand, from a random start:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 v0 = torch.randn(288, generator=torch.Generator().manual_seed(1))
 v0 = v0 / v0.norm()
 v = v0.clone()
@@ -236,8 +230,7 @@ print("exact:", round(float(sigma_true), 3),
 # training mode (one iteration per call), and read the normalised weight in eval mode (no
 # iteration). Each value is $\sigma_{\max}/\hat\sigma_k$: the hand-run loop, exactly.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 import copy
 
 
@@ -273,8 +266,7 @@ print("exact / hand estimate after 25 iterations:",
 # initialisation gave it, and the gains multiply through the network; with SN every bar sits
 # at about 1 (slightly above, since $\hat\sigma$ underestimates).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 torch.manual_seed(0)
 D_plain = Discriminator(spectral_norm=False)
 torch.manual_seed(0)
@@ -348,8 +340,7 @@ def random_crops(batch=8, size=64):
     return to_generator_range(torch.stack(real)), to_generator_range(torch.stack(fake))
 
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 torch.manual_seed(0)
 d_small = Discriminator(ch=16, n_layers=1)  # spectral norm on, as in the recipe
 real, fake = random_crops()
@@ -438,8 +429,7 @@ plt.show()
 # as much of the original scene, so the same patch size means a larger region: the three
 # score maps judge the image at three scales, from fine texture to layout.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 torch.manual_seed(0)
 # scales=3, ch=64 / n_layers=3, then local_ch=32 / local_layers=2
 msd = MultiScaleDiscriminator()

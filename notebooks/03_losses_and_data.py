@@ -75,8 +75,7 @@ names = DEFAULT_PHOTOS  # astronaut, coffee, chelsea, rocket
 # skimage sample photos, centre-cropped to squares: (4, 3, 128, 128) in [0, 1]
 photos = torch.stack([sample_photo01(n, 128, square=True) for n in names])
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print("photos:", tuple(photos.shape), "in [0, 1]; generator range is [-1, 1]: x -> 2x - 1")
 
 # %% [markdown]
@@ -103,8 +102,7 @@ plt.show()
 # Here are the steps written out with kornia (the library function does exactly this), and a
 # check that `edge_smooth` changed nothing outside the band.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 anime = cartoons[1:2]  # the coffee cup
 grey = kornia.color.rgb_to_grayscale(anime)
 _, edges = kornia.filters.canny(grey, 0.1, 0.2)  # the defaults of edge_smooth
@@ -148,8 +146,7 @@ plt.show()
 # (with `reference`, relative to the photos' own offset). Below: the offset of our four
 # cartoons in 0..255 units, as the original prints it.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 offset = colour_offset(list(cartoons))
 offset_rel = colour_offset(list(cartoons), reference=list(photos))
 print("style set offset  (R, G, B) x 255:", [round(v, 1) for v in (offset * 255).tolist()])
@@ -186,8 +183,7 @@ plt.show()
 # four photos above at 128 px, their cartoons as style *and* paired targets, and the
 # edge-smoothed cartoons, written with the library's `save_png_atomic`.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 tmp = tempfile.TemporaryDirectory()
 root = Path(tmp.name)
 for sub in ("train_photo", "Demo/style", "Demo/smooth", "Demo/paired"):
@@ -243,8 +239,7 @@ plt.show()
 # score is from its target, even for samples the discriminator already gets right. The
 # per-term weights come with each style preset:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 for name, w in STYLE_PRESETS.items():
     print(f"{name:8s} d_terms (real, fake, grey, smooth) = {w.d_terms} ", f"g_adv = {w.g_adv}")
 ones, zeros = torch.ones(1, 1, 8, 8), torch.zeros(1, 1, 8, 8)
@@ -319,8 +314,7 @@ for w_ in caught:
 #
 # Here are 8 of the 512 `conv4_4` channels of the astronaut (128 px in, 16 x 16 out):
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x = to_generator_range(photos)
 with torch.no_grad():
     feats = vgg(x)
@@ -352,8 +346,7 @@ plt.show()
 # rotation (0 to 180°), averaged over the four photos. Two references: a **different photo**
 # (another scene), and the **same pixels shuffled** (identical colour histogram, no structure).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 def content(distorted01):
     with torch.no_grad():
         return content_loss(vgg(to_generator_range(distorted01)), feats).item()
@@ -417,8 +410,7 @@ plt.show()
 # keeps texture statistics and forgets the layout. Two textures from skimage (brick and
 # grass), two crops of each from different places:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 # grey skimage textures, 512 x 512 kept whole, as (1, 3, H, W) in [0, 1];
 # 128 x 128 crops at (0, 0) and (300, 300)
 brick, grass = (sample_photo01(n, 512)[None] for n in ("brick", "grass"))
@@ -480,8 +472,7 @@ plt.show()
 # shading), **U** and **V** are the blue-difference and red-difference chroma. `yuv` takes a
 # `[-1, 1]` image and returns Y in [0, 1] and U, V around 0.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x_yuv = yuv(to_generator_range(photos[:1]))
 print(
     "YUV",
@@ -521,8 +512,7 @@ plt.show()
 #
 # Measured: a brightness change and a hue rotation, split into the three terms.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 def colour_terms(a01, b01):
     a, b = yuv(to_generator_range(a01)), yuv(to_generator_range(b01))
     return [
@@ -567,8 +557,7 @@ plt.show()
 # vertically and horizontally. It is small for smooth images and large for noisy ones, and
 # with a small weight it suppresses the high-frequency speckle GAN generators tend to add.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 noisy = (photos + 0.1 * noise).clamp(0, 1)
 blurred = kornia.filters.gaussian_blur2d(photos, (9, 9), (2.0, 2.0))
 for label, img in (
@@ -607,8 +596,7 @@ plt.show()
 # the statistic reacts to (in training it is computed against grey anime); colour is the
 # YUV loss against the photo; TV is of the image alone.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 variants = {
     "itself": photos,
     "blurred": kornia.filters.gaussian_blur2d(photos, (9, 9), (2.0, 2.0)),

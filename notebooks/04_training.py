@@ -31,7 +31,8 @@
 # its colour and its image gradients) and a small adversarial term. The content, style, colour
 # and total-variation weights are all 0 in the demo config (section 2 prints them). Notebook 03's
 # VGG losses are what the original recipe uses; the bundled demo weights were trained without
-# them.
+# them. For the unpaired GAN that learns a style from real artwork, with no target per photo,
+# see notebook 09 (`09_learn_a_style`), which fine-tunes these demo weights.
 #
 # This notebook runs a deliberately tiny training (90 steps, about 20 seconds on two idle
 # cores, longer on a busy machine),
@@ -51,8 +52,7 @@
 # demo style (`cartoonize`, a procedural cel-shading) as the anime domain. The full demo set
 # comes from `animegan-edu data prepare-demo`.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 # %config InlineBackend.figure_formats = ["jpeg"]
 import tempfile
 from pathlib import Path

@@ -99,8 +99,7 @@ plt.show()
 # apart, level, a little above the centre, so hair and chin fit in the crop. It is stored in crop
 # units and scaled to pixels:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(F.TEMPLATE.tolist())
 print(F.template_points(512).round(decimals=1).tolist())
 
@@ -157,8 +156,7 @@ print(f"scale {scale:.2f} crop px per image px, rotation {angle:.1f} degrees")
 # A check that needs no detector: send the template into an image with a known rotation and
 # scale, and the estimate must give exactly the inverse back.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 a = math.radians(30)
 known = torch.tensor([[0.5 * math.cos(a), -0.5 * math.sin(a), 40.0],
                       [0.5 * math.sin(a), 0.5 * math.cos(a), 10.0]],

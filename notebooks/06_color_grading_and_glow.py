@@ -105,8 +105,7 @@ def apply_color_grade_article(
 # 3. `*=` works in place: it changes the caller's tensor, and autograd refuses in-place changes
 #    of a leaf that needs gradients.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ends = torch.tensor([-1.0, 0.0, 1.0])
 print(
     "article's curve on [-1, 1] inputs -1, 0, 1 ->",
@@ -201,8 +200,7 @@ show_live(
 # $k \to 0$ gives the straight line. `sigmoid_contrast` computes it in a tanh form that stays
 # exact for small $k$.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 ramp = torch.linspace(0, 1, 5).view(1, 1, 1, 5).expand(1, 3, 1, 5)
 for k in (0.0, 2.0, 4.0, 8.0):
     print(
@@ -322,8 +320,7 @@ viz.image_row([rocket[0], mask[0, 0], screen, added],
               colorbar_label="highlight mask (0-1)")
 plt.show()
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(
     "article's glow: values above 1:",
     int((article_glow > 1).sum()),
@@ -370,8 +367,7 @@ show_live(
 # black and white in place, and the glow cannot pass white. `scaled(a)` moves every strength from
 # neutral (0) to the preset (1).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 print(G.PRESETS["shinkai"])
 print("neutral is the identity:", torch.equal(G.color_grade(astro, "neutral"), astro))
 
@@ -433,8 +429,7 @@ plt.show()
 # slower soft-histogram version). So a grade can sit after the generator during training, or be
 # fitted: here we recover the Shinkai gains from a graded picture.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 from torch.autograd import gradcheck
 
 tiny = (0.3 + 0.4 * torch.rand(1, 3, 4, 4, dtype=torch.float64)).requires_grad_()

@@ -97,8 +97,7 @@ to01 = from_generator_range  # generator range [-1, 1] -> picture range [0, 1]
 # range [min, max]: `s = (max - min) / 255`, `z = round(-min / s)`. Rounding costs at most `s / 2` per
 # value; values outside the range are clipped. That trade (range versus resolution) is all of quantization.
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 x = torch.linspace(-1.0, 3.0, 9)
 scale = float((x.max() - x.min()) / 255)
 zero_point = int(round(-x.min().item() / scale))
@@ -144,8 +143,7 @@ plt.show()
 rel = ((w_back - w).norm() / w.norm()).item()
 print(f"relative weight error after INT8: {rel:.4f}")
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 n = count_parameters(gen)
 print(
     f"{n:,} parameters: {4 * n / 1e6:.2f} MB as fp32, {n / 1e6:.2f} MB as int8 "
@@ -214,8 +212,7 @@ print(
     "unless activations use 7 bits)"
 )
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 names = [k for k in qp_hist if k != "reduce_range"]
 print(len(names), "calibrated activations, e.g.", names[:4])
 
@@ -323,8 +320,7 @@ plt.show()
 # beside it (`int8.safetensors.sha256`), and `load_int8` refuses a file whose hash is missing or
 # differs, or whose scales and zero points are NaN, infinite or out of range (`animegan_edu.int8.files`).
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 from safetensors.torch import save_file
 
 with tempfile.TemporaryDirectory() as d:

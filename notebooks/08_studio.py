@@ -80,8 +80,7 @@ studio
 # The work behind the interface is one function, `render(image, model, settings)`, which is also
 # what the tests drive:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 model, note = get_generator()
 print(
     StudioSettings(

@@ -68,8 +68,7 @@ print("weights:", label)
 # The same function makes the clips of the tests and of `animegan-edu bench --video`.
 # Two seconds at 12 frames per second, 256 pixels wide:
 
-# %%
-# NBVAL_CHECK_OUTPUT
+# %% tags=["nbval-check-output"]
 clip_path = V.make_test_clip(work / "clip.mp4", seconds=2.0, fps=12, size=256)
 info = V.probe_video(clip_path)
 clip = V.read_clip(clip_path)

@@ -10,6 +10,7 @@ import torch
 
 from animegan_edu.teaching import (
     checking,
+    exercises_gan,
     exercises_inference,
     exercises_int8,
     exercises_losses,
@@ -17,7 +18,9 @@ from animegan_edu.teaching import (
     exercises_video,
 )
 
-TOPICS = (exercises_models, exercises_losses, exercises_inference, exercises_int8, exercises_video)
+TOPICS = (
+    exercises_models, exercises_losses, exercises_inference, exercises_int8, exercises_video, exercises_gan
+)
 CHECKERS = {name: getattr(m, name) for m in TOPICS for name in m.__all__}
 
 SOLUTIONS = sorted((Path(__file__).resolve().parents[1] / "solutions").glob("nb*.py"))
@@ -84,6 +87,10 @@ WRONG = {
     "check_finish": lambda p, r, s: torch.lerp(p, r, s),  # no grade
     "check_masked_error": lambda a, b, m: float((a - b).abs().mean()),  # ignores the mask
     "check_temporal_blend": lambda s, w, m, a: (1 - a) * s + a * w,  # blends occluded pixels too
+    # the discriminator's labels swapped (and no update)
+    "check_lsgan_steps": lambda D, opt, r, f: (D(r).pow(2).mean() + (D(f) - 1).pow(2).mean()).item(),
+    "check_frechet_1d": lambda a, b: float((a.mean() - b.mean()) ** 2),  # ignores the spreads
+    "check_saturation": lambda im: (im.amax(0) - im.amin(0)).mean(),  # not divided by the max
 }
 
 

@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from animegan_edu.teaching import (
+    exercises_gan,
     exercises_inference,
     exercises_int8,
     exercises_losses,
@@ -133,7 +134,8 @@ def test_ends_with_summary_references_exercises(path: Path) -> None:
     assert len(calls) >= 2, calls
     checkers = {
         name
-        for m in (exercises_models, exercises_losses, exercises_inference, exercises_int8, exercises_video)
+        for m in (exercises_models, exercises_losses, exercises_inference, exercises_int8, exercises_video,
+                  exercises_gan)
         for name in m.__all__
     }
     assert calls <= checkers, calls - checkers

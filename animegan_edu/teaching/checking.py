@@ -7,6 +7,7 @@ Each notebook ends with exercises; ``check_<name>(answer)`` in the topic modules
 :mod:`~animegan_edu.teaching.exercises_losses` for 03-04,
 :mod:`~animegan_edu.teaching.exercises_inference` for 05, 06 and 08,
 :mod:`~animegan_edu.teaching.exercises_int8` for 07,
+:mod:`~animegan_edu.teaching.exercises_gan` for 09,
 :mod:`~animegan_edu.teaching.exercises_video` for 10) verifies an answer **by computing**:
 it calls the student's function on fresh random inputs and compares the result with the
 library's own implementation, or compares a number with one computed from the library.

@@ -505,9 +505,9 @@ class Trainer:
         bar = tqdm(total=end, initial=self.step, desc=cfg.name, disable=not progress or self.rank != 0)
         out = Path(cfg.out_dir)
         while self.step < end:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             row = self.train_step()
-            row["seconds"] = time.perf_counter() - t0
+            row["seconds"], row["cpu_seconds"] = time.perf_counter() - t0, time.process_time() - c0
             self.step += 1
             self.history.rows.append(row)
             bar.update(1)
