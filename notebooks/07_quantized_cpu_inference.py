@@ -408,36 +408,42 @@ else:
 # ## 9 · What was tried, and the default recipe seen at 100%
 #
 # Making INT8 keep the picture took several tries. `tools/int8_variants.py` records each one on three
-# sets of weights (the demo weights, a randomly initialised generator, and the weights of the public
-# port's parity test) as PSNR against fp32 on the four sample photos, with INT8's time relative to ONNX
+# sets of weights as PSNR against fp32 on the four sample photos, with INT8's time relative to ONNX
 # Runtime fp32 measured in the same run. The tables are the recorded runs, each with its machine. The row
-# to read is `decoder_bf16_minmax`, the default recipe: min/max calibration at 512 px on four other
-# photos, exact GroupNorm statistics, and the decoder's last four units (`block_d.1`, `block_e.0-2`) in
-# bf16 (fp32 on CPUs without native bf16).
+# to read is **default: decoder in bf16, min/max ranges**, the default recipe: min/max calibration at
+# 512 px on four other photos, exact GroupNorm statistics, and the decoder's last four units
+# (`block_d.1`, `block_e.0-2`) in bf16 (fp32 on CPUs without native bf16).
 #
-# The names in the tables are the script's labels. The column groups are the three sets of weights:
+# The column groups are the three sets of weights:
 #
-# * `demo`: the bundled demo weights. The two tables dated 2026-11-29 were recorded with an earlier,
-#   shorter-trained version of them (4,200 training steps, replaced on 2026-12-04), so their `demo`
-#   columns differ from those of the 2026-12-04 table;
-# * `random_seed0`: this toolkit's generator with random, untrained weights, made by `Generator()`
-#   right after `torch.manual_seed(0)`;
-# * `parity_fixture`: another set of random, untrained weights, stored with the output the public
-#   PyTorch port computes from them; notebook 01 (section 11) uses them to check that our generator
-#   computes what the port computes.
+# * **demo weights**: the bundled demo weights. The two tables dated 2026-11-29 were recorded with an
+#   earlier, shorter-trained version of them (4,200 training steps, replaced on 2026-12-04), so their
+#   demo columns differ from those of the 2026-12-04 table;
+# * **random init (seed 0)**: this toolkit's generator with random, untrained weights, made by
+#   `Generator()` right after `torch.manual_seed(0)`;
+# * **parity-test weights**: another set of random, untrained weights, stored with the output the
+#   public PyTorch port computes from them; notebook 01 (section 11) uses them to check that our
+#   generator computes what the port computes.
 #
-# The rows are the recipes tried. `before` is the first quantizer: histogram calibration on the four
-# evaluation photos themselves at 256 px, and PyTorch's own quantized GroupNorm. `exact_gn` is the same
-# with exact GroupNorm statistics ("gn"). `exact_gn_held512` also calibrates on four *held-out* photos
-# (never used for evaluation) at 512 px. `minmax` and `mse` replace its histogram ranges by min/max
-# ranges or by ranges that minimise the mean squared error; `equalize_minmax` adds channel
-# equalisation (rescaling channels between a GroupNorm and the next convolution so their ranges are
-# alike). `decoder_bf16_*` and `decoder_fp32_*` keep the decoder's last four units in bf16 or fp32, with
-# histogram (`hist`) or min/max calibration; `e0_e2_bf16_minmax` keeps only `block_e.0-2` in bf16. On the
-# CPU without VNNI (last table), `decoder_fp32_fbgemm_a7` runs PyTorch's FBGEMM engine with 7-bit
-# activations ("a7"), and `decoder_fp32_onednn_w8` the oneDNN engine with 8-bit weights in the kernel
-# ("w8"), whose 16-bit sums saturate there (see the Summary); `decoder_fp32_minmax`, the default there,
-# uses 7-bit kernel weights.
+# The rows are the recipes tried, each named by what it changes:
+#
+# * **first quantizer**: histogram calibration on the four evaluation photos themselves at 256 px, and
+#   PyTorch's own quantized GroupNorm;
+# * **exact GroupNorm, otherwise the first quantizer**: the same with exact GroupNorm statistics;
+# * **exact GroupNorm, calibrated on held-out photos at 512 px**: calibrated instead on four other photos,
+#   never used for evaluation, at 512 px. Every row below it keeps this calibration and exact GroupNorm,
+#   and changes one more thing;
+# * **min/max ranges** and **ranges of least squared error**: the histogram's ranges replaced by each
+#   activation's observed minimum and maximum, or by the ranges that minimise the mean squared error;
+#   **channel equalisation, min/max ranges** also rescales the channels between a GroupNorm and the next
+#   convolution so that their ranges are alike;
+# * **decoder in bf16** (or **in fp32**): the decoder's last four units, `block_d.1` and `block_e.0-2`,
+#   kept in bf16 (or fp32), with histogram or min/max ranges; **decoder's last three units in bf16**
+#   keeps only `block_e.0-2`;
+# * on the CPU without VNNI (last table), **FBGEMM engine, 7-bit activations** runs PyTorch's FBGEMM
+#   engine with activations on 7 bits, and **oneDNN engine, 8-bit kernel weights** the oneDNN engine with
+#   8-bit weights in the kernel, whose 16-bit sums saturate there (see the Summary); **default without
+#   bf16: decoder in fp32, min/max ranges**, the default there, uses 7-bit kernel weights.
 #
 # Then the default recipe here, at 512 px, and a 256-px crop of the astronaut's face shown at 100% (one
 # screen pixel per image pixel), where the eye can judge what 35 dB means.
@@ -688,6 +694,9 @@ plt.show()
 # The checker calls your function on fresh random inputs and compares it with the library's own
 # implementation: it answers **Correct** or **Not yet** with a hint, never the solution. Run as it is,
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
+# Add `hint=2` for a closer hint (`exercises.check_x(fn, hint=2)`). Each call draws new inputs;
+# a "Not yet" names their seed, and `seed=` draws the same ones again. The library's own function
+# is refused: write your own.
 
 # %%
 from animegan_edu.teaching import exercises_int8 as exercises

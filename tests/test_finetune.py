@@ -232,3 +232,18 @@ def test_style_tint_is_the_colour_losses_reference(split, tmp_path, monkeypatch)
     photo = tinted.dataset.batch(0, 1, tinted.cfg.crop, seed=tinted.cfg.seed).photo
     assert torch.allclose(seen[0], plain.dataset.batch(0, 1, plain.cfg.crop, seed=plain.cfg.seed).photo)
     assert torch.allclose(seen[1], L.shift_chroma(photo, want), atol=1e-6)
+
+
+def test_mean_chroma_loss_sees_a_cast_not_local_colours():
+    x = torch.rand(2, 3, 16, 16) * 1.2 - 0.6
+    shuffled = x.flatten(2)[..., torch.randperm(256)].reshape(x.shape)  # same colours, moved around
+    assert float(L.mean_chroma_loss(shuffled, x)) < 1e-6
+    cast = L.shift_chroma(x, torch.tensor([0.0, 0.05]))
+    assert float(L.mean_chroma_loss(cast, x)) == pytest.approx(0.025, abs=2e-3)  # mean of |dU|, |dV|
+
+
+def test_colour_mean_term_is_logged_and_weighted(split, tmp_path):
+    t = Trainer(_ft(split, tmp_path / "a", init_steps=0, adv_steps=1, colour_mean=5.0))
+    row = t.train_step()
+    assert "colour_mean" in row and row["colour_mean"] >= 0
+    assert "colour_mean" not in Trainer(_ft(split, tmp_path / "b", init_steps=0, adv_steps=1)).train_step()

@@ -118,18 +118,18 @@ def test_unit_contributions_one_entry_per_unit(random_gen):
         assert all_but >= every - 1.0, name
 
 
-@pytest.mark.parametrize("name", ["int8_variants.json", "int8_variants_avx2.json"])
+@pytest.mark.parametrize("name", ["int8_variants.json", "int8_variants_avx2.json", "int8_variants_amx.json"])
 def test_variants_table_of_the_recorded_runs(name):
-    from animegan_edu.int8.diagnose import variants_table
+    from animegan_edu.int8.diagnose import plain_label, variants_table
 
     res = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / name).read_text())
     lines = variants_table(res).splitlines()
     assert len(lines) == 2 + len(res["variants"])  # header, rule, one row per variant
     header = lines[0].count("|") - 1
     assert all(line.count("|") - 1 == header for line in lines)
-    assert lines[0].startswith("| variant | demo PSNR")
+    assert lines[0].startswith("| recipe | demo weights PSNR")
     for line, (v, meta) in zip(lines[2:], res["variants"].items()):
-        assert line.startswith(f"| {v} |")
+        assert line.startswith(f"| {plain_label(v)} |")
         assert line.endswith(f"| {meta['int8_file_bytes'] / 1e6:.2f} |")
 
 

@@ -37,6 +37,9 @@ __all__ = [
     "one_at_a_time",
     "unit_contributions",
     "format_contributions",
+    "WEIGHT_SET_LABELS",
+    "RECIPE_LABELS",
+    "plain_label",
     "variants_table",
 ]
 
@@ -138,20 +141,60 @@ def format_contributions(contrib: dict[str, dict[str, float]]) -> str:
     return "\n".join(lines)
 
 
+#: The sets of weights of a ``tools/int8_variants.py`` run (keys of its ``"quality"``), in words.
+WEIGHT_SET_LABELS: dict[str, str] = {
+    "demo": "demo weights",
+    "random_seed0": "random init (seed 0)",
+    "parity_fixture": "parity-test weights",
+}
+
+#: The quantizer recipes tried by ``tools/int8_variants.py`` (keys of its ``"variants"``), in words.
+#: "Decoder" is the decoder's last four units (``block_d.1``, ``block_e.0-2``), kept in float; every
+#: recipe from ``exact_gn_held512`` on uses exact GroupNorm statistics and calibrates at 512 px on
+#: four held-out photos. A new recipe in the script needs a label here (a test checks the JSON files).
+RECIPE_LABELS: dict[str, str] = {
+    "before": (
+        "first quantizer: PyTorch GroupNorm, histogram ranges, calibrated on the evaluation photos at 256 px"
+    ),
+    "exact_gn": "exact GroupNorm, otherwise the first quantizer",
+    "exact_gn_held512": "exact GroupNorm, calibrated on held-out photos at 512 px",
+    "minmax": "min/max ranges",
+    "mse": "ranges of least squared error",
+    "equalize_minmax": "channel equalisation, min/max ranges",
+    "decoder_bf16_hist": "decoder in bf16, histogram ranges",
+    "e0_e2_bf16_minmax": "decoder's last three units in bf16, min/max ranges",
+    "decoder_bf16_minmax": "default: decoder in bf16, min/max ranges",
+    "decoder_fp32_minmax": "default without bf16: decoder in fp32, min/max ranges",
+    "decoder_fp32_fbgemm_a7": "decoder in fp32, min/max ranges, FBGEMM engine, 7-bit activations",
+    "decoder_fp32_onednn_w8": "decoder in fp32, min/max ranges, oneDNN engine, 8-bit kernel weights",
+}
+
+
+def plain_label(name: str) -> str:
+    """The words for a weight-set key or recipe name of ``tools/int8_variants.py``; unknown: ``name``.
+
+    Example:
+        >>> plain_label("random_seed0"), plain_label("decoder_bf16_minmax"), plain_label("new_idea")
+        ('random init (seed 0)', 'default: decoder in bf16, min/max ranges', 'new_idea')
+    """
+    return WEIGHT_SET_LABELS.get(name) or RECIPE_LABELS.get(name, name)
+
+
 def variants_table(res: dict) -> str:
     """Markdown table of a ``tools/int8_variants.py`` result: one row per variant of the quantizer.
 
     Columns: PSNR against fp32 (dB) for each weight set and evaluation size, the INT8 time as a
-    fraction of ONNX Runtime fp32's (same run), the file size. Missing figures show ``-``.
+    fraction of ONNX Runtime fp32's (same run), the file size. Missing figures show ``-``. Recipes
+    and weight sets are named by :func:`plain_label`.
 
     Example:
         >>> res = {"variants": {"minmax": {"int8_file_bytes": 2225728}},
         ...        "quality": {"demo": {"variants": {"minmax": {"psnr_db_512": 28.84}}}},
         ...        "speed": {"vs_onnxruntime_fp32": {"int8:minmax": 0.347}}}
         >>> print(variants_table(res))
-        | variant | demo PSNR 512 | INT8 / ORT fp32 | file MB |
+        | recipe | demo weights PSNR 512 | INT8 / ORT fp32 | file MB |
         |---|---|---|---|
-        | minmax | 28.8 | 0.35x | 2.23 |
+        | min/max ranges | 28.8 | 0.35x | 2.23 |
     """
     sets = list(res["quality"])
     sizes = sorted(
@@ -163,10 +206,14 @@ def variants_table(res: dict) -> str:
             if k.startswith("psnr_db_") and k.count("_") == 2
         }
     )
-    head = ["variant"] + [f"{w} PSNR {s}" for w in sets for s in sizes] + ["INT8 / ORT fp32", "file MB"]
+    head = (
+        ["recipe"]
+        + [f"{plain_label(w)} PSNR {s}" for w in sets for s in sizes]
+        + ["INT8 / ORT fp32", "file MB"]
+    )
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for v, meta in res["variants"].items():
-        row = [v]
+        row = [plain_label(v)]
         for w in sets:
             e = res["quality"][w]["variants"].get(v, {})
             row += [f"{e[f'psnr_db_{s}']:.1f}" if f"psnr_db_{s}" in e else "-" for s in sizes]

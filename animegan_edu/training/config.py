@@ -120,6 +120,9 @@ class TrainConfig:
     # the colour loss's reference: "photo" (the original) or "style_tint" (the photo with the
     # style set's mean chroma offset from the photos' added: the style's average tint allowed)
     colour_target: str = "photo"
+    # L1 between each output's mean YUV chroma and its colour reference's (0: off): keeps the
+    # picture's overall colour (no cast) while leaving local colours free
+    colour_mean: float = 0.0
     # init phase: reconstruction
     init_steps: int = 500
     init_lr: float = 2e-4

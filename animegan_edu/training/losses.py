@@ -41,6 +41,7 @@ __all__ = [
     "total_variation_loss",
     "gradient_loss",
     "mean_chroma",
+    "mean_chroma_loss",
     "shift_chroma",
     "VGG19Features",
     "vgg19_features",
@@ -399,3 +400,21 @@ def shift_chroma(x: torch.Tensor, delta_uv: torch.Tensor) -> torch.Tensor:
     yuv = kornia.color.rgb_to_yuv((x + 1) / 2)
     yuv = torch.cat([yuv[:, :1], yuv[:, 1:] + delta_uv.to(x).view(1, 2, 1, 1)], dim=1)
     return kornia.color.yuv_to_rgb(yuv).clamp(0, 1) * 2 - 1
+
+
+def mean_chroma_loss(fake: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """L1 between each picture's mean YUV chroma ``(U, V)`` and its reference's (RGB ``[-1, 1]`` NCHW).
+
+    A colour cast is a shift of the whole picture's colour; this term sees only that, so local
+    colours stay free to take on a style's palette. (The Huber chroma term of
+    :func:`colour_loss` is quadratic for the small differences a cast makes, so its pull on a
+    cast is weak.)
+
+    Example:
+        >>> x = torch.zeros(1, 3, 4, 4)
+        >>> float(mean_chroma_loss(x, x)), float(mean_chroma_loss(x + 0.2, x)) < 1e-6
+        (0.0, True)
+    """
+    a = yuv(fake)[:, 1:].mean((2, 3))
+    b = yuv(reference)[:, 1:].mean((2, 3))
+    return (a - b).abs().mean()

@@ -281,10 +281,15 @@ class Trainer:
                 s = L.style_loss(f_fake, self.vgg(b.style_gray.to(self.device)))
                 row["style"] = s.item()
                 g_loss = g_loss + w.style * s
+        reference = photo if self.tint is None else L.shift_chroma(photo, self.tint)
         if w.colour > 0:
-            c = L.colour_loss(fake, photo if self.tint is None else L.shift_chroma(photo, self.tint))
+            c = L.colour_loss(fake, reference)
             row["colour"] = c.item()
             g_loss = g_loss + w.colour * c
+        if self.cfg.colour_mean > 0:
+            cm = L.mean_chroma_loss(fake, reference)
+            row["colour_mean"] = cm.item()
+            g_loss = g_loss + self.cfg.colour_mean * cm
         if w.tv > 0:
             t = L.total_variation_loss(fake)
             row["tv"] = t.item()
