@@ -733,6 +733,9 @@ print(registry.describe("shinkai"))
 # The checker calls your function on fresh random inputs and compares it with the library's own
 # implementation: it answers **Correct** or **Not yet** with a hint, never the solution. Run as it is,
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
+# Add `hint=2` for a closer hint (`exercises.check_x(fn, hint=2)`). Each call draws new inputs;
+# a "Not yet" names their seed, and `seed=` draws the same ones again. The library's own function
+# is refused: write your own.
 
 # %%
 from animegan_edu.teaching import exercises_models as exercises
@@ -753,8 +756,9 @@ exercises.check_stride2_size(out_size)
 # %% [markdown]
 # **2 · Counting a convolution's parameters.** Write `conv_params(in_ch, out_ch, k, groups, bias)`,
 # the number of parameters of `nn.Conv2d(in_ch, out_ch, k, groups=groups, bias=bias)`, without
-# building it. Then use it to check by hand the share of the depthwise convolutions in one inverted
-# residual block (the per-layer breakdown in section 3).
+# building it (the checker refuses `nn.Conv2d` inside it). Then use it to check by hand the share
+# of the depthwise convolutions in one inverted residual block (the per-layer breakdown in section
+# 3).
 
 # %%
 def conv_params(in_ch, out_ch, k, groups, bias):

@@ -502,6 +502,9 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 # The checker calls your function on fresh random inputs and compares it with the library's own
 # implementation: it answers **Correct** or **Not yet** with a hint, never the solution. Run as it is,
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
+# Add `hint=2` for a closer hint (`exercises.check_x(fn, hint=2)`). Each call draws new inputs;
+# a "Not yet" names their seed, and `seed=` draws the same ones again. The library's own function
+# is refused: write your own.
 
 # %%
 from animegan_edu.teaching import exercises_models as exercises
@@ -531,7 +534,8 @@ exercises.check_patch_grid(grid)
 
 # %% [markdown]
 # **3 · Power iteration.** Write `sigma_max(W)` that estimates the largest singular value of a 2-D
-# tensor `W` by power iteration (as spectral normalisation does), to within 1%. Do not call an SVD.
+# tensor `W` by power iteration (as spectral normalisation does), to within 1%. Do not call an SVD
+# (the checker refuses SVDs, eigenvalue solvers and spectral norms).
 
 # %%
 def sigma_max(W):

@@ -364,6 +364,9 @@ plt.show()
 # The checker calls your function on fresh random inputs and compares it with the library's own
 # implementation: it answers **Correct** or **Not yet** with a hint, never the solution. Run as it is,
 # every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
+# Add `hint=2` for a closer hint (`exercises.check_x(fn, hint=2)`). Each call draws new inputs;
+# a "Not yet" names their seed, and `seed=` draws the same ones again. The library's own function
+# is refused: write your own.
 
 # %%
 from animegan_edu.teaching import exercises_inference as exercises

@@ -526,6 +526,9 @@ for name, check in ev["acceptance"].items():
 # solution. Run as it is, every cell prints "Not yet". Reference solutions are in `solutions/`
 # at the top of the repository. (The LSGAN steps of section 3 are this notebook's first
 # exercise.)
+# Add `hint=2` for a closer hint (`exercises.check_x(fn, hint=2)`). Each call draws new inputs;
+# a "Not yet" names their seed, and `seed=` draws the same ones again. The library's own function
+# is refused: write your own.
 
 # %%
 from animegan_edu.teaching import exercises_gan as exercises

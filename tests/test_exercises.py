@@ -98,6 +98,7 @@ WRONG = {
 def test_wrong_answer_gets_a_hint(name: str) -> None:
     fb = CHECKERS[name](WRONG[name])
     assert not fb.correct and fb.startswith("Not yet: ") and "Hint" in fb, fb
+    assert "hint=2) for a closer hint" in fb, fb
 
 
 @pytest.mark.parametrize("name", sorted(CHECKERS))
@@ -109,6 +110,7 @@ def test_stub_wrong_type_and_crash_are_feedback(name: str) -> None:
         assert isinstance(fb, checking.Feedback), (answer, fb)
         assert not fb.correct and fb.startswith("Not yet: "), (answer, fb)
         assert "\n" not in fb
+        assert f"inputs seed {fb.seed}: " in fb, fb  # every "Not yet" says how to draw its inputs again
 
 
 def test_blue_boost_names_the_red_mistake() -> None:
