@@ -765,3 +765,35 @@ def conv_params(in_ch, out_ch, k, groups, bias):
     return None  # your code here
 
 exercises.check_conv_parameters(conv_params)
+
+# %% [markdown]
+# **3 · Project (20-30 min): the inverted residual block.** Write the generator's building block
+# as an `nn.Module` class `MyBlock(in_ch, out_ch, expansion_ratio=2)`, input and output
+# `(N, C, H, W)`, in this order: a 1x1 convolution from `in_ch` to `mid = in_ch * expansion_ratio`
+# channels, its norm and LeakyReLU; a 3x3 **depthwise** convolution on `mid` channels (reflection
+# padding of 1, with a bias), its norm and LeakyReLU; a 1x1 convolution from `mid` to `out_ch`
+# and its norm; then add the input when `in_ch == out_ch`. Every norm is `nn.GroupNorm(1, C)`, every
+# LeakyReLU has slope 0.2, and only the depthwise convolution has a bias. You may use `torch.nn`
+# layers (and `ConvNormLReLU`), not the library's `InvertedResBlock`. Create the layers in
+# `__init__` **in the order they run**: the checker copies the library block's weights onto yours in
+# that order. It checks, piece by piece: (a) the parameter count, (b) the output shape, (c) the
+# residual (with every parameter zero, the block must return its input), (d) the outputs, equal to
+# the library block's with the same weights.
+
+# %%
+import torch
+from torch import nn
+
+from animegan_edu.teaching import exercises_projects as projects
+
+
+class MyBlock(nn.Module):
+    def __init__(self, in_ch, out_ch, expansion_ratio=2):
+        super().__init__()
+        pass  # your layers here, in the order they run
+
+    def forward(self, x):
+        return None  # your code here
+
+
+projects.check_inverted_residual(MyBlock)

@@ -542,3 +542,32 @@ def sigma_max(W):
     return None  # your code here
 
 exercises.check_spectral_sigma(sigma_max)
+
+# %% [markdown]
+# **4 · Project (20-30 min): spectral normalisation by power iteration.** A weight `W` is
+# `(m, n)`; `u` has `m` entries and `v` has `n`. Write three functions, checked in order:
+# (a) `power_step(W, u)` returns the new `(u, v)`: first `v` from `u` through `W.T`, then the new `u`
+# from that `v` through `W`, each scaled to length 1; (b) `estimate_sigma(W, u0, k)` runs `k` steps
+# from `u0` and returns the estimate of the largest singular value, `u^T W v` with the last `u` and
+# `v` (the checker compares it with the exact value it computes itself); (c)
+# `spectral_normalise(W, u0, k)` returns `W` divided by that estimate, whose largest singular value
+# is then about 1. Vector norms are allowed; SVDs, eigenvalue solvers and spectral norms are refused,
+# and so is `torch.nn.utils.spectral_norm`.
+
+# %%
+from animegan_edu.teaching import exercises_projects as projects
+
+
+def power_step(W, u):
+    return None  # your code here: (u, v)
+
+
+def estimate_sigma(W, u0, k):
+    return None  # your code here
+
+
+def spectral_normalise(W, u0, k):
+    return None  # your code here
+
+
+projects.check_power_iteration(power_step, estimate_sigma, spectral_normalise)

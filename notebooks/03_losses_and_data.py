@@ -729,3 +729,32 @@ def tv(x):
 
 
 exercises.check_total_variation(tv)
+
+# %% [markdown]
+# **4 · Project (15-25 min): edge smoothing.** Rebuild the "smooth" style data (section 2)
+# in three pieces, for `(1, 3, H, W)` images in [0, 1]: (a) `edge_band(image, low, high,
+# dilate)`: the Canny edges of the grey image (thresholds `low`, `high`), dilated by a `dilate x
+# dilate` square of ones, as a `(1, 1, H, W)` mask (bool or 0/1); (b) `blur(image, sigma, ksize)`:
+# a Gaussian blur with a `ksize x ksize` kernel, reflecting at the borders; (c) `composite(image,
+# blurred, band)`: the blurred pixels inside the band, the original ones elsewhere. kornia is
+# allowed (`kornia.color.rgb_to_grayscale`, `kornia.filters.canny`, `kornia.morphology.dilation`,
+# `kornia.filters.gaussian_blur2d`); the library's `edge_smooth` is refused. The checker compares
+# each piece on fresh random images, then all three together with `edge_smooth`.
+
+# %%
+from animegan_edu.teaching import exercises_projects as projects
+
+
+def edge_band(image, low, high, dilate):
+    return None  # your code here
+
+
+def blur(image, sigma, ksize):
+    return None  # your code here
+
+
+def composite(image, blurred, band):
+    return None  # your code here
+
+
+projects.check_edge_smoothing(edge_band, blur, composite)

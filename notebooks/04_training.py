@@ -447,3 +447,27 @@ def g_total(terms, weights):
     return None  # your code here
 
 exercises.check_generator_loss(g_total)
+
+# %% [markdown]
+# **3 · Project (20-30 min): one training step of the generator.** Write
+# `g_step(G, D, feat, g_opt, photo, style_gray, w)`: run `G` on `photo`, compute the five
+# unweighted terms `g_adv` (LSGAN, D's scores of the output towards "real"), `content` (features of
+# output and photo), `style` (Gram matrices of the output's features and of `style_gray`'s),
+# `colour` (output against photo) and `tv` (of the output), add them up weighted by the
+# `LossWeights` `w`, backpropagate the total and step `g_opt` (an optimiser of G's parameters).
+# Return a dict with the five terms and `"total"`. `feat` is a small feature network standing in
+# for VGG; `photo` and `style_gray` are `(N, 3, H, W)` in [-1, 1]. The loss functions of notebook 03
+# (`animegan_edu.training.losses`) are allowed. The checker runs it on tiny networks and checks,
+# piece by piece: (a) each term, (b) the total, (c) G's parameters after the step, (d) that D and
+# `feat` did not change.
+
+# %%
+from animegan_edu.teaching import exercises_projects as projects
+from animegan_edu.training import losses  # noqa: F401 - the loss functions, for your g_step
+
+
+def g_step(G, D, feat, g_opt, photo, style_gray, w):
+    return None  # your code here: {"g_adv": ..., "content": ..., ..., "total": ...}
+
+
+projects.check_generator_step(g_step)

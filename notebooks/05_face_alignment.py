@@ -393,3 +393,34 @@ def invert(M):
     return None  # your code here
 
 exercises.check_invert_similarity(invert)
+
+# %% [markdown]
+# **3 · Project (20-30 min): Umeyama step by step.** Split exercise 1 into four functions, checked
+# in order on fresh random point sets (`(K, 2)` float64, one set mirrored): (a) `centre_cov(src,
+# dst)` returns `(mu_s, mu_d, cov)`: the two means and the 2x2 cross-covariance, whose rows belong to
+# `dst` and columns to `src`, averaged over the K points; (b) `rotation(cov)`: the rotation from
+# the SVD of `cov` (`torch.linalg.svd` is allowed), with the reflection fix so that `det R = +1`;
+# (c) `scale(src, cov, R)`: the scale; (d) `translation(mu_s, mu_d, s, R)`: the shift `t`.
+# Together `[s R | t]` must equal the library's `estimate_similarity`, which is refused.
+
+# %%
+from animegan_edu.teaching import exercises_projects as projects
+
+
+def centre_cov(src, dst):
+    return None  # your code here: (mu_s, mu_d, cov)
+
+
+def rotation(cov):
+    return None  # your code here
+
+
+def scale(src, cov, R):
+    return None  # your code here
+
+
+def translation(mu_s, mu_d, s, R):
+    return None  # your code here
+
+
+projects.check_umeyama(centre_cov, rotation, scale, translation)

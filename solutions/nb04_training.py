@@ -3,6 +3,8 @@
 import torch
 
 from animegan_edu.teaching import exercises_losses as exercises
+from animegan_edu.teaching import exercises_projects as projects
+from animegan_edu.training import losses
 
 
 def g_loss(d_fake: torch.Tensor) -> torch.Tensor:
@@ -13,7 +15,28 @@ def g_total(terms: dict, weights) -> torch.Tensor:  # noqa: ANN001 - a LossWeigh
     return sum(getattr(weights, name) * value for name, value in terms.items())
 
 
-RESULTS = [exercises.check_lsgan_g_loss(g_loss), exercises.check_generator_loss(g_total)]
+def g_step(G, D, feat, g_opt, photo, style_gray, w) -> dict:  # noqa: ANN001 - nets, optimiser, LossWeights
+    fake = G(photo)
+    f_fake = feat(fake)
+    terms = {
+        "g_adv": losses.lsgan_g_loss(D(fake)),
+        "content": losses.content_loss(f_fake, feat(photo)),
+        "style": losses.style_loss(f_fake, feat(style_gray)),
+        "colour": losses.colour_loss(fake, photo),
+        "tv": losses.total_variation_loss(fake),
+    }
+    total = sum(getattr(w, name) * value for name, value in terms.items())
+    g_opt.zero_grad()
+    total.backward()
+    g_opt.step()
+    return {**{name: value.item() for name, value in terms.items()}, "total": total.item()}
+
+
+RESULTS = [
+    exercises.check_lsgan_g_loss(g_loss),
+    exercises.check_generator_loss(g_total),
+    projects.check_generator_step(g_step),
+]
 
 if __name__ == "__main__":
     print(*RESULTS, sep="\n")

@@ -3,6 +3,7 @@
 import torch
 
 from animegan_edu.teaching import exercises_inference as exercises
+from animegan_edu.teaching import exercises_projects as projects
 
 
 def similarity(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
@@ -25,7 +26,33 @@ def invert(m: torch.Tensor) -> torch.Tensor:
     return torch.cat([a_inv, -(a_inv @ m[:, 2:])], dim=1)
 
 
-RESULTS = [exercises.check_similarity(similarity), exercises.check_invert_similarity(invert)]
+def centre_cov(src: torch.Tensor, dst: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    return mu_s, mu_d, (dst - mu_d).T @ (src - mu_s) / len(src)
+
+
+def rotation(cov: torch.Tensor) -> torch.Tensor:
+    u, _, vh = torch.linalg.svd(cov)
+    d = torch.ones(2, dtype=cov.dtype)
+    if torch.linalg.det(u) * torch.linalg.det(vh) < 0:  # a mirror: flip the last direction
+        d[1] = -1
+    return u @ torch.diag(d) @ vh
+
+
+def scale(src: torch.Tensor, cov: torch.Tensor, R: torch.Tensor) -> torch.Tensor:
+    spread = ((src - src.mean(0)) ** 2).sum(1).mean()
+    return torch.trace(R.T @ cov) / spread  # the singular values, the last one with the mirror's sign
+
+
+def translation(mu_s: torch.Tensor, mu_d: torch.Tensor, s: float, R: torch.Tensor) -> torch.Tensor:
+    return mu_d - s * R @ mu_s
+
+
+RESULTS = [
+    exercises.check_similarity(similarity),
+    exercises.check_invert_similarity(invert),
+    projects.check_umeyama(centre_cov, rotation, scale, translation),
+]
 
 if __name__ == "__main__":
     print(*RESULTS, sep="\n")

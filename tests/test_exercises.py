@@ -15,11 +15,13 @@ from animegan_edu.teaching import (
     exercises_int8,
     exercises_losses,
     exercises_models,
+    exercises_projects,
     exercises_video,
 )
 
 TOPICS = (
-    exercises_models, exercises_losses, exercises_inference, exercises_int8, exercises_video, exercises_gan
+    exercises_models, exercises_losses, exercises_inference, exercises_int8, exercises_video, exercises_gan,
+    exercises_projects,
 )
 CHECKERS = {name: getattr(m, name) for m in TOPICS for name in m.__all__}
 
@@ -43,7 +45,8 @@ def test_solution_passes(path: Path) -> None:
 def test_every_checker_is_used_by_a_solution() -> None:
     used = set()
     for path in SOLUTIONS:
-        used |= {name for name in CHECKERS if f"exercises.{name}(" in path.read_text()}
+        text = path.read_text()
+        used |= {name for name in CHECKERS if f"exercises.{name}(" in text or f"projects.{name}(" in text}
     assert used == set(CHECKERS)
 
 
@@ -91,6 +94,12 @@ WRONG = {
     "check_lsgan_steps": lambda D, opt, r, f: (D(r).pow(2).mean() + (D(f) - 1).pow(2).mean()).item(),
     "check_frechet_1d": lambda a, b: float((a.mean() - b.mean()) ** 2),  # ignores the spreads
     "check_saturation": lambda im: (im.amax(0) - im.amin(0)).mean(),  # not divided by the max
+    # the multi-step exercises (exercises_projects), passed their first piece only
+    "check_inverted_residual": lambda i, o, r=2: torch.nn.Conv2d(i, o, 1),  # one layer, not the block
+    "check_power_iteration": lambda w, u: (w @ (w.T @ u), w.T @ u),  # u and v not normalised
+    "check_edge_smoothing": lambda im, lo, hi, d: torch.ones(1, 1, *im.shape[2:]),  # everything is an edge
+    "check_generator_step": lambda *a: dict.fromkeys(("g_adv", "content", "style", "colour", "tv"), 0.0),
+    "check_umeyama": lambda s, d: (s.mean(0), d.mean(0), d.T @ s / len(s)),  # not centred
 }
 
 

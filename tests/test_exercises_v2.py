@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+import kornia
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 
 from animegan_edu import imageio, metrics, models
+from animegan_edu.data import dataset
 from animegan_edu.inference import face, grading, pipeline
 from animegan_edu.teaching import (
     exercises_gan,
@@ -28,6 +30,7 @@ from animegan_edu.teaching import (
     exercises_int8,
     exercises_losses,
     exercises_models,
+    exercises_projects,
     exercises_video,
 )
 from animegan_edu.training import losses
@@ -40,6 +43,7 @@ TOPICS = (
     exercises_int8,
     exercises_video,
     exercises_gan,
+    exercises_projects,
 )
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 
@@ -89,6 +93,81 @@ def sigma_swallowing(w: torch.Tensor) -> float:
 
 def sigma_svd_method(w: torch.Tensor) -> float:
     return float(w.svd().S[0])
+
+
+def sol(stem: str, name: str) -> Callable[..., Any]:
+    """A function of ``solutions/<stem>.py``, loaded on its first call (a wrong answer's right pieces)."""
+
+    def call(*args: Any) -> Any:
+        return solution(stem)[name](*args)
+
+    call.__name__ = name
+    return call
+
+
+def sols(stem: str, *names: str, **wrong: Callable[..., Any]) -> tuple:
+    """The solution's pieces ``names`` in order, those named in ``wrong`` replaced by a mistake."""
+    return tuple(wrong.get(n) or sol(stem, n) for n in names)
+
+
+def block_class(residual: bool = True, depthwise: bool = True, act_after_project: bool = False) -> type:
+    """An inverted residual block with one of the typical mistakes."""
+
+    class Block(torch.nn.Module):
+        def __init__(self, i: int, o: int, r: int = 2) -> None:
+            super().__init__()
+            m, nn = i * r, torch.nn
+            self.res = residual and i == o
+            layers = [nn.Conv2d(i, m, 1, bias=False), nn.GroupNorm(1, m), nn.LeakyReLU(0.2)]
+            layers += [nn.ReflectionPad2d(1), nn.Conv2d(m, m, 3, groups=m if depthwise else 1)]
+            layers += [nn.GroupNorm(1, m), nn.LeakyReLU(0.2)]
+            layers += [nn.Conv2d(m, o, 1, bias=False), nn.GroupNorm(1, o)]
+            self.layers = nn.Sequential(*layers, *([nn.LeakyReLU(0.2)] if act_after_project else []))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x + self.layers(x) if self.res else self.layers(x)
+
+    return Block
+
+
+class LibrarySubclass(models.InvertedResBlock):
+    pass
+
+
+def g_step_variant(detach: bool = False, zero_grad: bool = True, weighted: bool = True) -> Callable:
+    """The generator step with one of the typical mistakes."""
+
+    def g_step(G, D, feat, g_opt, photo, style_gray, w):  # noqa: ANN001, ANN202
+        fake = G(photo)
+        terms = {
+            "g_adv": losses.lsgan_g_loss(D(fake.detach() if detach else fake)),
+            "content": losses.content_loss(feat(fake), feat(photo)),
+            "style": losses.style_loss(feat(fake), feat(style_gray)),
+            "colour": losses.colour_loss(fake, photo),
+            "tv": losses.total_variation_loss(fake),
+        }
+        total = sum((getattr(w, k) if weighted else 1.0) * v for k, v in terms.items())
+        if zero_grad:
+            g_opt.zero_grad()
+        total.backward()
+        g_opt.step()
+        return {**{k: v.item() for k, v in terms.items()}, "total": total.item()}
+
+    return g_step
+
+
+def blur_zero_padded(im: torch.Tensor, sigma: float, k: int) -> torch.Tensor:
+    return kornia.filters.gaussian_blur2d(im, (k, k), (sigma, sigma), border_type="constant")
+
+
+def centre_cov_transposed(src: torch.Tensor, dst: torch.Tensor) -> tuple:
+    mu_s, mu_d = src.mean(0), dst.mean(0)
+    return mu_s, mu_d, (src - mu_s).T @ (dst - mu_d) / len(src)
+
+
+NB02 = ("nb02_discriminators", "power_step", "estimate_sigma", "spectral_normalise")
+NB03 = ("nb03_losses", "edge_band", "blur", "composite")
+NB05 = ("nb05_face", "centre_cov", "rotation", "scale", "translation")
 
 
 @dataclass
@@ -319,6 +398,59 @@ TABLE: dict[str, Row] = {
             (lambda a, b: float((a.mean() - b.mean()) ** 2 + (a.var() - b.var()) ** 2),),
         ),
     ),
+    "check_inverted_residual": Row(
+        ref("nb01_generator", "MyBlock"),
+        (models.InvertedResBlock,),
+        (
+            (block_class(residual=False),),
+            (block_class(depthwise=False),),
+            (block_class(act_after_project=True),),
+        ),
+        ((LibrarySubclass,),),
+    ),
+    "check_power_iteration": Row(
+        ref(*NB02),
+        (torch.linalg.svdvals,),
+        (
+            sols(*NB02, power_step=lambda w, u: (w @ (w.T @ u), w.T @ u)),  # u, v not normalised
+            sols(*NB02, estimate_sigma=lambda w, u, k: float(w.norm())),  # Frobenius
+            sols(*NB02, spectral_normalise=lambda w, u, k: w / w.norm()),  # Frobenius
+        ),
+        (
+            sols(*NB02, estimate_sigma=lambda w, u, k: float(torch.linalg.svdvals(w)[0])),
+            sols(*NB02, spectral_normalise=lambda w, u, k: w / torch.linalg.matrix_norm(w, ord=2)),
+        ),
+    ),
+    "check_edge_smoothing": Row(
+        ref(*NB03),
+        (dataset.edge_smooth,),
+        (
+            sols(*NB03, edge_band=lambda im, lo, hi, d: sol(*NB03[:2])(im, lo, hi, 1)),  # no dilation
+            sols(*NB03, blur=blur_zero_padded),
+            sols(*NB03, composite=lambda im, b, band: b),  # blurred everywhere
+            sols(*NB03, composite=lambda im, b, band: torch.where(band, im, b)),  # the band inverted
+        ),
+        (sols(*NB03, composite=lambda im, b, band: dataset.edge_smooth(im)),),
+    ),
+    "check_generator_step": Row(
+        ref("nb04_training", "g_step"),
+        (exercises_projects.library_generator_step,),
+        (
+            (g_step_variant(detach=True),),
+            (g_step_variant(zero_grad=False),),
+            (g_step_variant(weighted=False),),
+        ),
+    ),
+    "check_umeyama": Row(
+        ref(*NB05),
+        (face.estimate_similarity,),
+        (
+            sols(*NB05, rotation=lambda c: torch.linalg.svd(c)[0] @ torch.linalg.svd(c)[2]),  # no mirror fix
+            sols(*NB05, translation=lambda ms, md, s, r: md - ms),  # ignores s and R
+            sols(*NB05, centre_cov=centre_cov_transposed),
+        ),
+        ((lambda a, b: face.estimate_similarity(a, b),),),
+    ),
     "check_saturation": Row(
         ref("nb09_learn_a_style", "saturation"),
         (metrics.patch_features,),
@@ -346,7 +478,7 @@ GIVEAWAYS = (
 def test_table_covers_every_checker() -> None:
     assert set(CHECKERS) == set(TABLE), set(CHECKERS) ^ set(TABLE)
     assert set(CHECKERS) == {n for m in TOPICS for n in m.__all__}
-    assert len(CHECKERS) == 26
+    assert len(CHECKERS) == 31
 
 
 def _snapshot(a: Any) -> Any:

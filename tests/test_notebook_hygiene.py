@@ -18,6 +18,7 @@ from animegan_edu.teaching import (
     exercises_int8,
     exercises_losses,
     exercises_models,
+    exercises_projects,
     exercises_video,
 )
 from animegan_edu.viz import MIN_DPI, MIN_PICTURE_PX
@@ -129,13 +130,13 @@ def test_ends_with_summary_references_exercises(path: Path) -> None:
         m
         for c in cells[start:]
         if c["cell_type"] == "code"
-        for m in re.findall(r"exercises\.(check_\w+)\(", _source(c))
+        for m in re.findall(r"(?:exercises|projects)\.(check_\w+)\(", _source(c))
     }
     assert len(calls) >= 2, calls
     checkers = {
         name
         for m in (exercises_models, exercises_losses, exercises_inference, exercises_int8, exercises_video,
-                  exercises_gan)
+                  exercises_gan, exercises_projects)
         for name in m.__all__
     }
     assert calls <= checkers, calls - checkers
