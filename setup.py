@@ -37,6 +37,15 @@ BUNDLED = {
         "demo_eval.json",
         "ablation/gan_ablation.json",
         "ablation/crops.png",
+        # the style weights of notebook 09 and their figures
+        "wesnoth.safetensors",
+        "wesnoth.safetensors.sha256",
+        "wesnoth_history.json",
+        "style_eval.json",
+        "style_probes.json",
+        "style_grid.jpg",
+        "ablation/style_ablation.json",
+        "ablation/style_ablation.png",
     ],
     "configs": ["*.yaml"],
     # the measured path table the default inference path reads (animegan_edu.inference.fastpaths)

@@ -143,8 +143,16 @@ def test_wheel_carries_the_bundled_data(installed):
         "weights/demo_val_curve.json",
         "weights/demo_eval.json",
         "benchmarks/fast_paths.json",
+        "weights/wesnoth.safetensors",
+        "weights/wesnoth.safetensors.sha256",
+        "weights/style_eval.json",
+        "weights/ablation/style_ablation.png",
+        "configs/style_wesnoth.yaml",
     ):
         assert f"animegan_edu/_data/{name}" in names, f"the wheel lacks {name}"
+    # notebook 09 trains offline on the course set inside the package
+    assert "animegan_edu/assets/course_styles/MANIFEST.json" in names
+    assert sum(n.startswith("animegan_edu/assets/course_styles/Hedgewars/smooth/") for n in names) == 24
 
 
 def test_installed_package_is_the_wheel_not_the_checkout(installed):

@@ -88,6 +88,7 @@ def test_registry_schema():
         "hayao",
         "paprika_tf",
         "demo",
+        "wesnoth",
     }
     n = count_parameters(Generator())
     for w in WR.AnimeGANv2Weights:

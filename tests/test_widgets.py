@@ -119,6 +119,13 @@ def test_load_model_random_is_seeded_and_says_so():
     assert WG.weight_choices()[-1][1] == WG.RANDOM
 
 
+def test_the_weights_menu_offers_the_bundled_styles():
+    values = [v for _, v in WG.weight_choices()]
+    assert {"demo", "wesnoth"} <= set(values), values
+    model, note = WG.load_model("wesnoth")
+    assert "wesnoth" in note.lower() and not model.training
+
+
 def test_studio_runs_headless_and_reuses_the_stylised_image():
     model = Negative()
     samples = {"a": _photo(), "b": _photo(64, 64).transpose(Image.Transpose.FLIP_LEFT_RIGHT)}

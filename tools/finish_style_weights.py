@@ -1,6 +1,6 @@
 """After the style fine-tunes: bundle their generators, score them, draw the model card's grid.
 
-    python tools/finish_style_weights.py wesnoth=runs/style-wesnoth hedgewars=runs/style-hedgewars
+    python tools/finish_style_weights.py wesnoth=runs/style-wesnoth clipart=runs/style-clipart
 
 For each ``name=RUN_DIR`` (RUN_DIR made by ``animegan-edu train --config configs/style_<name>.yaml``):
 
@@ -62,6 +62,7 @@ def main() -> None:
         checks[n] = {
             "distance_below_demo_by": 1 - s.distance[own] / scores["demo"].distance[own],
             "closest_of_shipped": all(s.distance[own] < s.distance[o] for o in shipped if o != own),
+            "nearest_of_all_sets": s.nearest() == own,
             "edge_corr": s.edge_corr,
             "cast_ok": s.cast_ok(own),
         }

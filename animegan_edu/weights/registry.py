@@ -121,6 +121,31 @@ def _tf(style: str, step: int, doc: str, data: str) -> Weights:
     )
 
 
+def _style(name: str, style_set: str, art: str, doc: str) -> Weights:
+    """A bundled style generator: the demo weights fine-tuned on one style set (notebook 09)."""
+    return Weights(
+        files=(WeightFile("", f"{name}.safetensors"),),
+        kind="bundled",
+        meta={
+            **_COMMON,
+            "hash": None,  # read from weights/<name>.safetensors.sha256 (see recorded_hash)
+            "hash_note": f"SHA-256 recorded in weights/{name}.safetensors.sha256 beside the file",
+            "file_size_mb": None,
+            "licence": (
+                "MIT (animegan-edu); fine-tuned on artwork under its own licences (one per file in the "
+                "style set's MANIFEST.json), see weights/MODEL_CARD.md"
+            ),
+            "training_data": (
+                f"the {style_set} style set of `animegan-edu data prepare-styles`: {art}; photos of the demo "
+                "set; recipe configs/style_" + name + ".yaml"
+            ),
+            "style_set": style_set,
+            "upsample": "align_corners",
+            "doc": doc,
+        },
+    )
+
+
 class AnimeGANv2Weights(Enum):
     """Pretrained generator weights (torchvision-style registry).
 
@@ -200,12 +225,18 @@ class AnimeGANv2Weights(Enum):
             ),
             "upsample": "align_corners",
             "doc": (
-                "The toolkit's own demo generator (v2: 16,000 steps of configs/demo.yaml, 6.3 hours on "
-                "2-core CPUs): a procedural cel-shading look."
+                "The toolkit's own demo generator (16,000 steps of configs/demo.yaml, 6.3 hours on "
+                "2-core CPUs): a paired imitation of a procedural cel-shading filter."
             ),
         },
     )
 
+    WESNOTH = _style(
+        "wesnoth",
+        "Wesnoth",
+        "painted scenes from Battle for Wesnoth (GPL-2+)",
+        "The demo generator fine-tuned, unpaired, towards painted artwork (configs/style_wesnoth.yaml).",
+    )
     @property
     def meta(self) -> dict[str, Any]:
         return self.value.meta
