@@ -131,7 +131,8 @@ plt.tight_layout()
 # ## 4 · Public weights, when you have them
 #
 # The registry lists every known model; those cached on this machine can be compared side by
-# side. On a machine without the internet only the demo is there, which this cell says.
+# side. Two ship with the toolkit and are always there: `demo` and `wesnoth` (the demo weights
+# fine-tuned towards painted art, notebook 09). Public models join them once downloaded.
 
 # %%
 from animegan_edu.weights.hub import load_generator
@@ -140,7 +141,7 @@ from animegan_edu.weights.registry import AnimeGANv2Weights, is_cached
 cached = [w for w in AnimeGANv2Weights if is_cached(w)]
 print("cached weights:", ", ".join(w.key for w in cached) or "none")
 if len(cached) > 1:
-    fig, axes = plt.subplots(1, len(cached), figsize=(4 * len(cached), 4))
+    fig, axes = plt.subplots(1, len(cached), figsize=(4 * len(cached), 4), dpi=110)
     for ax, w in zip(axes, cached):
         generator = load_generator(w, download=False)
         r = render(photos["astronaut"], generator, StudioSettings(size=384, grade="neutral"))

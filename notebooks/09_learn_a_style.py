@@ -39,7 +39,8 @@
 # 3. the two LSGAN steps, which you write yourself (checked), on a tiny problem;
 # 4. a fine-tune you can watch, towards the set you pick;
 # 5. what each loss does: the same run with one loss switched off at a time;
-# 6. the shipped style weights, and how close each one comes to its own set and to the others.
+# 6. the shipped `wesnoth` weights, how close they come to their own set and to the others,
+#    and the runs towards the other sets that did not get there.
 
 # %% tags=["nbval-check-output"]
 # %config InlineBackend.figure_formats = ["jpeg"]
