@@ -194,9 +194,9 @@ def debian_root(package: str, cache: Path, needed: Sequence[str]) -> tuple[Path,
             subprocess.run(["dpkg-deb", "-x", str(deb), str(unpack)], check=True, capture_output=True)
             (unpack / VERSION_FILE).write_text(version + "\n")
             if root.exists():  # an older unpacking: replaced only while it still carries our marker
-                if not (root / VERSION_FILE).is_file():
+                if root.is_symlink() or not (root / VERSION_FILE).is_file():
                     raise DataError(f"{root}: was not unpacked by animegan-edu; move it away")
-                shutil.rmtree(root)
+                shutil.rmtree(root)  # a real folder (not a link) that carries our marker
             os.replace(unpack, root)
         finally:
             if unpack.exists():

@@ -44,8 +44,8 @@ from animegan_edu.data.demo_sources import (
     pypi_version,
     validation_photos,
 )
-from animegan_edu.data.setfolder import check_out, install_set
-from animegan_edu.files import MAX_RECORD_BYTES, read_regular, sha256_file
+from animegan_edu.data.setfolder import check_out, install_or_keep
+from animegan_edu.files import sha256_file
 from animegan_edu.imageio import save_png_atomic
 
 __all__ = [
@@ -162,12 +162,7 @@ def prepare_demo(
         files = _write_images(tmp, photos, val, max_side, progress)
         text = json.dumps(_manifest(photos, list(val), files, max_side), indent=1, sort_keys=True) + "\n"
         (tmp / "MANIFEST.json").write_text(text)
-        old = out / "MANIFEST.json"
-        same = old.is_file() and read_regular(old, MAX_RECORD_BYTES, "manifest").decode() == text
-        if same and all((out / r).is_file() for r in files):
-            shutil.rmtree(tmp)  # identical set already there: keep it untouched
-            return out
-        install_set(tmp, out, MARKERS, "a demo set")
+        install_or_keep(tmp, out, files, MARKERS, "a demo set")
     except BaseException:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)  # our own temporary folder

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 from animegan_edu.data.dataset import DataError
 from animegan_edu.files import MAX_RECORD_BYTES, read_regular
 
-__all__ = ["our_manifest", "check_out", "remove_listed", "install_set"]
+__all__ = ["our_manifest", "check_out", "remove_listed", "install_set", "install_or_keep"]
 
 
 def our_manifest(out: Path, markers: Iterable[tuple[str, str]]) -> dict | None:
@@ -92,3 +93,21 @@ def install_set(tmp: Path, out: Path, markers: list[tuple[str, str]], what: str)
         print(f"{markers[0][1]}: kept {len(left)} file(s) you had added to the old set in {aside / out.name}")
     else:
         aside.rmdir()
+
+
+def install_or_keep(
+    tmp: Path, out: Path, files: Iterable[str], markers: list[tuple[str, str]], what: str
+) -> Path:
+    """Install the finished set ``tmp`` at ``out``, unless ``out`` already holds the same set.
+
+    The same set: an identical ``MANIFEST.json`` and every listed file present. Then ``out`` is
+    left untouched and ``tmp`` (a temporary folder the caller made with ``mkdtemp``) is removed.
+    """
+    text = read_regular(tmp / "MANIFEST.json", MAX_RECORD_BYTES, "manifest").decode()
+    old = out / "MANIFEST.json"
+    same = old.is_file() and read_regular(old, MAX_RECORD_BYTES, "manifest").decode() == text
+    if same and all((out / r).is_file() for r in files):
+        shutil.rmtree(tmp)  # our own temporary folder: the identical set stays as it is
+        return out
+    install_set(tmp, out, markers, what)
+    return out

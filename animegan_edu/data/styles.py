@@ -33,7 +33,7 @@ from PIL import Image
 
 from animegan_edu.data.dataset import IMAGE_EXTENSIONS, DataError, edge_smooth
 from animegan_edu.data.demo_sources import copyright_licence, debian_root
-from animegan_edu.data.setfolder import check_out, install_set, our_manifest
+from animegan_edu.data.setfolder import check_out, install_or_keep, our_manifest
 from animegan_edu.files import MAX_RECORD_BYTES, read_regular, sha256_file
 from animegan_edu.imageio import ImageLoadError, load_image, open_image, resize_longest, save_png_atomic
 
@@ -238,14 +238,7 @@ def _finish(out: Path, files: dict[str, dict], tmp: Path, max_side: int, old: di
     }
     text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
     (tmp / "MANIFEST.json").write_text(text)
-    same = (out / "MANIFEST.json").is_file() and read_regular(
-        out / "MANIFEST.json", MAX_RECORD_BYTES, "manifest"
-    ).decode() == text
-    if same and all((out / r).is_file() for r in files):
-        shutil.rmtree(tmp)  # identical sets already there: keep them untouched
-        return out
-    install_set(tmp, out, _MARKERS, "a styles folder")
-    return out
+    return install_or_keep(tmp, out, files, _MARKERS, "a styles folder")
 
 
 def _build(out: Path, images: list[StyleImage], max_side: int, progress: bool) -> Path:
