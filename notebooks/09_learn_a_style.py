@@ -162,10 +162,10 @@ plt.show()
 # photo: 1 means the same edges (the content is kept), near 0 means they are lost.
 
 # %%
-from animegan_edu.training.style_eval import confusion_table, load_style_set, style_scores
+from animegan_edu.training.style_eval import confusion_table, load_style_set, load_style_sets, style_scores
 from animegan_edu.weights.hub import get_generator
 
-style_sets = [load_style_set(course_root() / name) for name in SETS]
+style_sets = load_style_sets(course_root(), SETS)
 demo_model, demo_label = get_generator("demo", fallback=None, progress=False)
 with torch.no_grad():
     table = {"photos": style_scores(None, style_sets, 256),

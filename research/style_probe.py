@@ -24,7 +24,7 @@ import yaml
 from animegan_edu.data.styles import style_set_names
 from animegan_edu.machine import cpu_info
 from animegan_edu.training.config import load_config
-from animegan_edu.training.style_eval import load_style_set, style_scores
+from animegan_edu.training.style_eval import load_style_sets, style_scores
 from animegan_edu.training.train import check_out_dir, train
 
 
@@ -45,7 +45,7 @@ def main() -> None:
     t0 = time.perf_counter()
     trainer = train(cfg)
     seconds = time.perf_counter() - t0
-    sets = [load_style_set(Path(a.styles_root) / n, n) for n in style_set_names()]
+    sets = load_style_sets(a.styles_root, style_set_names())
     with torch.no_grad():
         ours = style_scores(trainer.output_generator, sets, a.size)
         trainer_demo = load_config("finetune", style=a.style, data_root=a.styles_root)

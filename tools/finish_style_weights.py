@@ -30,7 +30,7 @@ from animegan_edu.data.styles import style_set_names
 from animegan_edu.files import write_sidecar
 from animegan_edu.machine import cpu_info
 from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01
-from animegan_edu.training.style_eval import confusion_table, load_style_set, style_scores
+from animegan_edu.training.style_eval import confusion_table, load_style_sets, style_scores
 from animegan_edu.weights.hub import get_generator
 
 W = Path("weights")
@@ -49,7 +49,7 @@ def main() -> None:
         rows = json.loads((run / "history.json").read_text())
         (W / f"{name}_history.json").write_text(json.dumps(rows[::5]) + "\n")
         info[name] = {"steps": len(rows), "train_seconds": round(sum(r.get("seconds", 0.0) for r in rows), 1)}
-    sets = [load_style_set(Path("data/styles") / s, s) for s in style_set_names()]
+    sets = load_style_sets("data/styles", style_set_names())
     models = {"demo": get_generator("demo", fallback=None, progress=False)[0]}
     models.update({n: get_generator(n, fallback=None, progress=False)[0] for n in runs})
     scores = {"photos": style_scores(None, sets, SIZE)}

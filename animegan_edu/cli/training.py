@@ -26,7 +26,7 @@ from animegan_edu.outputs import check_output, output_lock
 from animegan_edu.resources import config_path
 from animegan_edu.training.config import TrainConfig, load_config
 from animegan_edu.training.evaluate import evaluate_generator, scores_table, summarize
-from animegan_edu.training.style_eval import confusion_table, load_style_set, style_scores
+from animegan_edu.training.style_eval import confusion_table, load_style_sets, style_scores
 from animegan_edu.training.train import train
 from animegan_edu.weights.hub import get_generator
 
@@ -233,11 +233,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate_styles(args: argparse.Namespace, model: torch.nn.Module, label: str) -> int:
     """``evaluate --styles``: the style figures of ``model`` (and of the photos) at each size."""
-    root = Path(args.styles)
-    names = [d.name for d in sorted(root.iterdir()) if (d / "style").is_dir()] if root.is_dir() else []
-    if not names:
-        raise DataError(f"{root}: no style sets (<Set>/style/); run 'animegan-edu data prepare-styles' first")
-    sets = [load_style_set(root / n, n) for n in names]
+    sets = load_style_sets(args.styles)
     report = {}
     for size in args.size:
         with torch.no_grad():

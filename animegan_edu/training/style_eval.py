@@ -33,7 +33,8 @@ from animegan_edu.data.dataset import DataError, list_images, read_image
 from animegan_edu.metrics import edge_correlation, mean_lab_ab, patch_features, style_distance
 from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01
 
-__all__ = ["StyleSet", "load_style_set", "StyleScores", "style_scores", "confusion_table"]
+__all__ = [
+    "StyleSet", "load_style_set", "load_style_sets", "StyleScores", "style_scores", "confusion_table"]
 
 
 @dataclass
@@ -65,6 +66,30 @@ def load_style_set(folder: str | os.PathLike, name: str | None = None, limit: in
         raise DataError(f"{pics_dir}: no pictures; run 'animegan-edu data prepare-styles' first")
     pics = [read_image(f) for f in files]
     return StyleSet(name or folder.name, patch_features(pics), mean_lab_ab(pics), len(pics))
+
+
+def load_style_sets(root: str | os.PathLike, names: Sequence[str] | None = None) -> list[StyleSet]:
+    """The sets ``root/<name>/style/`` (``names``: every folder of ``root`` that has one, sorted).
+
+    Raises:
+        DataError: ``root`` holds no set, or a named one is missing (one line: what to run).
+
+    Example:
+        >>> import tempfile, os
+        >>> from PIL import Image
+        >>> d = tempfile.mkdtemp()
+        >>> for n in ("B", "A"):
+        ...     os.makedirs(os.path.join(d, n, "style"))
+        ...     Image.new("RGB", (32, 32), (90, 90, 90)).save(os.path.join(d, n, "style", "x.png"))
+        >>> [s.name for s in load_style_sets(d)]
+        ['A', 'B']
+    """
+    root = Path(root)
+    if names is None:
+        names = [d.name for d in sorted(root.iterdir()) if (d / "style").is_dir()] if root.is_dir() else []
+    if not names:
+        raise DataError(f"{root}: no style sets (<Set>/style/); run 'animegan-edu data prepare-styles' first")
+    return [load_style_set(root / n, n) for n in names]
 
 
 @dataclass

