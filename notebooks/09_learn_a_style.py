@@ -155,22 +155,24 @@ plt.show()
 # each divided by its spread in the style set first, so that all eight count alike and a
 # distance of about 1 means "about one standard deviation away" (`style_distance`).
 #
-# `animegan_edu.training.style_eval.style_scores` puts the 8 validation photos through a
+# `animegan_edu.training.style_eval.style_scores` puts the 8 validation photos (4 in the shortened test run) through a
 # generator and compares the outputs with each set. These photos are never trained on.
 # `style_scores(None, ...)` scores the photos themselves. The table gives the distance from each
 # set (the nearest set is starred). The last column is the **edge correlation** with the input
 # photo: 1 means the same edges (the content is kept), near 0 means they are lost.
 
 # %%
+from animegan_edu.samples import VALIDATION_PHOTOS
 from animegan_edu.training.style_eval import confusion_table, load_style_set, load_style_sets, style_scores
 from animegan_edu.weights.hub import get_generator
 
+SCORED = VALIDATION_PHOTOS[:4] if short_runs() else VALIDATION_PHOTOS  # the short test run scores 4
 style_sets = load_style_sets(course_root(), SETS)
 demo_model, demo_label = get_generator("demo", fallback=None, progress=False)
 with torch.no_grad():
-    table = {"photos": style_scores(None, style_sets, 256),
-             "demo weights": style_scores(demo_model, style_sets, 256)}
-print("8 validation photos at 256 px; style distance to each course set (lower is closer)")
+    table = {"photos": style_scores(None, style_sets, 256, SCORED),
+             "demo weights": style_scores(demo_model, style_sets, 256, SCORED)}
+print(f"{len(SCORED)} validation photos at 256 px; style distance to each course set (lower is closer)")
 print(confusion_table(table))
 
 # %% [markdown]
@@ -308,14 +310,14 @@ cfg = load_config("finetune", data_root=str(STYLE_ROOT), photo_root=str(course_r
                   sample_every=0, checkpoint_every=0, threads=2)
 trainer = Trainer(cfg)
 target = load_style_set(STYLE_ROOT / SET)
-before = style_scores(trainer.output_generator, [target], 256)
+before = style_scores(trainer.output_generator, [target], 256, SCORED)
 watch = StyleWatch(trainer, every=max(1, STEPS // 6))
 t0 = time.perf_counter()
 trainer.fit(callback=watch, progress=False)
 if watch.scores[-1]["step"] != trainer.step:
     watch.record(trainer.history.rows[-1])  # the last step too
 minutes = (time.perf_counter() - t0) / 60
-after = style_scores(trainer.output_generator, [target], 256)
+after = style_scores(trainer.output_generator, [target], 256, SCORED)
 d0, d1 = before.distance[SET], after.distance[SET]
 print(f"{STEPS} steps towards {SET} from {trainer.init_label}, {torch.get_num_threads()} threads:",
       f"{minutes:.1f} min")
@@ -462,8 +464,6 @@ plt.show()
 # photos, then the demo weights' picture and the `wesnoth` one:
 
 # %%
-from animegan_edu.samples import VALIDATION_PHOTOS
-
 models = {"demo": demo_model}
 models.update({name: get_generator(name, fallback=None, progress=False)[0]
                for name in ("wesnoth",)})

@@ -7,22 +7,13 @@ from pathlib import Path
 
 import pytest
 import torch
+from gan_answers import TOPICS
 
 from animegan_edu.teaching import (
     checking,
-    exercises_gan,
     exercises_inference,
-    exercises_int8,
-    exercises_losses,
-    exercises_models,
-    exercises_projects,
-    exercises_video,
 )
 
-TOPICS = (
-    exercises_models, exercises_losses, exercises_inference, exercises_int8, exercises_video, exercises_gan,
-    exercises_projects,
-)
 CHECKERS = {name: getattr(m, name) for m in TOPICS for name in m.__all__}
 
 SOLUTIONS = sorted((Path(__file__).resolve().parents[1] / "solutions").glob("nb*.py"))

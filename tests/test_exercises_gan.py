@@ -9,30 +9,12 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
+from gan_answers import d_bce, d_swapped, g_swapped, update
 
 from animegan_edu.teaching import exercises_gan as E
 
 SOLUTION = runpy.run_path(str(Path(__file__).resolve().parents[1] / "solutions" / "nb09_learn_a_style.py"))
 d_ok, g_ok = SOLUTION["d_step"], SOLUTION["g_step"]
-
-
-def _update(loss, opt):  # noqa: ANN001, ANN202
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    return loss.item()
-
-
-def d_swapped(D, d_opt, real, fake):  # noqa: ANN001, ANN201
-    return _update(D(real).pow(2).mean() + (D(fake.detach()) - 1).pow(2).mean(), d_opt)
-
-
-def d_bce(D, d_opt, real, fake):  # noqa: ANN001, ANN201
-    r, f = D(real), D(fake.detach())
-    loss = F.binary_cross_entropy_with_logits(r, torch.ones_like(r)) + F.binary_cross_entropy_with_logits(
-        f, torch.zeros_like(f)
-    )
-    return _update(loss, d_opt)
 
 
 def d_no_zero_grad(D, d_opt, real, fake):  # noqa: ANN001, ANN201
@@ -43,7 +25,7 @@ def d_no_zero_grad(D, d_opt, real, fake):  # noqa: ANN001, ANN201
 
 
 def d_no_detach(D, d_opt, real, fake):  # noqa: ANN001, ANN201
-    return _update((D(real) - 1).pow(2).mean() + D(fake).pow(2).mean(), d_opt)
+    return update((D(real) - 1).pow(2).mean() + D(fake).pow(2).mean(), d_opt)
 
 
 def d_no_step(D, d_opt, real, fake):  # noqa: ANN001, ANN201
@@ -55,20 +37,16 @@ def d_no_step(D, d_opt, real, fake):  # noqa: ANN001, ANN201
 
 def g_also_steps_d(G, D, g_opt, x):  # noqa: ANN001, ANN201
     both = torch.optim.SGD(list(G.parameters()) + list(D.parameters()), lr=g_opt.param_groups[0]["lr"])
-    return _update((D(G(x)) - 1).pow(2).mean(), both)
-
-
-def g_swapped(G, D, g_opt, x):  # noqa: ANN001, ANN201
-    return _update(D(G(x)).pow(2).mean(), g_opt)
+    return update((D(G(x)) - 1).pow(2).mean(), both)
 
 
 def g_bce(G, D, g_opt, x):  # noqa: ANN001, ANN201
     s = D(G(x))
-    return _update(F.binary_cross_entropy_with_logits(s, torch.ones_like(s)), g_opt)
+    return update(F.binary_cross_entropy_with_logits(s, torch.ones_like(s)), g_opt)
 
 
 def g_detached(G, D, g_opt, x):  # noqa: ANN001, ANN201
-    return _update((D(G(x).detach()) - 1).pow(2).mean(), g_opt)
+    return update((D(G(x).detach()) - 1).pow(2).mean(), g_opt)
 
 
 def g_no_zero_grad(G, D, g_opt, x):  # noqa: ANN001, ANN201
@@ -88,10 +66,10 @@ def test_half_losses_of_the_paper_pass() -> None:
     """Mao et al. write both losses with a factor 1/2: accepted too."""
 
     def d_half(D, d_opt, real, fake):  # noqa: ANN001, ANN202
-        return _update(0.5 * ((D(real) - 1).pow(2).mean() + D(fake.detach()).pow(2).mean()), d_opt)
+        return update(0.5 * ((D(real) - 1).pow(2).mean() + D(fake.detach()).pow(2).mean()), d_opt)
 
     def g_half(G, D, g_opt, x):  # noqa: ANN001, ANN202
-        return _update(0.5 * (D(G(x)) - 1).pow(2).mean(), g_opt)
+        return update(0.5 * (D(G(x)) - 1).pow(2).mean(), g_opt)
 
     assert E.check_lsgan_steps(d_half, g_half).correct
 

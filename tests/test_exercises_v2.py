@@ -19,32 +19,20 @@ import kornia
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
+from gan_answers import TOPICS, d_bce, d_swapped, g_swapped, update
 
 from animegan_edu import imageio, metrics, models
 from animegan_edu.data import dataset
 from animegan_edu.inference import face, grading, pipeline
 from animegan_edu.teaching import (
     exercises_gan,
-    exercises_inference,
-    exercises_int8,
     exercises_losses,
     exercises_models,
     exercises_projects,
-    exercises_video,
 )
 from animegan_edu.training import losses
 from animegan_edu.video import temporal
 
-TOPICS = (
-    exercises_models,
-    exercises_losses,
-    exercises_inference,
-    exercises_int8,
-    exercises_video,
-    exercises_gan,
-    exercises_projects,
-)
 SOLUTIONS = Path(__file__).resolve().parents[1] / "solutions"
 
 
@@ -58,29 +46,8 @@ def ref(stem: str, *names: str) -> Callable[[], tuple]:
     return lambda: tuple(solution(stem)[n] for n in names)
 
 
-def _update(loss: torch.Tensor, opt: torch.optim.Optimizer) -> float:
-    opt.zero_grad()
-    loss.backward()
-    opt.step()
-    return loss.item()
-
-
-def d_swapped(D, d_opt, real, fake):  # noqa: ANN001, ANN201
-    return _update(D(real).pow(2).mean() + (D(fake.detach()) - 1).pow(2).mean(), d_opt)
-
-
-def d_bce(D, d_opt, real, fake):  # noqa: ANN001, ANN201
-    r, f = D(real), D(fake.detach())
-    bce = F.binary_cross_entropy_with_logits
-    return _update(bce(r, torch.ones_like(r)) + bce(f, torch.zeros_like(f)), d_opt)
-
-
-def g_swapped(G, D, g_opt, x):  # noqa: ANN001, ANN201
-    return _update(D(G(x)).pow(2).mean(), g_opt)
-
-
 def d_with_library_loss(D, d_opt, real, fake):  # noqa: ANN001, ANN201
-    return _update(losses.lsgan_d_loss(D(real), D(fake.detach())), d_opt)
+    return update(losses.lsgan_d_loss(D(real), D(fake.detach())), d_opt)
 
 
 def sigma_swallowing(w: torch.Tensor) -> float:

@@ -7,7 +7,7 @@ From the demo weights, five copies train for the same steps on the same batches 
 ``prepare-demo``): all losses, then content, style, colour and the adversarial term switched
 off in turn. Each copy is scored on the validation photos at 256 px against the style set
 (:mod:`animegan_edu.training.style_eval`). Writes ``weights/ablation/style_ablation.json``
-(with the CPU) and ``weights/ablation/style_ablation.png`` (two photos, one column per copy),
+(with the CPU) and ``weights/ablation/style_ablation.png`` (two photos at 384 px, one column per copy),
 which notebook 09 shows.
 """
 
@@ -50,7 +50,7 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     style_set = load_style_set(Path("data/styles") / a.style, a.style)
-    photos = [sample_photo01(n, 256)[None] for n in PHOTOS]
+    photos = [sample_photo01(n, 384)[None] for n in PHOTOS]  # the figure's pictures (scores: 256 px)
     rows, pictures = {}, {}
     for name, over in VARIANTS.items():
         t0 = time.perf_counter()
@@ -73,7 +73,7 @@ def main() -> None:
               "recipe": f"configs/style_{a.style.lower()}.yaml", "size": 256, "variants": rows}  # fmt: skip
     (OUT / "style_ablation.json").write_text(json.dumps(record, indent=1) + "\n")
     cols = ["photo", *VARIANTS]
-    fig, axes = plt.subplots(len(PHOTOS), len(cols), figsize=(2.6 * len(cols), 2.6 * len(PHOTOS)), dpi=110)
+    fig, axes = plt.subplots(len(PHOTOS), len(cols), figsize=(3.6 * len(cols), 3.5 * len(PHOTOS)), dpi=110)
     for r, p in enumerate(photos):
         for c, col in enumerate(cols):
             img = p[0] if col == "photo" else pictures[col][r]

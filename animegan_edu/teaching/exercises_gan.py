@@ -181,6 +181,34 @@ def _value_is(got: float, ref: float) -> bool:
     return any(math.isclose(got, s * ref, rel_tol=1e-4, abs_tol=1e-6) for s in (1.0, 0.5))
 
 
+def _check_update(
+    who: str, opt: str, net: nn.Module, before: list[torch.Tensor], net0: nn.Module,
+    ref: torch.Tensor, lr: float, junk: list[torch.Tensor], no_change_hint: str,
+) -> None:  # fmt: skip
+    """Raise :class:`Wrong` unless ``net`` moved from ``before`` by one SGD step down ``ref`` at ``net0``."""
+    delta = [p.detach() - b for p, b in zip(net.parameters(), before)]
+    if all(d.abs().max() == 0 for d in delta):
+        raise Wrong(
+            f"the {who}'s weights did not change.",
+            no_change_hint,
+            "backward only computes the gradients; the optimiser's step changes the weights.",
+        )
+    right = _grads(ref, net0)
+    if _step_matches(delta, lr, right):
+        return
+    if _step_matches([d + lr * j for d, j in zip(delta, junk)], lr, right):
+        raise Wrong(
+            "the step used the gradients left over from an earlier step as well.",
+            f"call {opt}.zero_grad() before loss.backward().",
+            "PyTorch adds new gradients to the old ones until they are cleared.",
+        )
+    raise Wrong(
+        f"the {who}'s update is not one step down the LSGAN loss you returned.",
+        "one step is: clear the gradients, backpropagate this loss, step the optimiser.",
+        f"{opt}.zero_grad(), loss.backward(), {opt}.step(), in that order, on the loss you return.",
+    )
+
+
 def _check_d_piece(d_step: Callable[..., Any], seed: int) -> None:
     gen = seeded(90 + seed)
     G, D = toy_networks(seed)
@@ -227,27 +255,8 @@ def _check_d_piece(d_step: Callable[..., Any], seed: int) -> None:
             "use fake.detach() in d_step, so that backward stops at the generated points.",
             "this step trains D only: score fake.detach(), not fake.",
         )
-    delta = [p.detach() - b for p, b in zip(D.parameters(), before)]
-    if all(d.abs().max() == 0 for d in delta):
-        raise Wrong(
-            "the discriminator's weights did not change.",
-            "after loss.backward(), call d_opt.step().",
-            "backward only computes the gradients; the optimiser's step changes the weights.",
-        )
-    right = _grads(ref, D0)
-    if _step_matches(delta, lr, right):
-        return
-    if _step_matches([d + lr * j for d, j in zip(delta, junk)], lr, right):
-        raise Wrong(
-            "the step used the gradients left over from an earlier step as well.",
-            "call d_opt.zero_grad() before loss.backward().",
-            "PyTorch adds new gradients to the old ones until they are cleared.",
-        )
-    raise Wrong(
-        "the discriminator's update is not one step down the LSGAN loss you returned.",
-        "one step is: clear the gradients, backpropagate this loss, step the optimiser.",
-        "d_opt.zero_grad(), loss.backward(), d_opt.step(), in that order, on the loss you return.",
-    )
+    _check_update("discriminator", "d_opt", D, before, D0, ref, lr, junk,
+                  "after loss.backward(), call d_opt.step().")  # fmt: skip
 
 
 def _check_g_piece(g_step: Callable[..., Any], seed: int) -> None:
@@ -291,28 +300,9 @@ def _check_g_piece(g_step: Callable[..., Any], seed: int) -> None:
             "score G(x) with D and pull the scores towards the label the generator wants.",
             "a mean of squared distances to 1, returned as a number (loss.item()).",
         )
-    delta = [p.detach() - b for p, b in zip(G.parameters(), before_g)]
-    if all(d.abs().max() == 0 for d in delta):
-        raise Wrong(
-            "the generator's weights did not change.",
-            "do not detach G(x) in g_step (the gradient must flow through D into G), and call "
-            "g_opt.step() after loss.backward().",
-            "backward only computes the gradients; the optimiser's step changes the weights.",
-        )
-    right = _grads(ref, G0)
-    if _step_matches(delta, lr, right):
-        return
-    if _step_matches([d + lr * j for d, j in zip(delta, junk)], lr, right):
-        raise Wrong(
-            "the step used the gradients left over from an earlier step as well.",
-            "call g_opt.zero_grad() before loss.backward().",
-            "PyTorch adds new gradients to the old ones until they are cleared.",
-        )
-    raise Wrong(
-        "the generator's update is not one step down the LSGAN loss you returned.",
-        "one step is: clear the gradients, backpropagate this loss, step the optimiser.",
-        "g_opt.zero_grad(), loss.backward(), g_opt.step(), in that order, on the loss you return.",
-    )
+    _check_update("generator", "g_opt", G, before_g, G0, ref, lr, junk,
+                  "do not detach G(x) in g_step (the gradient must flow through D into G), and call "
+                  "g_opt.step() after loss.backward().")  # fmt: skip
 
 
 def check_lsgan_steps(
