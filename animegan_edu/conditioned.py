@@ -39,6 +39,7 @@ __all__ = [
     "ModulatedGroupNorm",
     "StyleEncoder",
     "StyleConditionedGenerator",
+    "StyleView",
 ]
 
 #: Length of a reference picture's statistics vector: the mean and the spread of each channel of
@@ -218,3 +219,30 @@ class StyleConditionedGenerator(Generator):
             )
         result = self.load_state_dict(dict(state), strict=False)
         assert not result.unexpected_keys
+
+
+class StyleView(nn.Module):
+    """A :class:`StyleConditionedGenerator` under one style: a module with the plain generator's call.
+
+    ``style`` is a style name (its learned code, read at every call, so a view made before or
+    during training follows the embedding) or a fixed code ``(code_dim,)`` (a mix, or a
+    reference code). ``forward(x)`` maps RGB ``(N, 3, H, W)`` in ``[-1, 1]`` to the same
+    shape and range, so the view goes wherever a :class:`~animegan_edu.models.Generator` does.
+
+    Example:
+        >>> g = StyleConditionedGenerator(["a", "b"]).eval()
+        >>> x = torch.zeros(1, 3, 16, 16)
+        >>> torch.equal(StyleView(g, "a")(x), g(x, g.style_code("a")))
+        True
+    """
+
+    def __init__(self, generator: StyleConditionedGenerator, style: str | torch.Tensor) -> None:
+        super().__init__()
+        self.generator = generator
+        if isinstance(style, str):
+            generator.style_code(style)  # an unknown name fails here, not at the first call
+        self.style = style
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        code = self.generator.style_code(self.style) if isinstance(self.style, str) else self.style
+        return self.generator(x, code)

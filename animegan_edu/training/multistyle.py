@@ -34,10 +34,9 @@ from typing import Any
 
 import torch
 import yaml
-from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator
+from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator, StyleView
 from animegan_edu.data.dataset import DataError, list_images, read_image
 from animegan_edu.files import MAX_RECORD_BYTES, atomic_write, read_regular, write_sidecar
 from animegan_edu.resources import config_path
@@ -174,17 +173,6 @@ def split_set(folder: str | os.PathLike, every: int = 10) -> tuple[list[Path], l
     return [f for f in files if f not in held], held
 
 
-class _Coded(nn.Module):
-    """The shared generator under one style's learned code: what a single-style trainer trains."""
-
-    def __init__(self, generator: StyleConditionedGenerator, index: int) -> None:
-        super().__init__()
-        self.generator, self.index = generator, index
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.generator(x, self.generator.embedding.weight[self.index])
-
-
 class MultiStyleRun:
     """The state of a multi-style run: the shared generator, its EMA, one trainer per set.
 
@@ -222,7 +210,7 @@ class MultiStyleRun:
                 checkpoint_every=0,
             )  # fmt: skip
             trainer = Trainer(tcfg)
-            trainer.generator = trainer.g_model = _Coded(self.generator, k)
+            trainer.generator = trainer.g_model = StyleView(self.generator, name)
             trainer.g_opt, trainer.g_ema = self.g_opt, None
             self.trainers.append(trainer)
         self.step = 0
