@@ -54,7 +54,8 @@ def _same(a: nn.Module | dict, b: nn.Module | dict) -> bool:
         ("ema: fast\n", r"c\.yaml: ema: expected a finite number"),
         ("photo_root: 3\n", r"c\.yaml: photo_root: expected text"),
         ("init_weights: [demo]\n", r"c\.yaml: init_weights: expected text"),
-        ("colour_target: style\n", r"c\.yaml: colour_target: use photo or style_tint, got 'style'"),
+        ("colour_target: style\n", r"c\.yaml: colour_target: use photo, style_tint or style_pull, got 'st"),
+        ("colour_pull: 1.5\n", r"c\.yaml: colour_pull: a fraction from 0 to 1, got 1\.5"),
     ],
 )
 def test_new_fields_are_checked_in_one_line(tmp_path, text, match):
@@ -232,6 +233,28 @@ def test_style_tint_is_the_colour_losses_reference(split, tmp_path, monkeypatch)
     photo = tinted.dataset.batch(0, 1, tinted.cfg.crop, seed=tinted.cfg.seed).photo
     assert torch.allclose(seen[0], plain.dataset.batch(0, 1, plain.cfg.crop, seed=plain.cfg.seed).photo)
     assert torch.allclose(seen[1], L.shift_chroma(photo, want), atol=1e-6)
+
+
+def test_style_pull_moves_each_photos_colour_towards_the_set(split, tmp_path, monkeypatch):
+    seen = []
+    real = L.colour_loss
+    monkeypatch.setattr(L, "colour_loss", lambda fake, ref: seen.append(ref) or real(fake, ref))
+    cfg = _ft(split, tmp_path / "p", init_steps=0, adv_steps=1, colour=1.0, colour_target="style_pull",
+              colour_pull=0.25)  # fmt: skip
+    pulled = Trainer(cfg)
+    set_uv = L.mean_chroma(pulled.dataset.styles)
+    assert torch.allclose(pulled.tint, set_uv)
+    pulled.train_step()
+    photo = pulled.dataset.batch(0, cfg.batch_size, cfg.crop, seed=cfg.seed).photo
+    own, ref = (L.yuv(t)[:, 1:].mean((2, 3)) for t in (photo, seen[0]))
+    assert torch.allclose(ref - own, 0.25 * (set_uv - own), atol=2e-3)  # a quarter of the way, each photo
+    # a warm photo and a cool one both move towards a grey set's colour, so neither is cast away from it
+    warm, cool = torch.zeros(1, 3, 8, 8), torch.zeros(1, 3, 8, 8)
+    warm[:, 0], cool[:, 2] = 0.3, 0.3
+    for p in (warm, cool):
+        chroma = lambda t: L.yuv(t)[:, 1:].mean((2, 3)).abs().sum()  # noqa: E731
+        before, after = chroma(p), chroma(L.colour_reference(p, "style_pull", torch.zeros(2), 0.5))
+        assert after < before * 0.6
 
 
 def test_mean_chroma_loss_sees_a_cast_not_local_colours():

@@ -117,9 +117,11 @@ class TrainConfig:
     # installed, else VGG19), "vgg16" (pretrained, required) or "vgg19" (random unless a file)
     features: str = "auto"
     ema: float = 0.0  # decay of an exponential moving average of the generator (0: none)
-    # the colour loss's reference: "photo" (the original) or "style_tint" (the photo with the
+    # the colour loss's reference: "photo" (the original), "style_tint" (the photo with the
     # style set's mean chroma offset from the photos' added: the style's average tint allowed)
+    # or "style_pull" (each photo's mean chroma moved colour_pull of the way to the set's)
     colour_target: str = "photo"
+    colour_pull: float = 0.5
     # L1 between each output's mean YUV chroma and its colour reference's (0: off): keeps the
     # picture's overall colour (no cast) while leaving local colours free
     colour_mean: float = 0.0
@@ -416,9 +418,11 @@ def check_config(cfg: TrainConfig, where: str = "config") -> None:
             raise ConfigError(f"{where}: {exc}") from None
     if cfg.features not in ("auto", "vgg16", "vgg19"):
         raise ConfigError(f"{where}: features: use auto, vgg16 or vgg19, got {short_repr(cfg.features)}")
-    if cfg.colour_target not in ("photo", "style_tint"):
+    if cfg.colour_target not in ("photo", "style_tint", "style_pull"):
         got = short_repr(cfg.colour_target)
-        raise ConfigError(f"{where}: colour_target: use photo or style_tint, got {got}")
+        raise ConfigError(f"{where}: colour_target: use photo, style_tint or style_pull, got {got}")
+    if not 0.0 <= cfg.colour_pull <= 1.0:
+        raise ConfigError(f"{where}: colour_pull: a fraction from 0 to 1, got {cfg.colour_pull}")
     if not 0.0 <= cfg.ema < 1.0:
         raise ConfigError(f"{where}: ema: a decay from 0 (off) to below 1, got {cfg.ema}")
     for key in ("init_lr", "g_lr", "d_lr"):

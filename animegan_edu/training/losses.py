@@ -42,6 +42,7 @@ __all__ = [
     "gradient_loss",
     "mean_chroma",
     "mean_chroma_loss",
+    "colour_reference",
     "shift_chroma",
     "VGG19Features",
     "vgg19_features",
@@ -385,7 +386,8 @@ def mean_chroma(images: list[torch.Tensor]) -> torch.Tensor:
 
 
 def shift_chroma(x: torch.Tensor, delta_uv: torch.Tensor) -> torch.Tensor:
-    """``x`` (RGB ``[-1, 1]`` NCHW) with ``delta_uv`` ``(2,)`` added to its YUV chroma, clipped to the range.
+    """``x`` (RGB ``[-1, 1]`` NCHW) with ``delta_uv`` (``(2,)``, or ``(N, 2)`` one per picture) added to its
+    YUV chroma, clipped to the range.
 
     The colour loss's reference when ``colour_target: style_tint``: the photo, tinted by how
     much the style set's mean chroma differs from the photos', so that the generator may take
@@ -398,8 +400,34 @@ def shift_chroma(x: torch.Tensor, delta_uv: torch.Tensor) -> torch.Tensor:
         True
     """
     yuv = kornia.color.rgb_to_yuv((x + 1) / 2)
-    yuv = torch.cat([yuv[:, :1], yuv[:, 1:] + delta_uv.to(x).view(1, 2, 1, 1)], dim=1)
+    yuv = torch.cat([yuv[:, :1], yuv[:, 1:] + delta_uv.to(x).view(-1, 2, 1, 1)], dim=1)
     return kornia.color.yuv_to_rgb(yuv).clamp(0, 1) * 2 - 1
+
+
+def colour_reference(
+    photo: torch.Tensor, target: str, chroma: torch.Tensor | None, pull: float
+) -> torch.Tensor:
+    """The colour losses' reference for a batch of photos (RGB ``[-1, 1]`` NCHW), by ``colour_target``.
+
+    * ``photo``: the photo itself (the original recipe);
+    * ``style_tint``: the photo with ``chroma`` ``(2,)`` (the style set's mean YUV chroma minus
+      the training photos') added: every picture gets the same tint;
+    * ``style_pull``: each photo's mean chroma moved the fraction ``pull`` of the way to
+      ``chroma`` ``(2,)`` (the style set's mean chroma): a warm photo is cooled towards a cool
+      style and a cool one warmed, so no picture's overall colour moves away from the style's.
+
+    Example:
+        >>> p = torch.zeros(2, 3, 4, 4); p[1, 0] = 0.4  # a grey and a reddish photo
+        >>> ref = colour_reference(p, "style_pull", torch.tensor([0.0, 0.0]), 1.0)  # towards grey
+        >>> bool(mean_chroma_loss(ref, torch.zeros_like(p)) < 1e-3)
+        True
+    """
+    if target == "photo" or chroma is None:
+        return photo
+    if target == "style_tint":
+        return shift_chroma(photo, chroma)
+    own = yuv(photo)[:, 1:].mean((2, 3))
+    return shift_chroma(photo, pull * (chroma.to(photo).view(1, 2) - own))
 
 
 def mean_chroma_loss(fake: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:

@@ -115,11 +115,11 @@ class Trainer:
             start, self.init_label = get_generator(cfg.init_weights, fallback=None, progress=False)
             self.generator.load_state_dict(start.state_dict())
         self.g_ema = self.new_ema()
-        self.tint = (  # the style set's mean chroma minus the photos' (colour_target: style_tint)
-            L.mean_chroma(self.dataset.styles) - L.mean_chroma(self.dataset.photos)
-            if cfg.colour_target == "style_tint"
-            else None
-        )
+        self.tint = (  # style_tint: the set's mean chroma minus the photos'; style_pull: the set's
+            L.mean_chroma(self.dataset.styles)
+            - (L.mean_chroma(self.dataset.photos) if cfg.colour_target == "style_tint" else 0.0)
+            if cfg.colour_target != "photo" else None
+        )  # fmt: skip
         self.discriminator = Discriminator(3, cfg.d_channels, cfg.d_layers, cfg.spectral_norm).to(
             self.device, memory_format=self.memory_format
         )
@@ -286,7 +286,7 @@ class Trainer:
                 s = L.style_loss(f_fake, self.vgg(b.style_gray.to(self.device)))
                 row["style"] = s.item()
                 g_loss = g_loss + w.style * s
-        reference = photo if self.tint is None else L.shift_chroma(photo, self.tint)
+        reference = L.colour_reference(photo, self.cfg.colour_target, self.tint, self.cfg.colour_pull)
         if w.colour > 0:
             c = L.colour_loss(fake, reference)
             row["colour"] = c.item()
