@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     stylize.add_parser(sub)
     weights.add_parser(sub)
     training.add_train_parser(sub)
+    training.add_train_styles_parser(sub)
     training.add_data_parser(sub)
     bench.add_bench_parser(sub)
     int8.add_quantize_parser(sub)

@@ -26,11 +26,12 @@ from animegan_edu.outputs import check_output, output_lock
 from animegan_edu.resources import config_path
 from animegan_edu.training.config import TrainConfig, load_config
 from animegan_edu.training.evaluate import evaluate_generator, scores_table, summarize
+from animegan_edu.training.multistyle import load_multistyle_config, run_multistyle
 from animegan_edu.training.style_eval import confusion_table, load_style_sets, style_scores
 from animegan_edu.training.train import train
 from animegan_edu.weights.hub import get_generator
 
-__all__ = ["add_train_parser", "add_data_parser", "add_evaluate_parser"]
+__all__ = ["add_train_parser", "add_train_styles_parser", "add_data_parser", "add_evaluate_parser"]
 
 STYLE_NAMES = ", ".join(style_set_names())
 
@@ -90,6 +91,41 @@ def check_train_outputs(config: Path, cfg: TrainConfig, export: str | None) -> P
     option = "--export" if export else "out_dir"
     check_output(target, inputs, suffixes=(".safetensors",), what="training input", option=option)
     return out
+
+
+# --------------------------------------------------------------------------------------
+# train-styles
+# --------------------------------------------------------------------------------------
+def add_train_styles_parser(sub: argparse._SubParsersAction) -> None:
+    """Add ``animegan-edu train-styles --config FILE`` (:mod:`animegan_edu.training.multistyle`).
+
+    Example:
+        >>> p = argparse.ArgumentParser(); add_train_styles_parser(p.add_subparsers())
+        >>> p.parse_args(["train-styles", "--config", "multistyle"]).threads is None
+        True
+    """
+    p = sub.add_parser(
+        "train-styles",
+        help="train one style-conditioned generator on several style sets (resumes out_dir/checkpoint.pt)",
+    )
+    p.add_argument("--config", required=True, help="YAML file, e.g. configs/multistyle.yaml")
+    p.add_argument("--steps", type=int, default=None, help="generator steps in all (default: the config's)")
+    p.add_argument("--out-dir", default=None, help="override the config's out_dir")
+    p.add_argument("--threads", type=thread_count, default=None, help="override the config's CPU threads")
+    p.set_defaults(func=cmd_train_styles)
+
+
+def cmd_train_styles(args: argparse.Namespace) -> int:
+    """Check that no output replaces an input, then run (or resume) the multi-style config."""
+    cfg = load_multistyle_config(args.config, out_dir=args.out_dir, threads=args.threads, steps=args.steps)
+    out = Path(cfg.out_dir)
+    inputs = [config_path(args.config), Path(cfg.data_root), Path(cfg.photo_root)]
+    for name in ("", "checkpoint.pt", "history.json", "multistyle.safetensors"):
+        check_output(out / name if name else out, inputs, what="training input", option="out_dir")
+    with output_lock(out, make_folder=True):
+        run = run_multistyle(cfg)
+    print(f"wrote {out / 'multistyle.safetensors'} after {run.step} steps ({', '.join(run.names)})")
+    return 0
 
 
 # --------------------------------------------------------------------------------------
