@@ -14,6 +14,7 @@ from animegan_edu.training import multistyle as M
 from animegan_edu.training.config import ConfigError
 from animegan_edu.training.vgg16 import vgg16_available
 from animegan_edu.training.watch import course_root
+from animegan_edu.weights.conditioned import load_conditioned, save_conditioned
 from animegan_edu.weights.files import IntegrityError
 
 needs_vgg16 = pytest.mark.skipif(
@@ -51,7 +52,7 @@ def test_a_short_run_trains_every_set_resumes_and_saves(tmp_path):
     again = M.MultiStyleRun(cfg2)
     assert again.load_checkpoint() and again.step == 2
     assert torch.equal(again.generator.embedding.weight, first.generator.embedding.weight)
-    model = M.load_conditioned(tmp_path / "run" / "multistyle.safetensors")
+    model = load_conditioned(tmp_path / "run" / "multistyle.safetensors")
     assert isinstance(model, StyleConditionedGenerator) and model.style_names == ("Wesnoth", "Hedgewars")
     with torch.no_grad():
         out = model(torch.zeros(1, 3, 32, 32), model.mix({"Wesnoth": 0.5, "Hedgewars": 0.5}))
@@ -60,16 +61,16 @@ def test_a_short_run_trains_every_set_resumes_and_saves(tmp_path):
 
 
 def test_a_changed_or_unrecorded_file_is_refused(tmp_path):
-    path = M.save_conditioned(StyleConditionedGenerator(["a", "b"]), tmp_path / "m.safetensors")
-    assert M.load_conditioned(path).style_names == ("a", "b")
+    path = save_conditioned(StyleConditionedGenerator(["a", "b"]), tmp_path / "m.safetensors")
+    assert load_conditioned(path).style_names == ("a", "b")
     data = bytearray(path.read_bytes())
     data[-1] ^= 1
     path.write_bytes(bytes(data))
     with pytest.raises(IntegrityError, match="differs"):
-        M.load_conditioned(path)
+        load_conditioned(path)
     Path(str(path) + ".sha256").unlink()
     with pytest.raises(IntegrityError, match="no recorded SHA-256"):
-        M.load_conditioned(path)
+        load_conditioned(path)
 
 
 @pytest.mark.parametrize(

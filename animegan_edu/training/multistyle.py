@@ -17,7 +17,7 @@ The recipe is the single-style fine-tune of notebook 09, run for every set at on
 
 ``run_multistyle(cfg)`` runs it, resumably: ``out_dir/checkpoint.pt`` holds everything and is
 written every ``checkpoint_every`` steps; a second call carries on from it. The result is
-``out_dir/multistyle.safetensors`` (:func:`save_conditioned` / :func:`load_conditioned`).
+``out_dir/multistyle.safetensors`` (:mod:`animegan_edu.weights.conditioned` reads and writes it).
 """
 
 from __future__ import annotations
@@ -38,11 +38,12 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator, StyleView
 from animegan_edu.data.dataset import DataError, list_images, read_image
-from animegan_edu.files import MAX_RECORD_BYTES, atomic_write, read_regular, write_sidecar
+from animegan_edu.files import MAX_RECORD_BYTES, atomic_write, read_regular
 from animegan_edu.resources import config_path
 from animegan_edu.training.config import ConfigError, load_config
 from animegan_edu.training.train import Trainer, TrainingError
 from animegan_edu.training.vgg16 import vgg16_features
+from animegan_edu.weights.conditioned import save_conditioned
 from animegan_edu.weights.hub import get_generator
 
 __all__ = [
@@ -52,8 +53,6 @@ __all__ = [
     "split_set",
     "MultiStyleRun",
     "run_multistyle",
-    "save_conditioned",
-    "load_conditioned",
 ]
 
 #: the VGG16 layers whose per-channel mean and spread describe a reference picture
@@ -353,36 +352,3 @@ def run_multistyle(cfg: MultiStyleConfig, progress: bool = True) -> MultiStyleRu
     run.fit_encoder(progress)
     save_conditioned(run.output_generator, Path(cfg.out_dir) / "multistyle.safetensors")
     return run
-
-
-def save_conditioned(model: StyleConditionedGenerator, path: str | os.PathLike) -> Path:
-    """Write ``model`` as safetensors (style names and code size in the metadata) and its SHA-256 sidecar."""
-    from safetensors.torch import save_file
-
-    meta = {"format": "animegan-edu style-conditioned generator",
-            "styles": json.dumps(list(model.style_names)), "code_dim": str(model.code_dim)}  # fmt: skip
-    state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-    path = atomic_write(path, lambda tmp: save_file(state, str(tmp), metadata=meta), make_folder=True)
-    write_sidecar(path)
-    return path
-
-
-def load_conditioned(path: str | os.PathLike) -> StyleConditionedGenerator:
-    """Read a :func:`save_conditioned` file, checked against its SHA-256 sidecar (missing: refused)."""
-    from animegan_edu.files import sha256_file
-    from animegan_edu.weights.files import IntegrityError, read_safetensors, require_sidecar
-
-    p = Path(path)
-    want = require_sidecar(p, "write it again with save_conditioned, or take it from the package")
-    if sha256_file(p) != want:
-        raise IntegrityError(
-            f"{p}: SHA-256 differs from the one recorded beside it; the file was changed, refused"
-        )
-    state, meta = read_safetensors(p)
-    try:
-        names, code_dim = json.loads(meta["styles"]), int(meta["code_dim"])
-    except (KeyError, ValueError) as exc:
-        raise IntegrityError(f"{p}: not a style-conditioned generator (its metadata lacks {exc})") from None
-    model = StyleConditionedGenerator(names, code_dim)
-    model.load_state_dict(state)
-    return model.eval()
