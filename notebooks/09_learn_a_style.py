@@ -466,7 +466,7 @@ plt.show()
 # %%
 models = {"demo": demo_model}
 models.update({name: get_generator(name, fallback=None, progress=False)[0]
-               for name in ("wesnoth",)})
+               for name in ("wesnoth", "hedgewars")})
 pictures, titles = [], []
 for photo_name in VALIDATION_PHOTOS[:3]:
     photo = sample_photo01(photo_name, 384)[None]
@@ -476,7 +476,7 @@ for photo_name in VALIDATION_PHOTOS[:3]:
         for name, model in models.items():
             pictures.append(((model(photo * 2 - 1) + 1) / 2).clamp(0, 1)[0])
             titles.append(name)
-fig = viz.image_row(pictures, titles, height_px=256, ncols=3)
+fig = viz.image_row(pictures, titles, height_px=256, ncols=4)
 plt.show()
 
 # %% [markdown]

@@ -576,7 +576,7 @@ def test_08_studio(lab, browser, tmp_path):
     chosen = weights.evaluate("(s) => s.selectedIndex >= 0 ? s.options[s.selectedIndex].text : ''")
     assert chosen.strip(), "the weights dropdown is blank"
     offered = weights.evaluate("(s) => Array.from(s.options).map((o) => o.value)")
-    for name in ("demo", "wesnoth"):  # the bundled style weights of notebook 09
+    for name in ("demo", "wesnoth", "hedgewars"):  # the bundled style weights of notebook 09
         assert name in offered, f"the weights menu does not offer {name}: {offered}"
 
     # cheap sliders: strength and split (the cached stylised image is re-finished)

@@ -89,6 +89,7 @@ def test_registry_schema():
         "paprika_tf",
         "demo",
         "wesnoth",
+        "hedgewars",
     }
     n = count_parameters(Generator())
     for w in WR.AnimeGANv2Weights:

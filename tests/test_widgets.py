@@ -121,9 +121,10 @@ def test_load_model_random_is_seeded_and_says_so():
 
 def test_the_weights_menu_offers_the_bundled_styles():
     values = [v for _, v in WG.weight_choices()]
-    assert {"demo", "wesnoth"} <= set(values), values
-    model, note = WG.load_model("wesnoth")
-    assert "wesnoth" in note.lower() and not model.training
+    assert {"demo", "wesnoth", "hedgewars"} <= set(values), values
+    for name in ("wesnoth", "hedgewars"):
+        model, note = WG.load_model(name)
+        assert name in note.lower() and not model.training
 
 
 def test_studio_runs_headless_and_reuses_the_stylised_image():

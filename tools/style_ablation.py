@@ -73,7 +73,7 @@ def main() -> None:
               "recipe": f"configs/style_{a.style.lower()}.yaml", "size": 256, "variants": rows}  # fmt: skip
     (OUT / "style_ablation.json").write_text(json.dumps(record, indent=1) + "\n")
     cols = ["photo", *VARIANTS]
-    fig, axes = plt.subplots(len(PHOTOS), len(cols), figsize=(3.6 * len(cols), 3.5 * len(PHOTOS)), dpi=110)
+    fig, axes = plt.subplots(len(PHOTOS), len(cols), figsize=(4.3 * len(cols), 3.2 * len(PHOTOS)), dpi=110)
     for r, p in enumerate(photos):
         for c, col in enumerate(cols):
             img = p[0] if col == "photo" else pictures[col][r]

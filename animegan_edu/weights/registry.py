@@ -237,6 +237,12 @@ class AnimeGANv2Weights(Enum):
         "painted scenes from Battle for Wesnoth (GPL-2+)",
         "The demo generator fine-tuned, unpaired, towards painted artwork (configs/style_wesnoth.yaml).",
     )
+    HEDGEWARS = _style(
+        "hedgewars",
+        "Hedgewars",
+        "cartoon scenes and backgrounds from Hedgewars (GPL-2, GFDL-1.3)",
+        "The demo generator fine-tuned, unpaired, towards flat cartoon art (configs/style_hedgewars.yaml).",
+    )
     @property
     def meta(self) -> dict[str, Any]:
         return self.value.meta
