@@ -131,8 +131,9 @@ plt.tight_layout()
 # ## 4 · Public weights, when you have them
 #
 # The registry lists every known model; those cached on this machine can be compared side by
-# side. Two ship with the toolkit and are always there: `demo` and `wesnoth` (the demo weights
-# fine-tuned towards painted art, notebook 09). Public models join them once downloaded.
+# side. Three ship with the toolkit and are always there: `demo`, and `wesnoth` and `hedgewars`
+# (the demo weights fine-tuned towards painted art and towards flat cartoons, notebook 09).
+# Public models join them once downloaded.
 
 # %%
 from animegan_edu.weights.hub import load_generator

@@ -678,8 +678,8 @@ plt.show()
 #
 # The registry `registry.AnimeGANv2Weights` lists every pretrained generator the toolkit knows:
 # four public PyTorch files, checked against their git-blob SHA-1, three original TensorFlow
-# checkpoints (Shinkai, Hayao, Paprika), converted on first download, and the two generators that
-# ship with the toolkit: `demo` and `wesnoth` (notebook 09). Downloads need the internet
+# checkpoints (Shinkai, Hayao, Paprika), converted on first download, and the three generators
+# that ship with the toolkit: `demo`, `wesnoth` and `hedgewars` (notebook 09). Downloads need the internet
 # once; after that everything works offline from the cache (`$ANIMEGAN_EDU_HOME`, default
 # `~/.cache/animegan-edu`). From a terminal:
 #

@@ -202,9 +202,10 @@ plt.show()
 # high-detail styles that draw their own strokes and textures, such as the public AnimeGANv2 weights,
 # can turn a half-pixel shift into a different stroke. `get_generator()` above takes a public
 # weight when one is cached (for example after `animegan-edu weights download paprika`); when
-# these outputs were stored it found only the bundled weights. The toolkit's other bundled
-# generator, `wesnoth`, was fine-tuned adversarially towards painted art (notebook 09), the kind
-# of training that invents strokes. The same measurement for it:
+# these outputs were stored it found only the bundled weights. Two other bundled generators,
+# `wesnoth` and `hedgewars`, were fine-tuned adversarially towards art (notebook 09), the kind
+# of training that invents strokes. The same measurement for `wesnoth`, the longer of the two
+# fine-tunes (350 steps against 100):
 
 # %%
 wesnoth, _ = get_generator("wesnoth", fallback=None)
@@ -219,7 +220,7 @@ print(f"warping error, frame by frame, wesnoth    : {e_wesnoth.mean:.4f}"
 # The `wesnoth` weights score a little above the input: the first trace of flicker, a few per cent,
 # too small to see when the clip plays. Their 350 adversarial steps softened the demo weights'
 # look rather than adding fine strokes (notebook 09, section 6), so similar frames still give
-# similar pictures. Neither bundled generator flickers enough to need the fix below; it is shown
+# similar pictures. Neither measured generator flickers enough to need the fix below; it is shown
 # on the demo weights, and its figures say how much it smooths. Flicker is the output's warping
 # error above the input's: run the cell above with public weights to see a larger one.
 
