@@ -1,0 +1,93 @@
+"""Score a multi-style run (animegan-edu train-styles) the way the style issue's acceptance reads.
+
+    python tools/evaluate_multistyle.py runs/multistyle [--size 512] [--checkpoint]
+
+For each named style: the style distance of its outputs on the 8 validation photos to every
+set (the confusion table); for each pair of styles, the mix at 0.5 against the two pure
+styles; and the reference path: the code the encoder gives for each set's held-out pictures
+(never trained on), and the distance of its outputs to every set. ``--checkpoint`` scores
+``checkpoint.pt`` (the EMA generator, before the encoder is fitted: the reference path is
+then skipped), otherwise ``multistyle.safetensors``. Writes ``<run>/evaluation.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+from pathlib import Path
+
+import torch
+
+from animegan_edu.conditioned import StyleConditionedGenerator, StyleView
+from animegan_edu.data.dataset import read_image
+from animegan_edu.machine import cpu_info
+from animegan_edu.training.multistyle import load_multistyle_config, reference_stats, split_set
+from animegan_edu.training.style_eval import confusion_table, load_style_sets, style_scores
+from animegan_edu.weights.conditioned import load_conditioned
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("run")
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--checkpoint", action="store_true")
+    ap.add_argument("--config", default="configs/multistyle.yaml")
+    a = ap.parse_args()
+    cfg = load_multistyle_config(a.config)
+    names = list(cfg.styles)
+    if a.checkpoint:
+        state = torch.load(Path(a.run) / "checkpoint.pt", map_location="cpu", weights_only=True)
+        model = StyleConditionedGenerator(names, cfg.code_dim)
+        model.load_state_dict(
+            {k[len("module.") :]: v for k, v in state["ema"].items() if k.startswith("module.")}
+        )
+        step = int(state["step"])
+    else:
+        model, step = load_conditioned(Path(a.run) / "multistyle.safetensors"), None
+    model.eval()
+    sets = load_style_sets(cfg.data_root, names)
+    with torch.no_grad():
+        scores = {n: style_scores(StyleView(model, n), sets, a.size) for n in names}
+        mixes = {}
+        for x, y in itertools.combinations(names, 2):
+            s = style_scores(StyleView(model, model.mix({x: 0.5, y: 0.5})), sets, a.size)
+            between = all(
+                min(scores[x].distance[t], scores[y].distance[t]) - 1e-9
+                <= s.distance[t]
+                <= max(scores[x].distance[t], scores[y].distance[t]) + 1e-9
+                for t in (x, y)
+            )
+            mixes[f"{x}+{y}"] = {"distance": s.distance, "between_on_both_sets": between}
+        refs = {}
+        if not a.checkpoint:
+            for n in names:
+                _, held = split_set(Path(cfg.data_root) / n, cfg.held_out_every)
+                code = model.reference_code(reference_stats([read_image(f) for f in held]))
+                s = style_scores(StyleView(model, code), sets, a.size)
+                refs[n] = {"held_out": len(held), "distance": s.distance, "nearest": s.nearest()}
+    table = confusion_table({f"style {n}": s for n, s in scores.items()})
+    print(f"step {step}; {a.size} px\n{table}")
+    for k, v in mixes.items():
+        print(
+            "mix 0.5",
+            k,
+            {t: round(d, 2) for t, d in v["distance"].items()},
+            "between:",
+            v["between_on_both_sets"],
+        )
+    for k, v in refs.items():
+        print(
+            "reference path", k, {t: round(d, 2) for t, d in v["distance"].items()}, "nearest:", v["nearest"]
+        )
+    out = {
+        "cpu": cpu_info(), "step": step, "size": a.size,
+        "styles": {n: {"distance": s.distance, "edge_corr": s.edge_corr, "output_ab": s.output_ab,
+                       "nearest": s.nearest()} for n, s in scores.items()},
+        "mixes": mixes, "reference_path": refs,
+    }  # fmt: skip
+    Path(a.run, "evaluation.json").write_text(json.dumps(out, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
