@@ -273,7 +273,7 @@ def test_every_subcommand_is_registered_in_order():
     parser = cli.build_parser()
     sub = next(a for a in parser._actions if a.dest == "command")
     assert list(sub.choices) == [
-        "stylize", "weights", "train", "data", "bench", "quantize", "evaluate", "video"
+        "stylize", "weights", "train", "train-styles", "data", "bench", "quantize", "evaluate", "video"
     ]  # fmt: skip
 
 
