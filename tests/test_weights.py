@@ -777,3 +777,20 @@ def test_odd_paths_give_one_line_naming_the_file(tmp_path):
         with pytest.raises(WIO.CorruptFileError, match=pattern) as info:
             W.get_generator(bad)
         assert "[Errno" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_every_bundled_style_has_its_measured_acceptance():
+    """Each style generator in the registry has its figures in weights/style_eval.json; they meet the bar."""
+    import json
+
+    from animegan_edu.resources import data_dir
+
+    ev = json.loads((data_dir("weights") / "style_eval.json").read_text())
+    styles = {w.key: w.meta["style_set"] for w in WR.AnimeGANv2Weights if "style_set" in w.meta}
+    assert styles and set(styles) == set(ev["acceptance"]), (styles, list(ev["acceptance"]))
+    for key, style_set in styles.items():
+        check, row, demo = ev["acceptance"][key], ev["scores"][key], ev["scores"]["demo"]
+        assert check["met"] and check["cast_ok"] and check["edge_corr"] >= 0.5, (key, check)
+        assert row["distance"][style_set] <= 0.7 * demo["distance"][style_set], key  # 30 % below the demo
+        others = [s for s in styles.values() if s != style_set]
+        assert all(row["distance"][style_set] < row["distance"][o] for o in others), key
