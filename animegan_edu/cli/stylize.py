@@ -36,8 +36,10 @@ from animegan_edu.imageio import (
 )
 from animegan_edu.inference.grading import PRESETS
 from animegan_edu.inference.pipeline import MAX_SIZE, MIN_SIZE, run
+from animegan_edu.inference.styles import choose_style, parse_mix, styled_generator
 from animegan_edu.int8.files import int8_generator
 from animegan_edu.outputs import check_output, name_key, output_lock, replaced_input
+from animegan_edu.weights.conditioned import load_conditioned
 from animegan_edu.weights.hub import get_generator
 
 __all__ = ["add_parser", "add_stylize_options", "prepare_model", "look_options", "cmd_stylize"]
@@ -93,6 +95,21 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         choices=("align_corners", "half_pixel", "tf1"),
         default=None,
         help="decoder resize convention (default: the one the weights were made for)",
+    )
+    styles = p.add_argument_group("style-conditioned weights (animegan-edu train-styles)")
+    styles.add_argument(
+        "--style",
+        nargs="+",
+        default=None,
+        metavar="NAME|IMAGE",
+        help="with --weights FILE of a style-conditioned generator: a style it knows (several: an equal "
+        "mix), or reference pictures whose style its encoder reads; put the photos before this option",
+    )
+    styles.add_argument(
+        "--mix",
+        default=None,
+        metavar="NAME:W,...",
+        help="blend other styles in, e.g. Hedgewars:0.3 (weights sum to at most 1; the rest is --style)",
     )
     add_stylize_options(p)
     p.set_defaults(func=cmd_stylize)
@@ -153,12 +170,38 @@ def add_stylize_options(p: argparse.ArgumentParser) -> None:
 
 def prepare_model(args: argparse.Namespace) -> torch.nn.Module:
     """Load the generator once for all images (extension point: ``--int8`` swaps the model here)."""
+    if getattr(args, "style", None) or getattr(args, "mix", None):
+        return _conditioned_model(args)
     model, label = get_generator(args.weights, fallback=None, upsample=args.upsample, download=True)
     if args.weights is None:
         print(f"{PROG}: using weights {label} (choose others with --weights)", file=sys.stderr)
     if getattr(args, "int8", False):
         model = int8_generator(model)
     return model
+
+
+def _conditioned_model(args: argparse.Namespace) -> torch.nn.Module:
+    """``--style``/``--mix``: the style-conditioned generator of ``--weights`` under the chosen style."""
+    if not args.weights or not Path(args.weights).is_file():
+        raise CLIError("--style and --mix need --weights FILE, a style-conditioned generator (animegan-edu "
+                       "train-styles writes one: runs/multistyle/multistyle.safetensors)")  # fmt: skip
+    if getattr(args, "int8", False):
+        raise CLIError("--int8 is not available for style-conditioned generators; leave it out")
+    model = load_conditioned(args.weights)
+    names = [s for s in args.style or [] if s in model.style_names]
+    pictures = [s for s in args.style or [] if s not in model.style_names]
+    if pictures and names:
+        raise CLIError("--style: give style names or reference pictures, not both")
+    for s in pictures:
+        if not Path(s).is_file():
+            known = ", ".join(model.style_names)
+            raise CLIError(f"--style: {s} is neither a style of {args.weights} ({known}) nor a picture file")
+    try:
+        style = names or [read_image(Path(s)) for s in pictures]
+        code = choose_style(model, style, parse_mix(args.mix) if args.mix else None)
+    except (ValueError, ImageLoadError) as exc:
+        raise CLIError(str(exc)) from None
+    return styled_generator(model, code)
 
 
 def look_options(args: argparse.Namespace) -> dict[str, object]:

