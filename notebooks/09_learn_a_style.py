@@ -164,16 +164,23 @@ plt.show()
 
 # %%
 from animegan_edu.samples import VALIDATION_PHOTOS
-from animegan_edu.training.style_eval import confusion_table, load_style_set, load_style_sets, style_scores
+from animegan_edu.training.style_eval import (
+    confusion_table,
+    load_style_set,
+    load_style_sets,
+    style_scores,
+)
 from animegan_edu.weights.hub import get_generator
 
-SCORED = VALIDATION_PHOTOS[:4] if short_runs() else VALIDATION_PHOTOS  # the short test run scores 4
+# the shortened test run scores 4 photos
+SCORED = VALIDATION_PHOTOS[:4] if short_runs() else VALIDATION_PHOTOS
 style_sets = load_style_sets(course_root(), SETS)
 demo_model, demo_label = get_generator("demo", fallback=None, progress=False)
 with torch.no_grad():
     table = {"photos": style_scores(None, style_sets, 256, SCORED),
              "demo weights": style_scores(demo_model, style_sets, 256, SCORED)}
-print(f"{len(SCORED)} validation photos at 256 px; style distance to each course set (lower is closer)")
+print(f"{len(SCORED)} validation photos at 256 px;",
+      "style distance to each course set (lower is closer)")
 print(confusion_table(table))
 
 # %% [markdown]
