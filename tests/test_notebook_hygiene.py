@@ -10,17 +10,9 @@ import re
 from pathlib import Path
 
 import pytest
+from gan_answers import TOPICS
 from PIL import Image
 
-from animegan_edu.teaching import (
-    exercises_gan,
-    exercises_inference,
-    exercises_int8,
-    exercises_losses,
-    exercises_models,
-    exercises_projects,
-    exercises_video,
-)
 from animegan_edu.viz import MIN_DPI, MIN_PICTURE_PX
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
@@ -135,8 +127,7 @@ def test_ends_with_summary_references_exercises(path: Path) -> None:
     assert len(calls) >= 2, calls
     checkers = {
         name
-        for m in (exercises_models, exercises_losses, exercises_inference, exercises_int8, exercises_video,
-                  exercises_gan, exercises_projects)
+        for m in TOPICS
         for name in m.__all__
     }
     assert calls <= checkers, calls - checkers
