@@ -28,10 +28,17 @@ lab: install
 # `# %% tags=["nbval-check-output"]` in the .py source, must print what is stored in the notebook).
 # The notebooks' .py sources are never imported (pyproject). ANIMEGAN_EDU_SHORT_RUNS=1 runs the
 # live fine-tune of notebook 09 in its short version (its stored outputs come from the full one).
+# Temporary files of the run (pytest's tmp_path, the doctests' and notebooks' mkdtemp folders)
+# go to $(TEST_TMP), which the run makes and removes, so repeated runs do not fill the disk;
+# the folders of failed tests are kept until the next run.
+TEST_TMP := $(CURDIR)/.test-tmp
 test: install lint
-	ANIMEGAN_EDU_SHORT_RUNS=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} $(BIN)/python -m pytest -q tests notebooks \
+	rm -rf $(TEST_TMP) && mkdir -p $(TEST_TMP)
+	TMPDIR=$(TEST_TMP) ANIMEGAN_EDU_SHORT_RUNS=1 OMP_NUM_THREADS=$${OMP_NUM_THREADS:-2} \
+		$(BIN)/python -m pytest -q tests notebooks -o tmp_path_retention_policy=failed \
 		--doctest-modules animegan_edu \
-		--nbval-lax --nbval-sanitize-with .ci/nbval_sanitize.cfg --nbval-cell-timeout=300
+		--nbval-lax --nbval-sanitize-with .ci/nbval_sanitize.cfg --nbval-cell-timeout=300; \
+		rc=$$?; [ $$rc -ne 0 ] || rm -rf $(TEST_TMP); exit $$rc
 
 # The package's shape: ruff (config in pyproject.toml) and the layering contracts (.importlinter).
 lint: install
