@@ -60,6 +60,32 @@ def test_a_short_run_trains_every_set_resumes_and_saves(tmp_path):
     assert json.loads((tmp_path / "run" / "history.json").read_text())[0]["step"] == 1
 
 
+@needs_vgg16
+def test_a_taught_set_learns_from_its_teacher(tmp_path):
+    cfg = _tiny(tmp_path, steps=4)
+    cfg.teachers = {"Wesnoth": "hedgewars", "Hedgewars": "wesnoth"}
+    run = M.MultiStyleRun(cfg)
+    trainer, g = run.trainers[0], run.generator
+    crop, bs = trainer.cfg.crop_at(0)
+    photo = trainer.dataset.batch(0, bs, crop, seed=trainer.cfg.seed).photo  # the first step's batch
+
+    def gap() -> float:
+        with torch.no_grad():
+            return (g(photo, g.style_code("Wesnoth")) - run.teachers["Wesnoth"](photo)).abs().mean().item()
+
+    before = gap()
+    run.train_step()
+    assert gap() < before  # one step towards the teacher, on the batch it saw
+    for _ in range(cfg.steps - 1):
+        run.train_step()
+    assert [r["set"] for r in run.history] == [0.0, 1.0] * 2
+    assert all("distil" in r and "d" not in r for r in run.history)  # no discriminator step
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("styles: {A: x, B: y}\nteachers: {C: wesnoth}\n")
+    with pytest.raises(ConfigError, match="teachers"):
+        M.load_multistyle_config(bad)
+
+
 def test_a_changed_or_unrecorded_file_is_refused(tmp_path):
     path = save_conditioned(StyleConditionedGenerator(["a", "b"]), tmp_path / "m.safetensors")
     assert load_conditioned(path).style_names == ("a", "b")

@@ -9,6 +9,13 @@ The recipe is the single-style fine-tune of notebook 09, run for every set at on
 * round-robin steps: step ``s`` trains set ``s mod K`` with that set's own recipe
   (``configs/style_<set>.yaml``: its loss weights, learning rates, crop and batch);
   the generator's Adam state and an EMA of it are shared;
+* a set named in ``teachers`` (set name -> a single-style generator already fine-tuned on
+  that set, e.g. the bundled ``wesnoth``) learns from it instead (knowledge distillation):
+  its steps ask the generator, under that set's code, for the teacher's output on the same
+  photo crops (L1 on RGB plus twice L1 on the YUV chroma). The single-style recipes were
+  chosen for a fixed step count (Hedgewars: 100 steps, after which it drifts towards the
+  painted look); distillation holds each taught style where its own run ended however long
+  the round robin goes, while the other sets train adversarially;
 * every ``held_out_every``-th picture of each set (sorted by name) is held out of all
   training, so that the reference-picture path can be tested on art it never saw;
 * after the generator, the **style encoder** learns to map the statistics of a few training
@@ -40,6 +47,7 @@ from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator, S
 from animegan_edu.data.dataset import DataError, list_images, read_image
 from animegan_edu.files import MAX_RECORD_BYTES, atomic_write, read_regular
 from animegan_edu.resources import config_path
+from animegan_edu.training import losses as L
 from animegan_edu.training.config import ConfigError, load_config
 from animegan_edu.training.train import Trainer, TrainingError
 from animegan_edu.training.vgg16 import vgg16_features
@@ -79,6 +87,9 @@ class MultiStyleConfig:
     encoder_steps: int = 400
     encoder_lr: float = 1e-3
     seed: int = 0
+    #: set name -> the weights (a bundled name or a path) it is distilled from; see above
+    teachers: dict[str, str] = field(default_factory=dict)
+    teacher_lr: float = 2e-4
 
 
 def load_multistyle_config(path: str | os.PathLike, **overrides: Any) -> MultiStyleConfig:
@@ -112,8 +123,10 @@ def load_multistyle_config(path: str | os.PathLike, **overrides: Any) -> MultiSt
             or value < (2 if key == "held_out_every" else 0)
         ):
             raise ConfigError(f"{path}: {key}: a whole number >= 0 (held_out_every >= 2), got {value!r}")
-    if not 0.0 <= float(cfg.ema) < 1.0 or not float(cfg.encoder_lr) > 0:
-        raise ConfigError(f"{path}: ema must be in [0, 1) and encoder_lr positive")
+    if not 0.0 <= float(cfg.ema) < 1.0 or not float(cfg.encoder_lr) > 0 or not float(cfg.teacher_lr) > 0:
+        raise ConfigError(f"{path}: ema must be in [0, 1), encoder_lr and teacher_lr positive")
+    if not isinstance(cfg.teachers, dict) or set(cfg.teachers) - set(cfg.styles):
+        raise ConfigError(f"{path}: teachers: a mapping from names in styles to weights")
     return cfg
 
 
@@ -212,6 +225,10 @@ class MultiStyleRun:
             trainer.generator = trainer.g_model = StyleView(self.generator, name)
             trainer.g_opt, trainer.g_ema = self.g_opt, None
             self.trainers.append(trainer)
+        self.teachers: dict[str, torch.nn.Module] = {}
+        for name, weights in cfg.teachers.items():
+            teacher, _ = get_generator(weights, fallback=None, progress=False)
+            self.teachers[name] = teacher.eval().requires_grad_(False)
         self.step = 0
         self.history: list[dict[str, float]] = []
 
@@ -237,13 +254,29 @@ class MultiStyleRun:
         k = self.step % len(self.names)
         trainer = self.trainers[k]
         t0 = time.perf_counter()
-        row = trainer.train_step()
+        name = self.names[k]
+        row = self._distil_step(trainer, name) if name in self.teachers else trainer.train_step()
         trainer.step += 1
         self.ema.update_parameters(self.generator)
         self.step += 1
         row.update(step=self.step, set=float(k), seconds=time.perf_counter() - t0)
         self.history.append(row)
         return row
+
+    def _distil_step(self, trainer: Trainer, name: str) -> dict[str, float]:
+        """One generator step towards ``name``'s teacher on a batch of that set's photo crops."""
+        crop, bs = trainer.cfg.crop_at(trainer.step)
+        photo = trainer.dataset.batch(trainer.step, bs, crop, seed=trainer.cfg.seed, rank=trainer.rank).photo
+        with torch.no_grad():
+            target = self.teachers[name](photo)
+        fake = StyleView(self.generator, name)(photo)
+        loss = (fake - target).abs().mean() + 2 * (L.yuv(fake)[:, 1:] - L.yuv(target)[:, 1:]).abs().mean()
+        for group in self.g_opt.param_groups:
+            group["lr"] = self.cfg.teacher_lr
+        self.g_opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.g_opt.step()
+        return {"step": float(trainer.step), "distil": loss.item(), "g": loss.item()}
 
     # ---------------------------------------------------------------- state
     def state_dict(self) -> dict[str, Any]:
