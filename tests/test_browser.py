@@ -692,5 +692,50 @@ def test_08_studio(lab, browser, tmp_path):
     assert len(partial) >= 8 and widths[-1] == 100, (
         f"1024 px: the bar did not move through the pass: {widths}"
     )
+    _check_styles(page, studio, view, tmp_path, lat)
     _check_clean_run(lab, browser, page, nb, log_start)
     _save_close_reopen(lab, browser, page, nb)
+
+
+def _check_styles(page, studio, view, tmp_path: Path, lat: dict) -> None:
+    """The style-conditioned weights: style menu, mixing slider and reference art (notebook 11)."""
+    _changes_picture(page, view, _set_readout(studio.locator(".animegan-studio-size"), "320"))
+    style = studio.locator(".animegan-studio-style select")
+    assert style.is_disabled()  # only for the style-conditioned weights
+    weights = studio.locator(".animegan-studio-weights select")
+    labels = weights.evaluate("(s) => Array.from(s.options).map((o) => o.text.replace(/\\s/g, ' '))")
+    styles = [i for i, t in enumerate(labels) if t.startswith("styles (one model:")]
+    assert len(styles) == 1, labels
+    seconds, before, after = _changes_picture(page, view, lambda: weights.select_option(index=styles[0]))
+    assert before != after and "weights: styles" in _status(studio) and not style.is_disabled()
+    lat["weights -> styles (generator re-runs, 320 px)"] = round(seconds, 3)
+    names = style.evaluate("(s) => Array.from(s.options).map((o) => o.text.replace(/\\s/g, ' '))")
+    assert len(names) >= 4 and names[-1].startswith("reference art"), names  # 3+ styles and reference art
+    seconds, before, after = _changes_picture(page, view, lambda: style.select_option(index=1))
+    assert before != after and f"weights: styles, {names[1]}" in _status(studio)
+    lat["style menu (generator re-runs, 320 px)"] = round(seconds, 3)
+    studio.locator(".animegan-studio-mix-with select").select_option(index=1)  # names[0] (after "none")
+    page.wait_for_function(  # the same picture (mix 0): wait for its pass to end
+        "(bar) => bar.style.width === '100%'",
+        arg=studio.locator(".animegan-studio-progress .progress-bar").element_handle(), timeout=60_000,
+    )  # fmt: skip
+    mix = studio.locator(".animegan-studio-mix")
+    seconds, before, after = _changes_picture(page, view, _set_readout(mix, "0.5"))
+    assert before != after and f"{names[1]} with 50% {names[0]}" in _status(studio), _status(studio)
+    lat["mix slider to 0.5 (generator re-runs, 320 px)"] = round(seconds, 3)
+    art = tmp_path / "my_art.png"
+    g = np.random.default_rng(1)
+    Image.fromarray((g.random((8, 8, 3)) * 255).astype(np.uint8)).resize((160, 120), Image.NEAREST).save(art)
+    upload = studio.locator(".animegan-studio-reference")
+    assert upload.count() == 1
+
+    def choose_art():
+        with page.expect_file_chooser() as chooser:
+            upload.click()
+        chooser.value.set_files(str(art))
+
+    seconds, before, after = _changes_picture(page, view, choose_art)
+    assert "the style of 1 reference picture" in _status(studio), _status(studio)
+    assert style.evaluate("(s) => s.selectedIndex") == len(names) - 1
+    lat["reference art (file chosen -> picture, 320 px)"] = round(seconds, 3)
+    _shot(studio, "08_studio-styles")

@@ -72,7 +72,7 @@ def test_reference_pictures_choose_the_style(tmp_path, styled_file, capsys):
 @pytest.mark.parametrize(
     "extra, message",
     [
-        (["--style", "Paint"], "need --weights FILE"),
+        (["--weights", "{f}.missing", "--style", "Paint"], "no such file"),
         (["--weights", "{f}", "--style", "Nope"], "Nope is neither a style of"),
         (["--weights", "{f}", "--style", "Paint", "--mix", "Cartoon:0.7,Paint:0.6"], "add up to 1.3"),
         (["--weights", "{f}", "--mix", "Cartoon=0.5"], "expected NAME:WEIGHT"),

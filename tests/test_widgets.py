@@ -151,6 +151,45 @@ def test_studio_runs_headless_and_reuses_the_stylised_image():
     assert model.calls == 4
 
 
+def test_studio_style_menu_mix_and_reference_art():
+    """The style-conditioned weights: a style menu, a mixing slider and reference art (issue 26)."""
+    from animegan_edu.studio import styles as SS
+
+    if not SS.styles_available():
+        pytest.fail("weights/styles.safetensors (the bundled style-conditioned generator) is missing")
+    st = WG.Studio(settings=WG.StudioSettings(size=128, grade="neutral", strength=1.0),
+                   samples={"a": _photo()}, snapshot=False)  # fmt: skip
+    assert st.style.disabled and st.mix.disabled  # not the style-conditioned weights yet
+    st.weights.value = SS.STYLES
+    assert not st.style.disabled and st.mix.continuous_update is False
+    g = SS.conditioned_model()
+    names = list(g.style_names)
+    assert [v for _, v in st.style.options] == names + [SS.REFERENCE]
+
+    def expected(code: torch.Tensor) -> torch.Tensor:  # the same photo through the model under `code`
+        with torch.no_grad():
+            return (g(st.last.photo * 2 - 1, code) + 1) / 2
+
+    first = st.last.raw.clone()
+    assert torch.allclose(first, expected(g.style_code(names[0])).clamp(0, 1), atol=1e-5)
+    st.style.value = names[1]
+    assert not torch.allclose(st.last.raw, first, atol=1e-3) and names[1] in st.status.value
+    st.mix_with.value = names[0]
+    st.mix.value = 0.25
+    want = 0.75 * g.style_code(names[1]) + 0.25 * g.style_code(names[0])
+    assert torch.allclose(st.last.raw, expected(want).clamp(0, 1), atol=1e-5)
+    assert f"{names[1]} with 25% {names[0]}" in st.status.value
+    # reference art: the encoder's code for the uploaded pictures; a bad file is one line
+    buf = io.BytesIO()
+    _photo(96, 64).save(buf, format="PNG")
+    st._on_reference({"new": ({"name": "art.png", "content": memoryview(buf.getvalue())},)})
+    assert st.style.value == SS.REFERENCE and "1 reference picture" in st.status.value
+    st._on_reference({"new": ({"name": "junk.png", "content": memoryview(b"no")},)})
+    assert "junk.png: not a readable image" in st.status.value and "Traceback" not in st.status.value
+    st.weights.value = "demo"
+    assert st.style.disabled
+
+
 def test_studio_upload_good_and_bad(tmp_path):
     model = Negative()
     st = WG.Studio(model=model, settings=WG.StudioSettings(size=128), samples={"a": _photo()})
@@ -197,6 +236,7 @@ def test_load_model_falls_back_and_says_so(monkeypatch):
 
     monkeypatch.setattr(W, "resolve_default", none_available)
     monkeypatch.setattr(registry, "is_cached", lambda entry: False)  # a machine with no weights at all
+    monkeypatch.setattr(WG, "style_names", lambda: ())  # nor the style-conditioned ones
     monkeypatch.setattr(WG, "_MODELS", {})
     model, note = WG.load_model()
     assert "UNTRAINED" in note and "no generator weights available" in note

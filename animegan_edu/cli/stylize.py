@@ -39,7 +39,8 @@ from animegan_edu.inference.pipeline import MAX_SIZE, MIN_SIZE, run
 from animegan_edu.inference.styles import choose_style, parse_mix, styled_generator
 from animegan_edu.int8.files import int8_generator
 from animegan_edu.outputs import check_output, name_key, output_lock, replaced_input
-from animegan_edu.weights.conditioned import load_conditioned
+from animegan_edu.weights.conditioned import BUNDLED_STYLES, get_conditioned
+from animegan_edu.weights.files import WeightsNotAvailableError
 from animegan_edu.weights.hub import get_generator
 
 __all__ = ["add_parser", "add_stylize_options", "prepare_model", "look_options", "cmd_stylize"]
@@ -96,14 +97,15 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="decoder resize convention (default: the one the weights were made for)",
     )
-    styles = p.add_argument_group("style-conditioned weights (animegan-edu train-styles)")
+    styles = p.add_argument_group("style-conditioned weights (bundled 'styles', or animegan-edu train-styles)")
     styles.add_argument(
         "--style",
         nargs="+",
         default=None,
         metavar="NAME|IMAGE",
-        help="with --weights FILE of a style-conditioned generator: a style it knows (several: an equal "
-        "mix), or reference pictures whose style its encoder reads; put the photos before this option",
+        help="use the bundled style-conditioned generator (or --weights FILE of one): a style it knows "
+        "(several: an equal mix), or reference pictures whose style its encoder reads; put the photos "
+        "before this option",
     )
     styles.add_argument(
         "--mix",
@@ -181,13 +183,17 @@ def prepare_model(args: argparse.Namespace) -> torch.nn.Module:
 
 
 def _conditioned_model(args: argparse.Namespace) -> torch.nn.Module:
-    """``--style``/``--mix``: the style-conditioned generator of ``--weights`` under the chosen style."""
-    if not args.weights or not Path(args.weights).is_file():
-        raise CLIError("--style and --mix need --weights FILE, a style-conditioned generator (animegan-edu "
-                       "train-styles writes one: runs/multistyle/multistyle.safetensors)")  # fmt: skip
+    """``--style``/``--mix``: the style-conditioned generator (bundled, or ``--weights FILE``) under a style."""
     if getattr(args, "int8", False):
         raise CLIError("--int8 is not available for style-conditioned generators; leave it out")
-    model = load_conditioned(args.weights)
+    source = args.weights or BUNDLED_STYLES
+    try:
+        model = get_conditioned(source)
+    except WeightsNotAvailableError as exc:
+        raise CLIError(str(exc)) from None
+    if args.weights is None:
+        print(f"{PROG}: using the bundled style-conditioned weights {source!r} "
+              f"(styles: {', '.join(model.style_names)}; others with --weights FILE)", file=sys.stderr)  # fmt: skip
     names = [s for s in args.style or [] if s in model.style_names]
     pictures = [s for s in args.style or [] if s not in model.style_names]
     if pictures and names:
@@ -195,7 +201,7 @@ def _conditioned_model(args: argparse.Namespace) -> torch.nn.Module:
     for s in pictures:
         if not Path(s).is_file():
             known = ", ".join(model.style_names)
-            raise CLIError(f"--style: {s} is neither a style of {args.weights} ({known}) nor a picture file")
+            raise CLIError(f"--style: {s} is neither a style of {source} ({known}) nor a picture file")
     try:
         style = names or [read_image(Path(s)) for s in pictures]
         code = choose_style(model, style, parse_mix(args.mix) if args.mix else None)

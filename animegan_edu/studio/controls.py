@@ -7,6 +7,8 @@ which subclasses it and wires them to the work:
 
 * the photo: an upload button and the example gallery (a thumbnail and a button per photo);
 * the model: the weights dropdown, the size slider and the face toggle;
+* the style (with the style-conditioned weights ``styles``): style menu, mix, reference art
+  (:class:`animegan_edu.studio.styles.StylePanel`);
 * the look: style strength, grade preset and amount, glow;
 * the run button, the progress bar and a status line;
 * the before/after view, the slider that moves its divider, and the download link.
@@ -18,11 +20,13 @@ grade amount, glow, split) follow the slider while it moves. Every part carries 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Callable, Optional
 
 from PIL import Image
 
 from animegan_edu.inference.grading import PRESETS
+from animegan_edu.studio.styles import StylePanel
 from animegan_edu.viz import png_bytes
 
 __all__ = ["CSS_PARTS", "StudioControls"]
@@ -37,6 +41,10 @@ CSS_PARTS = (
     "grade_amount",
     "glow",
     "face",
+    "style",
+    "mix_with",
+    "mix",
+    "reference",
     "progress",
     "status",
     "view",
@@ -49,11 +57,12 @@ _COLUMN = "330px"  # the width of one control in the left column
 _STYLE = {"description_width": "95px"}
 
 
-class StudioControls:
+class StudioControls(StylePanel):
     """The widgets of the Studio, built by :meth:`_build_controls` as attributes of ``self``.
 
     After building: ``upload``, ``gallery``, ``weights``, ``size``, ``face``, ``strength``,
-    ``grade``, ``grade_amount``, ``glow``, ``run_button``, ``progress``, ``status``, ``view``,
+    ``grade``, ``grade_amount``, ``glow``, ``style``, ``mix_with``, ``mix``, ``reference``,
+    ``run_button``, ``progress``, ``status``, ``view``,
     ``split``, ``download``, and ``ui`` (the whole interface: the control column and the view).
     Nothing is observed here; the subclass connects the widgets to what they do.
     """
@@ -75,6 +84,7 @@ class StudioControls:
         glow: float,
         samples: dict[str, Image.Image],
         on_sample: Callable[[str], None],
+        style_names: Sequence[str] = (),
     ) -> None:
         """Build every control with these starting values, then the layout (``self.ui``).
 
@@ -82,6 +92,7 @@ class StudioControls:
             weight_options: the weights dropdown's ``(label, value)`` options; ``None``: a
                 disabled dropdown saying "given model".
             samples: the gallery's photos by name; ``on_sample(name)`` runs when one is picked.
+            style_names: the styles of the style-conditioned generator (:mod:`animegan_edu.studio.styles`).
         """
         import ipywidgets as W
 
@@ -90,6 +101,7 @@ class StudioControls:
         )
         self.gallery = self._build_gallery(W, samples, on_sample)
         self._build_model_controls(W, weight_options, size, face)
+        self._build_style_controls(W, style_names, _COLUMN, _STYLE)
         self._build_look_controls(W, strength, grade, grade_amount, glow)
         self.run_button = W.Button(
             description="Stylise", button_style="danger", icon="magic", layout=W.Layout(width=_COLUMN)
@@ -209,6 +221,7 @@ class StudioControls:
                 self.weights,
                 self.size,
                 self.face,
+                self.style_box,
                 W.HTML("<b>Look</b>"),
                 self.strength,
                 self.grade,

@@ -35,13 +35,14 @@ import torch.nn as nn
 from PIL import Image
 
 from animegan_edu.checks import require_finite
-from animegan_edu.imageio import load_image, snapped_size
+from animegan_edu.imageio import load_image, pil_to_tensor01, snapped_size
 from animegan_edu.inference import pipeline
 from animegan_edu.inference.grading import PRESETS, GradeParams, get_preset
 from animegan_edu.samples import DEFAULT_PHOTOS, sample_photo_array
 from animegan_edu.studio.controls import StudioControls
 from animegan_edu.studio.live import show_live
 from animegan_edu.studio.progress import pass_progress
+from animegan_edu.studio.styles import REFERENCE, STYLES, conditioned_model, style_names, styled_model
 from animegan_edu.viz import before_after_figure, compare_image, png_bytes
 
 # modules, not names: tests patch hub.resolve_default and registry.is_cached where they are defined
@@ -136,6 +137,9 @@ def weight_choices() -> list[tuple[str, str]]:
                 options.append((entry.key, entry.key))
         except WeightsError:
             continue
+    names = style_names()
+    if names:
+        options.append((f"styles (one model: {', '.join(names)})", STYLES))
     options.append(("random (untrained, seed 0)", RANDOM))
     return options
 
@@ -386,7 +390,10 @@ class Studio(StudioControls):
             glow=grade_params(settings).glow if settings.glow is None else settings.glow,
             samples=self.samples,
             on_sample=self.choose_sample,
+            style_names=style_names() if model is None else (),
         )
+        self.references: list[torch.Tensor] = []  # the uploaded reference art, (3, H, W) in [0, 1]
+        self._enable_style_controls(self.weights.value == STYLES)
         self._connect()
         self.update()
 
@@ -394,8 +401,10 @@ class Studio(StudioControls):
         """Observe the controls: what re-runs the generator, what only re-finishes, what redraws the view."""
         self.upload.observe(self._on_upload, names="value")
         self.run_button.on_click(lambda _b: self.update(force=True))
-        for wdg in (self.weights, self.face):
+        self.weights.observe(lambda c: self._enable_style_controls(c["new"] == STYLES), names="value")
+        for wdg in (self.weights, self.face, self.style, self.mix_with, self.mix):
             wdg.observe(lambda _c: self.update(), names="value")
+        self.reference.observe(self._on_reference, names="value")
         self.size.observe(self._on_size, names="value")
         for wdg in (self.strength, self.grade_amount, self.glow):
             wdg.observe(lambda _c: self.refresh_finish(), names="value")
@@ -418,6 +427,9 @@ class Studio(StudioControls):
         if self._fixed_model is not None:
             return self._fixed_model, "weights: the model given to Studio()"
         value = self.weights.value
+        if value == STYLES:
+            g = conditioned_model()
+            return styled_model(g, self.style.value, self.mix_with.value, self.mix.value, self.references)
         return load_model(None if value == DEFAULT else value)
 
     # -- events -------------------------------------------------------------------------------
@@ -438,6 +450,21 @@ class Studio(StudioControls):
             return
         self.photo_name = f["name"]
         self.update()
+
+    def _on_reference(self, change) -> None:
+        """Reference art uploaded: read every picture, then render in its style (one line on a bad file)."""
+        try:
+            pictures = [pil_to_tensor01(decode_upload(f["name"], f["content"])) for f in change["new"]]
+        except ValueError as exc:
+            self.status.value = f"<span style='color:#b00'>{exc}</span>"
+            return
+        if not pictures:
+            return
+        self.references = pictures
+        if self.style.value != REFERENCE:
+            self.style.value = REFERENCE  # observed: re-renders
+        else:
+            self.update()
 
     def _on_size(self, _change) -> None:
         """Size changed: re-render now (headless), or once the slider has rested ``debounce_s`` (kernel)."""
@@ -493,6 +520,8 @@ class Studio(StudioControls):
             return self.last
         s = self.settings()
         key = (id(self.photo), self.weights.value, s.size, s.face)
+        if self.weights.value == STYLES:
+            key += (self.style.value, self.mix_with.value, float(self.mix.value), id(self.references))
         if not force and key == self._raw_key and self.last is not None:
             return self.refresh_finish()
         self._busy = True

@@ -13,11 +13,20 @@ from pathlib import Path
 
 from animegan_edu.conditioned import StyleConditionedGenerator
 from animegan_edu.files import atomic_write, sha256_file, write_sidecar
-from animegan_edu.weights.files import ArchitectureError, IntegrityError, read_safetensors, require_sidecar
+from animegan_edu.resources import data_dir
+from animegan_edu.weights.files import (
+    ArchitectureError,
+    IntegrityError,
+    WeightsNotAvailableError,
+    read_safetensors,
+    require_sidecar,
+)
 
-__all__ = ["save_conditioned", "load_conditioned"]
+__all__ = ["save_conditioned", "load_conditioned", "get_conditioned", "BUNDLED_STYLES", "bundled_styles_path"]
 
 FORMAT = "animegan-edu style-conditioned generator"
+#: the name of the bundled style-conditioned generator (``weights/styles.safetensors``; notebook 11)
+BUNDLED_STYLES = "styles"
 
 
 def save_conditioned(model: StyleConditionedGenerator, path: str | os.PathLike) -> Path:
@@ -74,3 +83,46 @@ def load_conditioned(path: str | os.PathLike) -> StyleConditionedGenerator:
         first = str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else str(exc)
         raise ArchitectureError(f"{p}: not this network's tensors ({first})") from None
     return model.eval()
+
+
+def bundled_styles_path() -> Path:
+    """Where the bundled style-conditioned generator lives (packaged copy, else ``<checkout>/weights``).
+
+    Example:
+        >>> bundled_styles_path().name
+        'styles.safetensors'
+    """
+    return Path(data_dir("weights")) / f"{BUNDLED_STYLES}.safetensors"
+
+
+def get_conditioned(name_or_path: str | os.PathLike = BUNDLED_STYLES) -> StyleConditionedGenerator:
+    """The front door for style-conditioned generators: the bundled one by name, or a file.
+
+    Args:
+        name_or_path: ``"styles"`` (the bundled generator of ``configs/multistyle.yaml``) or the
+            path of a :func:`save_conditioned` file (``animegan-edu train-styles`` writes one).
+
+    Raises:
+        WeightsNotAvailableError: neither a known name nor an existing file (one line).
+        IntegrityError, ArchitectureError: as :func:`load_conditioned`.
+
+    Example:
+        >>> g = get_conditioned()
+        >>> "Hedgewars" in g.style_names
+        True
+    """
+    if str(name_or_path).lower() == BUNDLED_STYLES:
+        path = bundled_styles_path()
+        if not path.is_file():
+            raise WeightsNotAvailableError(
+                f"{path}: the bundled style-conditioned generator is missing; reinstall the package, "
+                "or train one with animegan-edu train-styles and pass its file"
+            )
+        return load_conditioned(path)
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise WeightsNotAvailableError(
+            f"{path}: no such file; use {BUNDLED_STYLES!r} (bundled) or a style-conditioned "
+            ".safetensors file (animegan-edu train-styles writes runs/multistyle/multistyle.safetensors)"
+        )
+    return load_conditioned(path)
