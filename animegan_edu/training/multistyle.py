@@ -8,7 +8,7 @@ The recipe is the single-style fine-tune of notebook 09, run for every set at on
   edge-smoothed copies, grey copies and the generator's output under that set's code;
 * round-robin steps: step ``s`` trains set ``s mod K`` with that set's own recipe
   (``configs/style_<set>.yaml``: its loss weights, learning rates, crop and batch);
-  the generator's Adam state and an EMA of it are shared;
+  each set has its own Adam state for the shared generator, and one EMA averages it;
 * a set named in ``teachers`` (set name -> a single-style generator already fine-tuned on
   that set, e.g. the bundled ``wesnoth``) learns from it instead (knowledge distillation):
   its steps ask the generator, under that set's code, for the teacher's output on the same
@@ -190,7 +190,7 @@ class MultiStyleRun:
 
     Attributes: ``generator`` (trained), ``ema`` (its average; :attr:`output_generator`),
     ``trainers`` (one :class:`~animegan_edu.training.train.Trainer` per set, each with its
-    own discriminator and data, all sharing ``generator`` and ``g_opt``), ``held_out`` (set
+    own discriminator, data and generator optimiser ``g_opts[k]``, all sharing ``generator``), ``held_out`` (set
     name -> held-out files), ``step``, ``history``.
     """
 
@@ -210,7 +210,11 @@ class MultiStyleRun:
         self.generator = StyleConditionedGenerator(self.names, cfg.code_dim)
         start, self.init_label = get_generator(cfg.init_weights, fallback=None, progress=False)
         self.generator.load_generator_state(start.state_dict())
-        self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=1e-4, betas=(0.5, 0.999))
+        # one Adam per set: its moment estimates follow that set's loss scale (a shared one let a
+        # set with large adversarial gradients shrink every other set's steps)
+        self.g_opts = [
+            torch.optim.Adam(self.generator.parameters(), lr=1e-4, betas=(0.5, 0.999)) for _ in self.names
+        ]
         self.ema = AveragedModel(self.generator, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
         per_set = -(-cfg.steps // len(self.names))
         self.trainers: list[Trainer] = []
@@ -223,7 +227,7 @@ class MultiStyleRun:
             )  # fmt: skip
             trainer = Trainer(tcfg)
             trainer.generator = trainer.g_model = StyleView(self.generator, name)
-            trainer.g_opt, trainer.g_ema = self.g_opt, None
+            trainer.g_opt, trainer.g_ema = self.g_opts[k], None
             self.trainers.append(trainer)
         self.teachers: dict[str, torch.nn.Module] = {}
         for name, weights in cfg.teachers.items():
@@ -271,11 +275,11 @@ class MultiStyleRun:
             target = self.teachers[name](photo)
         fake = StyleView(self.generator, name)(photo)
         loss = (fake - target).abs().mean() + 2 * (L.yuv(fake)[:, 1:] - L.yuv(target)[:, 1:]).abs().mean()
-        for group in self.g_opt.param_groups:
+        for group in trainer.g_opt.param_groups:
             group["lr"] = self.cfg.teacher_lr
-        self.g_opt.zero_grad(set_to_none=True)
+        trainer.g_opt.zero_grad(set_to_none=True)
         loss.backward()
-        self.g_opt.step()
+        trainer.g_opt.step()
         return {"step": float(trainer.step), "distil": loss.item(), "g": loss.item()}
 
     # ---------------------------------------------------------------- state
@@ -286,7 +290,7 @@ class MultiStyleRun:
             "step": self.step,
             "generator": self.generator.state_dict(),
             "ema": self.ema.state_dict(),
-            "g_opt": self.g_opt.state_dict(),
+            "g_opts": [opt.state_dict() for opt in self.g_opts],
             "discriminators": [t.discriminator.state_dict() for t in self.trainers],
             "d_opts": [t.d_opt.state_dict() for t in self.trainers],
             "trainer_steps": [t.step for t in self.trainers],
@@ -319,7 +323,8 @@ class MultiStyleRun:
             )
         self.generator.load_state_dict(state["generator"])
         self.ema.load_state_dict(state["ema"])
-        self.g_opt.load_state_dict(state["g_opt"])
+        for opt, saved in zip(self.g_opts, state["g_opts"]):
+            opt.load_state_dict(saved)
         for t, d, o, s in zip(
             self.trainers, state["discriminators"], state["d_opts"], state["trainer_steps"]
         ):
