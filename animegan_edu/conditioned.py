@@ -36,6 +36,7 @@ from animegan_edu.models import Generator, UpsampleMode
 
 __all__ = [
     "REF_STATS_DIM",
+    "channel_stats",
     "ModulatedGroupNorm",
     "StyleEncoder",
     "StyleConditionedGenerator",
@@ -45,6 +46,21 @@ __all__ = [
 #: Length of a reference picture's statistics vector: the mean and the spread of each channel of
 #: VGG16 ``conv1_2`` (64), ``conv2_2`` (128) and ``conv3_3`` (256).
 REF_STATS_DIM = 2 * (64 + 128 + 256)
+
+
+def channel_stats(feat: torch.Tensor) -> torch.Tensor:
+    """The per-channel mean, then the per-channel spread, of feature maps: ``(N, C, H, W)`` -> ``(N, 2C)``.
+
+    The spread is torch's (unbiased) standard deviation over the ``H * W`` positions. These
+    numbers, for early VGG layers, are what the style encoder reads from a reference picture
+    (the statistics AdaIN transfers).
+
+    Example:
+        >>> f = torch.tensor([[[[1.0, 3.0]], [[2.0, 2.0]]]])  # N=1, C=2, H=1, W=2
+        >>> channel_stats(f)
+        tensor([[2.0000, 2.0000, 1.4142, 0.0000]])
+    """
+    return torch.cat([feat.mean((2, 3)), feat.std((2, 3))], dim=1)
 
 
 class ModulatedGroupNorm(nn.GroupNorm):

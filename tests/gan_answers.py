@@ -12,6 +12,7 @@ from animegan_edu.teaching import (
     exercises_losses,
     exercises_models,
     exercises_projects,
+    exercises_styles,
     exercises_video,
 )
 
@@ -23,6 +24,7 @@ TOPICS = (
     exercises_int8,
     exercises_video,
     exercises_gan,
+    exercises_styles,
     exercises_projects,
 )
 

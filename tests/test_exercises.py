@@ -85,6 +85,11 @@ WRONG = {
     "check_lsgan_steps": lambda D, opt, r, f: (D(r).pow(2).mean() + (D(f) - 1).pow(2).mean()).item(),
     "check_frechet_1d": lambda a, b: float((a.mean() - b.mean()) ** 2),  # ignores the spreads
     "check_saturation": lambda im: (im.amax(0) - im.amin(0)).mean(),  # not divided by the max
+    # the code replaces the learned scale instead of scaling it
+    "check_modulated_norm": lambda x, g, w, b, dg, db: (
+        torch.nn.functional.group_norm(x, g) * dg[:, :, None, None] + b[:, None, None] + db[:, :, None, None]
+    ),
+    "check_channel_stats": lambda f: torch.cat([f.mean((2, 3)), f.std((2, 3), unbiased=False)], 1),
     # the multi-step exercises (exercises_projects), passed their first piece only
     "check_inverted_residual": lambda i, o, r=2: torch.nn.Conv2d(i, o, 1),  # one layer, not the block
     "check_power_iteration": lambda w, u: (w @ (w.T @ u), w.T @ u),  # u and v not normalised

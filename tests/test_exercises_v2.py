@@ -19,9 +19,10 @@ import kornia
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from gan_answers import TOPICS, d_bce, d_swapped, g_swapped, update
 
-from animegan_edu import imageio, metrics, models
+from animegan_edu import conditioned, imageio, metrics, models
 from animegan_edu.data import dataset
 from animegan_edu.inference import face, grading, pipeline
 from animegan_edu.teaching import (
@@ -343,6 +344,25 @@ TABLE: dict[str, Row] = {
             (lambda s, w, m, a: (1 - a * m.float()) * w + a * m.float() * s,),
         ),
     ),
+    "check_modulated_norm": Row(
+        ref("nb11_many_styles", "modulated_norm"),
+        (conditioned.ModulatedGroupNorm,),
+        (
+            (lambda x, g, w, b, dg, db: F.group_norm(x, g, w, b) + db[:, :, None, None],),  # no scale
+            # one code for the whole batch
+            (lambda x, g, w, b, dg, db: F.group_norm(x, g, w * (1 + dg.mean(0)), b + db.mean(0)),),
+            (lambda x, g, w, b, dg, db: F.group_norm(x, 1, w, b) * (1 + dg[:, :, None, None]),),  # 1 group
+        ),
+    ),
+    "check_channel_stats": Row(
+        ref("nb11_many_styles", "stats"),
+        (conditioned.channel_stats,),
+        (
+            (lambda f: torch.cat([f.mean((2, 3)), f.std((2, 3), unbiased=False)], 1),),  # population std
+            (lambda f: torch.stack([f.mean((2, 3)), f.std((2, 3))], 2).flatten(1),),  # interleaved
+            (lambda f: torch.cat([f.mean(1).flatten(1)[:, : f.shape[1]], f.std((2, 3))], 1),),  # wrong axis
+        ),
+    ),
     "check_lsgan_steps": Row(
         ref("nb09_learn_a_style", "d_step", "g_step"),
         (exercises_gan.library_d_step, exercises_gan.library_g_step),
@@ -439,13 +459,14 @@ GIVEAWAYS = (
     "round(x / scale)",
     "sigma = u",
     "u = W v",
+    "(1 + dg)",
 )
 
 
 def test_table_covers_every_checker() -> None:
     assert set(CHECKERS) == set(TABLE), set(CHECKERS) ^ set(TABLE)
     assert set(CHECKERS) == {n for m in TOPICS for n in m.__all__}
-    assert len(CHECKERS) == 31
+    assert len(CHECKERS) == 33
 
 
 def _snapshot(a: Any) -> Any:

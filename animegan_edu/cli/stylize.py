@@ -97,7 +97,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="decoder resize convention (default: the one the weights were made for)",
     )
-    styles = p.add_argument_group("style-conditioned weights (bundled 'styles', or animegan-edu train-styles)")
+    styles = p.add_argument_group(
+        "style-conditioned weights (the bundled 'styles', or a file of animegan-edu train-styles)"
+    )
     styles.add_argument(
         "--style",
         nargs="+",
@@ -183,7 +185,7 @@ def prepare_model(args: argparse.Namespace) -> torch.nn.Module:
 
 
 def _conditioned_model(args: argparse.Namespace) -> torch.nn.Module:
-    """``--style``/``--mix``: the style-conditioned generator (bundled, or ``--weights FILE``) under a style."""
+    """``--style``/``--mix``: the style-conditioned generator (bundled, or ``--weights FILE``), styled."""
     if getattr(args, "int8", False):
         raise CLIError("--int8 is not available for style-conditioned generators; leave it out")
     source = args.weights or BUNDLED_STYLES
@@ -192,8 +194,9 @@ def _conditioned_model(args: argparse.Namespace) -> torch.nn.Module:
     except WeightsNotAvailableError as exc:
         raise CLIError(str(exc)) from None
     if args.weights is None:
-        print(f"{PROG}: using the bundled style-conditioned weights {source!r} "
-              f"(styles: {', '.join(model.style_names)}; others with --weights FILE)", file=sys.stderr)  # fmt: skip
+        names = ", ".join(model.style_names)
+        print(f"{PROG}: using the bundled style-conditioned weights {source!r} (styles: {names}; "
+              "others with --weights FILE)", file=sys.stderr)  # fmt: skip
     names = [s for s in args.style or [] if s in model.style_names]
     pictures = [s for s in args.style or [] if s not in model.style_names]
     if pictures and names:

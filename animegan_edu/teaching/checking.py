@@ -8,7 +8,8 @@ Each notebook ends with exercises; ``check_<name>(answer)`` in the topic modules
 :mod:`~animegan_edu.teaching.exercises_inference` for 05, 06 and 08,
 :mod:`~animegan_edu.teaching.exercises_int8` for 07,
 :mod:`~animegan_edu.teaching.exercises_gan` for 09,
-:mod:`~animegan_edu.teaching.exercises_video` for 10, and the multi-step exercises of 01-05 in
+:mod:`~animegan_edu.teaching.exercises_video` for 10,
+:mod:`~animegan_edu.teaching.exercises_styles` for 11, and the multi-step exercises of 01-05 in
 :mod:`~animegan_edu.teaching.exercises_projects`) verifies an answer **by computing**:
 it calls the student's function on random inputs and compares the result with the library's
 own implementation, or compares a number with one computed from the library. Nothing is

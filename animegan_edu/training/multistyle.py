@@ -43,7 +43,7 @@ import torch
 import yaml
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator, StyleView
+from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator, StyleView, channel_stats
 from animegan_edu.data.dataset import DataError, list_images, read_image
 from animegan_edu.files import MAX_RECORD_BYTES, atomic_write, read_regular
 from animegan_edu.resources import config_path
@@ -157,9 +157,9 @@ def reference_stats(pictures: Sequence[torch.Tensor], size: int = 256) -> torch.
         hw = (max(16, round(x.shape[-2] * scale)), max(16, round(x.shape[-1] * scale)))
         x = torch.nn.functional.interpolate(x, size=hw, mode="bilinear", antialias=True, align_corners=False)
         feats = vgg.layers(x * 2 - 1, REF_LAYERS)
-        means = [f.mean((2, 3))[0] for f in feats.values()]
-        spreads = [f.std((2, 3))[0] for f in feats.values()]
-        rows.append(torch.cat(means + spreads))
+        stats = [channel_stats(f)[0] for f in feats.values()]  # per layer: C means, then C spreads
+        c = [f.shape[1] for f in feats.values()]
+        rows.append(torch.cat([t[:n] for t, n in zip(stats, c)] + [t[n:] for t, n in zip(stats, c)]))
     out = torch.stack(rows)
     assert out.shape[1] == REF_STATS_DIM
     return out
@@ -190,8 +190,8 @@ class MultiStyleRun:
 
     Attributes: ``generator`` (trained), ``ema`` (its average; :attr:`output_generator`),
     ``trainers`` (one :class:`~animegan_edu.training.train.Trainer` per set, each with its
-    own discriminator, data and generator optimiser ``g_opts[k]``, all sharing ``generator``), ``held_out`` (set
-    name -> held-out files), ``step``, ``history``.
+    own discriminator, data and generator optimiser ``g_opts[k]``, all sharing ``generator``),
+    ``held_out`` (set name -> held-out files), ``step``, ``history``.
     """
 
     def __init__(self, cfg: MultiStyleConfig) -> None:
