@@ -49,6 +49,11 @@ BUNDLED = {
         "style_grid.jpg",
         "ablation/style_ablation.json",
         "ablation/style_ablation.png",
+        # the style-conditioned generator of notebook 11 and its acceptance figures
+        "styles.safetensors",
+        "styles.safetensors.sha256",
+        "styles_eval.json",
+        "styles_history.json",
     ],
     "configs": ["*.yaml"],
     # the measured path table the default inference path reads (animegan_edu.inference.fastpaths)

