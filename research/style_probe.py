@@ -6,9 +6,10 @@ Usage (from the repository root, after ``animegan-edu data prepare-demo`` and
     python research/style_probe.py OUT_DIR --style Wesnoth --steps 300 [--set key=value ...]
 
 ``--set`` overrides any :class:`~animegan_edu.training.config.TrainConfig` field of
-``configs/finetune.yaml`` (values are YAML). Prints and writes ``OUT_DIR/probe.json``: the
-style distance of the outputs to every set, the edge correlation and the colour check, at
-``--size`` px on the validation photos, with the demo weights' figures beside them.
+``configs/finetune.yaml`` (or ``--config NAME``; values are YAML). Prints and writes
+``OUT_DIR/probe.json``: the style distance of the outputs to every set, the edge correlation and
+the colour check, at ``--size`` px on the validation photos, with the demo weights' figures
+beside them.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--style", default="Wesnoth")
+    ap.add_argument("--config", default="finetune", help="the recipe the --set values override")
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--size", type=int, default=256)
     ap.add_argument("--styles-root", default="data/styles")
@@ -39,7 +41,7 @@ def main() -> None:
     a = ap.parse_args()
     over = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in a.set)}
     cfg = load_config(
-        "finetune", style=a.style, out_dir=a.out, adv_steps=a.steps, data_root=a.styles_root, **over
+        a.config, style=a.style, out_dir=a.out, adv_steps=a.steps, data_root=a.styles_root, **over
     )
     check_out_dir(a.out)
     t0 = time.perf_counter()

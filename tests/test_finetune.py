@@ -56,6 +56,7 @@ def _same(a: nn.Module | dict, b: nn.Module | dict) -> bool:
         ("init_weights: [demo]\n", r"c\.yaml: init_weights: expected text"),
         ("colour_target: style\n", r"c\.yaml: colour_target: use photo, style_tint or style_pull, got 'st"),
         ("colour_pull: 1.5\n", r"c\.yaml: colour_pull: a fraction from 0 to 1, got 1\.5"),
+        ("luma_pull: -0.1\n", r"c\.yaml: luma_pull: a fraction from 0 to 1, got -0\.1"),
     ],
 )
 def test_new_fields_are_checked_in_one_line(tmp_path, text, match):
@@ -270,3 +271,15 @@ def test_colour_mean_term_is_logged_and_weighted(split, tmp_path):
     row = t.train_step()
     assert "colour_mean" in row and row["colour_mean"] >= 0
     assert "colour_mean" not in Trainer(_ft(split, tmp_path / "b", init_steps=0, adv_steps=1)).train_step()
+
+
+def test_luma_term_pulls_brightness_towards_the_set(split, tmp_path):
+    t = Trainer(_ft(split, tmp_path / "a", init_steps=0, adv_steps=1, luma_mean=50.0, luma_pull=0.5))
+    assert t.luma == pytest.approx(L.mean_luma(t.dataset.styles))
+    row = t.train_step()
+    assert "luma_mean" in row and row["luma_mean"] >= 0
+    assert "luma_mean" not in Trainer(_ft(split, tmp_path / "b", init_steps=0, adv_steps=1)).train_step()
+    photo = torch.zeros(1, 3, 8, 8)  # Y = 0.5; a set at Y = 0.9 pulled half way wants 0.7
+    brighter = torch.full_like(photo, 0.4)  # Y = 0.7
+    assert float(L.mean_luma_loss(brighter, photo, 0.9, 0.5)) < 1e-6
+    assert float(L.mean_luma_loss(photo, photo, 0.9, 0.0)) == 0.0  # pull 0: keep the photo's

@@ -13,16 +13,22 @@ then skipped), otherwise ``multistyle.safetensors``. Writes ``<run>/evaluation.j
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 from pathlib import Path
 
 import torch
 
-from animegan_edu.conditioned import StyleConditionedGenerator, StyleView
+from animegan_edu.conditioned import StyleView
 from animegan_edu.data.dataset import read_image
 from animegan_edu.machine import cpu_info
-from animegan_edu.training.multistyle import load_multistyle_config, reference_stats, split_set
+from animegan_edu.training.multistyle import (
+    checkpoint_generator,
+    load_multistyle_config,
+    reference_stats,
+    split_set,
+)
 from animegan_edu.training.style_eval import confusion_table, load_style_sets, style_scores
 from animegan_edu.weights.conditioned import load_conditioned
 
@@ -37,12 +43,7 @@ def main() -> None:
     cfg = load_multistyle_config(a.config)
     names = list(cfg.styles)
     if a.checkpoint:
-        state = torch.load(Path(a.run) / "checkpoint.pt", map_location="cpu", weights_only=True)
-        model = StyleConditionedGenerator(names, cfg.code_dim)
-        model.load_state_dict(
-            {k[len("module.") :]: v for k, v in state["ema"].items() if k.startswith("module.")}
-        )
-        step = int(state["step"])
+        model, step = checkpoint_generator(dataclasses.replace(cfg, out_dir=a.run))
     else:
         model, step = load_conditioned(Path(a.run) / "multistyle.safetensors"), None
     model.eval()
@@ -84,7 +85,7 @@ def main() -> None:
         "cpu": cpu_info(), "step": step, "size": a.size,
         "styles": {n: {"distance": s.distance, "edge_corr": s.edge_corr, "output_ab": s.output_ab,
                        "nearest": s.nearest()} for n, s in scores.items()},
-        "mixes": mixes, "reference_path": refs,
+        "mixes": mixes, "reference_path": refs, "table": table,
     }  # fmt: skip
     Path(a.run, "evaluation.json").write_text(json.dumps(out, indent=1) + "\n")
 

@@ -126,6 +126,10 @@ class TrainConfig:
     # L1 between each output's mean YUV chroma and its colour reference's (0: off): keeps the
     # picture's overall colour (no cast) while leaving local colours free
     colour_mean: float = 0.0
+    # L1 between each output's mean luma and its photo's moved luma_pull of the way to the style
+    # set's mean luma (0: off): for sets much brighter than photos (clip art on white)
+    luma_mean: float = 0.0
+    luma_pull: float = 0.5
     # init phase: reconstruction
     init_steps: int = 500
     init_lr: float = 2e-4
@@ -433,8 +437,9 @@ def check_config(cfg: TrainConfig, where: str = "config") -> None:
     if cfg.colour_target not in ("photo", "style_tint", "style_pull"):
         got = short_repr(cfg.colour_target)
         raise ConfigError(f"{where}: colour_target: use photo, style_tint or style_pull, got {got}")
-    if not 0.0 <= cfg.colour_pull <= 1.0:
-        raise ConfigError(f"{where}: colour_pull: a fraction from 0 to 1, got {cfg.colour_pull}")
+    for key in ("colour_pull", "luma_pull"):
+        if not 0.0 <= getattr(cfg, key) <= 1.0:
+            raise ConfigError(f"{where}: {key}: a fraction from 0 to 1, got {getattr(cfg, key)}")
     if not 0.0 <= cfg.ema < 1.0:
         raise ConfigError(f"{where}: ema: a decay from 0 (off) to below 1, got {cfg.ema}")
     for key in ("init_lr", "g_lr", "d_lr"):

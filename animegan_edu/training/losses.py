@@ -430,6 +430,37 @@ def colour_reference(
     return shift_chroma(photo, pull * (chroma.to(photo).view(1, 2) - own))
 
 
+def mean_luma_loss(fake: torch.Tensor, photo: torch.Tensor, luma: float, pull: float) -> torch.Tensor:
+    """L1 between each output's mean luma (YUV Y) and its photo's, moved ``pull`` of the way to ``luma``.
+
+    ``fake`` and ``photo``: RGB ``[-1, 1]`` NCHW; ``luma``: a style set's mean Y in ``[0, 1]``
+    (:func:`mean_luma`). A set much brighter or darker than photos (clip art on white) pulls
+    each picture's overall brightness towards its own.
+
+    Example:
+        >>> photo = torch.zeros(1, 3, 4, 4)  # mid grey: Y = 0.5
+        >>> round(float(mean_luma_loss(photo, photo, 0.9, 0.5)), 4)  # wants Y 0.7
+        0.2
+    """
+    own = yuv(photo)[:, 0].mean((1, 2))
+    target = own + pull * (luma - own)
+    return (yuv(fake)[:, 0].mean((1, 2)) - target).abs().mean()
+
+
+def mean_luma(images: list[torch.Tensor]) -> float:
+    """Mean YUV luma of pictures ``(3, H, W)`` (float in ``[0, 1]`` or uint8); each weighs alike.
+
+    Example:
+        >>> mean_luma([torch.ones(3, 2, 2), torch.zeros(3, 2, 2)])
+        0.5
+    """
+    values = []
+    for im in images:
+        x = im.float() / 255 if im.dtype == torch.uint8 else im.float()
+        values.append(float(kornia.color.rgb_to_yuv(x[None])[0, 0].mean()))
+    return sum(values) / len(values)
+
+
 def mean_chroma_loss(fake: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """L1 between each picture's mean YUV chroma ``(U, V)`` and its reference's (RGB ``[-1, 1]`` NCHW).
 

@@ -45,6 +45,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator, StyleView, channel_stats
 from animegan_edu.data.dataset import DataError, list_images, read_image
 from animegan_edu.files import atomic_write
+from animegan_edu.imageio import resize_longest
 from animegan_edu.resources import config_path
 from animegan_edu.training import losses as L
 from animegan_edu.training.config import ConfigError, load_config, parse_config_yaml
@@ -60,6 +61,7 @@ __all__ = [
     "split_set",
     "MultiStyleRun",
     "run_multistyle",
+    "checkpoint_generator",
 ]
 
 #: the VGG16 layers whose per-channel mean and spread describe a reference picture
@@ -134,7 +136,8 @@ def reference_stats(pictures: Sequence[torch.Tensor], size: int = 256) -> torch.
     """Per-picture style statistics ``(K, REF_STATS_DIM)``: mean and spread of early VGG16 channels.
 
     Args:
-        pictures: ``(3, H, W)`` RGB in ``[0, 1]``; each is resized so its longest side is ``size``.
+        pictures: ``(3, H, W)`` RGB in ``[0, 1]``; each is resized so its longest side is ``size``
+            (:func:`animegan_edu.imageio.resize_longest`, sides multiples of 16).
 
     Returns:
         for each picture, the per-channel mean then the per-channel standard deviation of VGG16
@@ -151,10 +154,8 @@ def reference_stats(pictures: Sequence[torch.Tensor], size: int = 256) -> torch.
     vgg = vgg16_features()
     rows = []
     for pic in pictures:
-        x = pic[None].float().clamp(0, 1)
-        scale = size / max(x.shape[-2:])
-        hw = (max(16, round(x.shape[-2] * scale)), max(16, round(x.shape[-1] * scale)))
-        x = torch.nn.functional.interpolate(x, size=hw, mode="bilinear", antialias=True, align_corners=False)
+        # each side a multiple of 16 (at least 16): conv3_3 keeps 4 positions or more
+        x = resize_longest(pic[None].float().clamp(0, 1), size, multiple=16)
         feats = vgg.layers(x * 2 - 1, REF_LAYERS)
         stats = [channel_stats(f)[0] for f in feats.values()]  # per layer: C means, then C spreads
         c = [f.shape[1] for f in feats.values()]
@@ -389,3 +390,19 @@ def run_multistyle(cfg: MultiStyleConfig, progress: bool = True) -> MultiStyleRu
     run.fit_encoder(progress)
     save_conditioned(run.output_generator, Path(cfg.out_dir) / "multistyle.safetensors")
     return run
+
+
+def checkpoint_generator(cfg: MultiStyleConfig) -> tuple[StyleConditionedGenerator, int]:
+    """The averaged (EMA) generator of ``out_dir/checkpoint.pt`` and its step, for scoring a run part way.
+
+    Its style encoder is not fitted yet (that happens at the end of the run).
+
+    Raises:
+        FileNotFoundError: no checkpoint in ``out_dir``.
+    """
+    path = Path(cfg.out_dir) / "checkpoint.pt"
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model = StyleConditionedGenerator(list(cfg.styles), cfg.code_dim)
+    prefix = "module."  # AveragedModel keeps the averaged module under this name
+    model.load_state_dict({k[len(prefix) :]: v for k, v in state["ema"].items() if k.startswith(prefix)})
+    return model.eval(), int(state["step"])

@@ -62,7 +62,8 @@ MAX_CHECKPOINT_BYTES = 4 * 2**30
 
 #: the keys of a training row (:meth:`Trainer.train_step`) that hold a loss term
 LOSS_KEYS: tuple[str, ...] = (
-    "init", "d", "g", "g_adv", "content", "style", "colour", "colour_mean", "tv", "guide", "guide_grad"
+    "init", "d", "g", "g_adv", "content", "style", "colour", "colour_mean", "luma_mean", "tv", "guide",
+    "guide_grad",
 )  # fmt: skip
 
 
@@ -120,6 +121,7 @@ class Trainer:
             - (L.mean_chroma(self.dataset.photos) if cfg.colour_target == "style_tint" else 0.0)
             if cfg.colour_target != "photo" else None
         )  # fmt: skip
+        self.luma = L.mean_luma(self.dataset.styles) if cfg.luma_mean > 0 else 0.0  # the set's mean Y
         self.discriminator = Discriminator(3, cfg.d_channels, cfg.d_layers, cfg.spectral_norm).to(
             self.device, memory_format=self.memory_format
         )
@@ -295,6 +297,10 @@ class Trainer:
             cm = L.mean_chroma_loss(fake, reference)
             row["colour_mean"] = cm.item()
             g_loss = g_loss + self.cfg.colour_mean * cm
+        if self.cfg.luma_mean > 0:
+            lm = L.mean_luma_loss(fake, photo, self.luma, self.cfg.luma_pull)
+            row["luma_mean"] = lm.item()
+            g_loss = g_loss + self.cfg.luma_mean * lm
         if w.tv > 0:
             t = L.total_variation_loss(fake)
             row["tv"] = t.item()
