@@ -4,7 +4,9 @@
 
 For each named style: the style distance of its outputs on the 8 validation photos to every
 set (the confusion table); for each pair of styles, the mix at 0.5 against the two pure
-styles; and the reference path: the code the encoder gives for each set's held-out pictures
+styles, read two ways: its distance to each of the two sets lies between the pure styles'
+(``between_on_both_sets``), and its outputs' patch statistics are nearer each pure style's
+than those are to each other (``between_in_output_space``); and the reference path: the code the encoder gives for each set's held-out pictures
 (never trained on), and the distance of its outputs to every set. ``--checkpoint`` scores
 ``checkpoint.pt`` (the EMA generator, before the encoder is fitted: the reference path is
 then skipped), otherwise ``multistyle.safetensors``. Writes ``<run>/evaluation.json``.
@@ -18,11 +20,14 @@ import itertools
 import json
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from animegan_edu.conditioned import StyleView
 from animegan_edu.data.dataset import read_image
 from animegan_edu.machine import cpu_info
+from animegan_edu.metrics import patch_features, style_distance
+from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01
 from animegan_edu.training.multistyle import (
     checkpoint_generator,
     load_multistyle_config,
@@ -31,6 +36,12 @@ from animegan_edu.training.multistyle import (
 )
 from animegan_edu.training.style_eval import confusion_table, load_style_sets, style_scores
 from animegan_edu.weights.conditioned import load_conditioned
+
+
+def _outputs(model: torch.nn.Module, size: int) -> np.ndarray:
+    """Patch statistics of ``model``'s outputs on the validation photos at ``size`` px."""
+    outs = [((model(sample_photo01(n, size)[None] * 2 - 1) + 1) / 2).clamp(0, 1) for n in VALIDATION_PHOTOS]
+    return patch_features(outs)
 
 
 def main() -> None:
@@ -50,16 +61,25 @@ def main() -> None:
     sets = load_style_sets(cfg.data_root, names)
     with torch.no_grad():
         scores = {n: style_scores(StyleView(model, n), sets, a.size) for n in names}
+        outputs = {n: _outputs(StyleView(model, n), a.size) for n in names}
         mixes = {}
         for x, y in itertools.combinations(names, 2):
-            s = style_scores(StyleView(model, model.mix({x: 0.5, y: 0.5})), sets, a.size)
+            view = StyleView(model, model.mix({x: 0.5, y: 0.5}))
+            s = style_scores(view, sets, a.size)
             between = all(
                 min(scores[x].distance[t], scores[y].distance[t]) - 1e-9
                 <= s.distance[t]
                 <= max(scores[x].distance[t], scores[y].distance[t]) + 1e-9
                 for t in (x, y)
             )
-            mixes[f"{x}+{y}"] = {"distance": s.distance, "between_on_both_sets": between}
+            # between in the outputs' own style space: nearer each pure style than they are to each other
+            mix_feats, apart = _outputs(view, a.size), style_distance(outputs[x], outputs[y])
+            to_x, to_y = style_distance(mix_feats, outputs[x]), style_distance(mix_feats, outputs[y])
+            mixes[f"{x}+{y}"] = {
+                "distance": s.distance, "between_on_both_sets": between,
+                "to_pure": {x: to_x, y: to_y}, "pure_apart": apart,
+                "between_in_output_space": bool(to_x < apart and to_y < apart),
+            }  # fmt: skip
         refs = {}
         if not a.checkpoint:
             for n in names:
@@ -74,8 +94,10 @@ def main() -> None:
             "mix 0.5",
             k,
             {t: round(d, 2) for t, d in v["distance"].items()},
-            "between:",
+            "between (set distances):",
             v["between_on_both_sets"],
+            "between (output space):",
+            v["between_in_output_space"],
         )
     for k, v in refs.items():
         print(
