@@ -123,7 +123,8 @@ class StylePanel:
     """The style controls, built by :meth:`_build_style_controls` as attributes of ``self``.
 
     After building: ``style`` (menu), ``mix_with`` (menu), ``mix`` (slider, reported on release),
-    ``reference`` (upload, several files) and ``style_box`` (the four, shown under the weights).
+    ``reference`` (upload, several files), ``style_box`` (the four, shown under the weights) and
+    ``references`` (the uploaded pictures, ``(3, H, W)`` in ``[0, 1]``; empty at first).
     They are enabled only while the weights menu says :data:`STYLES`.
     """
 
@@ -143,6 +144,7 @@ class StylePanel:
         self.reference = W.FileUpload(
             accept="image/*", multiple=True, description="Reference art", layout=lay
         )
+        self.references: list[torch.Tensor] = []  # the uploaded reference art, (3, H, W) in [0, 1]
         heading = W.HTML("<b>Style</b> <i>(weights: styles)</i>")
         self.style_box = W.VBox([heading, self.style, self.mix_with, self.mix, self.reference])
 

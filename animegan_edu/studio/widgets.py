@@ -392,7 +392,6 @@ class Studio(StudioControls):
             on_sample=self.choose_sample,
             style_names=style_names() if model is None else (),
         )
-        self.references: list[torch.Tensor] = []  # the uploaded reference art, (3, H, W) in [0, 1]
         self._enable_style_controls(self.weights.value == STYLES)
         self._connect()
         self.update()
@@ -428,8 +427,8 @@ class Studio(StudioControls):
             return self._fixed_model, "weights: the model given to Studio()"
         value = self.weights.value
         if value == STYLES:
-            g = conditioned_model()
-            return styled_model(g, self.style.value, self.mix_with.value, self.mix.value, self.references)
+            return styled_model(conditioned_model(), self.style.value, self.mix_with.value,
+                                self.mix.value, self.references)  # fmt: skip
         return load_model(None if value == DEFAULT else value)
 
     # -- events -------------------------------------------------------------------------------
@@ -458,13 +457,11 @@ class Studio(StudioControls):
         except ValueError as exc:
             self.status.value = f"<span style='color:#b00'>{exc}</span>"
             return
-        if not pictures:
-            return
-        self.references = pictures
-        if self.style.value != REFERENCE:
-            self.style.value = REFERENCE  # observed: re-renders
-        else:
-            self.update()
+        if pictures:
+            self.references = pictures
+            if self.style.value == REFERENCE:
+                self.update()
+            self.style.value = REFERENCE  # observed: re-renders when it changes
 
     def _on_size(self, _change) -> None:
         """Size changed: re-render now (headless), or once the slider has rested ``debounce_s`` (kernel)."""

@@ -61,10 +61,8 @@ __all__ = [
 MAX_CHECKPOINT_BYTES = 4 * 2**30
 
 #: the keys of a training row (:meth:`Trainer.train_step`) that hold a loss term
-LOSS_KEYS: tuple[str, ...] = (
-    "init", "d", "g", "g_adv", "content", "style", "colour", "colour_mean", "luma_mean", "tv", "guide",
-    "guide_grad",
-)  # fmt: skip
+LOSS_KEYS: tuple[str, ...] = ("init", "d", "g", "g_adv", "content", "style", "colour", "colour_mean",
+                              "luma_mean", "tv", "guide", "guide_grad")  # fmt: skip
 
 
 class TrainingError(ValueError):
@@ -122,9 +120,8 @@ class Trainer:
             if cfg.colour_target != "photo" else None
         )  # fmt: skip
         self.luma = L.mean_luma(self.dataset.styles) if cfg.luma_mean > 0 else 0.0  # the set's mean Y
-        self.discriminator = Discriminator(3, cfg.d_channels, cfg.d_layers, cfg.spectral_norm).to(
-            self.device, memory_format=self.memory_format
-        )
+        self.discriminator = Discriminator(3, cfg.d_channels, cfg.d_layers, cfg.spectral_norm)
+        self.discriminator.to(self.device, memory_format=self.memory_format)
         self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=cfg.init_lr, betas=cfg.betas)
         self.d_opt = torch.optim.Adam(self.discriminator.parameters(), lr=cfg.d_lr, betas=cfg.betas)
         self.g_model: nn.Module = self.generator
@@ -293,14 +290,12 @@ class Trainer:
             c = L.colour_loss(fake, reference)
             row["colour"] = c.item()
             g_loss = g_loss + w.colour * c
-        if self.cfg.colour_mean > 0:
-            cm = L.mean_chroma_loss(fake, reference)
-            row["colour_mean"] = cm.item()
-            g_loss = g_loss + self.cfg.colour_mean * cm
-        if self.cfg.luma_mean > 0:
-            lm = L.mean_luma_loss(fake, photo, self.luma, self.cfg.luma_pull)
-            row["luma_mean"] = lm.item()
-            g_loss = g_loss + self.cfg.luma_mean * lm
+        for key, weight in (("colour_mean", self.cfg.colour_mean), ("luma_mean", self.cfg.luma_mean)):
+            if weight > 0:  # the picture's overall colour, its overall brightness
+                term = (L.mean_chroma_loss(fake, reference) if key == "colour_mean"
+                        else L.mean_luma_loss(fake, photo, self.luma, self.cfg.luma_pull))  # fmt: skip
+                row[key] = term.item()
+                g_loss = g_loss + weight * term
         if w.tv > 0:
             t = L.total_variation_loss(fake)
             row["tv"] = t.item()

@@ -1,0 +1,399 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.7
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 11 · One model, many styles
+#
+# Every generator so far knows one style: `wesnoth` paints, `hedgewars` draws cartoons, and
+# switching style means loading other weights. The article this course grew from describes a
+# different design (its section 2.2, point 2): a **style encoding** enters the generator, so that
+# one model can tell the hand-drawn Hayao look from Shinkai's digital glow, and the user can choose
+# and control the style.
+#
+# This notebook builds that design on the AnimeGANv2 generator and looks inside the trained model
+# that ships with the toolkit (`styles`, three styles in one file):
+#
+# 1. **conditional normalisation**: how a short vector, the *style code*, steers every layer;
+# 2. the first path to a code: a **learned code per named style**, and the styles side by side;
+# 3. **mixing**: codes in between give pictures in between;
+# 4. the second path: a **style encoder** that reads a code from reference pictures, and what it
+#    picks up;
+# 5. how the model was trained, and how well each style reaches its own art, measured.
+
+# %% tags=["nbval-check-output"]
+# %config InlineBackend.figure_formats = ["jpeg"]
+import json
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from animegan_edu import viz
+from animegan_edu.conditioned import (
+    ModulatedGroupNorm,
+    StyleConditionedGenerator,
+    StyleView,
+    channel_stats,
+)
+from animegan_edu.data.dataset import list_images, read_image
+from animegan_edu.models import count_parameters
+from animegan_edu.resources import data_dir
+from animegan_edu.samples import sample_photo01
+from animegan_edu.training.multistyle import reference_stats
+from animegan_edu.training.style_eval import load_style_sets, style_scores
+from animegan_edu.training.watch import course_root
+from animegan_edu.weights.conditioned import get_conditioned
+from animegan_edu.weights.hub import get_generator
+
+torch.manual_seed(0)
+viz.projector_style()  # figures at 110 dpi, 12 pt labels: readable on a projector
+model = get_conditioned("styles")  # the bundled style-conditioned generator
+STYLES = list(model.style_names)
+demo, _ = get_generator("demo", progress=False)
+print("styles:", ", ".join(STYLES))
+print(f"parameters: {count_parameters(model):,} (the plain generator: {count_parameters(demo):,})")
+
+# %% [markdown]
+# ## 1 · Conditional normalisation
+#
+# Every block of the generator ends its convolution with a **GroupNorm** (notebook 01). It
+# normalises the features, then applies a learned scale `weight` and shift `bias` per channel:
+# `y = norm(x) * weight + bias`. Dumoulin, Shlens and Kudlur (2017) found that a whole family of
+# painting styles can share *all* the convolutions of a style-transfer network, and differ only in
+# these per-channel scales and shifts. Huang and Belongie (2017, AdaIN) went further: they took the
+# scale and shift from the channel statistics of a style picture, so that any picture can serve as
+# a style.
+#
+# Here every GroupNorm is a `ModulatedGroupNorm`. A small linear map per layer turns the style code
+# `c` (16 numbers) into a change of scale `dg` and of shift `db` for every channel; this is called
+# feature-wise linear modulation (FiLM):
+#
+# `y = norm(x) * weight * (1 + dg(c)) + bias + db(c)`
+#
+# Below, one channel of the generator's first block, for a photo: what the layer gives with no code,
+# with `dg = 0.5` (every value spread 1.5 times as wide) and with `db = -1` (every value moved down by
+# one).
+
+# %%
+photo = sample_photo01("coffee", 256)[None]  # (1, 3, H, W) in [0, 1]
+first_norm = demo.block_a[0][2]  # the first GroupNorm of the plain demo generator
+captured = {}
+hook = first_norm.register_forward_hook(lambda m, i, o: captured.update(x=i[0]))
+with torch.no_grad():
+    demo(photo * 2 - 1)
+hook.remove()
+layer = ModulatedGroupNorm(first_norm.num_groups, first_norm.num_channels)
+layer.load_state_dict(first_norm.state_dict())
+x, ch = captured["x"], 5
+zeros = torch.zeros(1, layer.num_channels)
+cases = {"no code": None, "dg = 0.5": (zeros + 0.5, zeros), "db = -1": (zeros, zeros - 1)}
+fig, ax = viz.figure(figsize=(10, 4.2))
+with torch.no_grad():
+    for label, modulation in cases.items():
+        layer.modulation = modulation
+        values = layer(x)[0, ch].flatten().numpy()
+        ax.hist(values, bins=60, histtype="step", lw=2, density=True, label=label)
+layer.modulation = None
+ax.set_xlabel(f"value of channel {ch} after the norm layer")
+ax.set_ylabel("density")
+ax.set_title("The style code scales and shifts each channel")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# The heads that map the code to `dg` and `db` start at **zero**. With zero heads, or with no code
+# at all, the layer computes exactly the plain GroupNorm. So the public and the demo weights load
+# into the conditioned generator unchanged, and give the very same pictures. The cell below checks
+# this on a photo (the tests check it to 1e-6 on random weights too):
+
+# %%
+fresh = StyleConditionedGenerator(["a", "b"])
+fresh.load_generator_state(demo.state_dict())
+with torch.no_grad():
+    plain = (demo(photo * 2 - 1) + 1) / 2
+    same = (fresh(photo * 2 - 1) + 1) / 2  # no code
+    zero_heads = (fresh(photo * 2 - 1, fresh.style_code("a")) + 1) / 2  # a code, heads still zero
+diff = (plain - zero_heads).abs().amax(1)[0]
+print(f"largest difference, no code: {(plain - same).abs().max().item():.1e}; "
+      f"a code with zero heads: {diff.max().item():.1e}")
+fig = viz.image_row([plain[0], zero_heads[0], diff.numpy()],
+                    ["plain demo generator", "conditioned, zero heads", "difference"],
+                    height_px=256, colorbar_label="|difference| (0-1)", vmin=0, vmax=0.01)
+plt.show()
+
+# %% [markdown]
+# ## 2 · The first path: a learned code per named style
+#
+# The trained model holds one 16-number code per style (an embedding, learned along with the
+# network). Choosing a style means choosing its code. The same network, three codes:
+
+# %%
+names = ["coffee", "chelsea", "rocket"]
+photos = [sample_photo01(n, 256) for n in names]
+rows = []
+with torch.no_grad():
+    for p in photos:
+        outs = [(model(p[None] * 2 - 1, model.style_code(s))[0] + 1) / 2 for s in STYLES]
+        rows += [p] + [o.clamp(0, 1) for o in outs]
+fig = viz.image_row(rows, (["photo"] + STYLES) * len(names), height_px=256,
+                    ncols=1 + len(STYLES), suptitle="One generator, three style codes")
+plt.show()
+
+# %% [markdown]
+# STYLES_TEXT
+#
+# Where in the network do the styles differ? For every norm layer (24, from the input to the
+# output), the heat map shows how far each style's code moves the scale: the mean of `|dg|` over the
+# layer's channels.
+
+# %%
+with torch.no_grad():
+    dg = np.array([[head(model.style_code(s)).chunk(2)[0].abs().mean().item()
+                    for head in model.film] for s in STYLES])
+fig, ax = viz.figure(figsize=(13, 3.6))
+viz.heatmap(ax, dg, "mean |dg| (scale change)", cmap="magma",
+            title="How much each style changes each layer's scale")
+ax.set_yticks(range(len(STYLES)), STYLES)
+ax.set_xlabel("norm layer, from the input (0) to the output (23)")
+ax.set_ylabel("style")
+plt.show()
+top = dg.mean(0).argsort()[::-1][:3]
+print("layers changed most (mean over styles):", ", ".join(model.norm_names[i] for i in top))
+
+# %% [markdown]
+# LAYERS_TEXT
+
+# %% [markdown]
+# ## 3 · Mixing: codes in between
+#
+# A code is a vector, so we can walk from one style's code to another's:
+# `c(t) = (1 - t) c_A + t c_B`. The network is smooth in the code, so the pictures change
+# gradually along the way. This is the mixing slider of the Studio (notebook 08) and
+# `animegan-edu stylize --style A --mix B:0.3`. The strip goes from the first style to the second;
+# the plot measures each picture's style distance (notebook 09) to the two styles' small course sets.
+
+# %%
+a, b = STYLES[0], STYLES[1]
+ts = [0.0, 0.25, 0.5, 0.75, 1.0]
+strip = []
+with torch.no_grad():
+    for t in ts:
+        code = model.mix({a: 1 - t, b: t}) if 0 < t < 1 else model.style_code(a if t == 0 else b)
+        strip.append(((model(photos[0][None] * 2 - 1, code)[0] + 1) / 2).clamp(0, 1))
+fig = viz.image_row(strip, [f"t = {t:g}" for t in ts], height_px=256,
+                    suptitle=f"From {a} (t = 0) to {b} (t = 1)")
+plt.show()
+
+# %%
+course = load_style_sets(course_root(), [a, b])
+dist = {s.name: [] for s in course}
+with torch.no_grad():
+    for t in ts:
+        code = model.mix({a: 1 - t, b: t}) if 0 < t < 1 else model.style_code(a if t == 0 else b)
+        view = StyleView(model, code)  # the generator under this code, called like a plain one
+        scores = style_scores(view, course, size=256, names=["coffee", "chelsea", "astronaut"])
+        for s in course:
+            dist[s.name].append(scores.distance[s.name])
+fig, ax = viz.figure(figsize=(8, 4.2))
+for name, values in dist.items():
+    ax.plot(ts, values, "o-", lw=2, label=f"to the {name} course set")
+ax.set_xlabel(f"t (share of {b})")
+ax.set_ylabel("style distance (lower: closer)")
+ax.set_title("Distance to each set along the mix (3 photos, 256 px)")
+ax.legend()
+plt.show()
+print({k: [round(v, 2) for v in vs] for k, vs in dist.items()})
+
+# %% [markdown]
+# MIX_TEXT
+
+# %% [markdown]
+# ## 4 · The second path: a code read from reference pictures
+#
+# A named code only covers the styles the model was trained on. The **style encoder** makes a
+# code from pictures instead. For each reference picture it computes statistics of early layers of
+# the pretrained VGG16 (notebook 03): for every channel of `conv1_2`, `conv2_2` and `conv3_3`, the
+# mean and the spread over the picture (896 numbers). These are the statistics AdaIN transfers:
+# they describe colour, contrast and texture, but not where things are. The encoder standardises
+# them, averages over the pictures, and maps the average to a code with two linear layers. It was
+# trained to give each set's code from a few of that set's pictures.
+#
+# `channel_stats` computes the statistics of one layer (you write it in exercise 2):
+
+# %%
+feat = torch.randn(1, 4, 8, 8) * torch.tensor([1.0, 2.0, 0.5, 3.0])[None, :, None, None]
+print(channel_stats(feat).round(decimals=2))  # 4 means, then 4 spreads
+
+# %% [markdown]
+# Which style does the encoder read from pictures of each set? Below, four pictures of each small
+# course set serve as references (they may overlap the training pictures; the test on pictures held
+# out of training is in section 5). Each row compares the code read from them with the three named
+# codes (cosine similarity, 1 = the same direction). A last row uses four photos as references.
+
+# %%
+refs = {s: [read_image(p) for p in list_images(course_root() / s / "style")[:4]] for s in STYLES}
+refs["photos"] = [sample_photo01(n, 256) for n in ["astronaut", "coffee", "chelsea", "rocket"]]
+named = torch.stack([model.style_code(s) for s in STYLES]).detach()
+with torch.no_grad():
+    codes = {k: model.reference_code(reference_stats(v)) for k, v in refs.items()}
+sim = np.array([torch.nn.functional.cosine_similarity(c[None], named).numpy()
+                for c in codes.values()])
+fig, ax = viz.figure(figsize=(7.5, 4.6))
+viz.heatmap(ax, sim, "cosine similarity", cmap="coolwarm", vmin=-1, vmax=1,
+            title="Code read from references vs the named codes")
+ax.set_xticks(range(len(STYLES)), STYLES)
+ax.set_yticks(range(len(codes)), [f"4 {k}" + (" pictures" if k in STYLES else "") for k in codes])
+ax.set_xlabel("named style code")
+ax.set_ylabel("references")
+for i in range(sim.shape[0]):
+    for j in range(sim.shape[1]):
+        ax.text(j, i, f"{sim[i, j]:.2f}", ha="center", va="center", fontsize=12)
+plt.show()
+
+# %%
+with torch.no_grad():
+    outs = [((model(photos[1][None] * 2 - 1, codes[k])[0] + 1) / 2).clamp(0, 1) for k in codes]
+fig = viz.image_row([photos[1]] + outs, ["photo"] + [f"code from {k}" for k in codes],
+                    height_px=256, suptitle="The same photo under codes read from references")
+plt.show()
+
+# %% [markdown]
+# ENCODER_TEXT
+#
+# What does the encoder pick up? Its input has no layout, only per-channel averages and spreads,
+# so it reacts to palette, contrast and texture. The cell below takes the Hedgewars references,
+# makes them grey or darker, and reads the code again:
+
+# %%
+base = refs[STYLES[1]]
+variants = {"as they are": base, "grey": [p.mean(0, keepdim=True).expand(3, -1, -1) for p in base],
+            "half as bright": [p * 0.5 for p in base]}
+with torch.no_grad():
+    vcodes = {k: model.reference_code(reference_stats(v)) for k, v in variants.items()}
+vsim = np.array([torch.nn.functional.cosine_similarity(c[None], named).numpy()
+                 for c in vcodes.values()])
+fig, ax = viz.figure(figsize=(7.5, 3.8))
+viz.heatmap(ax, vsim, "cosine similarity", cmap="coolwarm", vmin=-1, vmax=1,
+            title=f"{STYLES[1]} references, changed")
+ax.set_xticks(range(len(STYLES)), STYLES)
+ax.set_yticks(range(len(vcodes)), list(vcodes))
+ax.set_xlabel("named style code")
+ax.set_ylabel("references")
+for i in range(vsim.shape[0]):
+    for j in range(vsim.shape[1]):
+        ax.text(j, i, f"{vsim[i, j]:.2f}", ha="center", va="center", fontsize=12)
+plt.show()
+
+# %% [markdown]
+# VARIANTS_TEXT
+
+# %% [markdown]
+# ## 5 · How the model was trained, and how well it works
+#
+# TRAINING_TEXT
+
+# %% tags=["nbval-check-output"]
+card = json.loads((data_dir("weights") / "styles_eval.json").read_text())
+print(f"measured at {card['size']} px on the 8 validation photos, {card['cpu']['model']}")
+print(card["table"])
+for pair, m in card["mixes"].items():
+    print(f"mix 0.5 {pair}: between the pure styles on both sets: {m['between_on_both_sets']}")
+for s, r in card["reference_path"].items():
+    print(f"reference path, {r['held_out']} held-out {s} pictures: nearest {r['nearest']}")
+
+# %%
+dist = np.array([[card["styles"][s]["distance"][t] for t in STYLES] for s in STYLES])
+fig, ax = viz.figure(figsize=(9, 4.4))
+width = 0.8 / len(STYLES)
+for j, target in enumerate(STYLES):
+    ax.bar(np.arange(len(STYLES)) + (j - 1) * width, dist[:, j], width, label=f"to {target}")
+ax.set_xticks(range(len(STYLES)), [f"code {s}" for s in STYLES])
+ax.set_xlabel("style code of the outputs")
+ax.set_ylabel("style distance (lower: closer)")
+ax.set_title(f"Each style's outputs against every full set ({card['size']} px)")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# RESULT_TEXT
+
+# %% [markdown]
+# ## Summary
+#
+# SUMMARY_TEXT
+
+# %% [markdown]
+# ## References
+#
+# * 张小明 (Zhang Xiaoming). "AnimeGANv2技术揭秘:新海诚风格光影效果的实现" (*AnimeGANv2 revealed:
+#   how the Makoto Shinkai light-and-shadow look is made*), online technical article: section 2.2,
+#   point 2, describes the two-path style encoding built here.
+# * Chen, J., Liu, G., Chen, X. (2019). "AnimeGAN: A Novel Lightweight GAN for Photo Animation".
+#   ISICA 2019; and the AnimeGANv2 repository (TachibanaYoshino/AnimeGANv2).
+# * Dumoulin, V., Shlens, J., Kudlur, M. (2017). "A Learned Representation for Artistic Style".
+#   ICLR 2017 (conditional instance normalisation: many styles share one network).
+# * Huang, X., Belongie, S. (2017). "Arbitrary Style Transfer in Real-time with Adaptive Instance
+#   Normalization". ICCV 2017 (AdaIN: the scale and shift from a style picture's statistics).
+# * Perez, E., Strub, F., de Vries, H., Dumoulin, V., Courville, A. (2018). "FiLM: Visual Reasoning
+#   with a General Conditioning Layer". AAAI 2018 (feature-wise linear modulation).
+# * Hinton, G., Vinyals, O., Dean, J. (2015). "Distilling the Knowledge in a Neural Network".
+#   NIPS 2014 Deep Learning Workshop (learning from a trained teacher's outputs).
+# * Simonyan, K., Zisserman, A. (2015). "Very Deep Convolutional Networks for Large-Scale Image
+#   Recognition". ICLR 2015 (VGG16).
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise below states a task; fill in the function in the code cell under it and run the cell.
+# The checker calls your function on fresh random inputs and compares it with the library's own
+# implementation: it answers **Correct** or **Not yet** with a hint, never the solution. Run as it is,
+# every cell prints "Not yet". Reference solutions are in `solutions/` at the top of the repository.
+# Add `hint=2` for a closer hint (`exercises.check_x(fn, hint=2)`). Each call draws new inputs;
+# a "Not yet" names their seed, and `seed=` draws the same ones again. The library's own function
+# is refused: write your own.
+
+# %%
+from animegan_edu.teaching import exercises_styles as exercises
+
+# %% [markdown]
+# **1 · The modulated norm.** Write `modulated_norm(x, groups, weight, bias, dg, db)` for feature
+# maps `x` `(N, C, H, W)`: group-normalise `x` (eps `1e-5`; `torch.nn.functional.group_norm` without
+# weight and bias is allowed), then apply the learned `weight` and `bias` `(C,)` as modulated by the
+# code's `dg` and `db` `(N, C)`, as in section 1.
+
+# %%
+def modulated_norm(x, groups, weight, bias, dg, db):
+    raise NotImplementedError  # your code here
+
+
+print(exercises.check_modulated_norm(modulated_norm))
+
+# %% [markdown]
+# **2 · The encoder's statistics.** Write `stats(feat)`: for feature maps `(N, C, H, W)`, the mean of
+# every channel over its positions, then the spread (torch's default standard deviation) of every
+# channel, as one `(N, 2C)` tensor: all the means first, then all the spreads.
+
+# %%
+def stats(feat):
+    raise NotImplementedError  # your code here
+
+
+print(exercises.check_channel_stats(stats))
+
+# %% [markdown]
+# **3 · Explore (not checked).** In section 4, use your own pictures as references (any folder of
+# pictures: `read_image` reads each) and look at which named style the code comes nearest. Then open
+# the Studio (notebook 08), choose the weights `styles`, and upload the same pictures with
+# **Reference art**.
