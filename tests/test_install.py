@@ -151,6 +151,10 @@ def test_wheel_carries_the_bundled_data(installed):
         "weights/style_eval.json",
         "weights/ablation/style_ablation.png",
         "configs/style_wesnoth.yaml",
+        "weights/styles.safetensors",
+        "weights/styles.safetensors.sha256",
+        "weights/styles_eval.json",
+        "configs/multistyle.yaml",
     ):
         assert f"animegan_edu/_data/{name}" in names, f"the wheel lacks {name}"
     # notebook 09 trains offline on the course set inside the package
@@ -201,6 +205,22 @@ def test_installed_stylize_uses_the_bundled_demo_weights(installed, tmp_path):
     assert np.abs(got - want).mean() < 2.0, "the installed stylize did not use the bundled demo weights"
     # a learned output, not the input passed through
     assert np.abs(got - np.asarray(Image.open(src).convert("RGB"), dtype=np.float32)).mean() > 5.0
+
+
+def test_installed_stylize_styles_uses_the_bundled_style_conditioned_weights(installed):
+    src = installed["work"] / "photo_s.png"
+    Image.fromarray((np.random.default_rng(1).random((40, 56, 3)) * 255).astype(np.uint8)).save(src)
+    outs = []
+    for style in ("Wesnoth", "Hedgewars"):
+        out = installed["work"] / f"out_{style}.png"
+        proc = _run(
+            ["animegan-edu", "stylize", str(src), "-o", str(out), "--size", "56", "--style", style],
+            cwd=installed["work"],
+            env=installed["env"],
+        )
+        assert "bundled style-conditioned weights 'styles'" in proc.stderr, proc.stderr
+        outs.append(np.asarray(Image.open(out).convert("RGB"), dtype=np.float32))
+    assert np.abs(outs[0] - outs[1]).mean() > 1.0  # two styles of one model, not one picture
 
 
 def _tiny_demo_data(root: Path, size: int = 48) -> None:
