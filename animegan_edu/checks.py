@@ -113,6 +113,8 @@ def int_in_range(name: str, value: object, low: int, high: int) -> int:
 def short_repr(value: object, limit: int = SHORT_REPR_CHARS) -> str:
     """``repr(value)`` on one line, cut to at most ``limit`` characters (``...`` marks a cut).
 
+    A long value keeps its start and its end (a long path keeps its file or folder name).
+
     For quoting a user's value in an error message: a huge or many-line value (a YAML
     expansion, a long path) cannot turn the message into pages.
 
@@ -120,7 +122,9 @@ def short_repr(value: object, limit: int = SHORT_REPR_CHARS) -> str:
         >>> short_repr(0.0002)
         '0.0002'
         >>> short_repr("x" * 200, limit=12)
-        "'xxxxxxxx..."
+        "'xxx...xxxx'"
+        >>> short_repr("/home/student/course/runs/" + "a" * 60 + "/other_data")[-11:]
+        "other_data'"
         >>> short_repr(list(range(10**6)))
         'a list of 1,000,000 items'
     """
@@ -130,4 +134,7 @@ def short_repr(value: object, limit: int = SHORT_REPR_CHARS) -> str:
         text = " ".join(repr(value).split())
     except Exception:  # a repr that fails (an int of over 4,300 digits) must not hide the real error
         return f"a {type(value).__name__} too long to show"
-    return text if len(text) <= limit else text[: max(0, limit - 3)] + "..."
+    if len(text) <= limit:
+        return text
+    head = max(0, limit - 3) // 2
+    return text[:head] + "..." + text[len(text) - max(0, limit - 3 - head) :]
