@@ -152,7 +152,11 @@ fig = viz.image_row(rows, (["photo"] + STYLES) * len(names), height_px=256,
 plt.show()
 
 # %% [markdown]
-# STYLES_TEXT
+# The three codes give three looks from one set of convolutions. `Wesnoth` and `Hedgewars` are
+# close relatives: soft painted shapes, with `Hedgewars` a little darker and flatter (they are
+# learnt from the two single-style generators of notebook 09, section 5 says how). `Clipart` is far
+# from both: black outlines, white highlights and a yellow-green cast, a harsh look that, as
+# section 5 measures, is **not** the clip-art style it was trained towards.
 #
 # Where in the network do the styles differ? For every norm layer (24, from the input to the
 # output), the heat map shows how far each style's code moves the scale: the mean of `|dg|` over the
@@ -173,7 +177,11 @@ top = dg.mean(0).argsort()[::-1][:3]
 print("layers changed most (mean over styles):", ", ".join(model.norm_names[i] for i in top))
 
 # %% [markdown]
-# LAYERS_TEXT
+# Every layer takes part. The last norm layer (23, just before the output convolution) is among
+# the most changed for all three styles; the two painted styles also lean on the middle of the network
+# (layers 12-18, the inverted residual blocks), while `Clipart` changes the middle least. The
+# changes are small, a few per cent of each channel's scale: the shared convolutions do most of the
+# work, as Dumoulin et al. found for painting styles.
 
 # %% [markdown]
 # ## 3 · Mixing: codes in between
@@ -217,7 +225,11 @@ plt.show()
 print({k: [round(v, 2) for v in vs] for k, vs in dist.items()})
 
 # %% [markdown]
-# MIX_TEXT
+# Along the strip the picture changes gradually, and both distances fall smoothly from `t = 0` to
+# `t = 1`, with no jump: the code space is continuous. Note that on these small course sets (24
+# pictures at 256 px) even the pure `Wesnoth` code comes out nearer the Hedgewars set than the
+# Wesnoth one; at 256 px the painted styles are hard to tell apart. The measurements that count are
+# at 512 px against the full sets, in section 5.
 
 # %% [markdown]
 # ## 4 · The second path: a code read from reference pictures
@@ -270,7 +282,10 @@ fig = viz.image_row([photos[1]] + outs, ["photo"] + [f"code from {k}" for k in c
 plt.show()
 
 # %% [markdown]
-# ENCODER_TEXT
+# Four pictures of each set give a code that points almost exactly along that set's named code
+# (cosine 0.95 to 1.00). Four photos give a code along `Wesnoth`'s: to this encoder, photos look
+# most like the painted scenes (the style distance of notebook 09 says the same: the photos
+# themselves are nearest the Wesnoth set).
 #
 # What does the encoder pick up? Its input has no layout, only per-channel averages and spreads,
 # so it reacts to palette, contrast and texture. The cell below takes the Hedgewars references,
@@ -297,19 +312,41 @@ for i in range(vsim.shape[0]):
 plt.show()
 
 # %% [markdown]
-# VARIANTS_TEXT
+# Greying or darkening the Hedgewars pictures hardly moves their code (cosine 0.99 to 1.00 with
+# `Hedgewars`): the encoder has learnt texture (the spreads of the early VGG channels: edges, flat
+# areas, shading), not the palette. An encoder that should tell two sets of the same textures but
+# different colours apart would need colour statistics too (exercise 3 is a place to try).
 
 # %% [markdown]
 # ## 5 · How the model was trained, and how well it works
 #
-# TRAINING_TEXT
+# The model starts from the demo weights, and `animegan-edu train-styles --config
+# configs/multistyle.yaml` trains it in 1,200 steps, round-robin over the three sets (400 each):
+# 3,900 CPU-seconds (65 CPU-minutes) on one thread of an AMD EPYC, resumable from its checkpoint.
+#
+# * **Wesnoth** and **Hedgewars** learn from the two single-style generators of notebook 09
+#   (`wesnoth`, `hedgewars`), which had learnt those styles from the art with the GAN. On the same
+#   photo crops, the conditioned generator under that set's code is asked for the teacher's picture
+#   (an L1 loss: *distillation*, Hinton et al. 2015). Training all three sets with their GAN
+#   recipes instead made every code drift towards the painted look: the Hedgewars recipe holds its
+#   style for only about 100 steps (notebook 09, section 6).
+# * **Clipart** has no teacher; it trains with its own GAN recipe (`configs/style_clipart.yaml`),
+#   its own discriminator and its own Adam state.
+# * Then the **encoder** is fitted: from the statistics of one to four random training pictures of
+#   a set, give that set's code (2,000 small steps, a few seconds).
+#
+# Every 10th picture of each set was held out of the run and of the encoder, to test the reference
+# path on art it never saw (the teachers of notebook 09 had seen whole sets). The measurements
+# below were made at 512 px on the 8 validation photos, against the full style sets (which need
+# `animegan-edu data prepare-styles`, so they are stored in `weights/styles_eval.json`).
 
 # %% tags=["nbval-check-output"]
 card = json.loads((data_dir("weights") / "styles_eval.json").read_text())
 print(f"measured at {card['size']} px on the 8 validation photos, {card['cpu']['model']}")
 print(card["table"])
 for pair, m in card["mixes"].items():
-    print(f"mix 0.5 {pair}: between the pure styles on both sets: {m['between_on_both_sets']}")
+    print(f"mix 0.5 {pair}: between on both sets' distances: {m['between_on_both_sets']}, "
+          f"between in the outputs' style space: {m['between_in_output_space']}")
 for s, r in card["reference_path"].items():
     print(f"reference path, {r['held_out']} held-out {s} pictures: nearest {r['nearest']}")
 
@@ -327,12 +364,40 @@ ax.legend()
 plt.show()
 
 # %% [markdown]
-# RESULT_TEXT
+# What the model reaches, and what it misses:
+#
+# * **Each style nearest its own set:** yes for `Wesnoth` (2.48 against 2.57 to Hedgewars) and for
+#   `Hedgewars` (1.74 against 1.97 to Wesnoth), with small margins: the two teachers themselves
+#   differ by little more (notebook 09). **No for `Clipart`**: its outputs are nearest the Wesnoth
+#   set (5.87) and far from Clipart (12.54). No recipe we tried brings a photo close to this set,
+#   single-style either: its pictures are mostly white background.
+# * **The mix at 0.5 lies between the two pure styles** in the outputs' own style space for all
+#   three pairs (nearer each pure style than they are to each other). Read on the two sets'
+#   distances it holds for two pairs of three: mixed with `Clipart`, `Wesnoth`'s painted look comes
+#   out nearer the Wesnoth set than pure `Wesnoth` does.
+# * **The reference path on held-out pictures** gives the right style for Wesnoth only. The
+#   encoder's code for the held-out Hedgewars pictures lies near the `Hedgewars` code (0.8 away,
+#   against 4.6 from `Wesnoth`'s), but the two painted styles are so close that this small
+#   difference tips the outputs to the Wesnoth side; for Clipart it inherits the failure above.
+#
+# So the design works (one network, named and read codes, smooth mixing), and the training falls
+# short for a set that photos cannot reach and for the fine margin between two similar styles.
 
 # %% [markdown]
 # ## Summary
 #
-# SUMMARY_TEXT
+# * **Conditional normalisation**: each norm layer's scale and shift are modulated by a style code,
+#   `norm(x) * weight * (1 + dg(c)) + bias + db(c)`; zero heads give exactly the plain generator,
+#   so trained weights load unchanged (the difference above is 0).
+# * **Two paths to a code**: a learned code per named style, and an encoder that reads one from
+#   reference pictures' VGG channel statistics (it picks up texture far more than colour).
+# * **Mixing** codes moves the picture smoothly from one style to another: the Studio's mixing slider
+#   and `animegan-edu stylize --style A --mix B:0.3`.
+# * The bundled `styles` model (2,454,144 parameters, 9.8 MB) was trained in 65 CPU-minutes, two
+#   styles by distillation from notebook 09's generators and one by its own GAN. Measured at 512 px:
+#   `Wesnoth` and `Hedgewars` are each nearest their own set; `Clipart` is not; mixes lie between
+#   the pure styles; the reference path finds Wesnoth from held-out pictures but not Hedgewars or
+#   Clipart.
 
 # %% [markdown]
 # ## References

@@ -316,7 +316,9 @@ class MultiStyleRun:
         state = torch.load(path, map_location="cpu", weights_only=True)
         mine = dataclasses.asdict(self.cfg)
         theirs = state.get("config", {})
-        changed = [k for k in mine if k not in ("threads", "checkpoint_every") and theirs.get(k) != mine[k]]
+        # the encoder is fitted after the run, from scratch: its settings may change on resume
+        free = ("threads", "checkpoint_every", "encoder_steps", "encoder_lr")
+        changed = [k for k in mine if k not in free and theirs.get(k) != mine[k]]
         if changed:
             raise ConfigError(
                 f"{path}: made under another config ({', '.join(changed)} differ); use a new out_dir"
