@@ -83,8 +83,9 @@ print(f"parameters: {count_parameters(model):,} (the plain generator: {count_par
 # `y = norm(x) * weight * (1 + dg(c)) + bias + db(c)`
 #
 # Below, one channel of the generator's first block, for a photo: what the layer gives with no code,
-# with `dg = 0.5` (every value spread 1.5 times as wide) and with `db = -1` (every value moved down by
-# one).
+# with `dg = 0.5` (every value's distance from the learned shift `bias` grows by half, so the values
+# spread wider and, in this channel, move further below the bias) and with `db = -1` (every value
+# moved down by one).
 
 # %%
 photo = sample_photo01("coffee", 256)[None]  # (1, 3, H, W) in [0, 1]
