@@ -6,8 +6,9 @@ For each named style: the style distance of its outputs on the 8 validation phot
 set (the confusion table); for each pair of styles, the mix at 0.5 against the two pure
 styles, read two ways: its distance to each of the two sets lies between the pure styles'
 (``between_on_both_sets``), and its outputs' patch statistics are nearer each pure style's
-than those are to each other (``between_in_output_space``); and the reference path: the code the encoder gives for each set's held-out pictures
-(never trained on), and the distance of its outputs to every set. ``--checkpoint`` scores
+than those are to each other (``between_in_output_space``); and the reference path: the
+code the encoder gives for each set's held-out pictures (never trained on), and the distance
+of its outputs to every set. ``--checkpoint`` scores
 ``checkpoint.pt`` (the EMA generator, before the encoder is fitted: the reference path is
 then skipped), otherwise ``multistyle.safetensors``. Writes ``<run>/evaluation.json``.
 """
