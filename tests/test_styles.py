@@ -408,3 +408,23 @@ def test_the_bundled_table_has_three_sets_from_different_package_families():
                 assert src["licence"] and src["licence_phrase"]
             else:  # a DEP-5 file gives the licence per file
                 assert "licence_phrase" not in src
+
+
+def test_only_our_new_set_folders_are_removed(tmp_path):
+    from animegan_edu.data.dataset import DataError
+    from animegan_edu.data.setfolder import new_set_folder, remove_new_set_folder
+
+    out = tmp_path / "styles"
+    mine = tmp_path / "my_pictures"
+    (mine / "keep.png").parent.mkdir()
+    (mine / "keep.png").write_bytes(b"x")
+    link = tmp_path / ".styles-new-link"
+    link.symlink_to(mine, target_is_directory=True)
+    for foreign in (mine, link, tmp_path / "elsewhere" / ".styles-new-x"):
+        with pytest.raises(DataError, match="not a temporary folder of animegan-edu"):
+            remove_new_set_folder(foreign, out)
+    assert (mine / "keep.png").read_bytes() == b"x"  # nothing of the user's was touched
+    tmp = new_set_folder(out)
+    (tmp / "a.png").write_bytes(b"y")
+    remove_new_set_folder(tmp, out)
+    assert not tmp.exists() and mine.exists()

@@ -152,6 +152,12 @@ def copyright_licence(copyright_file: str | os.PathLike, path: str, exact: bool 
 VERSION_FILE = ".animegan-edu-version"
 
 
+def _unpacked_by_us(root: Path) -> bool:
+    """Whether ``root`` is a real folder (not a link) holding our version marker as a real file."""
+    marker = root / VERSION_FILE
+    return root.is_dir() and not root.is_symlink() and marker.is_file() and not marker.is_symlink()
+
+
 def debian_root(package: str, cache: Path, needed: Sequence[str]) -> tuple[Path, str]:
     """Root folder holding ``package``'s files (``/`` if installed) and its version."""
     if all(Path("/", p).exists() for p in needed):
@@ -182,7 +188,7 @@ def debian_root(package: str, cache: Path, needed: Sequence[str]) -> tuple[Path,
         version = subprocess.run(
             ["dpkg-deb", "-f", str(deb), "Version"], check=True, capture_output=True, text=True
         ).stdout.strip()
-        if root.exists() and not (root / VERSION_FILE).exists():
+        if (root.exists() or root.is_symlink()) and not _unpacked_by_us(root):
             raise DataError(
                 f"{root}: exists but was not unpacked by animegan-edu (no {VERSION_FILE}); "
                 "move it away or pass another --cache folder"
@@ -193,10 +199,10 @@ def debian_root(package: str, cache: Path, needed: Sequence[str]) -> tuple[Path,
         try:
             subprocess.run(["dpkg-deb", "-x", str(deb), str(unpack)], check=True, capture_output=True)
             (unpack / VERSION_FILE).write_text(version + "\n")
-            if root.exists():  # an older unpacking: replaced only while it still carries our marker
-                if root.is_symlink() or not (root / VERSION_FILE).is_file():
+            if root.exists() or root.is_symlink():  # an older unpacking: replaced only if ours
+                if not _unpacked_by_us(root):
                     raise DataError(f"{root}: was not unpacked by animegan-edu; move it away")
-                shutil.rmtree(root)  # a real folder (not a link) that carries our marker
+                shutil.rmtree(root)  # a real folder (not a link) with our version marker (a real file)
             os.replace(unpack, root)
         finally:
             if unpack.exists():

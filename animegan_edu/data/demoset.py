@@ -24,11 +24,10 @@ Images handed around are float tensors ``(3, H, W)`` RGB in ``[0, 1]``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from collections import Counter
 from pathlib import Path
 
@@ -44,7 +43,12 @@ from animegan_edu.data.demo_sources import (
     pypi_version,
     validation_photos,
 )
-from animegan_edu.data.setfolder import check_out, install_or_keep
+from animegan_edu.data.setfolder import (
+    check_out,
+    install_or_keep,
+    new_set_folder,
+    remove_new_set_folder,
+)
 from animegan_edu.files import sha256_file
 from animegan_edu.imageio import save_png_atomic
 
@@ -156,16 +160,15 @@ def prepare_demo(
     if not photos:
         raise DataError(f"{sources or SOURCES_FILE}: no photographs listed; add some")
     val = validation_photos(max_side)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-new-", dir=out.parent))
+    tmp = new_set_folder(out)
     try:
         files = _write_images(tmp, photos, val, max_side, progress)
         text = json.dumps(_manifest(photos, list(val), files, max_side), indent=1, sort_keys=True) + "\n"
         (tmp / "MANIFEST.json").write_text(text)
         install_or_keep(tmp, out, files, MARKERS, "a demo set")
     except BaseException:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)  # our own temporary folder
+        with contextlib.suppress(OSError):  # the error being raised matters more
+            remove_new_set_folder(tmp, out)
         raise
     return out
 

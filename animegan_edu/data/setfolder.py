@@ -95,19 +95,55 @@ def install_set(tmp: Path, out: Path, markers: list[tuple[str, str]], what: str)
         aside.rmdir()
 
 
+def new_set_folder(out: Path) -> Path:
+    """A fresh hidden folder beside ``out`` (``.NAME-new-XXXX``) to build a new set in.
+
+    Example:
+        >>> import tempfile
+        >>> t = new_set_folder(Path(tempfile.mkdtemp()) / "styles")
+        >>> t.name.startswith(".styles-new-") and t.is_dir()
+        True
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}-new-", dir=out.parent))
+
+
+def remove_new_set_folder(tmp: Path, out: Path) -> None:
+    """Remove ``tmp``, a :func:`new_set_folder` of ``out``; anything else is refused and left in place.
+
+    Raises:
+        DataError: ``tmp`` is not a real folder named like one of ``out``'s new-set folders beside it.
+
+    Example:
+        >>> import tempfile
+        >>> out = Path(tempfile.mkdtemp()) / "styles"
+        >>> t = new_set_folder(out); remove_new_set_folder(t, out); t.exists()
+        False
+        >>> remove_new_set_folder(out.parent, out)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        animegan_edu.data.dataset.DataError: ...: not a temporary folder of animegan-edu for ...; left ...
+    """
+    ours = tmp.parent == out.parent and tmp.name.startswith(f".{out.name}-new-") and not tmp.is_symlink()
+    if not ours:
+        raise DataError(f"{tmp}: not a temporary folder of animegan-edu for {out}; left in place")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+
+
 def install_or_keep(
     tmp: Path, out: Path, files: Iterable[str], markers: list[tuple[str, str]], what: str
 ) -> Path:
     """Install the finished set ``tmp`` at ``out``, unless ``out`` already holds the same set.
 
     The same set: an identical ``MANIFEST.json`` and every listed file present. Then ``out`` is
-    left untouched and ``tmp`` (a temporary folder the caller made with ``mkdtemp``) is removed.
+    left untouched and ``tmp`` (the caller's :func:`new_set_folder`) is removed.
     """
     text = read_regular(tmp / "MANIFEST.json", MAX_RECORD_BYTES, "manifest").decode()
     old = out / "MANIFEST.json"
     same = old.is_file() and read_regular(old, MAX_RECORD_BYTES, "manifest").decode() == text
     if same and all((out / r).is_file() for r in files):
-        shutil.rmtree(tmp)  # our own temporary folder: the identical set stays as it is
+        remove_new_set_folder(tmp, out)  # the identical set stays as it is
         return out
     install_set(tmp, out, markers, what)
     return out

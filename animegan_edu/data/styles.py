@@ -19,10 +19,10 @@ bytes; a previous set of ours is replaced without touching anything else
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +33,13 @@ from PIL import Image
 
 from animegan_edu.data.dataset import IMAGE_EXTENSIONS, DataError, edge_smooth
 from animegan_edu.data.demo_sources import copyright_licence, debian_root
-from animegan_edu.data.setfolder import check_out, install_or_keep, our_manifest
+from animegan_edu.data.setfolder import (
+    check_out,
+    install_or_keep,
+    new_set_folder,
+    our_manifest,
+    remove_new_set_folder,
+)
 from animegan_edu.files import MAX_RECORD_BYTES, read_regular, sha256_file
 from animegan_edu.imageio import ImageLoadError, load_image, open_image, resize_longest, save_png_atomic
 
@@ -242,15 +248,14 @@ def _finish(out: Path, files: dict[str, dict], tmp: Path, max_side: int, old: di
 
 
 def _build(out: Path, images: list[StyleImage], max_side: int, progress: bool) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
     old = our_manifest(out, _MARKERS)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-new-", dir=out.parent))
+    tmp = new_set_folder(out)
     try:
         files = _write_set(tmp, images, max_side, progress)
         return _finish(out, files, tmp, max_side, old)
     except BaseException:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)  # our own temporary folder
+        with contextlib.suppress(OSError):  # the error being raised matters more
+            remove_new_set_folder(tmp, out)
         raise
 
 
