@@ -302,6 +302,9 @@ def heatmap(
     vmax: Optional[float] = None,
     title: Optional[str] = None,
     fontsize: int = FONT_SIZE,
+    axis_labels: tuple[str, str] = ("x (pixels)", "y (pixels)"),
+    ticks: Optional[tuple[Sequence[str], Sequence[str]]] = None,
+    values: Optional[str] = None,
 ):
     """Show a 2-D array on ``ax`` with a colour bar labelled ``label`` and labelled axes.
 
@@ -312,6 +315,8 @@ def heatmap(
         cmap, vmin, vmax: passed to ``imshow``.
         title: the axis title.
         fontsize: label size in points.
+        axis_labels: the x and y axis labels; ``ticks``: a name per column and per row (a table).
+        values: a format (``".2f"``) to write each cell's value in it.
 
     Returns:
         the ``AxesImage``; its colour bar is ``.colorbar``.
@@ -321,22 +326,25 @@ def heatmap(
         >>> fig, ax = figure()
         >>> heatmap(ax, torch.rand(8, 8), "error").colorbar.ax.get_ylabel()
         'error'
+        >>> _ = heatmap(ax, np.eye(2), "p", ticks=(["a", "b"], ["c", "d"]), values=".1f")
+        >>> [t.get_text() for t in ax.texts]
+        ['1.0', '0.0', '0.0', '1.0']
     """
-    arr = (
-        array.detach().float().cpu().numpy()
-        if isinstance(array, torch.Tensor)
-        else np.asarray(array, dtype=np.float32)
-    )
-    if arr.ndim == 3 and arr.shape[0] == 1:
-        arr = arr[0]
+    arr = array.detach().float().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array, "f4")
+    arr = arr[0] if arr.ndim == 3 and arr.shape[0] == 1 else arr
     if arr.ndim != 2:
         raise ValueError(f"heatmap needs a 2-D array, got shape {arr.shape}")
     im = ax.imshow(arr, cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
     cbar = ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     cbar.set_label(label, fontsize=fontsize)
     cbar.ax.tick_params(labelsize=fontsize - 2)
-    ax.set_xlabel("x (pixels)", fontsize=fontsize - 1)
-    ax.set_ylabel("y (pixels)", fontsize=fontsize - 1)
+    ax.set_xlabel(axis_labels[0], fontsize=fontsize - 1)
+    ax.set_ylabel(axis_labels[1], fontsize=fontsize - 1)
+    if ticks is not None:
+        ax.set_xticks(range(arr.shape[1]), ticks[0])
+        ax.set_yticks(range(arr.shape[0]), ticks[1])
+    for (i, j), v in np.ndenumerate(arr) if values else ():
+        ax.text(j, i, format(v, values), ha="center", va="center", fontsize=fontsize)
     ax.tick_params(labelsize=fontsize - 2)
     if title:
         ax.set_title(title, fontsize=fontsize)

@@ -169,10 +169,9 @@ with torch.no_grad():
                     for head in model.film] for s in STYLES])
 fig, ax = viz.figure(figsize=(13, 3.6))
 viz.heatmap(ax, dg, "mean |dg| (scale change)", cmap="magma",
-            title="How much each style changes each layer's scale")
+            title="How much each style changes each layer's scale",
+            axis_labels=("norm layer, from the input (0) to the output (23)", "style"))
 ax.set_yticks(range(len(STYLES)), STYLES)
-ax.set_xlabel("norm layer, from the input (0) to the output (23)")
-ax.set_ylabel("style")
 plt.show()
 top = dg.mean(0).argsort()[::-1][:3]
 print("layers changed most (mean over styles):", ", ".join(model.norm_names[i] for i in top))
@@ -263,16 +262,11 @@ with torch.no_grad():
     codes = {k: model.reference_code(reference_stats(v)) for k, v in refs.items()}
 sim = np.array([torch.nn.functional.cosine_similarity(c[None], named).numpy()
                 for c in codes.values()])
+rows = [f"4 {k}" + (" pictures" if k in STYLES else "") for k in codes]
 fig, ax = viz.figure(figsize=(7.5, 4.6))
-viz.heatmap(ax, sim, "cosine similarity", cmap="coolwarm", vmin=-1, vmax=1,
-            title="Code read from references vs the named codes")
-ax.set_xticks(range(len(STYLES)), STYLES)
-ax.set_yticks(range(len(codes)), [f"4 {k}" + (" pictures" if k in STYLES else "") for k in codes])
-ax.set_xlabel("named style code")
-ax.set_ylabel("references")
-for i in range(sim.shape[0]):
-    for j in range(sim.shape[1]):
-        ax.text(j, i, f"{sim[i, j]:.2f}", ha="center", va="center", fontsize=12)
+viz.heatmap(ax, sim, "cosine similarity", cmap="coolwarm", vmin=-1, vmax=1, values=".2f",
+            title="Code read from references vs the named codes", ticks=(STYLES, rows),
+            axis_labels=("named style code", "references"))
 plt.show()
 
 # %%
@@ -301,15 +295,9 @@ with torch.no_grad():
 vsim = np.array([torch.nn.functional.cosine_similarity(c[None], named).numpy()
                  for c in vcodes.values()])
 fig, ax = viz.figure(figsize=(7.5, 3.8))
-viz.heatmap(ax, vsim, "cosine similarity", cmap="coolwarm", vmin=-1, vmax=1,
-            title=f"{STYLES[1]} references, changed")
-ax.set_xticks(range(len(STYLES)), STYLES)
-ax.set_yticks(range(len(vcodes)), list(vcodes))
-ax.set_xlabel("named style code")
-ax.set_ylabel("references")
-for i in range(vsim.shape[0]):
-    for j in range(vsim.shape[1]):
-        ax.text(j, i, f"{vsim[i, j]:.2f}", ha="center", va="center", fontsize=12)
+viz.heatmap(ax, vsim, "cosine similarity", cmap="coolwarm", vmin=-1, vmax=1, values=".2f",
+            title=f"{STYLES[1]} references, changed", ticks=(STYLES, list(vcodes)),
+            axis_labels=("named style code", "references"))
 plt.show()
 
 # %% [markdown]
