@@ -37,6 +37,7 @@ __all__ = [
     "content_loss",
     "style_loss",
     "colour_loss",
+    "pixel_chroma_l1",
     "yuv",
     "total_variation_loss",
     "gradient_loss",
@@ -337,6 +338,20 @@ def style_loss(feat_fake: torch.Tensor, feat_style_gray: torch.Tensor) -> torch.
 def yuv(x: torch.Tensor) -> torch.Tensor:
     """``[-1, 1]`` RGB to YUV (kornia; Y in ``[0, 1]``, U and V about ``[-0.5, 0.5]``)."""
     return kornia.color.rgb_to_yuv((x + 1) / 2)
+
+
+def pixel_chroma_l1(fake: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 on RGB plus twice L1 on the YUV chroma (RGB ``[-1, 1]`` NCHW): a paired pixel loss.
+
+    The init phase's ``init_loss: l1`` (the target is the photo) and the multi-style run's
+    distillation (the target is a teacher's output) use it.
+
+    Example:
+        >>> x = torch.zeros(1, 3, 2, 2)
+        >>> float(pixel_chroma_l1(x, x)), round(float(pixel_chroma_l1(x + 0.5, x)), 4)  # grey: no chroma
+        (0.0, 0.5)
+    """
+    return (fake - target).abs().mean() + 2 * (yuv(fake)[:, 1:] - yuv(target)[:, 1:]).abs().mean()
 
 
 def colour_loss(fake: torch.Tensor, photo: torch.Tensor) -> torch.Tensor:

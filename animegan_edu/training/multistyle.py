@@ -157,9 +157,8 @@ def reference_stats(pictures: Sequence[torch.Tensor], size: int = 256) -> torch.
         # each side a multiple of 16 (at least 16): conv3_3 keeps 4 positions or more
         x = resize_longest(pic[None].float().clamp(0, 1), size, multiple=16)
         feats = vgg.layers(x * 2 - 1, REF_LAYERS)
-        stats = [channel_stats(f)[0] for f in feats.values()]  # per layer: C means, then C spreads
-        c = [f.shape[1] for f in feats.values()]
-        rows.append(torch.cat([t[:n] for t, n in zip(stats, c)] + [t[n:] for t, n in zip(stats, c)]))
+        means, spreads = zip(*(channel_stats(f)[0].chunk(2) for f in feats.values()))
+        rows.append(torch.cat(means + spreads))  # every layer's means, then every layer's spreads
     out = torch.stack(rows)
     assert out.shape[1] == REF_STATS_DIM
     return out
@@ -274,7 +273,7 @@ class MultiStyleRun:
         with torch.no_grad():
             target = self.teachers[name](photo)
         fake = StyleView(self.generator, name)(photo)
-        loss = (fake - target).abs().mean() + 2 * (L.yuv(fake)[:, 1:] - L.yuv(target)[:, 1:]).abs().mean()
+        loss = L.pixel_chroma_l1(fake, target)
         for group in trainer.g_opt.param_groups:
             group["lr"] = self.cfg.teacher_lr
         trainer.g_opt.zero_grad(set_to_none=True)

@@ -232,7 +232,7 @@ class Trainer:
         if cfg.init_loss == "vgg":
             loss = w.content * L.content_loss(self.vgg(fake), self.vgg(photo))
         elif cfg.init_loss == "l1":
-            loss = (fake - photo).abs().mean() + 2 * (L.yuv(fake)[:, 1:] - L.yuv(photo)[:, 1:]).abs().mean()
+            loss = L.pixel_chroma_l1(fake, photo)
         else:
             raise ConfigError(f"init_loss must be 'vgg' or 'l1', got {cfg.init_loss!r}")
         self._check_finite(loss, "init loss", step)
