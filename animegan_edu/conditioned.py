@@ -18,8 +18,8 @@ The code comes from either of two paths:
 * a small **style encoder** applied to the statistics of one or more reference pictures:
   a vector of :data:`REF_STATS_DIM` numbers (the per-channel mean and spread of early
   pretrained-VGG layers, computed above this layer by
-  :func:`animegan_edu.training.multistyle.reference_stats`),
-  averaged over the pictures and mapped to a code by two linear layers.
+  :func:`animegan_edu.training.multistyle.reference_stats`), mapped by two linear layers to
+  weights over the named styles; the code is the weighted mean of their learned codes.
 
 Interpolating two codes gives a continuous mix of the two styles.
 """
@@ -94,31 +94,41 @@ class ModulatedGroupNorm(nn.GroupNorm):
 
 
 class StyleEncoder(nn.Module):
-    """Reference statistics to a style code: two linear layers with a leaky ReLU between.
+    """Reference statistics to weights over the named styles ("style tokens").
 
-    The statistics of each reference picture are standardised with the ``mean`` and ``std``
-    buffers (set from the training sets' pictures), averaged over the pictures, then mapped.
+    Each reference picture's statistics are standardised with the ``mean`` and ``std``
+    buffers (set from the training sets' pictures) and mapped by two linear layers (a leaky
+    ReLU between) to one score per named style; a softmax turns the scores into weights, and
+    the weights of the ``K`` pictures are averaged, so each picture votes alike. The code of
+    the references is then the weighted mean of the learned style codes
+    (:meth:`StyleConditionedGenerator.reference_code`): the encoder can only say *which* of the
+    learned styles the references resemble, and how much, not invent a new style (Wang et al.
+    2018, "Style Tokens").
 
-    Shapes: ``(K, stats_dim)`` for ``K`` pictures -> ``(code_dim,)``.
+    Shapes: ``(K, stats_dim)`` for ``K`` pictures -> ``(n_styles,)`` weights ``>= 0``, summing to 1.
 
     Example:
-        >>> enc = StyleEncoder(6, 4)
-        >>> enc(torch.ones(3, 6)).shape
-        torch.Size([4])
+        >>> enc = StyleEncoder(6, 3)
+        >>> w = enc(torch.ones(2, 6))
+        >>> w.shape, round(float(w.sum()), 6)
+        (torch.Size([3]), 1.0)
     """
 
-    def __init__(self, stats_dim: int = REF_STATS_DIM, code_dim: int = 16, hidden: int = 128) -> None:
+    def __init__(self, stats_dim: int = REF_STATS_DIM, n_styles: int = 1, hidden: int = 128) -> None:
         super().__init__()
         self.register_buffer("mean", torch.zeros(stats_dim))
         self.register_buffer("std", torch.ones(stats_dim))
-        self.net = nn.Sequential(nn.Linear(stats_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, code_dim))
+        self.net = nn.Sequential(nn.Linear(stats_dim, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, n_styles))
 
-    def forward(self, stats: torch.Tensor) -> torch.Tensor:
+    def scores(self, stats: torch.Tensor) -> torch.Tensor:
+        """One score per picture and named style: ``(K, stats_dim)`` -> ``(K, n_styles)`` (softmax logits)."""
         if stats.ndim != 2 or stats.shape[1] != self.mean.numel() or len(stats) == 0:
             want, got = self.mean.numel(), tuple(stats.shape)
             raise ValueError(f"StyleEncoder expects (K, {want}) statistics with K >= 1, got {got}")
-        z = ((stats - self.mean) / self.std).mean(0, keepdim=True)
-        return self.net(z)[0]
+        return self.net((stats - self.mean) / self.std)
+
+    def forward(self, stats: torch.Tensor) -> torch.Tensor:
+        return self.scores(stats).softmax(dim=1).mean(0)
 
 
 class StyleConditionedGenerator(Generator):
@@ -159,7 +169,7 @@ class StyleConditionedGenerator(Generator):
         self.code_dim = code_dim
         self.embedding = nn.Embedding(max(1, len(self.style_names)), code_dim)
         nn.init.normal_(self.embedding.weight, std=1.0, generator=torch.Generator().manual_seed(0))
-        self.encoder = StyleEncoder(stats_dim, code_dim)
+        self.encoder = StyleEncoder(stats_dim, max(1, len(self.style_names)))
         widths = [self._norm(n).num_channels for n in self.norm_names]
         self.film = nn.ModuleList(nn.Linear(code_dim, 2 * c) for c in widths)
         for head in self.film:  # zero: every code starts as the identity modulation
@@ -198,9 +208,22 @@ class StyleConditionedGenerator(Generator):
         total = float(sum(weights.values()))
         return sum((w / total) * self.style_code(n) for n, w in weights.items() if w > 0)  # type: ignore[return-value]
 
+    def reference_weights(self, stats: torch.Tensor) -> dict[str, float]:
+        """How much reference pictures (statistics ``(K, stats_dim)``) resemble each named style.
+
+        The weights are ``>= 0`` and sum to 1 (see :class:`StyleEncoder`).
+        """
+        w = self.encoder(stats)
+        return {n: float(w[k]) for k, n in enumerate(self.style_names)}
+
     def reference_code(self, stats: torch.Tensor) -> torch.Tensor:
-        """The code ``(code_dim,)`` of reference pictures from their statistics ``(K, stats_dim)``."""
-        return self.encoder(stats)
+        """The code ``(code_dim,)`` of reference pictures from their statistics ``(K, stats_dim)``.
+
+        The encoder's weights (:meth:`reference_weights`) times the named styles' codes, so a
+        reference the encoder is sure of gets exactly that style's code.
+        """
+        w = self.encoder(stats)
+        return w @ self.embedding.weight
 
     # ---------------------------------------------------------------- forward
     def forward(self, x: torch.Tensor, code: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]

@@ -81,6 +81,7 @@ def test_reference_pictures_choose_the_style(tmp_path, styled_file, capsys):
     ref = _photo(tmp_path / "ref.png", (48, 48))
     code, out, err = _stylize(tmp_path, capsys, "--weights", styled_file, "--style", ref)
     assert code == 0 and out is not None, err
+    assert "the reference pictures read as " in err and "%" in err  # the encoder's weights, said
 
 
 @pytest.mark.parametrize(

@@ -140,6 +140,27 @@ def test_encoder_is_deterministic_and_order_free():
         StyleEncoder()(torch.zeros(0, REF_STATS_DIM))
 
 
+def test_a_reference_code_is_the_encoders_weighted_mean_of_the_named_codes():
+    g = StyleConditionedGenerator(STYLES)
+    stats = torch.rand(3, REF_STATS_DIM, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        w = g.reference_weights(stats)
+        assert list(w) == list(STYLES) and all(v >= 0 for v in w.values())
+        assert abs(sum(w.values()) - 1) < 1e-6
+        by_hand = sum(w[n] * g.style_code(n) for n in STYLES)
+        assert torch.allclose(g.reference_code(stats), by_hand, atol=1e-6)
+        # each picture votes alike: two pictures give the mean of their single-picture weights
+        one, two = g.reference_weights(stats[:1]), g.reference_weights(stats[1:2])
+        both = g.reference_weights(stats[:2])
+        assert all(abs(both[n] - (one[n] + two[n]) / 2) < 1e-6 for n in STYLES)
+        # an encoder sure of one style gives exactly that style's code
+        last = g.encoder.net[-1]
+        last.weight.zero_()
+        last.bias.copy_(torch.tensor([0.0, 60.0, 0.0]))
+        assert torch.allclose(g.reference_code(stats), g.style_code(STYLES[1]), atol=1e-6)
+        assert g.reference_weights(stats)[STYLES[1]] > 1 - 1e-6
+
+
 def test_duplicate_style_names_are_refused():
     with pytest.raises(ValueError, match="must differ"):
         StyleConditionedGenerator(["a", "a"])

@@ -10,6 +10,7 @@ import torch
 import yaml
 
 from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator
+from animegan_edu.data.dataset import read_image
 from animegan_edu.training import multistyle as M
 from animegan_edu.training.config import ConfigError
 from animegan_edu.training.vgg16 import vgg16_available
@@ -58,6 +59,16 @@ def test_a_short_run_trains_every_set_resumes_and_saves(tmp_path):
         out = model(torch.zeros(1, 3, 32, 32), model.mix({"Wesnoth": 0.5, "Hedgewars": 0.5}))
     assert out.shape == (1, 3, 32, 32) and torch.isfinite(out).all()
     assert json.loads((tmp_path / "run" / "history.json").read_text())[0]["step"] == 1
+    # the encoder, fitted for longer, tells the sets' training pictures apart (the held-out
+    # ones are scored on the full sets by tools/evaluate_multistyle.py; weights/styles_eval.json)
+    again.cfg.encoder_steps = 150
+    losses = again.fit_encoder(progress=False)
+    assert losses[-1] < 0.5 * losses[0]
+    g = again.output_generator
+    with torch.no_grad():
+        for name in ("Wesnoth", "Hedgewars"):
+            pics = [read_image(f) for f in again.train_files[name][:4]]
+            assert g.reference_weights(M.reference_stats(pics))[name] > 0.5, name
 
 
 @needs_vgg16

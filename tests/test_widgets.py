@@ -184,6 +184,7 @@ def test_studio_style_menu_mix_and_reference_art():
     _photo(96, 64).save(buf, format="PNG")
     st._on_reference({"new": ({"name": "art.png", "content": memoryview(buf.getvalue())},)})
     assert st.style.value == SS.REFERENCE and "1 reference picture" in st.status.value
+    assert "(read as " in st.status.value and "%" in st.status.value  # the encoder's reading, shown
     st._on_reference({"new": ({"name": "junk.png", "content": memoryview(b"no")},)})
     assert "junk.png: not a readable image" in st.status.value and "Traceback" not in st.status.value
     st.weights.value = "demo"

@@ -7,8 +7,9 @@ set (the confusion table); for each pair of styles, the mix at 0.5 against the t
 styles, read two ways: its distance to each of the two sets lies between the pure styles'
 (``between_on_both_sets``), and its outputs' patch statistics are nearer each pure style's
 than those are to each other (``between_in_output_space``); and the reference path: the
-code the encoder gives for each set's held-out pictures (never trained on), and the distance
-of its outputs to every set. ``--checkpoint`` scores
+code the encoder gives for each set's held-out pictures (never trained on), its weights over
+the named styles, how many of the pictures it reads as their own set one at a time, and the
+distance of its outputs to every set. ``--checkpoint`` scores
 ``checkpoint.pt`` (the EMA generator, before the encoder is fitted: the reference path is
 then skipped), otherwise ``multistyle.safetensors``. Writes ``<run>/evaluation.json``.
 """
@@ -85,9 +86,14 @@ def main() -> None:
         if not a.checkpoint:
             for n in names:
                 _, held = split_set(Path(cfg.data_root) / n, cfg.held_out_every)
-                code = model.reference_code(reference_stats([read_image(f) for f in held]))
-                s = style_scores(StyleView(model, code), sets, a.size)
-                refs[n] = {"held_out": len(held), "distance": s.distance, "nearest": s.nearest()}
+                stats = reference_stats([read_image(f) for f in held])
+                s = style_scores(StyleView(model, model.reference_code(stats)), sets, a.size)
+                alone = [model.reference_weights(stats[i : i + 1]) for i in range(len(stats))]
+                refs[n] = {
+                    "held_out": len(held), "weights": model.reference_weights(stats),
+                    "pictures_read_as_own": sum(max(w, key=w.__getitem__) == n for w in alone),
+                    "distance": s.distance, "nearest": s.nearest(),
+                }  # fmt: skip
     table = confusion_table({f"style {n}": s for n, s in scores.items()})
     print(f"step {step}; {a.size} px\n{table}")
     for k, v in mixes.items():
@@ -102,7 +108,9 @@ def main() -> None:
         )
     for k, v in refs.items():
         print(
-            "reference path", k, {t: round(d, 2) for t, d in v["distance"].items()}, "nearest:", v["nearest"]
+            "reference path", k, {t: round(d, 2) for t, d in v["distance"].items()}, "nearest:", v["nearest"],
+            f"weights {({t: round(w, 2) for t, w in v['weights'].items()})},",
+            f"{v['pictures_read_as_own']}/{v['held_out']} pictures read as {k} alone",
         )
     out = {
         "cpu": cpu_info(), "step": step, "size": a.size,

@@ -36,7 +36,7 @@ from animegan_edu.imageio import (
 )
 from animegan_edu.inference.grading import PRESETS
 from animegan_edu.inference.pipeline import MAX_SIZE, MIN_SIZE, run
-from animegan_edu.inference.styles import choose_style, parse_mix, styled_generator
+from animegan_edu.inference.styles import choose_style, parse_mix, reference_reading, styled_generator
 from animegan_edu.int8.files import int8_generator
 from animegan_edu.outputs import check_output, name_key, output_lock, replaced_input
 from animegan_edu.weights.conditioned import BUNDLED_STYLES, get_conditioned
@@ -208,6 +208,9 @@ def _conditioned_model(args: argparse.Namespace) -> torch.nn.Module:
     try:
         style = names or [read_image(Path(s)) for s in pictures]
         code = choose_style(model, style, parse_mix(args.mix) if args.mix else None)
+        if pictures:
+            reading = reference_reading(model, style)
+            print(f"{PROG}: the reference pictures read as {reading}", file=sys.stderr)
     except (ValueError, ImageLoadError) as exc:
         raise CLIError(str(exc)) from None
     return styled_generator(model, code)

@@ -15,7 +15,7 @@ import torch
 from animegan_edu.conditioned import StyleConditionedGenerator, StyleView
 from animegan_edu.training.multistyle import reference_stats
 
-__all__ = ["parse_mix", "choose_style", "styled_generator"]
+__all__ = ["parse_mix", "choose_style", "reference_reading", "styled_generator"]
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -93,6 +93,24 @@ def choose_style(
     for name, weight in mix.items():
         code = code + weight * model.style_code(name)
     return code
+
+
+@torch.no_grad()
+def reference_reading(model: StyleConditionedGenerator, pictures: Sequence[torch.Tensor]) -> str:
+    """How the style encoder reads reference pictures ``(3, H, W)`` in ``[0, 1]``: its weights, in words.
+
+    The named styles by falling weight, those under 1 % left out, e.g. ``"Wesnoth 93%, Hedgewars 6%"``.
+
+    Example:
+        >>> g = StyleConditionedGenerator(["a", "b"])
+        >>> _ = g.encoder.net[-1].bias.data.copy_(torch.tensor([0.0, 40.0]))  # sure of "b"
+        >>> _ = g.encoder.net[-1].weight.data.zero_()
+        >>> reference_reading(g, [torch.rand(3, 32, 32)])
+        'b 100%'
+    """
+    weights = model.reference_weights(reference_stats(list(pictures)))
+    ranked = sorted(weights.items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{n} {round(100 * w)}%" for n, w in ranked if w >= 0.01)
 
 
 def styled_generator(model: StyleConditionedGenerator, code: torch.Tensor) -> StyleView:

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from animegan_edu.conditioned import StyleConditionedGenerator
-from animegan_edu.inference.styles import choose_style, styled_generator
+from animegan_edu.inference.styles import choose_style, reference_reading, styled_generator
 from animegan_edu.weights.conditioned import BUNDLED_STYLES, bundled_styles_path, get_conditioned
 from animegan_edu.weights.files import WeightsError
 
@@ -108,7 +108,8 @@ def styled_model(
         if not references:
             raise ValueError("choose reference art first (the Reference art button), or pick a named style")
         request: list[Any] = list(references)
-        what = f"the style of {len(references)} reference picture{'s' * (len(references) > 1)}"
+        count = f"{len(references)} reference picture{'s' * (len(references) > 1)}"
+        what = f"the style of {count} (read as {reference_reading(model, request)})"
     else:
         request, what = [style], style
     share = float(mix) if mix_with not in (NO_MIX, "", None) else 0.0

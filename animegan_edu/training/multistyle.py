@@ -18,9 +18,11 @@ The recipe is the single-style fine-tune of notebook 09, run for every set at on
   the round robin goes, while the other sets train adversarially;
 * every ``held_out_every``-th picture of each set (sorted by name) is held out of all
   training, so that the reference-picture path can be tested on art it never saw;
-* after the generator, the **style encoder** learns to map the statistics of a few training
-  pictures of a set (:func:`reference_stats`) to that set's learned code (a mean squared
-  error, a few hundred cheap steps).
+* after the generator, the **style encoder** learns which set a training picture belongs to
+  from its statistics (:func:`reference_stats`; cross-entropy, a few seconds); a reference's
+  code is then the learned codes weighted by the encoder's softmax
+  (:class:`~animegan_edu.conditioned.StyleEncoder`). The checkpoint does not keep the
+  encoder: it is fitted from scratch at the end, so its settings may change on resume.
 
 ``run_multistyle(cfg)`` runs it, resumably: ``out_dir/checkpoint.pt`` holds everything and is
 written every ``checkpoint_every`` steps; a second call carries on from it. The result is
@@ -40,6 +42,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator, StyleView, channel_stats
@@ -322,8 +326,8 @@ class MultiStyleRun:
             raise ConfigError(
                 f"{path}: made under another config ({', '.join(changed)} differ); use a new out_dir"
             )
-        self.generator.load_state_dict(state["generator"])
-        self.ema.load_state_dict(state["ema"])
+        _load_without_encoder(self.generator, state["generator"], path)
+        _load_without_encoder(self.ema, state["ema"], path)
         for opt, saved in zip(self.g_opts, state["g_opts"]):
             opt.load_state_dict(saved)
         for t, d, o, s in zip(
@@ -339,34 +343,46 @@ class MultiStyleRun:
 
     # ---------------------------------------------------------------- encoder
     def fit_encoder(self, progress: bool = True) -> list[float]:
-        """Teach the output generator's encoder to map a set's reference statistics to its code.
+        """Teach the output generator's encoder which named style a training picture belongs to.
 
+        From scratch (seeded): the standardising buffers from every training picture's
+        statistics, then full-batch cross-entropy between the encoder's scores and each
+        picture's set, each set weighing alike. The held-out pictures are never seen.
         Returns the loss every 50 steps.
         """
         from tqdm.auto import tqdm
 
         g = self.output_generator
-        stats = {n: reference_stats([read_image(f) for f in self.train_files[n]]) for n in self.names}
-        every = torch.cat(list(stats.values()))
+        stats = [reference_stats([read_image(f) for f in self.train_files[n]]) for n in self.names]
+        every = torch.cat(stats)
+        labels = torch.cat([torch.full((len(s),), k) for k, s in enumerate(stats)])
+        balance = torch.tensor([len(every) / (len(stats) * len(s)) for s in stats])
         g.encoder.mean.copy_(every.mean(0))
         g.encoder.std.copy_(every.std(0).clamp_min(1e-6))
-        targets = g.embedding.weight.detach().clone()
-        opt = torch.optim.Adam(g.encoder.parameters(), lr=self.cfg.encoder_lr)
-        gen = torch.Generator().manual_seed(self.cfg.seed)
+        with torch.random.fork_rng():
+            torch.manual_seed(self.cfg.seed)
+            for layer in g.encoder.net:
+                if isinstance(layer, nn.Linear):
+                    layer.reset_parameters()
+        opt = torch.optim.AdamW(g.encoder.parameters(), lr=self.cfg.encoder_lr, weight_decay=1e-2)
         losses = []
         for i in tqdm(range(self.cfg.encoder_steps), desc="style encoder", disable=not progress):
-            loss = torch.zeros(())
-            for k, n in enumerate(self.names):
-                pick = torch.randperm(len(stats[n]), generator=gen)[
-                    : int(torch.randint(1, 5, (1,), generator=gen))
-                ]
-                loss = loss + (g.encoder(stats[n][pick]) - targets[k]).pow(2).mean()
+            loss = F.cross_entropy(g.encoder.scores(every), labels, weight=balance)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             if i % 50 == 0 or i == self.cfg.encoder_steps - 1:
                 losses.append(loss.item())
         return losses
+
+
+def _load_without_encoder(module: nn.Module, state: dict[str, torch.Tensor], path: Path) -> None:
+    """Load a checkpoint's tensors but the style encoder's (fitted anew at the end of every run)."""
+    keep = {k: v for k, v in state.items() if ".encoder." not in f".{k}"}
+    result = module.load_state_dict(keep, strict=False)
+    wrong = [k for k in [*result.missing_keys, *result.unexpected_keys] if ".encoder." not in f".{k}"]
+    if wrong:
+        raise ConfigError(f"{path}: not this run's generator (e.g. {wrong[0]!r}); use a new out_dir")
 
 
 def run_multistyle(cfg: MultiStyleConfig, progress: bool = True) -> MultiStyleRun:
@@ -405,5 +421,6 @@ def checkpoint_generator(cfg: MultiStyleConfig) -> tuple[StyleConditionedGenerat
     state = torch.load(path, map_location="cpu", weights_only=True)
     model = StyleConditionedGenerator(list(cfg.styles), cfg.code_dim)
     prefix = "module."  # AveragedModel keeps the averaged module under this name
-    model.load_state_dict({k[len(prefix) :]: v for k, v in state["ema"].items() if k.startswith(prefix)})
+    ema = {k[len(prefix) :]: v for k, v in state["ema"].items() if k.startswith(prefix)}
+    _load_without_encoder(model, ema, path)
     return model.eval(), int(state["step"])
