@@ -208,6 +208,24 @@ def test_a_set_with_nothing_left_and_an_unknown_set_are_one_line_errors(fake):
     assert not (fake / "styles").exists()
 
 
+def test_a_trimmed_set_is_cropped_to_its_drawing(fake):
+    table = _table()
+    table["sets"][1]["trim_to_drawing"] = True  # Clip: p0's right half is transparent (white)
+    (fake / "trim.json").write_text(json.dumps(table))
+    out = _build(fake, out=fake / "trimmed", sources=fake / "trim.json")
+    for sub in ("style", "smooth"):
+        with Image.open(out / f"Clip/{sub}/000-p0.png") as im:
+            assert im.size == (24 + 8, 48)  # the opaque left half and an 8-px margin of page
+    untrimmed = _build(fake, out=fake / "whole")
+    with Image.open(untrimmed / "Clip/style/000-p0.png") as im:
+        assert im.size == (48, 48)
+    assert _files(out / "Painted") == _files(untrimmed / "Painted")  # other sets untouched
+    table["sets"][1]["trim_to_drawing"] = "yes"
+    (fake / "trim.json").write_text(json.dumps(table))
+    with pytest.raises(DataError, match="not a valid style sources table"):
+        ST.load_style_sources(fake / "trim.json")
+
+
 def test_building_twice_gives_the_same_bytes(fake):
     one = _files(_build(fake, out=fake / "one"))
     two = _files(_build(fake, out=fake / "two"))

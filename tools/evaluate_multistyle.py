@@ -11,7 +11,8 @@ code the encoder gives for each set's held-out pictures (never trained on), its 
 the named styles, how many of the pictures it reads as their own set one at a time, and the
 distance of its outputs to every set. ``--checkpoint`` scores
 ``checkpoint.pt`` (the EMA generator, before the encoder is fitted: the reference path is
-then skipped), otherwise ``multistyle.safetensors``. Writes ``<run>/evaluation.json``.
+then skipped), otherwise ``multistyle.safetensors``. The teachers of the config are scored
+the same way, for comparison. Writes ``<run>/evaluation.json``.
 """
 
 from __future__ import annotations
@@ -38,12 +39,26 @@ from animegan_edu.training.multistyle import (
 )
 from animegan_edu.training.style_eval import confusion_table, load_style_sets, style_scores
 from animegan_edu.weights.conditioned import load_conditioned
+from animegan_edu.weights.hub import get_generator
 
 
 def _outputs(model: torch.nn.Module, size: int) -> np.ndarray:
     """Patch statistics of ``model``'s outputs on the validation photos at ``size`` px."""
     outs = [((model(sample_photo01(n, size)[None] * 2 - 1) + 1) / 2).clamp(0, 1) for n in VALIDATION_PHOTOS]
     return patch_features(outs)
+
+
+def _teachers(cfg, sets, size: int) -> dict:
+    """The style distances of each set's teacher (``cfg.teachers``), for comparison with its code."""
+    out = {}
+    with torch.no_grad():
+        for name, weights in cfg.teachers.items():
+            teacher, _ = get_generator(weights, fallback=None, progress=False)
+            s = style_scores(teacher, sets, size)
+            out[name] = {"weights": weights, "distance": s.distance, "edge_corr": s.edge_corr,
+                         "nearest": s.nearest()}  # fmt: skip
+            print("teacher", name, weights, {t: round(d, 2) for t, d in s.distance.items()})
+    return out
 
 
 def main() -> None:
@@ -116,7 +131,7 @@ def main() -> None:
         "cpu": cpu_info(), "step": step, "size": a.size,
         "styles": {n: {"distance": s.distance, "edge_corr": s.edge_corr, "output_ab": s.output_ab,
                        "nearest": s.nearest()} for n, s in scores.items()},
-        "mixes": mixes, "reference_path": refs, "table": table,
+        "mixes": mixes, "reference_path": refs, "table": table, "teachers": _teachers(cfg, sets, a.size),
     }  # fmt: skip
     Path(a.run, "evaluation.json").write_text(json.dumps(out, indent=1) + "\n")
 

@@ -50,6 +50,7 @@ __all__ = [
     "load_style_sources",
     "style_set_names",
     "collect_style_images",
+    "trim_to_drawing",
     "prepare_styles",
     "prepare_user_style",
 ]
@@ -74,6 +75,7 @@ class StyleImage:
     path: str  #: path inside the package (or the user's file name)
     licence: str
     file: Path  #: the file to read
+    trim: bool = False  #: crop to the drawing (:func:`trim_to_drawing`; the set's ``trim_to_drawing``)
 
 
 def load_style_sources(path: str | os.PathLike | None = None) -> dict:
@@ -89,6 +91,7 @@ def load_style_sources(path: str | os.PathLike | None = None) -> dict:
         for s in table["sets"]:
             assert isinstance(s["name"], str) and s["name"].isidentifier()
             assert int(s["limit"]) >= 1 and int(s["min_side"]) >= 1
+            assert isinstance(s.get("trim_to_drawing", False), bool)
             for src in s["sources"]:
                 assert isinstance(src["package"], str) and all(isinstance(d, str) for d in src["dirs"])
                 assert ("licence" in src) == ("licence_phrase" in src)  # a named licence is checked
@@ -180,9 +183,8 @@ def collect_style_images(
             raise DataError(f"style set {s['name']}: no picture passes its filters; check the sources table")
         for i, (file, src, root, version, rel) in enumerate(kept):
             stem = f"{i:03d}-{_slug(Path(rel).stem)}"
-            out.append(
-                StyleImage(s["name"], stem, src["package"], version, rel, _licence(src, root, rel), file)
-            )
+            lic, trim = _licence(src, root, rel), bool(s.get("trim_to_drawing", False))
+            out.append(StyleImage(s["name"], stem, src["package"], version, rel, lic, file, trim))
     return out
 
 
@@ -191,13 +193,36 @@ def _slug(text: str) -> str:
     return "-".join(filter(None, keep.split("-")))[:40]
 
 
-def _load(file: Path, max_side: int) -> Image.Image:
-    """An RGB picture (transparent parts on white), longest side at most ``max_side``."""
+def trim_to_drawing(im: Image.Image, margin: int = 8, white: int = 245) -> Image.Image:
+    """``im`` cropped to its drawing: the box around every pixel not near white, plus ``margin`` px.
+
+    Clip art drawn on an empty white page would otherwise teach (and be scored by) the page:
+    a third of such a set's 32-px patches are plain white. A pixel counts as page when all
+    three channels are at least ``white`` (of 255); a picture that is all page is kept whole.
+
+    Example:
+        >>> page = Image.new("RGB", (100, 80), (255, 255, 255))
+        >>> page.paste((200, 30, 30), (40, 30, 60, 50))  # a 20 x 20 red square
+        >>> trim_to_drawing(page).size, trim_to_drawing(page, margin=0).size
+        ((36, 36), (20, 20))
+    """
+    a = np.asarray(im.convert("RGB"))
+    ys, xs = np.nonzero(a.min(-1) < white)
+    if len(ys) == 0:
+        return im
+    left, top = max(int(xs.min()) - margin, 0), max(int(ys.min()) - margin, 0)
+    right, bottom = min(int(xs.max()) + margin + 1, im.width), min(int(ys.max()) + margin + 1, im.height)
+    return im.crop((left, top, right, bottom))
+
+
+def _load(file: Path, max_side: int, trim: bool = False) -> Image.Image:
+    """An RGB picture (transparent parts on white), longest side at most ``max_side``, maybe trimmed."""
     try:
         im = load_image(file)
     except ImageLoadError as exc:
         raise DataError(f"{exc}; delete the cache folder and rerun") from None
-    return resize_longest(im, min(max_side, max(im.size)), multiple=1) if max(im.size) > max_side else im
+    im = resize_longest(im, min(max_side, max(im.size)), multiple=1) if max(im.size) > max_side else im
+    return trim_to_drawing(im) if trim else im
 
 
 def _write_set(tmp: Path, images: list[StyleImage], max_side: int, progress: bool) -> dict[str, dict]:
@@ -206,7 +231,7 @@ def _write_set(tmp: Path, images: list[StyleImage], max_side: int, progress: boo
 
     files: dict[str, dict] = {}
     for im in tqdm(images, desc="style sets", unit="image", disable=not progress):
-        pic = _load(im.file, max_side)
+        pic = _load(im.file, max_side, im.trim)
         x = torch.from_numpy(np.asarray(pic, dtype=np.uint8).copy()).permute(2, 0, 1).float() / 255
         with torch.no_grad():
             smooth = edge_smooth(x[None])[0]
