@@ -234,13 +234,18 @@ print({k: [round(v, 2) for v in vs] for k, vs in dist.items()})
 # %% [markdown]
 # ## 4 · The second path: a code read from reference pictures
 #
-# A named code only covers the styles the model was trained on. The **style encoder** makes a
-# code from pictures instead. For each reference picture it computes statistics of early layers of
-# the pretrained VGG16 (notebook 03): for every channel of `conv1_2`, `conv2_2` and `conv3_3`, the
-# mean and the spread over the picture (896 numbers). These are the statistics AdaIN transfers:
-# they describe colour, contrast and texture, but not where things are. The encoder standardises
-# them, averages over the pictures, and maps the average to a code with two linear layers. It was
-# trained to give each set's code from a few of that set's pictures.
+# A named code is chosen by name. The **style encoder** chooses from pictures instead: give it a
+# few pictures of the art you want, and it says which of the learned styles they resemble. For
+# each reference picture it computes statistics of early layers of the pretrained VGG16
+# (notebook 03): for every channel of `conv1_2`, `conv2_2` and `conv3_3`, the mean and the spread
+# over the picture (896 numbers). These are the statistics AdaIN transfers: they describe colour,
+# contrast and texture, but not where things are. Two linear layers turn them into one score per
+# named style, a softmax turns the scores into weights that add up to 1, and the weights of
+# several pictures are averaged. The code is the weighted mean of the named codes
+# (`reference_code`), so references the encoder is sure of get exactly that style's code, and
+# references between two styles get a mix. This is the "style tokens" design of Wang et al.
+# (2018): the encoder picks among learned styles rather than inventing a new one. The encoder
+# was trained to name the set of each training picture (a cross-entropy loss, a few seconds).
 #
 # `channel_stats` computes the statistics of one layer (you write it in exercise 2):
 
@@ -251,22 +256,21 @@ print(channel_stats(feat).round(decimals=2))  # 4 means, then 4 spreads
 # %% [markdown]
 # Which style does the encoder read from pictures of each set? Below, four pictures of each small
 # course set serve as references (they may overlap the training pictures; the test on pictures held
-# out of training is in section 5). Each row compares the code read from them with the three named
-# codes (cosine similarity, 1 = the same direction). A last row uses four photos as references.
+# out of training is in section 5). Each row gives the encoder's weights over the three named
+# styles. A last row uses four photos as references.
 
 # %%
 refs = {s: [read_image(p) for p in list_images(course_root() / s / "style")[:4]] for s in STYLES}
 refs["photos"] = [sample_photo01(n, 256) for n in ["astronaut", "coffee", "chelsea", "rocket"]]
-named = torch.stack([model.style_code(s) for s in STYLES]).detach()
 with torch.no_grad():
-    codes = {k: model.reference_code(reference_stats(v)) for k, v in refs.items()}
-sim = np.array([torch.nn.functional.cosine_similarity(c[None], named).numpy()
-                for c in codes.values()])
-rows = [f"4 {k}" + (" pictures" if k in STYLES else "") for k in codes]
+    stats = {k: reference_stats(v) for k, v in refs.items()}
+    reads = np.array([list(model.reference_weights(st).values()) for st in stats.values()])
+    codes = {k: model.reference_code(st) for k, st in stats.items()}
+rows = [f"4 {k}" + (" pictures" if k in STYLES else "") for k in refs]
 fig, ax = viz.figure(figsize=(7.5, 4.6))
-viz.heatmap(ax, sim, "cosine similarity", cmap="coolwarm", vmin=-1, vmax=1, values=".2f",
-            title="Code read from references vs the named codes", ticks=(STYLES, rows),
-            axis_labels=("named style code", "references"))
+viz.heatmap(ax, reads, "encoder weight", cmap="viridis", vmin=0, vmax=1, values=".2f",
+            title="How the encoder reads each group of references", ticks=(STYLES, rows),
+            axis_labels=("named style", "references"))
 plt.show()
 
 # %%
@@ -277,56 +281,49 @@ fig = viz.image_row([photos[1]] + outs, ["photo"] + [f"code from {k}" for k in c
 plt.show()
 
 # %% [markdown]
-# Four pictures of each set give a code that points almost exactly along that set's named code
-# (cosine 0.95 to 1.00). Four photos give a code along `Wesnoth`'s: to this encoder, photos look
-# most like the painted scenes (the style distance of notebook 09 says the same: the photos
-# themselves are nearest the Wesnoth set).
+# READS_TEXT
 #
 # What does the encoder pick up? Its input has no layout, only per-channel averages and spreads,
 # so it reacts to palette, contrast and texture. The cell below takes the Hedgewars references,
-# makes them grey or darker, and reads the code again:
+# makes them grey or darker, and reads them again:
 
 # %%
 base = refs[STYLES[1]]
 variants = {"as they are": base, "grey": [p.mean(0, keepdim=True).expand(3, -1, -1) for p in base],
             "half as bright": [p * 0.5 for p in base]}
 with torch.no_grad():
-    vcodes = {k: model.reference_code(reference_stats(v)) for k, v in variants.items()}
-vsim = np.array([torch.nn.functional.cosine_similarity(c[None], named).numpy()
-                 for c in vcodes.values()])
+    vreads = np.array([list(model.reference_weights(reference_stats(v)).values())
+                       for v in variants.values()])
 fig, ax = viz.figure(figsize=(7.5, 3.8))
-viz.heatmap(ax, vsim, "cosine similarity", cmap="coolwarm", vmin=-1, vmax=1, values=".2f",
-            title=f"{STYLES[1]} references, changed", ticks=(STYLES, list(vcodes)),
-            axis_labels=("named style code", "references"))
+viz.heatmap(ax, vreads, "encoder weight", cmap="viridis", vmin=0, vmax=1, values=".2f",
+            title=f"{STYLES[1]} references, changed", ticks=(STYLES, list(variants)),
+            axis_labels=("named style", "references"))
 plt.show()
 
 # %% [markdown]
-# Greying or darkening the Hedgewars pictures hardly moves their code (cosine 0.99 to 1.00 with
-# `Hedgewars`): the encoder has learnt texture (the spreads of the early VGG channels: edges, flat
-# areas, shading), not the palette. An encoder that should tell two sets of the same textures but
-# different colours apart would need colour statistics too (exercise 3 is a place to try).
+# VARIANTS_TEXT
 
 # %% [markdown]
 # ## 5 · How the model was trained, and how well it works
 #
 # The model starts from the demo weights, and `animegan-edu train-styles --config
 # configs/multistyle.yaml` trains it in 1,200 steps, round-robin over the three sets (400 each):
-# 3,900 CPU-seconds (65 CPU-minutes) on one thread of an AMD EPYC, resumable from its checkpoint.
+# TIME_TEXT, resumable from its checkpoint.
 #
-# * **Wesnoth** and **Hedgewars** learn from the two single-style generators of notebook 09
-#   (`wesnoth`, `hedgewars`), which had learnt those styles from the art with the GAN. On the same
-#   photo crops, the conditioned generator under that set's code is asked for the teacher's picture
-#   (an L1 loss: *distillation*, Hinton et al. 2015). Training all three sets with their GAN
-#   recipes instead made every code drift towards the painted look: the Hedgewars recipe holds its
-#   style for only about 100 steps (notebook 09, section 6).
-# * **Clipart** has no teacher; it trains with its own GAN recipe (`configs/style_clipart.yaml`),
-#   its own discriminator and its own Adam state.
-# * Then the **encoder** is fitted: from the statistics of one to four random training pictures of
-#   a set, give that set's code (2,000 small steps, a few seconds).
+# * Each style learns from a single-style generator that had learnt it from the art with the GAN
+#   (notebook 09): the bundled `wesnoth` and `hedgewars`, and a short Clipart run
+#   (`configs/style_clipart.yaml`). On the same photo crops, the conditioned generator under that
+#   set's code is asked for the teacher's picture (an L1 loss: *distillation*, Hinton et al. 2015).
+#   Training the sets with their GAN recipes inside this run did not work: every code drifted
+#   towards the painted look (the Hedgewars recipe holds its style for only about 100 steps,
+#   notebook 09, section 6), and Clipart's adversarial training made a harsh look far from every
+#   set.
+# * Then the **encoder** is fitted: name the set of each training picture from its statistics
+#   (2,000 small steps, a few seconds).
 #
 # Every 10th picture of each set was held out of the run and of the encoder, to test the reference
-# path on art it never saw (the teachers of notebook 09 had seen whole sets). The measurements
-# below were made at 512 px on the 8 validation photos, against the full style sets (which need
+# path on art it never saw (the teachers had seen whole sets). The measurements below were made at
+# 512 px on the 8 validation photos, against the full style sets (which need
 # `animegan-edu data prepare-styles`, so they are stored in `weights/styles_eval.json`).
 
 # %% tags=["nbval-check-output"]
@@ -337,7 +334,10 @@ for pair, m in card["mixes"].items():
     print(f"mix 0.5 {pair}: between on both sets' distances: {m['between_on_both_sets']}, "
           f"between in the outputs' style space: {m['between_in_output_space']}")
 for s, r in card["reference_path"].items():
-    print(f"reference path, {r['held_out']} held-out {s} pictures: nearest {r['nearest']}")
+    weights = ", ".join(f"{k} {v:.2f}" for k, v in r["weights"].items())
+    print(f"reference path, {r['held_out']} held-out {s} pictures: read as {weights};",
+          f"{r['pictures_read_as_own']} of {r['held_out']} read as {s} one by one;",
+          f"outputs nearest {r['nearest']}")
 
 # %%
 dist = np.array([[card["styles"][s]["distance"][t] for t in STYLES] for s in STYLES])
@@ -402,6 +402,10 @@ plt.show()
 #   Normalization". ICCV 2017 (AdaIN: the scale and shift from a style picture's statistics).
 # * Perez, E., Strub, F., de Vries, H., Dumoulin, V., Courville, A. (2018). "FiLM: Visual Reasoning
 #   with a General Conditioning Layer". AAAI 2018 (feature-wise linear modulation).
+# * Wang, Y., Stanton, D., Zhang, Y., Skerry-Ryan, R. J., Battenberg, E., Shor, J., Xiao, Y.,
+#   Ren, F., Jia, Y., Saurous, R. A. (2018). "Style Tokens: Unsupervised Style Modeling, Control and
+#   Transfer in End-to-End Speech Synthesis". ICML 2018 (a reference's style as weights over
+#   learned style embeddings).
 # * Hinton, G., Vinyals, O., Dean, J. (2015). "Distilling the Knowledge in a Neural Network".
 #   NIPS 2014 Deep Learning Workshop (learning from a trained teacher's outputs).
 # * Simonyan, K., Zisserman, A. (2015). "Very Deep Convolutional Networks for Large-Scale Image

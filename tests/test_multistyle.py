@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
 from pathlib import Path
 
 import pytest
 import torch
 import yaml
+from PIL import Image
 
 from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator
-from animegan_edu.data.dataset import read_image
+from animegan_edu.data.dataset import DataError, read_image
 from animegan_edu.training import multistyle as M
 from animegan_edu.training.config import ConfigError
 from animegan_edu.training.vgg16 import vgg16_available
@@ -95,6 +98,48 @@ def test_a_taught_set_learns_from_its_teacher(tmp_path):
     bad.write_text("styles: {A: x, B: y}\nteachers: {C: wesnoth}\n")
     with pytest.raises(ConfigError, match="teachers"):
         M.load_multistyle_config(bad)
+
+
+@needs_vgg16
+def test_resuming_after_the_inputs_changed_is_refused(tmp_path):
+    data = tmp_path / "sets"
+    for name in ("Wesnoth", "Hedgewars"):
+        shutil.copytree(course_root() / name, data / name)
+    cfg = dataclasses.replace(_tiny(tmp_path, steps=2), data_root=str(data))
+    run = M.MultiStyleRun(cfg)
+    run.train_step()
+    ckpt = run.save_checkpoint()
+    assert M.MultiStyleRun(cfg).load_checkpoint()  # nothing changed: resumes
+    # a training picture edited in place (same name): its staged copy is refreshed, resuming refused
+    pic = run.train_files["Hedgewars"][0]
+    Image.open(pic).transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(pic)
+    again = M.MultiStyleRun(cfg)
+    staged = tmp_path / "run" / "sets" / "Hedgewars" / "style" / pic.name
+    assert staged.read_bytes() == pic.read_bytes()
+    with pytest.raises(ConfigError, match=f"inputs changed .*set/Hedgewars/{pic.name}"):
+        again.load_checkpoint()
+    # a recipe edited after the checkpoint
+    shutil.copytree(course_root() / "Hedgewars", data / "Hedgewars", dirs_exist_ok=True)
+    recipe = Path(cfg.styles["Wesnoth"])
+    recipe.write_text(recipe.read_text().replace("g_lr: 0.0001", "g_lr: 0.0002"))
+    with pytest.raises(ConfigError, match="inputs changed .*recipe/"):
+        M.MultiStyleRun(cfg).load_checkpoint()
+    # a checkpoint without digests is refused, not trusted
+    state = torch.load(ckpt, weights_only=True)
+    del state["inputs"]
+    torch.save(state, ckpt)
+    with pytest.raises(ConfigError, match="records no digests"):
+        M.MultiStyleRun(cfg).load_checkpoint()
+
+
+def test_a_stray_picture_in_the_staged_set_is_refused_and_kept(tmp_path):
+    cfg = _tiny(tmp_path, steps=2)
+    stray = tmp_path / "run" / "sets" / "Wesnoth" / "style" / "zz-not-ours.png"
+    stray.parent.mkdir(parents=True)
+    Image.new("RGB", (32, 32), (9, 9, 9)).save(stray)
+    with pytest.raises(DataError, match="zz-not-ours.png, which is not a training picture of Wesnoth"):
+        M.MultiStyleRun(cfg)
+    assert stray.is_file()
 
 
 def test_a_changed_or_unrecorded_file_is_refused(tmp_path):

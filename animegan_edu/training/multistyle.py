@@ -32,6 +32,8 @@ written every ``checkpoint_every`` steps; a second call carries on from it. The 
 from __future__ import annotations
 
 import dataclasses
+import filecmp
+import hashlib
 import json
 import os
 import shutil
@@ -48,7 +50,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from animegan_edu.conditioned import REF_STATS_DIM, StyleConditionedGenerator, StyleView, channel_stats
 from animegan_edu.data.dataset import DataError, list_images, read_image
-from animegan_edu.files import atomic_write
+from animegan_edu.files import atomic_write, sha256_file
 from animegan_edu.imageio import resize_longest
 from animegan_edu.resources import config_path
 from animegan_edu.training import losses as L
@@ -240,14 +242,45 @@ class MultiStyleRun:
         self.history: list[dict[str, float]] = []
 
     def _stage(self, name: str, folder: Path) -> None:
-        """Copy the set's training pictures (and their smoothed copies) to ``folder`` (made by us)."""
+        """Copy the set's training pictures (and their smoothed copies) to ``folder``.
+
+        A copy already there is kept only when its bytes are the source's; a picture there that
+        is not in the set (an earlier run on other art) is refused, never trained on or deleted.
+        """
         src = Path(self.cfg.data_root) / name
+        want = {f.name for f in self.train_files[name]}
         for sub in ("style", "smooth"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
+            extra = sorted(p.name for p in (folder / sub).iterdir() if p.name not in want)
+            if extra:
+                raise DataError(
+                    f"{folder / sub}: holds {extra[0]}, which is not a training picture of {name}; "
+                    "remove the folder or use a new out_dir"
+                )
             for f in self.train_files[name]:
                 target = folder / sub / f.name
-                if not target.exists():
+                if not target.is_file() or not filecmp.cmp(src / sub / f.name, target, shallow=False):
                     shutil.copyfile(src / sub / f.name, target)
+
+    def input_digests(self) -> dict[str, str]:
+        """SHA-256 of what the run learns from besides its config, by name.
+
+        Each set's training pictures (``set/<Set>/<file>``, style and smoothed copy together),
+        each set's recipe file (``recipe/<Set>``) and each teacher given as a file
+        (``teacher/<Set>``; a registry name is checked by the weights hub when loaded). A
+        checkpoint keeps them; resuming with different inputs is refused.
+        """
+        out: dict[str, str] = {}
+        for name in self.names:
+            src = Path(self.cfg.data_root) / name
+            for f in self.train_files[name]:
+                both = sha256_file(src / "style" / f.name) + sha256_file(src / "smooth" / f.name)
+                out[f"set/{name}/{f.name}"] = hashlib.sha256(both.encode()).hexdigest()
+            out[f"recipe/{name}"] = sha256_file(config_path(self.cfg.styles[name]))
+        for name, weights in self.cfg.teachers.items():
+            if Path(weights).is_file():
+                out[f"teacher/{name}"] = sha256_file(weights)
+        return out
 
     @property
     def output_generator(self) -> StyleConditionedGenerator:
@@ -297,6 +330,7 @@ class MultiStyleRun:
             "discriminators": [t.discriminator.state_dict() for t in self.trainers],
             "d_opts": [t.d_opt.state_dict() for t in self.trainers],
             "trainer_steps": [t.step for t in self.trainers],
+            "inputs": self.input_digests(),
         }
 
     def save_checkpoint(self) -> Path:
@@ -325,6 +359,15 @@ class MultiStyleRun:
         if changed:
             raise ConfigError(
                 f"{path}: made under another config ({', '.join(changed)} differ); use a new out_dir"
+            )
+        saved, now = state.get("inputs"), self.input_digests()
+        if not isinstance(saved, dict):
+            raise ConfigError(f"{path}: records no digests of its pictures and recipes; use a new out_dir")
+        moved = sorted(k for k in saved.keys() | now.keys() if saved.get(k) != now.get(k))
+        if moved:
+            raise ConfigError(
+                f"{path}: its inputs changed since it was written ({len(moved)}, e.g. {moved[0]}); "
+                "use a new out_dir"
             )
         _load_without_encoder(self.generator, state["generator"], path)
         _load_without_encoder(self.ema, state["ema"], path)
