@@ -316,7 +316,7 @@ def heatmap(
         title: the axis title.
         fontsize: label size in points.
         axis_labels: the x and y axis labels; ``ticks``: a name per column and per row (a table).
-        values: a format (``".2f"``) to write each cell's value in it.
+        values: a format (``".2f"``) to write each cell's value in it (white on dark cells).
 
     Returns:
         the ``AxesImage``; its colour bar is ``.colorbar``.
@@ -344,7 +344,9 @@ def heatmap(
         ax.set_xticks(range(arr.shape[1]), ticks[0])
         ax.set_yticks(range(arr.shape[0]), ticks[1])
     for (i, j), v in np.ndenumerate(arr) if values else ():
-        ax.text(j, i, format(v, values), ha="center", va="center", fontsize=fontsize)
+        r, g, b, _ = im.cmap(im.norm(v))  # white on dark cells, black on light ones
+        ink = "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"
+        ax.text(j, i, format(v, values), ha="center", va="center", fontsize=fontsize, color=ink)
     ax.tick_params(labelsize=fontsize - 2)
     if title:
         ax.set_title(title, fontsize=fontsize)

@@ -341,7 +341,7 @@ print("no colour cast (the outputs' mean colour is no farther from the set's tha
 # whether the colours moved away from the set's (a colour cast). The strip shows the same
 # validation photo as training goes. It starts from the demo weights' picture (step 0).
 #
-# In the stored run (120 steps, 4.2 minutes on two cores) the distance to the Wesnoth course
+# In the stored run (120 steps, 4.5 minutes on two cores) the distance to the Wesnoth course
 # set fell by 44 % and the edge correlation rose a little, but the colour check says False: after
 # 120 steps the outputs' mean colour is still farther from the set's than the photos' is (the
 # demo weights start with a warm cast; the shipped 350-step run ends without one, section 6). In

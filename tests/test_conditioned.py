@@ -164,3 +164,29 @@ def test_a_reference_code_is_the_encoders_weighted_mean_of_the_named_codes():
 def test_duplicate_style_names_are_refused():
     with pytest.raises(ValueError, match="must differ"):
         StyleConditionedGenerator(["a", "a"])
+
+
+def test_the_bundled_styles_meet_their_measured_acceptance():
+    """weights/styles_eval.json (tools/evaluate_multistyle.py, 512 px, full sets) is of the shipped file
+    and says: each style nearest its own set, each mix between its pure styles, and the reference
+    path on held-out pictures nearest their own set."""
+    import json
+
+    from animegan_edu.files import sha256_file
+    from animegan_edu.resources import data_dir
+    from animegan_edu.weights.conditioned import bundled_styles_path, get_conditioned
+
+    ev = json.loads((data_dir("weights") / "styles_eval.json").read_text())
+    assert ev["weights_sha256"] == sha256_file(bundled_styles_path()) and ev["size"] == 512
+    names = list(get_conditioned("styles").style_names)
+    assert len(names) >= 3 and set(ev["styles"]) == set(names)
+    for n in names:
+        d = ev["styles"][n]["distance"]
+        assert min(d, key=d.__getitem__) == n, (n, d)
+        assert ev["styles"][n]["edge_corr"] >= 0.5, n
+        ref = ev["reference_path"][n]
+        assert ref["nearest"] == n and ref["held_out"] >= 10, (n, ref)
+        assert max(ref["weights"], key=ref["weights"].__getitem__) == n, (n, ref["weights"])
+    assert len(ev["mixes"]) == len(names) * (len(names) - 1) // 2
+    for pair, m in ev["mixes"].items():
+        assert m["between_in_output_space"] and m["between_in_lean"], pair

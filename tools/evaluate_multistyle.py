@@ -4,15 +4,17 @@
 
 For each named style: the style distance of its outputs on the 8 validation photos to every
 set (the confusion table); for each pair of styles, the mix at 0.5 against the two pure
-styles, read two ways: its distance to each of the two sets lies between the pure styles'
+styles, read three ways: its distance to each of the two sets lies between the pure styles'
 (``between_on_both_sets``), and its outputs' patch statistics are nearer each pure style's
-than those are to each other (``between_in_output_space``); and the reference path: the
+than those are to each other (``between_in_output_space``), and its lean (distance to the
+first set minus distance to the second) lies between the pure styles' leans
+(``between_in_lean``); and the reference path: the
 code the encoder gives for each set's held-out pictures (never trained on), its weights over
 the named styles, how many of the pictures it reads as their own set one at a time, and the
 distance of its outputs to every set. ``--checkpoint`` scores
 ``checkpoint.pt`` (the EMA generator, before the encoder is fitted: the reference path is
 then skipped), otherwise ``multistyle.safetensors``. The teachers of the config are scored
-the same way, for comparison. Writes ``<run>/evaluation.json``.
+the same way, for comparison. Writes ``<run>/evaluation.json`` (with the SHA-256 of the file scored).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import torch
 
 from animegan_edu.conditioned import StyleView
 from animegan_edu.data.dataset import read_image
+from animegan_edu.files import sha256_file
 from animegan_edu.machine import cpu_info
 from animegan_edu.metrics import patch_features, style_distance
 from animegan_edu.samples import VALIDATION_PHOTOS, sample_photo01
@@ -92,10 +95,13 @@ def main() -> None:
             # between in the outputs' own style space: nearer each pure style than they are to each other
             mix_feats, apart = _outputs(view, a.size), style_distance(outputs[x], outputs[y])
             to_x, to_y = style_distance(mix_feats, outputs[x]), style_distance(mix_feats, outputs[y])
+            # between in preference: how much nearer set x than set y, against the pure styles'
+            lean = {n: v.distance[x] - v.distance[y] for n, v in ((x, scores[x]), (y, scores[y]), ("mix", s))}
             mixes[f"{x}+{y}"] = {
                 "distance": s.distance, "between_on_both_sets": between,
                 "to_pure": {x: to_x, y: to_y}, "pure_apart": apart,
                 "between_in_output_space": bool(to_x < apart and to_y < apart),
+                "lean": lean, "between_in_lean": bool(lean[x] < lean["mix"] < lean[y]),
             }  # fmt: skip
         refs = {}
         if not a.checkpoint:
@@ -120,6 +126,8 @@ def main() -> None:
             v["between_on_both_sets"],
             "between (output space):",
             v["between_in_output_space"],
+            "between (lean):",
+            v["between_in_lean"],
         )
     for k, v in refs.items():
         print(
@@ -127,8 +135,9 @@ def main() -> None:
             f"weights {({t: round(w, 2) for t, w in v['weights'].items()})},",
             f"{v['pictures_read_as_own']}/{v['held_out']} pictures read as {k} alone",
         )
+    scored = None if a.checkpoint else sha256_file(Path(a.run) / "multistyle.safetensors")
     out = {
-        "cpu": cpu_info(), "step": step, "size": a.size,
+        "cpu": cpu_info(), "step": step, "size": a.size, "weights_sha256": scored,
         "styles": {n: {"distance": s.distance, "edge_corr": s.edge_corr, "output_ab": s.output_ab,
                        "nearest": s.nearest()} for n, s in scores.items()},
         "mixes": mixes, "reference_path": refs, "table": table, "teachers": _teachers(cfg, sets, a.size),
