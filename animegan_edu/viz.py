@@ -343,9 +343,8 @@ def heatmap(
     if ticks is not None:
         ax.set_xticks(range(arr.shape[1]), ticks[0])
         ax.set_yticks(range(arr.shape[0]), ticks[1])
-    for (i, j), v in np.ndenumerate(arr) if values else ():
-        r, g, b, _ = im.cmap(im.norm(v))  # white on dark cells, black on light ones
-        ink = "white" if 0.299 * r + 0.587 * g + 0.114 * b < 0.5 else "black"
+    for (i, j), v in np.ndenumerate(arr) if values else ():  # white on dark cells, black on light
+        ink = "white" if np.dot(im.cmap(im.norm(v))[:3], (0.299, 0.587, 0.114)) < 0.5 else "black"
         ax.text(j, i, format(v, values), ha="center", va="center", fontsize=fontsize, color=ink)
     ax.tick_params(labelsize=fontsize - 2)
     if title:
@@ -421,11 +420,8 @@ def overlay(
         ([0, 64, 64, 0], 'score')
     """
     pic = _displayable(image[0] if isinstance(image, torch.Tensor) and image.ndim == 4 else image)
-    arr = (
-        values.detach().float().cpu().numpy()
-        if isinstance(values, torch.Tensor)
-        else np.asarray(values, dtype=np.float32)
-    )
+    values = values.detach().float().cpu() if isinstance(values, torch.Tensor) else values
+    arr = np.asarray(values, np.float32)
     arr = arr.reshape(arr.shape[-2:]) if arr.ndim > 2 and int(np.prod(arr.shape[:-2])) == 1 else arr
     if arr.ndim != 2:
         raise ValueError(f"overlay needs a 2-D map, got shape {arr.shape}")

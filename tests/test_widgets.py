@@ -17,6 +17,7 @@ import torch
 import torch.nn as nn
 from PIL import Image
 
+from animegan_edu.imageio import load_image
 from animegan_edu.inference.grading import PRESETS, color_grade
 from animegan_edu.studio import widgets as WG
 from animegan_edu.viz import compare_image
@@ -101,12 +102,12 @@ def test_download_link_carries_the_png():
     assert np.array_equal(back, (img[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8))
 
 
-def test_decode_upload():
+def test_an_upload_is_read_by_the_one_image_reader():
     buf = io.BytesIO()
     _photo().save(buf, format="JPEG")
-    assert WG.decode_upload("a.jpg", buf.getvalue()).size == (80, 60)
+    assert load_image(buf.getvalue(), name="a.jpg").size == (80, 60)
     with pytest.raises(ValueError, match="notes.txt: not a readable image"):
-        WG.decode_upload("notes.txt", b"hello")
+        load_image(b"hello", name="notes.txt")
 
 
 def test_load_model_random_is_seeded_and_says_so():
@@ -191,6 +192,27 @@ def test_studio_style_menu_mix_and_reference_art():
     assert st.style.disabled
 
 
+def test_a_broken_styles_file_is_offered_and_says_why(monkeypatch):
+    from animegan_edu.studio import styles as SS
+    from animegan_edu.weights.files import IntegrityError
+
+    if not SS.styles_available():
+        pytest.fail("weights/styles.safetensors (the bundled style-conditioned generator) is missing")
+
+    def broken(source: str = SS.STYLES):
+        raise IntegrityError("styles.safetensors: SHA-256 differs from the one recorded beside it; refused")
+
+    monkeypatch.setattr(SS, "conditioned_model", broken)
+    monkeypatch.setattr(WG, "conditioned_model", broken)
+    assert SS.style_names() == ()
+    label = {v: k for k, v in WG.weight_choices()}[SS.STYLES]
+    assert "unreadable" in label
+    st = WG.Studio(settings=WG.StudioSettings(size=128, grade="neutral"), samples={"a": _photo()},
+                   snapshot=False)  # fmt: skip
+    st.weights.value = SS.STYLES
+    assert "SHA-256 differs" in st.status.value and "Traceback" not in st.status.value
+
+
 def test_studio_upload_good_and_bad(tmp_path):
     model = Negative()
     st = WG.Studio(model=model, settings=WG.StudioSettings(size=128), samples={"a": _photo()})
@@ -237,41 +259,40 @@ def test_load_model_falls_back_and_says_so(monkeypatch):
 
     monkeypatch.setattr(W, "resolve_default", none_available)
     monkeypatch.setattr(registry, "is_cached", lambda entry: False)  # a machine with no weights at all
-    monkeypatch.setattr(WG, "style_names", lambda: ())  # nor the style-conditioned ones
+    monkeypatch.setattr(WG, "styles_choice", lambda: None)  # nor the style-conditioned ones
     monkeypatch.setattr(WG, "_MODELS", {})
     model, note = WG.load_model()
     assert "UNTRAINED" in note and "no generator weights available" in note
     assert WG.weight_choices()[0][1] == WG.RANDOM
 
 
-def test_decode_upload_composites_alpha_over_white_like_the_cli(tmp_path):
+def test_an_upload_composites_alpha_over_white_like_the_cli(tmp_path):
     """Defect: transparent pixels of an upload became black (the CLI made them white)."""
     img = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
     img.paste((0, 0, 255, 255), (0, 0, 4, 8))
     buf = io.BytesIO()
     img.save(buf, format="PNG")
-    up = np.asarray(WG.decode_upload("clear.png", buf.getvalue()))
+    up = np.asarray(load_image(buf.getvalue(), name="clear.png"))
     assert up[0, 7].tolist() == [255, 255, 255] and up[0, 0].tolist() == [0, 0, 255]
     img.save(tmp_path / "clear.png")
-    from animegan_edu.imageio import load_image
 
     assert np.array_equal(up, np.asarray(load_image(tmp_path / "clear.png")))
 
 
-def test_decode_upload_16bit_and_size_limit(monkeypatch):
+def test_an_upload_16bit_and_size_limit(monkeypatch):
     from animegan_edu import imageio as IO
 
     grey16 = Image.fromarray(np.full((4, 4), 32768, np.uint16))
     buf = io.BytesIO()
     grey16.save(buf, format="PNG")
-    assert np.asarray(WG.decode_upload("g16.png", buf.getvalue()))[0, 0].tolist() == [
+    assert np.asarray(load_image(buf.getvalue(), name="g16.png"))[0, 0].tolist() == [
         128,
         128,
         128,
     ]  # not clipped to white
     monkeypatch.setenv(IO.MAX_PIXELS_ENV, "10")
     with pytest.raises(ValueError, match="g16.png: 4x4 pixels .* over the limit"):
-        WG.decode_upload("g16.png", buf.getvalue())
+        load_image(buf.getvalue(), name="g16.png")
 
 
 @pytest.mark.parametrize(

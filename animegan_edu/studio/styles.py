@@ -25,8 +25,8 @@ from animegan_edu.inference.styles import choose_style, reference_reading, style
 from animegan_edu.weights.conditioned import BUNDLED_STYLES, bundled_styles_path, get_conditioned
 from animegan_edu.weights.files import WeightsError
 
-__all__ = ["STYLES", "REFERENCE", "NO_MIX", "styles_available", "style_names", "conditioned_model",
-           "styled_model", "StylePanel"]  # fmt: skip
+__all__ = ["STYLES", "REFERENCE", "NO_MIX", "styles_available", "style_names", "styles_choice",
+           "conditioned_model", "styled_model", "StylePanel"]  # fmt: skip
 
 #: The weights menu's value for the bundled style-conditioned generator.
 STYLES = BUNDLED_STYLES
@@ -61,6 +61,22 @@ def style_names() -> tuple[str, ...]:
         return conditioned_model().style_names
     except WeightsError:
         return ()
+
+
+def styles_choice() -> tuple[str, str] | None:
+    """The weights menu's ``(label, value)`` for the bundled style-conditioned generator; ``None`` without it.
+
+    An unreadable file is still offered (labelled so), so that choosing it says why in the
+    status line instead of the option silently missing.
+
+    Example:
+        >>> not styles_available() or styles_choice()[1] == STYLES
+        True
+    """
+    names = style_names()
+    if names:
+        return f"styles (one model: {', '.join(names)})", STYLES
+    return ("styles (unreadable: choose it to see why)", STYLES) if styles_available() else None
 
 
 def conditioned_model(source: str = STYLES) -> StyleConditionedGenerator:

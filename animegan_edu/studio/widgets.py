@@ -42,7 +42,14 @@ from animegan_edu.samples import DEFAULT_PHOTOS, sample_photo_array
 from animegan_edu.studio.controls import StudioControls
 from animegan_edu.studio.live import show_live
 from animegan_edu.studio.progress import pass_progress
-from animegan_edu.studio.styles import REFERENCE, STYLES, conditioned_model, style_names, styled_model
+from animegan_edu.studio.styles import (
+    REFERENCE,
+    STYLES,
+    conditioned_model,
+    style_names,
+    styled_model,
+    styles_choice,
+)
 from animegan_edu.viz import before_after_figure, compare_image, png_bytes
 
 # modules, not names: tests patch hub.resolve_default and registry.is_cached where they are defined
@@ -62,7 +69,6 @@ __all__ = [
     "finish",
     "render",
     "download_link_html",
-    "decode_upload",
     "Studio",
 ]
 
@@ -137,9 +143,8 @@ def weight_choices() -> list[tuple[str, str]]:
                 options.append((entry.key, entry.key))
         except WeightsError:
             continue
-    names = style_names()
-    if names:
-        options.append((f"styles (one model: {', '.join(names)})", STYLES))
+    choice = styles_choice()
+    options += [choice] if choice else []
     options.append(("random (untrained, seed 0)", RANDOM))
     return options
 
@@ -299,24 +304,6 @@ def download_link_html(image: ImageLike, filename: str = "animegan.png") -> str:
     )
 
 
-def decode_upload(name: str, content: bytes) -> Image.Image:
-    """Turn an uploaded file into an upright RGB PIL image (:func:`animegan_edu.imageio.load_image`).
-
-    Transparency goes over white, 16-bit images are scaled, and the pixel limit applies, as for the CLI.
-
-    Raises:
-        animegan_edu.imageio.ImageLoadError: (a ``ValueError``) one line naming the file when it
-            is not a readable image, too large, or corrupt.
-
-    Example:
-        >>> import io
-        >>> buf = io.BytesIO(); Image.new("RGBA", (3, 2)).save(buf, format="PNG")
-        >>> decode_upload("clear.png", buf.getvalue()).getpixel((0, 0))
-        (255, 255, 255)
-    """
-    return load_image(bytes(content), name=name)
-
-
 # --------------------------------------------------------------------------- the studio
 
 
@@ -443,7 +430,7 @@ class Studio(StudioControls):
             return
         f = files[0]
         try:
-            self.photo = decode_upload(f["name"], f["content"])
+            self.photo = load_image(bytes(f["content"]), name=f["name"])
         except ValueError as exc:
             self.status.value = f"<span style='color:#b00'>{exc}</span>"
             return
@@ -453,7 +440,8 @@ class Studio(StudioControls):
     def _on_reference(self, change) -> None:
         """Reference art uploaded: read every picture, then render in its style (one line on a bad file)."""
         try:
-            pictures = [pil_to_tensor01(decode_upload(f["name"], f["content"])) for f in change["new"]]
+            files = change["new"]
+            pictures = [pil_to_tensor01(load_image(bytes(f["content"]), name=f["name"])) for f in files]
         except ValueError as exc:
             self.status.value = f"<span style='color:#b00'>{exc}</span>"
             return
