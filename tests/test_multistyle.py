@@ -98,6 +98,9 @@ def test_a_taught_set_learns_from_its_teacher(tmp_path):
     bad.write_text("styles: {A: x, B: y}\nteachers: {C: wesnoth}\n")
     with pytest.raises(ConfigError, match="teachers"):
         M.load_multistyle_config(bad)
+    bad.write_text("styles: {A: x, B: y}\nteachers: {A: runs/nowhere/generator.safetensors}\n")
+    with pytest.raises(ConfigError, match="A: runs/nowhere/generator.safetensors does not exist; train it"):
+        M.load_multistyle_config(bad)
 
 
 @needs_vgg16

@@ -134,6 +134,13 @@ def load_multistyle_config(path: str | os.PathLike, **overrides: Any) -> MultiSt
         raise ConfigError(f"{path}: ema must be in [0, 1), encoder_lr and teacher_lr positive")
     if not isinstance(cfg.teachers, dict) or set(cfg.teachers) - set(cfg.styles):
         raise ConfigError(f"{path}: teachers: a mapping from names in styles to weights")
+    for name, weights in cfg.teachers.items():
+        looks_like_file = "/" in str(weights) or str(weights).endswith((".safetensors", ".pt", ".pth"))
+        if looks_like_file and not Path(weights).is_file():
+            raise ConfigError(
+                f"{path}: teachers: {name}: {weights} does not exist; train it first "
+                f"(animegan-edu train --config with the set's single-style recipe)"
+            )
     return cfg
 
 
