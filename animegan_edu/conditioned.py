@@ -109,7 +109,7 @@ class StyleEncoder(nn.Module):
 
     Example:
         >>> enc = StyleEncoder(6, 3)
-        >>> w = enc(torch.ones(2, 6))
+        >>> w = enc(torch.ones(2, 6)).detach()
         >>> w.shape, round(float(w.sum()), 6)
         (torch.Size([3]), 1.0)
     """
