@@ -112,3 +112,28 @@ def test_choose_style_and_parse_mix():
     assert torch.allclose(two, (g.style_code("a") + g.style_code("b")) / 2)
     with pytest.raises(ValueError, match="choose a style"):
         choose_style(g)
+
+
+def test_reference_art_reads_its_pictures_once(monkeypatch):
+    """The code and the reading of the same reference art share one pass of the VGG statistics."""
+    from animegan_edu.conditioned import REF_STATS_DIM
+    from animegan_edu.inference import styles as S
+
+    calls = []
+
+    def fake_stats(pictures):
+        calls.append(len(pictures))
+        return torch.ones(len(pictures), REF_STATS_DIM)
+
+    monkeypatch.setattr(S, "reference_stats", fake_stats)
+    g = StyleConditionedGenerator(["a", "b"])
+    refs = S.ReferenceArt([torch.rand(3, 16, 16), torch.rand(3, 16, 16)])
+    with torch.no_grad():
+        code = S.choose_style(g, refs, {"b": 0.5})
+        reading = S.reference_reading(g, refs)
+        again = S.choose_style(g, refs)
+        want = g.reference_code(torch.ones(2, REF_STATS_DIM))
+    assert calls == [2]  # one pass for the pictures, however often they are used
+    assert torch.allclose(again, want) and torch.allclose(code, 0.5 * want + 0.5 * g.style_code("b"))
+    assert reading.endswith("%") and torch.equal(S.choose_style(g, list(refs.pictures)), again)
+    assert calls == [2, 2]  # a plain list of pictures is read afresh

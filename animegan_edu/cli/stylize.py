@@ -36,7 +36,13 @@ from animegan_edu.imageio import (
 )
 from animegan_edu.inference.grading import PRESETS
 from animegan_edu.inference.pipeline import MAX_SIZE, MIN_SIZE, run
-from animegan_edu.inference.styles import choose_style, parse_mix, reference_reading, styled_generator
+from animegan_edu.inference.styles import (
+    ReferenceArt,
+    choose_style,
+    parse_mix,
+    reference_reading,
+    styled_generator,
+)
 from animegan_edu.int8.files import int8_generator
 from animegan_edu.outputs import check_output, name_key, output_lock, replaced_input
 from animegan_edu.weights.conditioned import BUNDLED_STYLES, get_conditioned
@@ -206,11 +212,10 @@ def _conditioned_model(args: argparse.Namespace) -> torch.nn.Module:
             known = ", ".join(model.style_names)
             raise CLIError(f"--style: {s} is neither a style of {source} ({known}) nor a picture file")
     try:
-        style = names or [read_image(Path(s)) for s in pictures]
-        code = choose_style(model, style, parse_mix(args.mix) if args.mix else None)
+        refs = ReferenceArt([read_image(Path(s)) for s in pictures])  # statistics computed once
+        code = choose_style(model, names or refs, parse_mix(args.mix) if args.mix else None)
         if pictures:
-            reading = reference_reading(model, style)
-            print(f"{PROG}: the reference pictures read as {reading}", file=sys.stderr)
+            print(f"{PROG}: the reference pictures read as {reference_reading(model, refs)}", file=sys.stderr)
     except (ValueError, ImageLoadError) as exc:
         raise CLIError(str(exc)) from None
     return styled_generator(model, code)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from functools import cached_property
 
 import torch
 
 from animegan_edu.conditioned import StyleConditionedGenerator, StyleView
 from animegan_edu.training.multistyle import reference_stats
 
-__all__ = ["parse_mix", "choose_style", "reference_reading", "styled_generator"]
+__all__ = ["parse_mix", "ReferenceArt", "choose_style", "reference_reading", "styled_generator"]
 
 
 def parse_mix(text: str) -> dict[str, float]:
@@ -46,9 +47,34 @@ def parse_mix(text: str) -> dict[str, float]:
     return out
 
 
+class ReferenceArt:
+    """Reference pictures ``(3, H, W)`` in ``[0, 1]`` and their encoder statistics, computed once.
+
+    ``stats`` (:func:`~animegan_edu.training.multistyle.reference_stats`, ``(K, REF_STATS_DIM)``)
+    runs the VGG16 on first use and is kept, so the code and the reading of the same pictures
+    (and the Studio's re-renders while they stay chosen) share one pass.
+
+    Example:
+        >>> refs = ReferenceArt([torch.rand(3, 16, 16)] * 2)
+        >>> len(refs), bool(ReferenceArt([]))
+        (2, False)
+    """
+
+    def __init__(self, pictures: Sequence[torch.Tensor]) -> None:
+        self.pictures = tuple(pictures)
+
+    def __len__(self) -> int:
+        return len(self.pictures)
+
+    @cached_property
+    def stats(self) -> torch.Tensor:
+        with torch.no_grad():
+            return reference_stats(list(self.pictures))
+
+
 def choose_style(
     model: StyleConditionedGenerator,
-    style: Sequence[str] | Sequence[torch.Tensor] = (),
+    style: Sequence[str] | Sequence[torch.Tensor] | ReferenceArt = (),
     mix: Mapping[str, float] | None = None,
 ) -> torch.Tensor:
     """The style code ``(code_dim,)`` for a request.
@@ -56,7 +82,8 @@ def choose_style(
     Args:
         model: the conditioned generator.
         style: named styles of ``model`` (several: an equal mix), or reference pictures
-            ``(3, H, W)`` in ``[0, 1]`` (the encoder path); empty with ``mix`` alone.
+            ``(3, H, W)`` in ``[0, 1]`` or a :class:`ReferenceArt` of them (the encoder path);
+            empty with ``mix`` alone.
         mix: other named styles and their weights, added to ``style``'s code, which keeps
             ``1 - sum(weights)`` (so the weights must sum to at most 1). Without ``style`` the
             weights alone make the code (normalised to sum 1).
@@ -79,11 +106,12 @@ def choose_style(
         )
     if not style:
         return model.mix(mix)
-    if all(isinstance(s, str) for s in style):
-        base = model.mix({str(s): 1.0 for s in style})
-    elif all(isinstance(s, torch.Tensor) for s in style):
+    if isinstance(style, ReferenceArt) or all(isinstance(s, torch.Tensor) for s in style):
+        refs = style if isinstance(style, ReferenceArt) else ReferenceArt(style)  # type: ignore[arg-type]
         with torch.no_grad():
-            base = model.reference_code(reference_stats(list(style)))  # type: ignore[arg-type]
+            base = model.reference_code(refs.stats)
+    elif all(isinstance(s, str) for s in style):
+        base = model.mix({str(s): 1.0 for s in style})
     else:
         raise ValueError("--style: give style names or reference pictures, not both")
     total = sum(mix.values())
@@ -96,8 +124,12 @@ def choose_style(
 
 
 @torch.no_grad()
-def reference_reading(model: StyleConditionedGenerator, pictures: Sequence[torch.Tensor]) -> str:
-    """How the style encoder reads reference pictures ``(3, H, W)`` in ``[0, 1]``: its weights, in words.
+def reference_reading(
+    model: StyleConditionedGenerator, pictures: Sequence[torch.Tensor] | ReferenceArt
+) -> str:
+    """How the style encoder reads reference pictures (``(3, H, W)`` in ``[0, 1]``): its weights, in words.
+
+    ``pictures`` may be a :class:`ReferenceArt` (its statistics are then not computed again).
 
     The named styles by falling weight, those under 1 % left out, e.g. ``"Wesnoth 93%, Hedgewars 6%"``.
 
@@ -108,7 +140,8 @@ def reference_reading(model: StyleConditionedGenerator, pictures: Sequence[torch
         >>> reference_reading(g, [torch.rand(3, 32, 32)])
         'b 100%'
     """
-    weights = model.reference_weights(reference_stats(list(pictures)))
+    refs = pictures if isinstance(pictures, ReferenceArt) else ReferenceArt(pictures)
+    weights = model.reference_weights(refs.stats)
     ranked = sorted(weights.items(), key=lambda kv: -kv[1])
     return ", ".join(f"{n} {round(100 * w)}%" for n, w in ranked if w >= 0.01)
 

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from animegan_edu.conditioned import StyleConditionedGenerator
-from animegan_edu.inference.styles import choose_style, reference_reading, styled_generator
+from animegan_edu.inference.styles import ReferenceArt, choose_style, reference_reading, styled_generator
 from animegan_edu.weights.conditioned import BUNDLED_STYLES, bundled_styles_path, get_conditioned
 from animegan_edu.weights.files import WeightsError
 
@@ -96,7 +96,7 @@ def styled_model(
     style: str,
     mix_with: str = NO_MIX,
     mix: float = 0.0,
-    references: Sequence[torch.Tensor] = (),
+    references: Sequence[torch.Tensor] | ReferenceArt = (),
 ) -> tuple[torch.nn.Module, str]:
     """``model`` under the Studio's style request, and a one-line label.
 
@@ -123,7 +123,7 @@ def styled_model(
     if style == REFERENCE:
         if not references:
             raise ValueError("choose reference art first (the Reference art button), or pick a named style")
-        request: list[Any] = list(references)
+        request: Any = references if isinstance(references, ReferenceArt) else ReferenceArt(references)
         count = f"{len(references)} reference picture{'s' * (len(references) > 1)}"
         what = f"the style of {count} (read as {reference_reading(model, request)})"
     else:
@@ -141,7 +141,8 @@ class StylePanel:
 
     After building: ``style`` (menu), ``mix_with`` (menu), ``mix`` (slider, reported on release),
     ``reference`` (upload, several files), ``style_box`` (the four, shown under the weights) and
-    ``references`` (the uploaded pictures, ``(3, H, W)`` in ``[0, 1]``; empty at first).
+    ``references`` (the uploaded pictures, a :class:`~animegan_edu.inference.styles.ReferenceArt`
+    whose statistics are computed once; empty at first).
     They are enabled only while the weights menu says :data:`STYLES`.
     """
 
@@ -161,7 +162,7 @@ class StylePanel:
         self.reference = W.FileUpload(
             accept="image/*", multiple=True, description="Reference art", layout=lay
         )
-        self.references: list[torch.Tensor] = []  # the uploaded reference art, (3, H, W) in [0, 1]
+        self.references = ReferenceArt([])  # the uploaded reference art and its statistics, once
         heading = W.HTML("<b>Style</b> <i>(weights: styles)</i>")
         self.style_box = W.VBox([heading, self.style, self.mix_with, self.mix, self.reference])
 

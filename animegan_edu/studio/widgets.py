@@ -38,6 +38,7 @@ from animegan_edu.checks import require_finite
 from animegan_edu.imageio import load_image, pil_to_tensor01, snapped_size
 from animegan_edu.inference import pipeline
 from animegan_edu.inference.grading import PRESETS, GradeParams, get_preset
+from animegan_edu.inference.styles import ReferenceArt
 from animegan_edu.samples import DEFAULT_PHOTOS, sample_photo_array
 from animegan_edu.studio.controls import StudioControls
 from animegan_edu.studio.live import show_live
@@ -446,7 +447,7 @@ class Studio(StudioControls):
             self.status.value = f"<span style='color:#b00'>{exc}</span>"
             return
         if pictures:
-            self.references = pictures
+            self.references = ReferenceArt(pictures)  # read by the encoder once, at the first render
             if self.style.value == REFERENCE:
                 self.update()
             self.style.value = REFERENCE  # observed: re-renders when it changes
