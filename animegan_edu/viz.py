@@ -292,6 +292,11 @@ def image_row(
     return fig
 
 
+def _float_array(x: Union[np.ndarray, torch.Tensor]) -> np.ndarray:
+    """A float32 NumPy copy of a tensor (any device) or array: what the heat maps draw."""
+    return x.detach().float().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x, np.float32)
+
+
 def heatmap(
     ax: Any,
     array: Union[np.ndarray, torch.Tensor],
@@ -330,7 +335,7 @@ def heatmap(
         >>> [t.get_text() for t in ax.texts]
         ['1.0', '0.0', '0.0', '1.0']
     """
-    arr = array.detach().float().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array, "f4")
+    arr = _float_array(array)
     arr = arr[0] if arr.ndim == 3 and arr.shape[0] == 1 else arr
     if arr.ndim != 2:
         raise ValueError(f"heatmap needs a 2-D array, got shape {arr.shape}")
@@ -420,8 +425,7 @@ def overlay(
         ([0, 64, 64, 0], 'score')
     """
     pic = _displayable(image[0] if isinstance(image, torch.Tensor) and image.ndim == 4 else image)
-    values = values.detach().float().cpu() if isinstance(values, torch.Tensor) else values
-    arr = np.asarray(values, np.float32)
+    arr = _float_array(values)
     arr = arr.reshape(arr.shape[-2:]) if arr.ndim > 2 and int(np.prod(arr.shape[:-2])) == 1 else arr
     if arr.ndim != 2:
         raise ValueError(f"overlay needs a 2-D map, got shape {arr.shape}")
@@ -471,14 +475,9 @@ def rgb_histograms(
     arr = _hwc_uint8(image[0] if isinstance(image, torch.Tensor) and image.ndim == 4 else image)
     bars = []
     for c, colour in enumerate(("red", "green", "blue")):
-        _, _, patches = ax.hist(
-            arr[..., c].ravel() / 255.0,
-            bins=bins,
-            range=(0, 1),
-            color=colour,
-            alpha=0.45,
-            label=f"channel {c} ({colour[0].upper()})",
-        )
+        label = f"channel {c} ({colour[0].upper()})"
+        _, _, patches = ax.hist(arr[..., c].ravel() / 255.0, bins=bins, range=(0, 1), color=colour,
+                                alpha=0.45, label=label)  # fmt: skip
         bars.append(patches)
     ax.set_xlabel("value (0-1)", fontsize=fontsize - 1)
     ax.set_ylabel("pixels", fontsize=fontsize - 1)

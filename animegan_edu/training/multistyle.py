@@ -245,6 +245,7 @@ class MultiStyleRun:
         for name, weights in cfg.teachers.items():
             teacher, _ = get_generator(weights, fallback=None, progress=False)
             self.teachers[name] = teacher.eval().requires_grad_(False)
+        self.inputs = self.input_digests()  # once: every checkpoint keeps them, a resume compares them
         self.step = 0
         self.history: list[dict[str, float]] = []
 
@@ -337,7 +338,7 @@ class MultiStyleRun:
             "discriminators": [t.discriminator.state_dict() for t in self.trainers],
             "d_opts": [t.d_opt.state_dict() for t in self.trainers],
             "trainer_steps": [t.step for t in self.trainers],
-            "inputs": self.input_digests(),
+            "inputs": self.inputs,
         }
 
     def save_checkpoint(self) -> Path:
@@ -367,7 +368,7 @@ class MultiStyleRun:
             raise ConfigError(
                 f"{path}: made under another config ({', '.join(changed)} differ); use a new out_dir"
             )
-        saved, now = state.get("inputs"), self.input_digests()
+        saved, now = state.get("inputs"), self.inputs
         if not isinstance(saved, dict):
             raise ConfigError(f"{path}: records no digests of its pictures and recipes; use a new out_dir")
         moved = sorted(k for k in saved.keys() | now.keys() if saved.get(k) != now.get(k))
